@@ -1,0 +1,325 @@
+//! The command line: argument parsing and printing. The work lives in the
+//! library; each command is a few calls into it.
+
+use crate::batch;
+use crate::engine::{Engine, SearchOptions, SearchResponse};
+use crate::import::{self, ImportReport, Progress};
+use crate::info;
+use crate::record::Status;
+use crate::text::TextFilter;
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+const DEFAULT_INDEX: &str = "index-data";
+
+#[derive(Parser)]
+#[command(name = "provenance", version, about = "Cross-check photos of seized cultural goods against stolen-works databases")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Add or update records (JSONL or CSV, Object ID fields) and their images.
+    Import {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// Records files; image paths inside are relative to each file.
+        #[arg(required = true)]
+        records: Vec<PathBuf>,
+    },
+    /// Search the database with a photo.
+    Search {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        photo: PathBuf,
+        /// Words describing the object (help order close candidates).
+        #[arg(long)]
+        text: Option<String>,
+        /// Only records of this object type (e.g. painting, sculpture).
+        #[arg(long = "type")]
+        object_type: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search over record descriptions (typos tolerated).
+    Text {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long = "type")]
+        object_type: Option<String>,
+        /// stolen, missing, recovered or disputed.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search every image of a folder (or a list file) and write JSON lines.
+    Batch {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// A folder of images, or a text file listing image paths.
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Keep the lines already in --out and search only the rest.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Counts, versions and sizes of an index.
+    Info {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Regenerate every derived index from the record store.
+    Rebuild {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+    },
+    /// Build the bundled demo database and run a photo and a text search on it.
+    Demo {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+    },
+}
+
+/// Runs a command; the exit code is non-zero when anything was skipped.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Import { index, records } => {
+            let engine = open(&index)?;
+            let mut code = 0;
+            for file in &records {
+                let report = import::import_file(&engine, file, &Bar::new("importing"))
+                    .with_context(|| format!("importing {}", file.display()))?;
+                print_import(file, &report);
+                if !report.skipped.is_empty() {
+                    code = 1;
+                }
+            }
+            Ok(code)
+        }
+        Command::Search {
+            index,
+            photo,
+            text,
+            object_type,
+            top,
+            json,
+        } => {
+            let engine = open(&index)?;
+            let opts = SearchOptions { top, text, object_type };
+            let resp = engine.search_path(&photo, &opts)?;
+            if json {
+                let line = batch::BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
+                println!("{}", serde_json::to_string(&line)?);
+            } else {
+                print_response(&resp, true);
+            }
+            Ok(0)
+        }
+        Command::Text {
+            index,
+            query,
+            top,
+            object_type,
+            status,
+            source,
+            json,
+        } => {
+            let engine = open(&index)?;
+            let status = match status {
+                None => None,
+                Some(s) => Some(Status::parse(&s).with_context(|| format!("unknown status {s:?}"))?),
+            };
+            let filter = TextFilter {
+                object_type,
+                status,
+                source,
+            };
+            let resp = engine.search_text(&query, &filter, top)?;
+            if json {
+                let line = batch::BatchLine::from_response(query, &resp, 0.0);
+                println!("{}", serde_json::to_string(&line)?);
+            } else {
+                print_response(&resp, false);
+            }
+            Ok(0)
+        }
+        Command::Batch {
+            index,
+            input,
+            out,
+            top,
+            resume,
+        } => {
+            let engine = open(&index)?;
+            let mut inputs = batch::list_inputs(&input)?;
+            if inputs.is_empty() {
+                bail!("{}: no images found", input.display());
+            }
+            let mut skipped = 0;
+            if resume {
+                let done = batch::done_queries(&out);
+                let before = inputs.len();
+                inputs.retain(|i| !done.contains(&i.query));
+                skipped = before - inputs.len();
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(resume)
+                .write(true)
+                .truncate(!resume)
+                .open(&out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let opts = SearchOptions {
+                top,
+                ..SearchOptions::default()
+            };
+            let summary = batch::run(&engine, &inputs, &opts, &mut w, &Bar::new("searching"))?;
+            w.flush()?;
+            eprintln!(
+                "{} images searched ({} already done), {} with a match, {} unreadable; results in {}",
+                summary.images,
+                skipped,
+                summary.matched,
+                summary.errors,
+                out.display()
+            );
+            Ok(0)
+        }
+        Command::Info { index, json } => {
+            if !index.join("records.sqlite").exists() {
+                bail!("{}: no index here (run `provenance import` first)", index.display());
+            }
+            let engine = open(&index)?;
+            let info = info::collect(&engine)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                print!("{info}");
+            }
+            Ok(0)
+        }
+        Command::Rebuild { index } => {
+            let engine = open(&index)?;
+            engine.rebuild()?;
+            eprintln!("rebuilt every derived index in {}", index.display());
+            Ok(0)
+        }
+        Command::Demo { index } => demo(&index),
+    }
+}
+
+fn open(index: &Path) -> Result<Engine> {
+    Engine::open(index).with_context(|| format!("cannot open index {}", index.display()))
+}
+
+fn print_import(file: &Path, r: &ImportReport) {
+    for p in &r.skipped {
+        eprintln!("skipped: {p}");
+    }
+    let rate = if r.seconds > 0.0 { r.images as f64 / r.seconds } else { 0.0 };
+    eprintln!(
+        "{}: imported {} records ({} images, {:.1} images/s), skipped {}",
+        file.display(),
+        r.records,
+        r.images,
+        rate,
+        r.skipped.len()
+    );
+}
+
+fn print_response(resp: &SearchResponse, photo: bool) {
+    let db = &resp.database;
+    println!(
+        "Searched {} records ({} images), database generation {} (change {}).",
+        db.records, db.images, db.generation, db.store_seq
+    );
+    for (i, m) in resp.matches.iter().enumerate() {
+        let r = &m.record;
+        let verdict = if photo { m.verdict.as_str() } else { "" };
+        println!(
+            "{:>3}. {:<16} {:.3} {:<8} {} — {} ({}, {})",
+            i + 1,
+            m.id,
+            m.score,
+            verdict,
+            if r.title.is_empty() { "(untitled)" } else { &r.title },
+            if r.maker.is_empty() { "unknown maker" } else { &r.maker },
+            if r.object_type.is_empty() { "object" } else { &r.object_type },
+            r.status
+        );
+    }
+    if photo && !resp.matches.iter().any(|m| m.verdict != crate::scoring::Verdict::None) {
+        println!("No match in {} records. No match is not a clearance: the object may be unreported or photographed beyond recognition.", db.records);
+    }
+}
+
+fn demo(index: &Path) -> Result<i32> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let engine = open(index)?;
+    for file in ["records.jsonl", "records.csv"] {
+        let path = root.join(file);
+        let report = import::import_file(&engine, &path, &Bar::new("importing"))?;
+        print_import(&path, &report);
+    }
+    let queries = root.join("queries");
+    let mut photos: Vec<PathBuf> = batch::list_inputs(&queries)?.into_iter().map(|i| i.path).collect();
+    photos.truncate(1);
+    for photo in photos {
+        println!("\n$ provenance search --index {} {}", index.display(), photo.display());
+        print_response(&engine.search_path(&photo, &SearchOptions::default())?, true);
+    }
+    let words = "madona wth child";
+    println!("\n$ provenance text --index {} \"{words}\"", index.display());
+    print_response(&engine.search_text(words, &TextFilter::default(), 5)?, false);
+    Ok(0)
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new(what: &str) -> Bar {
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})")
+                .expect("valid template"),
+        );
+        bar.set_message(what.to_string());
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

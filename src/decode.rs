@@ -1,0 +1,216 @@
+//! Turning untrusted bytes into pixels.
+//!
+//! Every photo, from the database or from an officer's phone, enters here.
+//! The decoder is the part most exposed to hostile input, so it checks the
+//! declared size before allocating, caps memory, applies EXIF orientation
+//! (phones store rotated pixels plus a tag) and reports each failure with
+//! the file's name and who is at fault.
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use std::io::{BufRead, Cursor, Seek};
+use std::path::Path;
+
+/// Bounds that keep a hostile file from exhausting the machine.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest declared width or height.
+    pub max_side: u32,
+    /// Largest declared width × height.
+    pub max_pixels: u64,
+    /// Cap on any single allocation the decoder makes.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_file_bytes: 64 << 20,
+            max_side: 20_000,
+            max_pixels: 100_000_000,
+            max_alloc: 512 << 20,
+        }
+    }
+}
+
+/// Why a photo could not be turned into pixels.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{name}: cannot read file: {source}")]
+    Io {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: empty file")]
+    Empty { name: String },
+    #[error("{name}: not an image in a supported format (JPEG, PNG, WebP, TIFF, GIF, BMP)")]
+    Unsupported { name: String },
+    #[error("{name}: file is {bytes} bytes, larger than the limit of {limit}")]
+    FileTooLarge { name: String, bytes: u64, limit: u64 },
+    #[error("{name}: image is {width}x{height} pixels, over the limit ({limit})")]
+    TooManyPixels {
+        name: String,
+        width: u32,
+        height: u32,
+        limit: String,
+    },
+    #[error("{name}: corrupt or truncated image: {message}")]
+    Corrupt { name: String, message: String },
+}
+
+impl DecodeError {
+    /// True when the input, not the system, is at fault (HTTP 4xx rather than 5xx).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, DecodeError::Io { .. })
+    }
+}
+
+/// Reads and decodes an image file. `name` in errors is the path as given.
+pub fn decode_path(path: &Path, limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
+    let name = path.display().to_string();
+    let io = |source| DecodeError::Io {
+        name: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > limits.max_file_bytes {
+        return Err(DecodeError::FileTooLarge {
+            name,
+            bytes: meta.len(),
+            limit: limits.max_file_bytes,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    decode_bytes(&bytes, &name, limits)
+}
+
+/// Decodes an in-memory image (an upload). `name` is used in errors only.
+pub fn decode_bytes(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty { name: name.into() });
+    }
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(DecodeError::FileTooLarge {
+            name: name.into(),
+            bytes: bytes.len() as u64,
+            limit: limits.max_file_bytes,
+        });
+    }
+    let format = image::guess_format(bytes).map_err(|_| DecodeError::Unsupported { name: name.into() })?;
+    decode_reader(Cursor::new(bytes), format, name, limits)
+}
+
+fn decode_reader<R: BufRead + Seek>(
+    reader: R,
+    format: ImageFormat,
+    name: &str,
+    limits: &DecodeLimits,
+) -> Result<RgbImage, DecodeError> {
+    let corrupt = |e: image::ImageError| classify(e, name);
+    let mut reader = ImageReader::with_format(reader, format);
+    let mut lim = image::Limits::default();
+    lim.max_image_width = Some(limits.max_side);
+    lim.max_image_height = Some(limits.max_side);
+    lim.max_alloc = Some(limits.max_alloc);
+    reader.limits(lim);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(DecodeError::Corrupt {
+            name: name.into(),
+            message: "zero width or height".into(),
+        });
+    }
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(DecodeError::TooManyPixels {
+            name: name.into(),
+            width,
+            height,
+            limit: format!("{} pixels", limits.max_pixels),
+        });
+    }
+    // A missing or unreadable EXIF block is not an error: the pixels are still good.
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    img.apply_orientation(orientation);
+    Ok(img.into_rgb8())
+}
+
+fn classify(e: image::ImageError, name: &str) -> DecodeError {
+    use image::ImageError as E;
+    match e {
+        E::Unsupported(_) => DecodeError::Unsupported { name: name.into() },
+        E::Limits(l) => DecodeError::TooManyPixels {
+            name: name.into(),
+            width: 0,
+            height: 0,
+            limit: l.to_string(),
+        },
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => DecodeError::Corrupt {
+            name: name.into(),
+            message: "file ends early".into(),
+        },
+        other => DecodeError::Corrupt {
+            name: name.into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Shrinks an image so that its longer side is at most `max_side`, keeping
+/// the aspect ratio. Descriptors never need more than this, and working on
+/// a small copy keeps every later stage's cost independent of the camera.
+pub fn fit_within(img: RgbImage, max_side: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    if w.max(h) <= max_side {
+        return img;
+    }
+    let scale = max_side as f64 / w.max(h) as f64;
+    let nw = ((w as f64 * scale).round() as u32).max(1);
+    let nh = ((h as f64 * scale).round() as u32).max(1);
+    image::imageops::thumbnail(&img, nw, nh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_unsupported_not_a_panic() {
+        let err = decode_bytes(b"definitely not an image", "x.jpg", &DecodeLimits::default()).unwrap_err();
+        assert!(matches!(err, DecodeError::Unsupported { .. }), "{err}");
+        assert!(err.to_string().starts_with("x.jpg"));
+    }
+
+    #[test]
+    fn truncated_png_is_corrupt() {
+        let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let mut buf = Vec::new();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png).unwrap();
+        buf.truncate(buf.len() / 2);
+        let err = decode_bytes(&buf, "t.png", &DecodeLimits::default()).unwrap_err();
+        assert!(matches!(err, DecodeError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn pixel_limit_is_checked_before_decoding() {
+        let img = RgbImage::new(300, 200);
+        let mut buf = Vec::new();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png).unwrap();
+        let limits = DecodeLimits {
+            max_pixels: 10_000,
+            ..DecodeLimits::default()
+        };
+        let err = decode_bytes(&buf, "big.png", &limits).unwrap_err();
+        assert!(matches!(err, DecodeError::TooManyPixels { width: 300, .. }), "{err}");
+    }
+
+    #[test]
+    fn fit_within_keeps_aspect() {
+        let img = RgbImage::new(2000, 1000);
+        let small = fit_within(img, 500);
+        assert_eq!(small.dimensions(), (500, 250));
+    }
+}

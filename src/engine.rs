@@ -1,0 +1,501 @@
+//! The engine: one index directory opened for searching and updating.
+//!
+//! [`Engine::search`] is the query path, one straight pipeline:
+//! describe → candidates (hashes in all orientations, HNSW) → evidence →
+//! calibrated score → best image per record → filters → verdicts.
+//! Writers commit to the record store first (the source of truth), then
+//! bring the derived indexes up to date; readers keep an `Arc` to an
+//! immutable generation, so a search never waits for a write.
+
+use crate::decode::{DecodeError, DecodeLimits};
+use crate::describe::{Describer, QueryDescriptors};
+use crate::embed::{ColourLayoutEmbedder, Embedder, l2_squared};
+use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, Manifest};
+use crate::hash::HASH_VERSION;
+use crate::paths::{IndexPaths, parse_generation_name};
+use crate::record::{Record, Status};
+use crate::scoring::{self, Evidence, Verdict};
+use crate::store::{StoredImage, Store, StoreError};
+use crate::text::{TextError, TextFilter, TextIndex};
+use image::RgbImage;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// Hash candidates: any image within this many bits (of 128) in some
+/// orientation. Unrelated pictures sit around 64.
+const HASH_CANDIDATE_BITS: u32 = 40;
+/// Neighbours fetched from the vector index per query orientation.
+const VECTOR_CANDIDATES: usize = 24;
+const VECTOR_EF: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Generation(#[from] GenerationError),
+    #[error("text index: {0}")]
+    Text(#[from] TextError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+/// What a photo search may be narrowed or helped by.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub top: usize,
+    /// Words describing the object; records whose text matches rank higher
+    /// among candidates of similar image score.
+    pub text: Option<String>,
+    /// Keep only records of this object type (or a subtype of it).
+    pub object_type: Option<String>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            top: 10,
+            text: None,
+            object_type: None,
+        }
+    }
+}
+
+/// The fields of a record a result card shows.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordSummary {
+    pub title: String,
+    pub maker: String,
+    pub date: String,
+    pub object_type: String,
+    pub status: Status,
+    pub source: String,
+}
+
+impl From<&Record> for RecordSummary {
+    fn from(r: &Record) -> Self {
+        RecordSummary {
+            title: r.title.clone(),
+            maker: r.maker.clone(),
+            date: r.date.clone(),
+            object_type: r.object_type.clone(),
+            status: r.status,
+            source: r.source.clone(),
+        }
+    }
+}
+
+/// One ranked candidate record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Match {
+    pub id: String,
+    pub score: f32,
+    pub verdict: Verdict,
+    /// The reference image that matched (path as stored at import).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Its position in the record's `images`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_index: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    pub record: RecordSummary,
+}
+
+/// The database a search ran against: "no match" is only meaningful
+/// together with how much was searched, and as of when.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseState {
+    pub records: u64,
+    pub images: u64,
+    pub generation: u64,
+    pub store_seq: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub database: DatabaseState,
+    pub matches: Vec<Match>,
+}
+
+pub struct Engine {
+    paths: IndexPaths,
+    store: Mutex<Store>,
+    text: TextIndex,
+    generation: RwLock<Arc<Generation>>,
+    describer: Describer,
+    limits: DecodeLimits,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the index in `dir`, healing derived
+    /// indexes that lag behind the record store (e.g. after a crash).
+    pub fn open(dir: &Path) -> Result<Engine, EngineError> {
+        Self::open_with(dir, Arc::new(ColourLayoutEmbedder))
+    }
+
+    pub fn open_with(dir: &Path, embedder: Arc<dyn Embedder>) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let paths = IndexPaths::new(dir);
+        let store = Store::open(&paths.store())?;
+        let text = TextIndex::open_or_create(&paths.text())?;
+        let seq = store.seq()?;
+        let describer = Describer::new(embedder);
+        let generation = match read_current(&paths) {
+            Some(id) => Some(Generation::open(&paths.generation(id))?),
+            None => None,
+        };
+        let stale = generation
+            .as_ref()
+            .is_none_or(|g| g.manifest.store_seq != seq || g.manifest.embedder != describer.embedder().id());
+        let generation = match generation {
+            Some(g) if !stale => g,
+            _ => build_generation(&paths, &describer, generation.as_ref().map_or(0, |g| g.manifest.generation))?,
+        };
+        let engine = Engine {
+            paths,
+            store: Mutex::new(store),
+            text,
+            generation: RwLock::new(Arc::new(generation)),
+            describer,
+            limits: DecodeLimits::default(),
+        };
+        if engine.text_seq() != seq {
+            engine.rebuild_text()?;
+        }
+        Ok(engine)
+    }
+
+    pub fn paths(&self) -> &IndexPaths {
+        &self.paths
+    }
+
+    pub fn describer(&self) -> &Describer {
+        &self.describer
+    }
+
+    pub fn limits(&self) -> &DecodeLimits {
+        &self.limits
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live generation; the caller's `Arc` stays valid across commits.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.generation.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn database_state(&self) -> Result<DatabaseState, EngineError> {
+        let (records, images) = self.store().counts()?;
+        let g = self.generation();
+        Ok(DatabaseState {
+            records,
+            images,
+            generation: g.manifest.generation,
+            store_seq: g.manifest.store_seq,
+        })
+    }
+
+    /// Searches with a photo file.
+    pub fn search_path(&self, photo: &Path, opts: &SearchOptions) -> Result<SearchResponse, EngineError> {
+        let img = crate::decode::decode_path(photo, &self.limits)?;
+        self.search(img, opts)
+    }
+
+    /// The query path.
+    pub fn search(&self, img: RgbImage, opts: &SearchOptions) -> Result<SearchResponse, EngineError> {
+        let query = self.describer.query(img);
+        let generation = self.generation();
+        let evidence = candidates(&generation, &query);
+        let mut best: HashMap<String, Match> = HashMap::new();
+        {
+            let store = self.store();
+            for (pos, ev) in evidence {
+                let Some(image) = store.image(generation.slot(pos))? else {
+                    continue; // replaced since this generation was built
+                };
+                let score = scoring::score(&ev);
+                if best.get(&image.record_id).is_some_and(|m| m.score >= score) {
+                    continue;
+                }
+                let Some(record) = store.get(&image.record_id)? else {
+                    continue;
+                };
+                if !type_matches(&record.object_type, opts.object_type.as_deref()) {
+                    continue;
+                }
+                best.insert(
+                    image.record_id.clone(),
+                    Match {
+                        id: image.record_id,
+                        score,
+                        verdict: Verdict::from_score(score),
+                        image: Some(image.path),
+                        image_index: Some(image.n),
+                        evidence: Some(ev),
+                        record: RecordSummary::from(&record),
+                    },
+                );
+            }
+        }
+        let mut matches: Vec<Match> = best.into_values().collect();
+        if let Some(words) = opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            self.boost_by_text(&mut matches, words)?;
+        }
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        matches.truncate(opts.top);
+        Ok(SearchResponse {
+            database: self.database_state()?,
+            matches,
+        })
+    }
+
+    /// Raises candidates whose description matches the officer's words, by
+    /// at most a twentieth: words can order close candidates but never turn
+    /// a weak image match into an alarm on their own.
+    fn boost_by_text(&self, matches: &mut [Match], words: &str) -> Result<(), EngineError> {
+        let hits = self.text.search(words, &TextFilter::default(), 1000)?;
+        let by_id: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
+        for m in matches.iter_mut() {
+            if let Some(s) = by_id.get(m.id.as_str()) {
+                m.score = (m.score + 0.05 * s).min(1.0);
+                m.verdict = Verdict::from_score(m.score);
+            }
+        }
+        Ok(())
+    }
+
+    /// Full-text search over record descriptions.
+    pub fn search_text(&self, query: &str, filter: &TextFilter, top: usize) -> Result<SearchResponse, EngineError> {
+        let hits = self.text.search(query, filter, top)?;
+        let store = self.store();
+        let mut matches = Vec::with_capacity(hits.len());
+        for h in hits {
+            if let Some(record) = store.get(&h.id)? {
+                matches.push(Match {
+                    id: h.id,
+                    score: h.score,
+                    verdict: Verdict::None,
+                    image: None,
+                    image_index: None,
+                    evidence: None,
+                    record: RecordSummary::from(&record),
+                });
+            }
+        }
+        drop(store);
+        Ok(SearchResponse {
+            database: self.database_state()?,
+            matches,
+        })
+    }
+
+    pub fn record(&self, id: &str) -> Result<Option<Record>, EngineError> {
+        Ok(self.store().get(id)?)
+    }
+
+    /// Commits records with their described images to the store and the
+    /// text index. Image indexes follow at the next [`Engine::refresh`].
+    pub fn upsert(&self, batch: &[(Record, Vec<StoredImage>)]) -> Result<i64, EngineError> {
+        let seq = self.store().upsert(batch, self.describer.embedder().id())?;
+        for (record, _) in batch {
+            self.text.upsert(record)?;
+        }
+        self.commit_text(seq)?;
+        Ok(seq)
+    }
+
+    /// Deletes a record everywhere; false if it did not exist.
+    pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
+        let existed = self.store().delete(id)?;
+        if existed {
+            let seq = self.store().seq()?;
+            self.text.delete(id)?;
+            self.commit_text(seq)?;
+            self.refresh()?;
+        }
+        Ok(existed)
+    }
+
+    /// Builds a new generation if the store has moved on, and switches
+    /// searches to it.
+    pub fn refresh(&self) -> Result<(), EngineError> {
+        let seq = self.store().seq()?;
+        let current = self.generation();
+        if current.manifest.store_seq == seq {
+            return Ok(());
+        }
+        let next = build_generation(&self.paths, &self.describer, current.manifest.generation)?;
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(())
+    }
+
+    /// Regenerates every derived index from the record store.
+    pub fn rebuild(&self) -> Result<(), EngineError> {
+        let next = build_generation(&self.paths, &self.describer, self.generation().manifest.generation)?;
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        self.rebuild_text()
+    }
+
+    fn rebuild_text(&self) -> Result<(), EngineError> {
+        let store = Store::open(&self.paths.store())?;
+        let seq = store.seq()?;
+        self.text.clear()?;
+        let mut result = Ok(());
+        store.for_each_record(|r| {
+            if result.is_ok() {
+                result = self.text.upsert(&r);
+            }
+        })?;
+        result?;
+        self.commit_text(seq)
+    }
+
+    fn text_seq(&self) -> i64 {
+        std::fs::read_to_string(self.paths.text_seq())
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(-1)
+    }
+
+    fn commit_text(&self, seq: i64) -> Result<(), EngineError> {
+        self.text.commit()?;
+        crate::paths::write_atomic(&self.paths.text_seq(), seq.to_string().as_bytes()).map_err(|source| {
+            EngineError::Io {
+                path: self.paths.text_seq(),
+                source,
+            }
+        })
+    }
+}
+
+/// Every reference image worth scoring, with the evidence for it.
+fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Evidence)> {
+    let mut found: HashMap<u32, ()> = HashMap::new();
+    for c in generation.hash_candidates(&query.hashes, HASH_CANDIDATE_BITS) {
+        found.insert(c.pos, ());
+    }
+    for e in &query.embeddings {
+        for n in generation.nearest(e, VECTOR_CANDIDATES, VECTOR_EF) {
+            found.insert(n.id, ());
+        }
+    }
+    found
+        .into_keys()
+        .map(|pos| {
+            let h = generation.hashes(pos);
+            let v = generation.vector(pos);
+            let hash_distance = query.hashes.iter().map(|q| q.distance(&h)).min().unwrap_or(128);
+            let embedding_distance = query
+                .embeddings
+                .iter()
+                .map(|e| l2_squared(e, &v))
+                .fold(f32::INFINITY, f32::min)
+                .sqrt();
+            (
+                pos,
+                Evidence {
+                    hash_distance,
+                    embedding_distance,
+                },
+            )
+        })
+        .collect()
+}
+
+/// `sculpture` matches `sculpture` and `sculpture/bust`.
+fn type_matches(record_type: &str, wanted: Option<&str>) -> bool {
+    match wanted.map(|w| w.trim().to_ascii_lowercase()) {
+        None => true,
+        Some(w) if w.is_empty() => true,
+        Some(w) => record_type == w || record_type.strip_prefix(&w).is_some_and(|rest| rest.starts_with('/')),
+    }
+}
+
+fn read_current(paths: &IndexPaths) -> Option<u64> {
+    let name = std::fs::read_to_string(paths.current()).ok()?;
+    parse_generation_name(name.trim())
+}
+
+/// Writes generation `previous + 1` from the store, points `CURRENT` at it
+/// and removes generations older than the previous one.
+fn build_generation(paths: &IndexPaths, describer: &Describer, previous: u64) -> Result<Generation, EngineError> {
+    // A connection of its own: the build reads the whole table and must
+    // not hold the engine's store lock meanwhile.
+    let store = Store::open(&paths.store())?;
+    let seq = store.seq()?;
+    let mut rows = Vec::new();
+    let embedder = describer.embedder();
+    store.for_each_image(|r| rows.push(r))?;
+    rows.retain(|r| r.embedding.len() == embedder.dim());
+    let id = previous + 1;
+    let dir = paths.generation(id);
+    let io = |source| EngineError::Io {
+        path: dir.clone(),
+        source,
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(io)?; // debris of a crashed build
+    }
+    let manifest = Manifest {
+        format_version: MANIFEST_VERSION,
+        generation: id,
+        store_seq: seq,
+        images: rows.len() as u64,
+        dim: embedder.dim() as u32,
+        embedder: embedder.id().to_string(),
+        hash_version: HASH_VERSION,
+    };
+    Generation::write(&dir, &manifest, &rows)?;
+    crate::paths::sync_dir(&dir).map_err(io)?;
+    let name = crate::paths::generation_name(id);
+    crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| EngineError::Io {
+        path: paths.current(),
+        source,
+    })?;
+    let generation = Generation::open(&dir)?;
+    remove_old_generations(paths.root(), id);
+    Ok(generation)
+}
+
+/// Best effort: a generation still mapped by a reader stays readable on
+/// Unix after removal, and leftovers are retried at the next build.
+fn remove_old_generations(root: &Path, current: u64) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if let Some(id) = name.to_str().and_then(parse_generation_name)
+            && id + 1 < current
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_matches;
+
+    #[test]
+    fn two_level_types() {
+        assert!(type_matches("sculpture/bust", Some("sculpture")));
+        assert!(type_matches("sculpture/bust", Some("Sculpture/Bust")));
+        assert!(!type_matches("sculptures", Some("sculpture")));
+        assert!(type_matches("coin", None));
+    }
+}

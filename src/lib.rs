@@ -1,0 +1,26 @@
+//! `provenance`: is the object in this photo in a stolen-works database?
+//!
+//! See ARCHITECTURE.md for a tour. Dependencies point one way:
+//! `cli` / `batch` / `import` → `engine` → indexes (`generation`,
+//! `vectors`, `text`, `store`) and descriptors (`describe`, `hash`,
+//! `embed`) → `decode`.
+
+pub mod arrayfile;
+pub mod batch;
+pub mod cli;
+pub mod decode;
+pub mod describe;
+pub mod dihedral;
+pub mod embed;
+pub mod engine;
+pub mod generation;
+pub mod hash;
+pub mod import;
+pub mod info;
+pub mod paths;
+pub mod record;
+pub mod records_io;
+pub mod scoring;
+pub mod store;
+pub mod text;
+pub mod vectors;

@@ -1,0 +1,107 @@
+//! Every file name under an index directory, in one place.
+//!
+//! ```text
+//! index-data/
+//!   records.sqlite        source of truth (records + per-image descriptors)
+//!   text/                 tantivy index of the record fields
+//!   text.seq              store sequence the text index was last committed at
+//!   CURRENT               name of the live generation, replaced atomically
+//!   gen-000042/           one immutable generation of the image indexes
+//!     manifest.json       counts, versions, store sequence
+//!     slots.bin           dense position -> image slot in the store
+//!     hashes.bin          perceptual hashes, one pair per position
+//!     vectors.bin         embeddings, one row per position
+//!     hnsw/               approximate-neighbour graph over vectors.bin
+//! ```
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct IndexPaths {
+    root: PathBuf,
+}
+
+impl IndexPaths {
+    pub fn new(root: &Path) -> IndexPaths {
+        IndexPaths {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.root.join("records.sqlite")
+    }
+
+    pub fn text(&self) -> PathBuf {
+        self.root.join("text")
+    }
+
+    pub fn text_seq(&self) -> PathBuf {
+        self.root.join("text.seq")
+    }
+
+    pub fn current(&self) -> PathBuf {
+        self.root.join("CURRENT")
+    }
+
+    pub fn generation(&self, id: u64) -> PathBuf {
+        self.root.join(generation_name(id))
+    }
+
+    /// Lock file held by the one process allowed to write at a time.
+    pub fn write_lock(&self) -> PathBuf {
+        self.root.join("write.lock")
+    }
+}
+
+pub fn generation_name(id: u64) -> String {
+    format!("gen-{id:06}")
+}
+
+/// Parses `gen-000042` back to 42.
+pub fn parse_generation_name(name: &str) -> Option<u64> {
+    name.strip_prefix("gen-")?.parse().ok()
+}
+
+pub struct GenerationPaths<'a>(pub &'a Path);
+
+impl GenerationPaths<'_> {
+    pub fn manifest(&self) -> PathBuf {
+        self.0.join("manifest.json")
+    }
+    pub fn slots(&self) -> PathBuf {
+        self.0.join("slots.bin")
+    }
+    pub fn hashes(&self) -> PathBuf {
+        self.0.join("hashes.bin")
+    }
+    pub fn vectors(&self) -> PathBuf {
+        self.0.join("vectors.bin")
+    }
+    pub fn hnsw(&self) -> PathBuf {
+        self.0.join("hnsw")
+    }
+}
+
+/// Writes `contents` to `path` atomically: a reader sees the old file or
+/// the new one, never a mix, even after a crash.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Makes a rename or a new file in `dir` durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
