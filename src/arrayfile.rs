@@ -28,18 +28,31 @@ pub enum ArrayFileError {
     #[error("{path}: format version {found}, this build reads version {FORMAT_VERSION}")]
     Version { path: PathBuf, found: u32 },
     #[error("{path}: truncated or wrong size ({found} bytes, header says {expected})")]
-    Length { path: PathBuf, found: u64, expected: u64 },
+    Length {
+        path: PathBuf,
+        found: u64,
+        expected: u64,
+    },
     #[error("{path}: checksum mismatch: the file is damaged")]
     Checksum { path: PathBuf },
 }
 
 /// Writes `payload` (count elements of `elem_size` bytes) and fsyncs it.
-pub fn write(path: &Path, magic: [u8; 8], elem_size: u32, payload: &[u8]) -> Result<(), ArrayFileError> {
+pub fn write(
+    path: &Path,
+    magic: [u8; 8],
+    elem_size: u32,
+    payload: &[u8],
+) -> Result<(), ArrayFileError> {
     let io = |source| ArrayFileError::Io {
         path: path.to_path_buf(),
         source,
     };
-    assert_eq!(payload.len() % elem_size as usize, 0, "payload is not a whole number of elements");
+    assert_eq!(
+        payload.len() % elem_size as usize,
+        0,
+        "payload is not a whole number of elements"
+    );
     let count = (payload.len() / elem_size as usize) as u64;
     let mut header = [0u8; HEADER];
     header[0..8].copy_from_slice(&magic);
@@ -63,7 +76,11 @@ pub struct MappedArray {
 }
 
 impl MappedArray {
-    pub fn open(path: &Path, magic: [u8; 8], elem_size: u32) -> Result<MappedArray, ArrayFileError> {
+    pub fn open(
+        path: &Path,
+        magic: [u8; 8],
+        elem_size: u32,
+    ) -> Result<MappedArray, ArrayFileError> {
         let io = |source| ArrayFileError::Io {
             path: path.to_path_buf(),
             source,

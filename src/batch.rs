@@ -70,7 +70,11 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BatchInput>) -> Result<(), BatchE
         if entry.file_type().map_err(io_err(&path))?.is_dir() {
             walk(root, &path, out)?;
         } else if is_image_name(&path) {
-            let query = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let query = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push(BatchInput { path, query });
         }
     }
@@ -185,7 +189,8 @@ pub fn run(
             .collect();
         for line in lines {
             summary.errors += usize::from(line.error.is_some());
-            summary.matched += usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
+            summary.matched +=
+                usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
             serde_json::to_writer(&mut *out, &line)?;
             out.write_all(b"\n")?;
         }

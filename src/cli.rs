@@ -15,7 +15,11 @@ use std::path::{Path, PathBuf};
 const DEFAULT_INDEX: &str = "index-data";
 
 #[derive(Parser)]
-#[command(name = "provenance", version, about = "Cross-check photos of seized cultural goods against stolen-works databases")]
+#[command(
+    name = "provenance",
+    version,
+    about = "Cross-check photos of seized cultural goods against stolen-works databases"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -123,7 +127,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             json,
         } => {
             let engine = open(&index)?;
-            let opts = SearchOptions { top, text, object_type };
+            let opts = SearchOptions {
+                top,
+                text,
+                object_type,
+            };
             let resp = engine.search_path(&photo, &opts)?;
             if json {
                 let line = batch::BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
@@ -145,7 +153,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             let engine = open(&index)?;
             let status = match status {
                 None => None,
-                Some(s) => Some(Status::parse(&s).with_context(|| format!("unknown status {s:?}"))?),
+                Some(s) => {
+                    Some(Status::parse(&s).with_context(|| format!("unknown status {s:?}"))?)
+                }
             };
             let filter = TextFilter {
                 object_type,
@@ -206,7 +216,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Info { index, json } => {
             if !index.join("records.sqlite").exists() {
-                bail!("{}: no index here (run `provenance import` first)", index.display());
+                bail!(
+                    "{}: no index here (run `provenance import` first)",
+                    index.display()
+                );
             }
             let engine = open(&index)?;
             let info = info::collect(&engine)?;
@@ -235,7 +248,11 @@ fn print_import(file: &Path, r: &ImportReport) {
     for p in &r.skipped {
         eprintln!("skipped: {p}");
     }
-    let rate = if r.seconds > 0.0 { r.images as f64 / r.seconds } else { 0.0 };
+    let rate = if r.seconds > 0.0 {
+        r.images as f64 / r.seconds
+    } else {
+        0.0
+    };
     eprintln!(
         "{}: imported {} records ({} images, {:.1} images/s), skipped {}",
         file.display(),
@@ -261,14 +278,34 @@ fn print_response(resp: &SearchResponse, photo: bool) {
             m.id,
             m.score,
             verdict,
-            if r.title.is_empty() { "(untitled)" } else { &r.title },
-            if r.maker.is_empty() { "unknown maker" } else { &r.maker },
-            if r.object_type.is_empty() { "object" } else { &r.object_type },
+            if r.title.is_empty() {
+                "(untitled)"
+            } else {
+                &r.title
+            },
+            if r.maker.is_empty() {
+                "unknown maker"
+            } else {
+                &r.maker
+            },
+            if r.object_type.is_empty() {
+                "object"
+            } else {
+                &r.object_type
+            },
             r.status
         );
     }
-    if photo && !resp.matches.iter().any(|m| m.verdict != crate::scoring::Verdict::None) {
-        println!("No match in {} records. No match is not a clearance: the object may be unreported or photographed beyond recognition.", db.records);
+    if photo
+        && !resp
+            .matches
+            .iter()
+            .any(|m| m.verdict != crate::scoring::Verdict::None)
+    {
+        println!(
+            "No match in {} records. No match is not a clearance: the object may be unreported or photographed beyond recognition.",
+            db.records
+        );
     }
 }
 
@@ -281,15 +318,31 @@ fn demo(index: &Path) -> Result<i32> {
         print_import(&path, &report);
     }
     let queries = root.join("queries");
-    let mut photos: Vec<PathBuf> = batch::list_inputs(&queries)?.into_iter().map(|i| i.path).collect();
+    let mut photos: Vec<PathBuf> = batch::list_inputs(&queries)?
+        .into_iter()
+        .map(|i| i.path)
+        .collect();
     photos.truncate(1);
     for photo in photos {
-        println!("\n$ provenance search --index {} {}", index.display(), photo.display());
-        print_response(&engine.search_path(&photo, &SearchOptions::default())?, true);
+        println!(
+            "\n$ provenance search --index {} {}",
+            index.display(),
+            photo.display()
+        );
+        print_response(
+            &engine.search_path(&photo, &SearchOptions::default())?,
+            true,
+        );
     }
     let words = "madona wth child";
-    println!("\n$ provenance text --index {} \"{words}\"", index.display());
-    print_response(&engine.search_text(words, &TextFilter::default(), 5)?, false);
+    println!(
+        "\n$ provenance text --index {} \"{words}\"",
+        index.display()
+    );
+    print_response(
+        &engine.search_text(words, &TextFilter::default(), 5)?,
+        false,
+    );
     Ok(0)
 }
 
@@ -304,8 +357,10 @@ impl Bar {
             indicatif::ProgressBar::hidden()
         };
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})")
-                .expect("valid template"),
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
+            )
+            .expect("valid template"),
         );
         bar.set_message(what.to_string());
         Bar(bar)

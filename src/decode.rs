@@ -48,7 +48,11 @@ pub enum DecodeError {
     #[error("{name}: not an image in a supported format (JPEG, PNG, WebP, TIFF, GIF, BMP)")]
     Unsupported { name: String },
     #[error("{name}: file is {bytes} bytes, larger than the limit of {limit}")]
-    FileTooLarge { name: String, bytes: u64, limit: u64 },
+    FileTooLarge {
+        name: String,
+        bytes: u64,
+        limit: u64,
+    },
     #[error("{name}: image is {width}x{height} pixels, over the limit ({limit})")]
     TooManyPixels {
         name: String,
@@ -87,7 +91,11 @@ pub fn decode_path(path: &Path, limits: &DecodeLimits) -> Result<RgbImage, Decod
 }
 
 /// Decodes an in-memory image (an upload). `name` is used in errors only.
-pub fn decode_bytes(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
+pub fn decode_bytes(
+    bytes: &[u8],
+    name: &str,
+    limits: &DecodeLimits,
+) -> Result<RgbImage, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty { name: name.into() });
     }
@@ -98,7 +106,8 @@ pub fn decode_bytes(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<R
             limit: limits.max_file_bytes,
         });
     }
-    let format = image::guess_format(bytes).map_err(|_| DecodeError::Unsupported { name: name.into() })?;
+    let format =
+        image::guess_format(bytes).map_err(|_| DecodeError::Unsupported { name: name.into() })?;
     decode_reader(Cursor::new(bytes), format, name, limits)
 }
 
@@ -132,7 +141,9 @@ fn decode_reader<R: BufRead + Seek>(
         });
     }
     // A missing or unreadable EXIF block is not an error: the pixels are still good.
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     img.apply_orientation(orientation);
     Ok(img.into_rgb8())
@@ -179,7 +190,12 @@ mod tests {
 
     #[test]
     fn garbage_is_unsupported_not_a_panic() {
-        let err = decode_bytes(b"definitely not an image", "x.jpg", &DecodeLimits::default()).unwrap_err();
+        let err = decode_bytes(
+            b"definitely not an image",
+            "x.jpg",
+            &DecodeLimits::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, DecodeError::Unsupported { .. }), "{err}");
         assert!(err.to_string().starts_with("x.jpg"));
     }
@@ -188,7 +204,8 @@ mod tests {
     fn truncated_png_is_corrupt() {
         let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8, y as u8, 7]));
         let mut buf = Vec::new();
-        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png).unwrap();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png)
+            .unwrap();
         buf.truncate(buf.len() / 2);
         let err = decode_bytes(&buf, "t.png", &DecodeLimits::default()).unwrap_err();
         assert!(matches!(err, DecodeError::Corrupt { .. }), "{err}");
@@ -198,13 +215,17 @@ mod tests {
     fn pixel_limit_is_checked_before_decoding() {
         let img = RgbImage::new(300, 200);
         let mut buf = Vec::new();
-        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png).unwrap();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png)
+            .unwrap();
         let limits = DecodeLimits {
             max_pixels: 10_000,
             ..DecodeLimits::default()
         };
         let err = decode_bytes(&buf, "big.png", &limits).unwrap_err();
-        assert!(matches!(err, DecodeError::TooManyPixels { width: 300, .. }), "{err}");
+        assert!(
+            matches!(err, DecodeError::TooManyPixels { width: 300, .. }),
+            "{err}"
+        );
     }
 
     #[test]

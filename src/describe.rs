@@ -88,7 +88,9 @@ mod tests {
 
     #[test]
     fn query_identity_equals_reference() {
-        let img = RgbImage::from_fn(700, 300, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 256) as u8]));
+        let img = RgbImage::from_fn(700, 300, |x, y| {
+            image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 256) as u8])
+        });
         let d = Describer::new(Arc::new(ColourLayoutEmbedder));
         let r = d.reference(img.clone());
         let q = d.query(img);

@@ -30,6 +30,14 @@ impl Dihedral {
         Dihedral::AntiTranspose,
     ];
 
+    /// True for the transforms that turn width into height.
+    pub fn swaps_axes(self) -> bool {
+        matches!(
+            self,
+            Dihedral::Rot90 | Dihedral::Rot270 | Dihedral::Transpose | Dihedral::AntiTranspose
+        )
+    }
+
     /// Where the pixel at (x, y) of the result comes from, for an `n`×`n` grid.
     #[inline]
     fn source(self, x: usize, y: usize, n: usize) -> (usize, usize) {
@@ -82,7 +90,10 @@ mod tests {
     #[test]
     fn eight_distinct_orientations() {
         let grid: Vec<u8> = (0..9).collect();
-        let mut seen: Vec<Vec<u8>> = Dihedral::ALL.iter().map(|d| d.apply_square(&grid, 3)).collect();
+        let mut seen: Vec<Vec<u8>> = Dihedral::ALL
+            .iter()
+            .map(|d| d.apply_square(&grid, 3))
+            .collect();
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 8);

@@ -32,7 +32,9 @@ const LAYOUT_GRID: usize = 4;
 const HOG_GRID: usize = 4;
 const HOG_BINS: usize = 8;
 const HIST_BINS: usize = 4;
-const DIM: usize = LAYOUT_GRID * LAYOUT_GRID * 3 + HIST_BINS * HIST_BINS * HIST_BINS + HOG_GRID * HOG_GRID * HOG_BINS;
+const DIM: usize = LAYOUT_GRID * LAYOUT_GRID * 3
+    + HIST_BINS * HIST_BINS * HIST_BINS
+    + HOG_GRID * HOG_GRID * HOG_BINS;
 
 impl Embedder for ColourLayoutEmbedder {
     fn id(&self) -> &str {
@@ -44,12 +46,21 @@ impl Embedder for ColourLayoutEmbedder {
     }
 
     fn embed(&self, img: &RgbImage) -> Vec<f32> {
-        let small = image::imageops::resize(img, SIDE as u32, SIDE as u32, image::imageops::FilterType::Triangle);
+        let small = image::imageops::resize(
+            img,
+            SIDE as u32,
+            SIDE as u32,
+            image::imageops::FilterType::Triangle,
+        );
         // Opponent colour space: brightness, red-green, yellow-blue.
         let opp: Vec<[f32; 3]> = small
             .pixels()
             .map(|p| {
-                let (r, g, b) = (p[0] as f32 / 255.0, p[1] as f32 / 255.0, p[2] as f32 / 255.0);
+                let (r, g, b) = (
+                    p[0] as f32 / 255.0,
+                    p[1] as f32 / 255.0,
+                    p[2] as f32 / 255.0,
+                );
                 [(r + g + b) / 3.0, r - g, (r + g) / 2.0 - b]
             })
             .collect();
@@ -84,7 +95,10 @@ fn layout(opp: &[[f32; 3]]) -> Vec<f32> {
     let n = (cell * cell) as f32;
     v.iter_mut().for_each(|a| *a /= n);
     for k in 0..3 {
-        let mean: f32 = (0..LAYOUT_GRID * LAYOUT_GRID).map(|c| v[c * 3 + k]).sum::<f32>() / (LAYOUT_GRID * LAYOUT_GRID) as f32;
+        let mean: f32 = (0..LAYOUT_GRID * LAYOUT_GRID)
+            .map(|c| v[c * 3 + k])
+            .sum::<f32>()
+            / (LAYOUT_GRID * LAYOUT_GRID) as f32;
         (0..LAYOUT_GRID * LAYOUT_GRID).for_each(|c| v[c * 3 + k] -= mean);
     }
     v
@@ -114,7 +128,8 @@ fn gradient_histogram(opp: &[[f32; 3]]) -> Vec<f32> {
                 continue;
             }
             let angle = gy.atan2(gx); // -pi..pi: signed orientation
-            let pos = (angle + std::f32::consts::PI) / (2.0 * std::f32::consts::PI) * HOG_BINS as f32;
+            let pos =
+                (angle + std::f32::consts::PI) / (2.0 * std::f32::consts::PI) * HOG_BINS as f32;
             let b0 = pos.floor() as usize % HOG_BINS;
             let b1 = (b0 + 1) % HOG_BINS;
             let w1 = pos - pos.floor();

@@ -9,13 +9,14 @@
 
 use crate::decode::{DecodeError, DecodeLimits};
 use crate::describe::{Describer, QueryDescriptors};
+use crate::dihedral::Dihedral;
 use crate::embed::{ColourLayoutEmbedder, Embedder, l2_squared};
 use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, Manifest};
 use crate::hash::HASH_VERSION;
 use crate::paths::{IndexPaths, parse_generation_name};
 use crate::record::{Record, Status};
 use crate::scoring::{self, Evidence, Verdict};
-use crate::store::{StoredImage, Store, StoreError};
+use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use image::RgbImage;
 use serde::Serialize;
@@ -156,12 +157,16 @@ impl Engine {
             Some(id) => Some(Generation::open(&paths.generation(id))?),
             None => None,
         };
-        let stale = generation
-            .as_ref()
-            .is_none_or(|g| g.manifest.store_seq != seq || g.manifest.embedder != describer.embedder().id());
+        let stale = generation.as_ref().is_none_or(|g| {
+            g.manifest.store_seq != seq || g.manifest.embedder != describer.embedder().id()
+        });
         let generation = match generation {
             Some(g) if !stale => g,
-            _ => build_generation(&paths, &describer, generation.as_ref().map_or(0, |g| g.manifest.generation))?,
+            _ => build_generation(
+                &paths,
+                &describer,
+                generation.as_ref().map_or(0, |g| g.manifest.generation),
+            )?,
         };
         let engine = Engine {
             paths,
@@ -195,7 +200,10 @@ impl Engine {
 
     /// The live generation; the caller's `Arc` stays valid across commits.
     pub fn generation(&self) -> Arc<Generation> {
-        self.generation.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.generation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn database_state(&self) -> Result<DatabaseState, EngineError> {
@@ -210,13 +218,21 @@ impl Engine {
     }
 
     /// Searches with a photo file.
-    pub fn search_path(&self, photo: &Path, opts: &SearchOptions) -> Result<SearchResponse, EngineError> {
+    pub fn search_path(
+        &self,
+        photo: &Path,
+        opts: &SearchOptions,
+    ) -> Result<SearchResponse, EngineError> {
         let img = crate::decode::decode_path(photo, &self.limits)?;
         self.search(img, opts)
     }
 
     /// The query path.
-    pub fn search(&self, img: RgbImage, opts: &SearchOptions) -> Result<SearchResponse, EngineError> {
+    pub fn search(
+        &self,
+        img: RgbImage,
+        opts: &SearchOptions,
+    ) -> Result<SearchResponse, EngineError> {
         let query = self.describer.query(img);
         let generation = self.generation();
         let evidence = candidates(&generation, &query);
@@ -279,7 +295,12 @@ impl Engine {
     }
 
     /// Full-text search over record descriptions.
-    pub fn search_text(&self, query: &str, filter: &TextFilter, top: usize) -> Result<SearchResponse, EngineError> {
+    pub fn search_text(
+        &self,
+        query: &str,
+        filter: &TextFilter,
+        top: usize,
+    ) -> Result<SearchResponse, EngineError> {
         let hits = self.text.search(query, filter, top)?;
         let store = self.store();
         let mut matches = Vec::with_capacity(hits.len());
@@ -345,7 +366,11 @@ impl Engine {
 
     /// Regenerates every derived index from the record store.
     pub fn rebuild(&self) -> Result<(), EngineError> {
-        let next = build_generation(&self.paths, &self.describer, self.generation().manifest.generation)?;
+        let next = build_generation(
+            &self.paths,
+            &self.describer,
+            self.generation().manifest.generation,
+        )?;
         *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
         self.rebuild_text()
     }
@@ -373,12 +398,12 @@ impl Engine {
 
     fn commit_text(&self, seq: i64) -> Result<(), EngineError> {
         self.text.commit()?;
-        crate::paths::write_atomic(&self.paths.text_seq(), seq.to_string().as_bytes()).map_err(|source| {
-            EngineError::Io {
+        crate::paths::write_atomic(&self.paths.text_seq(), seq.to_string().as_bytes()).map_err(
+            |source| EngineError::Io {
                 path: self.paths.text_seq(),
                 source,
-            }
-        })
+            },
+        )
     }
 }
 
@@ -398,7 +423,21 @@ fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Ev
         .map(|pos| {
             let h = generation.hashes(pos);
             let v = generation.vector(pos);
-            let hash_distance = query.hashes.iter().map(|q| q.distance(&h)).min().unwrap_or(128);
+            // The orientation that fits the hashes best also fixes which
+            // side of the query is its width.
+            let (best, hash_distance) = query
+                .hashes
+                .iter()
+                .map(|q| q.distance(&h))
+                .enumerate()
+                .min_by_key(|&(_, d)| d)
+                .unwrap_or((0, 128));
+            let shape = if Dihedral::ALL[best].swaps_axes() {
+                (query.height, query.width)
+            } else {
+                (query.width, query.height)
+            };
+            let aspect_difference = aspect_difference(shape, generation.shape(pos));
             let embedding_distance = query
                 .embeddings
                 .iter()
@@ -410,10 +449,17 @@ fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Ev
                 Evidence {
                     hash_distance,
                     embedding_distance,
+                    aspect_difference,
                 },
             )
         })
         .collect()
+}
+
+fn aspect_difference(a: (u32, u32), b: (u32, u32)) -> f32 {
+    let la = (a.0.max(1) as f32 / a.1.max(1) as f32).ln();
+    let lb = (b.0.max(1) as f32 / b.1.max(1) as f32).ln();
+    (la - lb).abs()
 }
 
 /// `sculpture` matches `sculpture` and `sculpture/bust`.
@@ -421,7 +467,12 @@ fn type_matches(record_type: &str, wanted: Option<&str>) -> bool {
     match wanted.map(|w| w.trim().to_ascii_lowercase()) {
         None => true,
         Some(w) if w.is_empty() => true,
-        Some(w) => record_type == w || record_type.strip_prefix(&w).is_some_and(|rest| rest.starts_with('/')),
+        Some(w) => {
+            record_type == w
+                || record_type
+                    .strip_prefix(&w)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        }
     }
 }
 
@@ -432,7 +483,11 @@ fn read_current(paths: &IndexPaths) -> Option<u64> {
 
 /// Writes generation `previous + 1` from the store, points `CURRENT` at it
 /// and removes generations older than the previous one.
-fn build_generation(paths: &IndexPaths, describer: &Describer, previous: u64) -> Result<Generation, EngineError> {
+fn build_generation(
+    paths: &IndexPaths,
+    describer: &Describer,
+    previous: u64,
+) -> Result<Generation, EngineError> {
     // A connection of its own: the build reads the whole table and must
     // not hold the engine's store lock meanwhile.
     let store = Store::open(&paths.store())?;
@@ -462,9 +517,11 @@ fn build_generation(paths: &IndexPaths, describer: &Describer, previous: u64) ->
     Generation::write(&dir, &manifest, &rows)?;
     crate::paths::sync_dir(&dir).map_err(io)?;
     let name = crate::paths::generation_name(id);
-    crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| EngineError::Io {
-        path: paths.current(),
-        source,
+    crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| {
+        EngineError::Io {
+            path: paths.current(),
+            source,
+        }
     })?;
     let generation = Generation::open(&dir)?;
     remove_old_generations(paths.root(), id);

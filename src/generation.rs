@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 const SLOTS_MAGIC: [u8; 8] = *b"PVSLOTS1";
-const HASHES_MAGIC: [u8; 8] = *b"PVHASH01";
+const HASHES_MAGIC: [u8; 8] = *b"PVHASH02";
+/// Per image: phash, dhash (u64 each), width, height (u32 each).
+const HASH_ENTRY: usize = 24;
 const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
 pub const MANIFEST_VERSION: u32 = 1;
 
@@ -68,7 +70,11 @@ pub struct Generation {
 
 impl Generation {
     /// Writes a new generation into `dir` (which must not exist yet).
-    pub fn write(dir: &Path, manifest: &Manifest, rows: &[ImageRow]) -> Result<(), GenerationError> {
+    pub fn write(
+        dir: &Path,
+        manifest: &Manifest,
+        rows: &[ImageRow],
+    ) -> Result<(), GenerationError> {
         let io = |source| GenerationError::Io {
             path: dir.to_path_buf(),
             source,
@@ -79,16 +85,32 @@ impl Generation {
         let slots: Vec<u8> = rows.iter().flat_map(|r| r.slot.to_le_bytes()).collect();
         let hashes: Vec<u8> = rows
             .iter()
-            .flat_map(|r| r.hashes.phash.to_le_bytes().into_iter().chain(r.hashes.dhash.to_le_bytes()))
+            .flat_map(|r| {
+                let mut e = [0u8; HASH_ENTRY];
+                e[0..8].copy_from_slice(&r.hashes.phash.to_le_bytes());
+                e[8..16].copy_from_slice(&r.hashes.dhash.to_le_bytes());
+                e[16..20].copy_from_slice(&r.width.to_le_bytes());
+                e[20..24].copy_from_slice(&r.height.to_le_bytes());
+                e
+            })
             .collect();
         let mut flat = Vec::with_capacity(rows.len() * dim);
         for r in rows {
-            assert_eq!(r.embedding.len(), dim, "embedding width differs from the manifest");
+            assert_eq!(
+                r.embedding.len(),
+                dim,
+                "embedding width differs from the manifest"
+            );
             flat.extend_from_slice(&r.embedding);
         }
         arrayfile::write(&p.slots(), SLOTS_MAGIC, 8, &slots)?;
-        arrayfile::write(&p.hashes(), HASHES_MAGIC, 16, &hashes)?;
-        arrayfile::write(&p.vectors(), VECTORS_MAGIC, 4 * manifest.dim, &f32s_to_bytes(&flat))?;
+        arrayfile::write(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32, &hashes)?;
+        arrayfile::write(
+            &p.vectors(),
+            VECTORS_MAGIC,
+            4 * manifest.dim,
+            &f32s_to_bytes(&flat),
+        )?;
         vectors::write(&p.hnsw(), &flat, dim)?;
         let json = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
         crate::paths::write_atomic(&p.manifest(), &json).map_err(io)?;
@@ -102,10 +124,11 @@ impl Generation {
             path: mpath.clone(),
             source,
         })?;
-        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| GenerationError::Manifest {
-            path: mpath.clone(),
-            message: e.to_string(),
-        })?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| GenerationError::Manifest {
+                path: mpath.clone(),
+                message: e.to_string(),
+            })?;
         if manifest.format_version != MANIFEST_VERSION || manifest.hash_version != HASH_VERSION {
             return Err(GenerationError::Manifest {
                 path: mpath,
@@ -117,9 +140,13 @@ impl Generation {
         }
         let n = manifest.images as usize;
         let slots = MappedArray::open(&p.slots(), SLOTS_MAGIC, 8)?;
-        let hashes = MappedArray::open(&p.hashes(), HASHES_MAGIC, 16)?;
+        let hashes = MappedArray::open(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32)?;
         let vectors = MappedArray::open(&p.vectors(), VECTORS_MAGIC, 4 * manifest.dim)?;
-        for (a, path) in [(&slots, p.slots()), (&hashes, p.hashes()), (&vectors, p.vectors())] {
+        for (a, path) in [
+            (&slots, p.slots()),
+            (&hashes, p.hashes()),
+            (&vectors, p.vectors()),
+        ] {
             if a.len() != n {
                 return Err(GenerationError::Manifest {
                     path,
@@ -152,11 +179,16 @@ impl Generation {
     }
 
     pub fn hashes(&self, pos: u32) -> ImageHashes {
+        read_hashes(self.hashes.get(pos as usize))
+    }
+
+    /// Width and height of the reference image (upright, as imported).
+    pub fn shape(&self, pos: u32) -> (u32, u32) {
         let b = self.hashes.get(pos as usize);
-        ImageHashes {
-            phash: u64::from_le_bytes(b[0..8].try_into().unwrap()),
-            dhash: u64::from_le_bytes(b[8..16].try_into().unwrap()),
-        }
+        (
+            u32::from_le_bytes(b[16..20].try_into().unwrap()),
+            u32::from_le_bytes(b[20..24].try_into().unwrap()),
+        )
     }
 
     pub fn vector(&self, pos: u32) -> Vec<f32> {
@@ -165,25 +197,29 @@ impl Generation {
 
     /// Every image whose hashes lie within `max_distance` bits of any of
     /// the query's orientations: an exact popcount scan over a compact,
-    /// mapped table (16 bytes per image; a million images scan in a few
+    /// mapped table (24 bytes per image; a million images scan in a few
     /// milliseconds on two cores).
     pub fn hash_candidates(&self, query: &[ImageHashes], max_distance: u32) -> Vec<Candidate> {
         let table = self.hashes.payload();
         table
-            .par_chunks(16 * 4096)
+            .par_chunks(HASH_ENTRY * 4096)
             .enumerate()
             .flat_map_iter(|(chunk, bytes)| {
-                bytes.chunks_exact(16).enumerate().filter_map(move |(i, b)| {
-                    let h = ImageHashes {
-                        phash: u64::from_le_bytes(b[0..8].try_into().unwrap()),
-                        dhash: u64::from_le_bytes(b[8..16].try_into().unwrap()),
-                    };
-                    let d = query.iter().map(|q| q.distance(&h)).min().unwrap_or(u32::MAX);
-                    (d <= max_distance).then_some(Candidate {
-                        pos: (chunk * 4096 + i) as u32,
-                        hash_distance: d,
+                bytes
+                    .chunks_exact(HASH_ENTRY)
+                    .enumerate()
+                    .filter_map(move |(i, b)| {
+                        let h = read_hashes(b);
+                        let d = query
+                            .iter()
+                            .map(|q| q.distance(&h))
+                            .min()
+                            .unwrap_or(u32::MAX);
+                        (d <= max_distance).then_some(Candidate {
+                            pos: (chunk * 4096 + i) as u32,
+                            hash_distance: d,
+                        })
                     })
-                })
             })
             .collect()
     }
@@ -199,5 +235,12 @@ impl Generation {
         self.hashes.verify()?;
         self.vectors.verify()?;
         Ok(())
+    }
+}
+
+fn read_hashes(b: &[u8]) -> ImageHashes {
+    ImageHashes {
+        phash: u64::from_le_bytes(b[0..8].try_into().unwrap()),
+        dhash: u64::from_le_bytes(b[8..16].try_into().unwrap()),
     }
 }

@@ -39,7 +39,12 @@ impl ImageHashes {
 
 /// The grey thumbnail every hash is computed from.
 pub fn grey_thumbnail(img: &RgbImage) -> Vec<f32> {
-    let small = image::imageops::resize(img, N as u32, N as u32, image::imageops::FilterType::Triangle);
+    let small = image::imageops::resize(
+        img,
+        N as u32,
+        N as u32,
+        image::imageops::FilterType::Triangle,
+    );
     small
         .pixels()
         .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
@@ -117,11 +122,16 @@ fn gradient_hash(grey: &[f32]) -> u64 {
             *cell = s / ((y1 - y0) * (x1 - x0)) as f32;
         }
     }
-    bits(cells.iter().flat_map(|r| (0..8).map(move |x| r[x] < r[x + 1])))
+    bits(
+        cells
+            .iter()
+            .flat_map(|r| (0..8).map(move |x| r[x] < r[x + 1])),
+    )
 }
 
 fn bits(it: impl Iterator<Item = bool>) -> u64 {
-    it.enumerate().fold(0u64, |acc, (i, b)| acc | (u64::from(b) << i))
+    it.enumerate()
+        .fold(0u64, |acc, (i, b)| acc | (u64::from(b) << i))
 }
 
 #[cfg(test)]
@@ -130,7 +140,9 @@ mod tests {
 
     fn sample(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| {
-            let v = ((x as f32 / w as f32 * 6.0).sin() * 80.0 + (y as f32 / h as f32 * 4.0).cos() * 60.0 + 128.0) as u8;
+            let v = ((x as f32 / w as f32 * 6.0).sin() * 80.0
+                + (y as f32 / h as f32 * 4.0).cos() * 60.0
+                + 128.0) as u8;
             image::Rgb([v, v / 2, 255 - v])
         })
     }
@@ -148,7 +160,11 @@ mod tests {
         let reference = hash_image(&a);
         let rotated = image::imageops::rotate90(&a);
         assert!(hash_image(&rotated).distance(&reference) > 20);
-        let best = hash_dihedral(&rotated).iter().map(|h| h.distance(&reference)).min().unwrap();
+        let best = hash_dihedral(&rotated)
+            .iter()
+            .map(|h| h.distance(&reference))
+            .min()
+            .unwrap();
         assert!(best <= 4, "best {best}");
     }
 }

@@ -65,7 +65,11 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-pub fn import_file(engine: &Engine, file: &Path, progress: &dyn Progress) -> Result<ImportReport, ImportError> {
+pub fn import_file(
+    engine: &Engine,
+    file: &Path,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
     let started = std::time::Instant::now();
     let lines = records_io::read_records(file)?;
     let name = file.display().to_string();
@@ -94,7 +98,12 @@ pub fn import_file(engine: &Engine, file: &Path, progress: &dyn Progress) -> Res
         .map(|(_, v)| v)
         .collect();
 
-    progress.start(valid.iter().map(|(_, r)| r.images.len().max(1) as u64).sum());
+    progress.start(
+        valid
+            .iter()
+            .map(|(_, r)| r.images.len().max(1) as u64)
+            .sum(),
+    );
     for chunk in valid.chunks(BATCH) {
         let described: Vec<Result<(Record, Vec<StoredImage>), Problem>> = chunk
             .par_iter()
@@ -131,7 +140,11 @@ pub fn import_file(engine: &Engine, file: &Path, progress: &dyn Progress) -> Res
 
 /// Decodes and describes every image of a record; the first failure
 /// rejects the record.
-fn describe_record(engine: &Engine, file: &Path, record: &Record) -> Result<(Record, Vec<StoredImage>), String> {
+fn describe_record(
+    engine: &Engine,
+    file: &Path,
+    record: &Record,
+) -> Result<(Record, Vec<StoredImage>), String> {
     let mut images = Vec::with_capacity(record.images.len());
     for rel in &record.images {
         let path = records_io::resolve_image(file, rel);

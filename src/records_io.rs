@@ -23,7 +23,9 @@ pub enum LineError {
     Json(String),
     #[error("invalid CSV row: {0}")]
     Csv(String),
-    #[error("field `status`: unknown value {0:?} (expected stolen, missing, recovered or disputed)")]
+    #[error(
+        "field `status`: unknown value {0:?} (expected stolen, missing, recovered or disputed)"
+    )]
     Status(String),
     #[error(transparent)]
     Record(#[from] RecordError),
@@ -79,7 +81,8 @@ pub fn parse_jsonl(text: &str) -> Vec<ParsedLine> {
 
 /// Parses and validates one JSON record (also what the HTTP API accepts).
 pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| LineError::Json(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| LineError::Json(e.to_string()))?;
     if let Some(s) = value.get("status").and_then(|s| s.as_str())
         && Status::parse(s).is_none()
     {
@@ -88,11 +91,22 @@ pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
     let mut value = value;
     if let Some(obj) = value.as_object_mut() {
         // Accept "Stolen", " stolen " and "" as real databases write them.
-        if let Some(s) = obj.get("status").and_then(|s| s.as_str()).and_then(Status::parse) {
-            obj.insert("status".into(), serde_json::Value::String(s.as_str().into()));
+        if let Some(s) = obj
+            .get("status")
+            .and_then(|s| s.as_str())
+            .and_then(Status::parse)
+        {
+            obj.insert(
+                "status".into(),
+                serde_json::Value::String(s.as_str().into()),
+            );
         }
         // Ids are sometimes numbers in exports.
-        if let Some(n) = obj.get("id").filter(|v| v.is_number()).map(|v| v.to_string()) {
+        if let Some(n) = obj
+            .get("id")
+            .filter(|v| v.is_number())
+            .map(|v| v.to_string())
+        {
             obj.insert("id".into(), serde_json::Value::String(n));
         }
     }
@@ -110,7 +124,9 @@ fn normalise(mut rec: Record) -> Record {
 
 /// CSV: a header row of field names; `images` holds paths separated by `;`.
 pub fn parse_csv(text: &str) -> Result<Vec<ParsedLine>, String> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
     if !headers.iter().any(|h| h.trim() == "id") {
         return Err("no `id` column".into());
@@ -168,17 +184,27 @@ mod tests {
 
     #[test]
     fn jsonl_lines_fail_alone() {
-        let lines = parse_jsonl("{\"id\":\"a\"}\n\nnot json\n{\"title\":\"no id\"}\n{\"id\":\"b\",\"status\":\"lost\"}\n{\"id\":7}\n");
-        let summary: Vec<(usize, bool)> = lines.iter().map(|l| (l.line, l.result.is_ok())).collect();
-        assert_eq!(summary, vec![(1, true), (3, false), (4, false), (5, false), (6, true)]);
-        assert!(matches!(lines[2].result, Err(LineError::Record(RecordError::MissingId))));
+        let lines = parse_jsonl(
+            "{\"id\":\"a\"}\n\nnot json\n{\"title\":\"no id\"}\n{\"id\":\"b\",\"status\":\"lost\"}\n{\"id\":7}\n",
+        );
+        let summary: Vec<(usize, bool)> =
+            lines.iter().map(|l| (l.line, l.result.is_ok())).collect();
+        assert_eq!(
+            summary,
+            vec![(1, true), (3, false), (4, false), (5, false), (6, true)]
+        );
+        assert!(matches!(
+            lines[2].result,
+            Err(LineError::Record(RecordError::MissingId))
+        ));
         assert!(matches!(lines[3].result, Err(LineError::Status(_))));
         assert_eq!(lines[4].result.as_ref().unwrap().id, "7");
     }
 
     #[test]
     fn csv_images_split_on_semicolons() {
-        let lines = parse_csv("id,title,images,status\nx,Vase,a.jpg; b.png,Recovered\ny,,,\n").unwrap();
+        let lines =
+            parse_csv("id,title,images,status\nx,Vase,a.jpg; b.png,Recovered\ny,,,\n").unwrap();
         let x = lines[0].result.as_ref().unwrap();
         assert_eq!(x.images, vec!["a.jpg", "b.png"]);
         assert_eq!(x.status, Status::Recovered);

@@ -29,7 +29,11 @@ pub enum StoreError {
     #[error("record store {path}: schema version {found}, this build reads {SCHEMA_VERSION}")]
     Schema { path: PathBuf, found: i64 },
     #[error("record store {path}: stored record {id} is unreadable: {message}")]
-    BadRow { path: PathBuf, id: String, message: String },
+    BadRow {
+        path: PathBuf,
+        id: String,
+        message: String,
+    },
 }
 
 /// An image as the store keeps it: where it came from and its descriptors.
@@ -55,6 +59,8 @@ pub struct ImageRef {
 /// One row of the image table, as a rebuild streams it.
 pub struct ImageRow {
     pub slot: i64,
+    pub width: u32,
+    pub height: u32,
     pub hashes: ImageHashes,
     pub embedding: Vec<f32>,
 }
@@ -140,7 +146,11 @@ impl Store {
     /// Inserts or replaces records with their images, all in one
     /// transaction: either every record of the batch is committed or none.
     /// Returns the new sequence number.
-    pub fn upsert(&mut self, batch: &[(Record, Vec<StoredImage>)], embedder: &str) -> Result<i64, StoreError> {
+    pub fn upsert(
+        &mut self,
+        batch: &[(Record, Vec<StoredImage>)],
+        embedder: &str,
+    ) -> Result<i64, StoreError> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -148,10 +158,16 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(err)?;
         let seq: i64 = tx
-            .query_row("UPDATE meta SET value=value+1 WHERE key='seq' RETURNING value", [], |r| r.get(0))
+            .query_row(
+                "UPDATE meta SET value=value+1 WHERE key='seq' RETURNING value",
+                [],
+                |r| r.get(0),
+            )
             .map_err(err)?;
         {
-            let mut del = tx.prepare_cached("DELETE FROM images WHERE record_id=?1").map_err(err)?;
+            let mut del = tx
+                .prepare_cached("DELETE FROM images WHERE record_id=?1")
+                .map_err(err)?;
             let mut rec = tx
                 .prepare_cached(
                     "INSERT INTO records(id, json, status, object_type, source, seq) VALUES (?1,?2,?3,?4,?5,?6)
@@ -206,9 +222,12 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(err)?;
-        let n = tx.execute("DELETE FROM records WHERE id=?1", [id]).map_err(err)?;
+        let n = tx
+            .execute("DELETE FROM records WHERE id=?1", [id])
+            .map_err(err)?;
         if n > 0 {
-            tx.execute("UPDATE meta SET value=value+1 WHERE key='seq'", []).map_err(err)?;
+            tx.execute("UPDATE meta SET value=value+1 WHERE key='seq'", [])
+                .map_err(err)?;
         }
         tx.commit().map_err(err)?;
         Ok(n > 0)
@@ -252,13 +271,17 @@ impl Store {
     pub fn for_each_image(&self, mut f: impl FnMut(ImageRow)) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT slot, phash, dhash, embedding FROM images ORDER BY slot")
+            .prepare(
+                "SELECT slot, phash, dhash, embedding, width, height FROM images ORDER BY slot",
+            )
             .map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
         while let Some(r) = rows.next().map_err(self.err())? {
             let blob: Vec<u8> = r.get(3).map_err(self.err())?;
             f(ImageRow {
                 slot: r.get(0).map_err(self.err())?,
+                width: r.get(4).map_err(self.err())?,
+                height: r.get(5).map_err(self.err())?,
                 hashes: ImageHashes {
                     phash: r.get::<_, i64>(1).map_err(self.err())? as u64,
                     dhash: r.get::<_, i64>(2).map_err(self.err())? as u64,
@@ -271,7 +294,10 @@ impl Store {
 
     /// Streams every record (for rebuilding the text index).
     pub fn for_each_record(&self, mut f: impl FnMut(Record)) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare("SELECT id, json FROM records").map_err(self.err())?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, json FROM records")
+            .map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
         while let Some(r) = rows.next().map_err(self.err())? {
             let id: String = r.get(0).map_err(self.err())?;
@@ -298,7 +324,9 @@ pub fn f32s_to_bytes(v: &[f32]) -> Vec<u8> {
 }
 
 pub fn bytes_to_f32s(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -327,7 +355,11 @@ mod tests {
             title: "One".into(),
             ..Record::default()
         };
-        assert_eq!(s.upsert(&[(rec.clone(), vec![image(1), image(2)])], "e").unwrap(), 1);
+        assert_eq!(
+            s.upsert(&[(rec.clone(), vec![image(1), image(2)])], "e")
+                .unwrap(),
+            1
+        );
         let rec2 = Record {
             title: "Two".into(),
             ..rec
@@ -336,9 +368,14 @@ mod tests {
         assert_eq!(s.counts().unwrap(), (1, 1));
         assert_eq!(s.get("a").unwrap().unwrap().title, "Two");
         let mut rows = Vec::new();
-        s.for_each_image(|r| rows.push((r.slot, r.hashes.phash, r.embedding))).unwrap();
+        s.for_each_image(|r| rows.push((r.slot, r.hashes.phash, r.embedding)))
+            .unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].1, u64::MAX, "u64 hashes survive SQLite's signed integers");
+        assert_eq!(
+            rows[0].1,
+            u64::MAX,
+            "u64 hashes survive SQLite's signed integers"
+        );
         assert_eq!(s.image(rows[0].0).unwrap().unwrap().record_id, "a");
         assert!(s.delete("a").unwrap());
         assert_eq!(s.counts().unwrap(), (0, 0));

@@ -36,7 +36,13 @@ pub struct Neighbour {
 /// Builds an index over `vectors` (row-major, `dim` wide; id = row).
 pub fn build(vectors: &[f32], dim: usize) -> Hnsw<'static, f32, DistL2> {
     let n = vectors.len() / dim.max(1);
-    let hnsw = Hnsw::<f32, DistL2>::new(MAX_CONNECTIONS, n.max(1), MAX_LAYERS, EF_CONSTRUCTION, DistL2 {});
+    let hnsw = Hnsw::<f32, DistL2>::new(
+        MAX_CONNECTIONS,
+        n.max(1),
+        MAX_LAYERS,
+        EF_CONSTRUCTION,
+        DistL2 {},
+    );
     let rows: Vec<Vec<f32>> = vectors.chunks_exact(dim).map(|c| c.to_vec()).collect();
     let items: Vec<(&Vec<f32>, usize)> = rows.iter().enumerate().map(|(i, v)| (v, i)).collect();
     hnsw.parallel_insert(&items);
@@ -55,9 +61,13 @@ pub fn write(dir: &Path, vectors: &[f32], dim: usize) -> Result<(), VectorIndexE
         return Ok(());
     }
     let hnsw = build(vectors, dim);
-    let name = hnsw.file_dump(dir, BASENAME).map_err(|e| err(e.to_string()))?;
+    let name = hnsw
+        .file_dump(dir, BASENAME)
+        .map_err(|e| err(e.to_string()))?;
     if name != BASENAME {
-        return Err(err(format!("dump chose basename {name}, expected {BASENAME}")));
+        return Err(err(format!(
+            "dump chose basename {name}, expected {BASENAME}"
+        )));
     }
     for f in files(dir) {
         std::fs::File::open(&f)
