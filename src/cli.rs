@@ -126,7 +126,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             top,
             json,
         } => {
-            let engine = open(&index)?;
+            let engine = open_existing(&index)?;
             let opts = SearchOptions {
                 top,
                 text,
@@ -150,7 +150,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             source,
             json,
         } => {
-            let engine = open(&index)?;
+            let engine = open_existing(&index)?;
             let status = match status {
                 None => None,
                 Some(s) => {
@@ -178,7 +178,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             top,
             resume,
         } => {
-            let engine = open(&index)?;
+            let engine = open_existing(&index)?;
             let mut inputs = batch::list_inputs(&input)?;
             if inputs.is_empty() {
                 bail!("{}: no images found", input.display());
@@ -231,7 +231,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Rebuild { index } => {
-            let engine = open(&index)?;
+            let engine = open_existing(&index)?;
             engine.rebuild()?;
             eprintln!("rebuilt every derived index in {}", index.display());
             Ok(0)
@@ -240,8 +240,22 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// Opens an index, creating it (for `import` and `demo`).
 fn open(index: &Path) -> Result<Engine> {
     Engine::open(index).with_context(|| format!("cannot open index {}", index.display()))
+}
+
+/// Opens an index that must already exist: searching a mistyped path must
+/// not answer "no match in 0 records".
+fn open_existing(index: &Path) -> Result<Engine> {
+    if !crate::paths::IndexPaths::new(index).store().is_file() {
+        bail!(
+            "{}: no index here (run `provenance import --index {}` first)",
+            index.display(),
+            index.display()
+        );
+    }
+    open(index)
 }
 
 fn print_import(file: &Path, r: &ImportReport) {
@@ -334,7 +348,7 @@ fn demo(index: &Path) -> Result<i32> {
             true,
         );
     }
-    let words = "madona wth child";
+    let words = "bearded philosofer";
     println!(
         "\n$ provenance text --index {} \"{words}\"",
         index.display()

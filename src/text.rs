@@ -13,7 +13,7 @@
 
 use crate::record::{Record, Status};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::OpenDirectoryError;
@@ -38,8 +38,8 @@ const EN: &str = "prov_en";
 const PLAIN: &str = "prov_plain";
 /// Indexing memory budget; tantivy needs at least 15 MB per thread.
 const WRITER_HEAP: usize = 50_000_000;
-/// `score / (score + SCORE_HALF)` maps BM25 sums into [0, 1); a score of
-/// `SCORE_HALF` (a good two-word title hit) lands at 0.5.
+/// `score / (score + SCORE_HALF)` maps scores into [0, 1); one typed word
+/// found in a title lands near 0.5, three words near 0.75.
 const SCORE_HALF: f32 = 40.0;
 /// At most this many misspelling candidates per typed word, closest first.
 const MAX_EXPANSIONS: usize = 8;
@@ -100,20 +100,26 @@ pub struct TextHit {
     pub score: f32,
 }
 
+/// The schema's fields; the schema is fixed, so ids are the same on reopen
+/// (tantivy refuses to open an index whose schema differs).
 #[derive(Clone, Copy)]
 struct Fields {
     id: Field,
     status: Field,
     source: Field,
     object_type: Field,
+    /// Stemmed text.
     title: Field,
     maker: Field,
     materials: Field,
     subject: Field,
+    /// Description, inscriptions, features, type, date, place, country.
     body: Field,
+    /// Unstemmed copies, for typo expansion.
     title_plain: Field,
     maker_plain: Field,
     materials_plain: Field,
+    /// "1830s" for every year in `date`.
     decade: Field,
 }
 
@@ -136,46 +142,43 @@ pub struct TextIndex {
     vocab: Mutex<Option<Arc<Vocab>>>,
 }
 
-fn build_schema() -> Schema {
+fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |tok: &str, rec: IndexRecordOption| {
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(tok)
-                .set_index_option(rec),
-        )
+    let text = |tokenizer: &str| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqs);
+        TextOptions::default().set_indexing_options(indexing)
     };
-    let pos = IndexRecordOption::WithFreqsAndPositions;
-    let freq = IndexRecordOption::WithFreqs;
-    b.add_text_field("id", STRING | STORED);
-    b.add_text_field("status", STRING);
-    b.add_text_field("source", STRING);
-    b.add_facet_field("object_type", FacetOptions::default());
-    b.add_text_field("title", text(EN, pos));
-    b.add_text_field("maker", text(EN, freq));
-    b.add_text_field("materials", text(EN, freq));
-    b.add_text_field("subject", text(EN, freq));
-    b.add_text_field("body", text(EN, freq));
-    b.add_text_field("title_plain", text(PLAIN, freq));
-    b.add_text_field("maker_plain", text(PLAIN, freq));
-    b.add_text_field("materials_plain", text(PLAIN, freq));
-    b.add_text_field("decade", STRING);
-    b.build()
+    let fields = Fields {
+        title: b.add_text_field("title", text(EN)),
+        maker: b.add_text_field("maker", text(EN)),
+        materials: b.add_text_field("materials", text(EN)),
+        subject: b.add_text_field("subject", text(EN)),
+        body: b.add_text_field("body", text(EN)),
+        title_plain: b.add_text_field("title_plain", text(PLAIN)),
+        maker_plain: b.add_text_field("maker_plain", text(PLAIN)),
+        materials_plain: b.add_text_field("materials_plain", text(PLAIN)),
+        id: b.add_text_field("id", STRING | STORED),
+        status: b.add_text_field("status", STRING),
+        source: b.add_text_field("source", STRING),
+        decade: b.add_text_field("decade", STRING),
+        object_type: b.add_facet_field("object_type", FacetOptions::default()),
+    };
+    (b.build(), fields)
 }
 
-fn analyzers() -> (TextAnalyzer, TextAnalyzer) {
-    let plain = TextAnalyzer::builder(SimpleTokenizer::default())
+/// Folded and lowercased words, stemmed or not.
+fn analyzer(stem: bool) -> TextAnalyzer {
+    let base = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build();
-    let en = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
-        .build();
-    (en, plain)
+        .filter(AsciiFoldingFilter);
+    if stem {
+        base.filter(Stemmer::new(Language::English)).build()
+    } else {
+        base.build()
+    }
 }
 
 /// `"sculpture/bust"` → facet `/sculpture/bust`; case and blanks ignored.
@@ -244,12 +247,13 @@ fn edit_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
     (prev[n] <= max).then_some(prev[n])
 }
 
-/// How many typos a word of this length may carry: short words have too
-/// many neighbours to guess safely.
+/// How many typos a word of this length may carry. Even three-letter
+/// words get one ("twon", "bat" for "boat"): the candidates score below the
+/// word itself, so a correct short word still wins.
 fn max_typos(word: &str) -> usize {
     match word.len() {
-        0..=3 => 0,
-        4..=7 => 1,
+        0..=2 => 0,
+        3..=7 => 1,
         _ => 2,
     }
 }
@@ -267,8 +271,9 @@ impl TextIndex {
             path: dir.display().to_string(),
             source,
         })?;
-        let index = Index::open_or_create(MmapDirectory::open(dir)?, build_schema())?;
-        let (en, plain) = analyzers();
+        let (schema, fields) = build_schema();
+        let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
+        let (en, plain) = (analyzer(true), analyzer(false));
         // Tokenizers are not persisted: register them on every open.
         index.tokenizers().register(EN, en.clone());
         index.tokenizers().register(PLAIN, plain.clone());
@@ -276,23 +281,6 @@ impl TextIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let s = index.schema();
-        let f = |name: &str| s.get_field(name);
-        let fields = Fields {
-            id: f("id")?,
-            status: f("status")?,
-            source: f("source")?,
-            object_type: f("object_type")?,
-            title: f("title")?,
-            maker: f("maker")?,
-            materials: f("materials")?,
-            subject: f("subject")?,
-            body: f("body")?,
-            title_plain: f("title_plain")?,
-            maker_plain: f("maker_plain")?,
-            materials_plain: f("materials_plain")?,
-            decade: f("decade")?,
-        };
         Ok(TextIndex {
             index,
             reader,
@@ -304,12 +292,17 @@ impl TextIndex {
         })
     }
 
-    fn writer(&self) -> Result<MutexGuard<'_, Option<IndexWriter>>, TextError> {
+    /// Runs `op` on the writer, created on first use: a read-only index
+    /// never takes tantivy's writer lock or its memory.
+    fn with_writer<T>(
+        &self,
+        op: impl FnOnce(&mut IndexWriter) -> tantivy::Result<T>,
+    ) -> Result<T, TextError> {
         let mut guard = self.writer.lock().map_err(|_| TextError::Poisoned)?;
         if guard.is_none() {
             *guard = Some(self.index.writer(WRITER_HEAP)?);
         }
-        Ok(guard)
+        Ok(op(guard.as_mut().expect("created above"))?)
     }
 
     /// Adds or replaces the record with this id; visible after [`Self::commit`].
@@ -345,39 +338,32 @@ impl TextIndex {
         for d in decades(&rec.date) {
             doc.add_text(f.decade, &d);
         }
-        let guard = self.writer()?;
-        let writer = guard.as_ref().expect("writer() creates it");
-        writer.delete_term(Term::from_field_text(f.id, &rec.id));
-        writer.add_document(doc)?;
-        Ok(())
+        let id = Term::from_field_text(f.id, &rec.id);
+        self.with_writer(|w| {
+            w.delete_term(id);
+            w.add_document(doc).map(drop)
+        })
     }
 
     /// Removes every committed record, for a full rebuild: call it before
     /// re-adding the records. Searches keep seeing the old records until
     /// [`Self::commit`], so they keep answering during the rebuild.
     pub fn clear(&self) -> Result<(), TextError> {
-        let guard = self.writer()?;
-        guard
-            .as_ref()
-            .expect("writer() creates it")
-            .delete_all_documents()?;
-        Ok(())
+        self.with_writer(|w| w.delete_all_documents().map(drop))
     }
 
     /// Removes the record with this id; visible after [`Self::commit`].
     pub fn delete(&self, id: &str) -> Result<(), TextError> {
-        let guard = self.writer()?;
-        guard
-            .as_ref()
-            .expect("writer() creates it")
-            .delete_term(Term::from_field_text(self.fields.id, id));
-        Ok(())
+        let id = Term::from_field_text(self.fields.id, id);
+        self.with_writer(|w| {
+            w.delete_term(id);
+            Ok(())
+        })
     }
 
     /// Makes pending writes durable and visible to the next search.
     pub fn commit(&self) -> Result<(), TextError> {
-        let mut guard = self.writer()?;
-        guard.as_mut().expect("writer() creates it").commit()?;
+        self.with_writer(|w| w.commit().map(drop))?;
         self.reader.reload()?;
         Ok(())
     }
@@ -477,7 +463,6 @@ impl TextIndex {
                 W_DECADE * 0.5,
             ));
         }
-        let plain_bonus = PLAIN_BONUS;
         for plain in tokens(&self.plain, raw) {
             for stem in tokens(&self.en, &plain) {
                 strong.push(term_q(f.title, &stem, W_TITLE));
@@ -486,8 +471,8 @@ impl TextIndex {
                 weak.push(term_q(f.subject, &stem, W_SUBJECT));
                 weak.push(term_q(f.body, &stem, W_BODY));
             }
-            strong.push(term_q(f.title_plain, &plain, W_TITLE * plain_bonus));
-            strong.push(term_q(f.maker_plain, &plain, W_MAKER * plain_bonus));
+            strong.push(term_q(f.title_plain, &plain, W_TITLE * PLAIN_BONUS));
+            strong.push(term_q(f.maker_plain, &plain, W_MAKER * PLAIN_BONUS));
             let exp = Self::expansions(vocab, &plain);
             if exp.is_empty() {
                 continue;
@@ -522,7 +507,6 @@ impl TextIndex {
         if strong.is_empty() && weak.is_empty() && fuzzy.is_empty() {
             return Ok(None);
         }
-        let bonus = WORD_BONUS;
         let mut flat: Vec<Box<dyn Query>> = Vec::new();
         for (alts, share) in [(&strong, 1.0), (&weak, WEAK_SHARE), (&fuzzy, FUZZY_SHARE)] {
             if !alts.is_empty() {
@@ -531,7 +515,10 @@ impl TextIndex {
                         .map(|q| (Occur::Should, q.box_clone()))
                         .collect(),
                 );
-                flat.push(Box::new(ConstScoreQuery::new(Box::new(any), bonus * share)));
+                flat.push(Box::new(ConstScoreQuery::new(
+                    Box::new(any),
+                    WORD_BONUS * share,
+                )));
             }
         }
         let all: Vec<Box<dyn Query>> = strong.into_iter().chain(weak).chain(fuzzy).collect();
@@ -559,13 +546,13 @@ impl TextIndex {
         }
         let vocab = self.vocab(&searcher)?;
         let mut words: Vec<&str> = Vec::new();
-        for w in query.split(|c: char| c.is_whitespace() || c == ',' || c == ';') {
-            if !w.is_empty() && !words.iter().any(|x| x.eq_ignore_ascii_case(w)) {
+        for w in query.split(|c: char| !c.is_alphanumeric()) {
+            if !w.is_empty() && !words.iter().any(|x| x.to_lowercase() == w.to_lowercase()) {
                 words.push(w);
             }
         }
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for w in words {
+        for w in &words {
             if let Some(q) = self.word_clause(&searcher, &vocab, w)? {
                 should.push((Occur::Should, q));
             }
@@ -583,11 +570,9 @@ impl TextIndex {
                 Box::new(ConstScoreQuery::new(Box::new(q), 0.0)),
             ));
         };
-        if let Some(t) = filter.object_type.as_deref() {
-            match type_facet(t) {
-                Some(facet) => must(Term::from_facet(f.object_type, &facet)),
-                None => return Ok(Vec::new()),
-            }
+        // A blank type ("", "/") filters nothing.
+        if let Some(facet) = filter.object_type.as_deref().and_then(type_facet) {
+            must(Term::from_facet(f.object_type, &facet));
         }
         if let Some(s) = filter.status {
             must(Term::from_field_text(f.status, s.as_str()));
@@ -615,44 +600,32 @@ impl TextIndex {
 mod tests {
     use super::*;
 
-    fn rec(id: &str, object_type: &str, title: &str, maker: &str) -> Record {
-        Record {
-            id: id.into(),
-            source: "tate".into(),
-            object_type: object_type.into(),
-            title: title.into(),
-            maker: maker.into(),
-            date: "c.1832-5".into(),
-            materials: "Oil paint on canvas".into(),
-            ..Record::default()
-        }
-    }
-
     fn index(dir: &Path) -> TextIndex {
         let idx = TextIndex::open_or_create(dir).unwrap();
-        idx.upsert(&rec(
-            "1",
-            "painting",
-            "Boats in Dieppe Harbour",
-            "Paul Cézanne",
-        ))
-        .unwrap();
-        idx.upsert(&rec(
-            "2",
-            "sculpture/bust",
-            "Head of a Woman",
-            "Henry Moore",
-        ))
-        .unwrap();
-        idx.upsert(&rec(
-            "3",
-            "drawing",
-            "Mountains near Lucerne",
-            "Joseph Mallord William Turner",
-        ))
-        .unwrap();
+        for (id, object_type, title, maker) in [
+            ("1", "painting", "Boats in Dieppe Harbour", "Paul Cézanne"),
+            ("2", "sculpture/bust", "Head of a Woman", "Henry Moore"),
+            ("3", "drawing", "Mountains near Lucerne", "J. M. W. Turner"),
+        ] {
+            idx.upsert(&rec(id, object_type, title, maker)).unwrap();
+        }
         idx.commit().unwrap();
         idx
+    }
+
+    fn rec(id: &str, object_type: &str, title: &str, maker: &str) -> Record {
+        let (id, object_type, title, maker) =
+            (id.into(), object_type.into(), title.into(), maker.into());
+        let (source, date) = ("tate".into(), "c.1832-5".into());
+        Record {
+            id,
+            source,
+            object_type,
+            title,
+            maker,
+            date,
+            ..Record::default()
+        }
     }
 
     fn ids(idx: &TextIndex, q: &str, filter: &TextFilter) -> Vec<String> {
@@ -663,15 +636,22 @@ mod tests {
             .collect()
     }
 
+    fn by_type(t: &str) -> TextFilter {
+        TextFilter {
+            object_type: Some(t.into()),
+            ..TextFilter::default()
+        }
+    }
+
     #[test]
     fn stems_folds_and_forgives_typos() {
         let dir = tempfile::tempdir().unwrap();
         let idx = index(dir.path());
-        let none = TextFilter::default();
-        assert_eq!(ids(&idx, "CEZANNE boat", &none)[0], "1");
-        assert_eq!(ids(&idx, "Mountians turnr", &none)[0], "3");
-        assert_eq!(ids(&idx, "woman 1830s", &none)[0], "2");
-        let hits = idx.search("head moore", &none, 10).unwrap();
+        let any = TextFilter::default();
+        assert_eq!(ids(&idx, "CEZANNE boat", &any)[0], "1");
+        assert_eq!(ids(&idx, "Mountians turnr", &any)[0], "3");
+        assert_eq!(ids(&idx, "woman 1830s", &any)[0], "2");
+        let hits = idx.search("head moore", &any, 10).unwrap();
         assert!(hits.iter().all(|h| h.score > 0.0 && h.score < 1.0));
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
     }
@@ -680,19 +660,15 @@ mod tests {
     fn query_syntax_is_not_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let idx = index(dir.path());
-        let none = TextFilter::default();
-        assert_eq!(ids(&idx, r#"title:"head AND (moore^2 -"#, &none)[0], "2");
-        assert!(ids(&idx, "  ,;: ", &none).is_empty());
+        let any = TextFilter::default();
+        assert_eq!(ids(&idx, r#"title:"head AND (moore^2 -"#, &any)[0], "2");
+        assert!(ids(&idx, "  ,;: ", &any).is_empty());
     }
 
     #[test]
     fn filters_by_type_prefix_status_and_source() {
         let dir = tempfile::tempdir().unwrap();
         let idx = index(dir.path());
-        let by_type = |t: &str| TextFilter {
-            object_type: Some(t.into()),
-            ..TextFilter::default()
-        };
         assert_eq!(ids(&idx, "head moore", &by_type("Sculpture")), ["2"]);
         assert_eq!(ids(&idx, "head moore", &by_type("sculpture/bust")), ["2"]);
         assert!(ids(&idx, "head moore", &by_type("sculpture/relief")).is_empty());
@@ -702,12 +678,12 @@ mod tests {
             ..TextFilter::default()
         };
         assert!(ids(&idx, "head moore", &missing).is_empty());
-        let stolen = TextFilter {
+        let stolen_tate = TextFilter {
             status: Some(Status::Stolen),
             source: Some("tate".into()),
-            ..TextFilter::default()
+            ..by_type("")
         };
-        assert_eq!(ids(&idx, "head moore", &stolen), ["2"]);
+        assert_eq!(ids(&idx, "head moore", &stolen_tate), ["2"]);
         let other = TextFilter {
             source: Some("interpol".into()),
             ..TextFilter::default()
@@ -716,7 +692,7 @@ mod tests {
     }
 
     #[test]
-    fn upsert_replaces_delete_removes_and_reopen_keeps() {
+    fn upsert_replaces_delete_and_clear_remove_reopen_keeps() {
         let dir = tempfile::tempdir().unwrap();
         let idx = index(dir.path());
         idx.upsert(&rec("2", "sculpture", "Reclining Figure", "Henry Moore"))
