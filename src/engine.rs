@@ -328,14 +328,15 @@ impl Engine {
         Ok(self.store().get(id)?)
     }
 
-    /// Commits records with their described images to the store and the
-    /// text index. Image indexes follow at the next [`Engine::refresh`].
+    /// Commits records with their described images to the store (the
+    /// truth) and stages them in the text index. Searches see them after
+    /// the next [`Engine::refresh`], which commits the derived indexes
+    /// once for a whole import rather than once per batch.
     pub fn upsert(&self, batch: &[(Record, Vec<StoredImage>)]) -> Result<i64, EngineError> {
         let seq = self.store().upsert(batch, self.describer.embedder().id())?;
         for (record, _) in batch {
             self.text.upsert(record)?;
         }
-        self.commit_text(seq)?;
         Ok(seq)
     }
 
@@ -343,9 +344,7 @@ impl Engine {
     pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
         let existed = self.store().delete(id)?;
         if existed {
-            let seq = self.store().seq()?;
             self.text.delete(id)?;
-            self.commit_text(seq)?;
             self.refresh()?;
         }
         Ok(existed)
@@ -355,6 +354,9 @@ impl Engine {
     /// searches to it.
     pub fn refresh(&self) -> Result<(), EngineError> {
         let seq = self.store().seq()?;
+        if self.text_seq() != seq {
+            self.commit_text(seq)?;
+        }
         let current = self.generation();
         if current.manifest.store_seq == seq {
             return Ok(());
