@@ -101,19 +101,74 @@ pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
                 serde_json::Value::String(s.as_str().into()),
             );
         }
-        // Ids are sometimes numbers in exports.
-        if let Some(n) = obj
-            .get("id")
-            .filter(|v| v.is_number())
-            .map(|v| v.to_string())
-        {
-            obj.insert("id".into(), serde_json::Value::String(n));
-        }
+        check_field_types(obj)?;
     }
     let rec: Record = serde_json::from_value(value).map_err(|e| LineError::Json(e.to_string()))?;
     let rec = normalise(rec);
     rec.validate()?;
     Ok(rec)
+}
+
+/// The record's text fields; everything else but `images` is kept as is.
+const TEXT_FIELDS: &[&str] = &[
+    "id",
+    "source",
+    "object_type",
+    "title",
+    "maker",
+    "date",
+    "subject",
+    "materials",
+    "measurements",
+    "inscriptions",
+    "features",
+    "description",
+    "theft_date",
+    "theft_place",
+    "country",
+];
+
+/// Checks field types so that the error names the field (serde's own
+/// message does not). Numbers in text fields (an id, a year) are taken as
+/// their text, as spreadsheets export them; null is an empty field.
+fn check_field_types(
+    obj: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), LineError> {
+    use serde_json::Value;
+    let bad = |field: &str, message: &str| {
+        LineError::Record(RecordError::BadField {
+            field: field.to_string(),
+            message: message.to_string(),
+        })
+    };
+    for &f in TEXT_FIELDS {
+        match obj.get(f) {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Null) => {
+                obj.remove(f);
+            }
+            Some(Value::Number(n)) => {
+                let text = n.to_string();
+                obj.insert(f.to_string(), Value::String(text));
+            }
+            Some(_) => return Err(bad(f, "expected text")),
+        }
+    }
+    match obj.get("images") {
+        None | Some(Value::Null) => {
+            obj.remove("images");
+        }
+        Some(Value::Array(items)) => {
+            if let Some(i) = items.iter().position(|v| !v.is_string()) {
+                return Err(bad(&format!("images[{i}]"), "expected a path (text)"));
+            }
+        }
+        Some(Value::String(_)) => {
+            return Err(bad("images", "expected a list of paths, found one text"));
+        }
+        Some(_) => return Err(bad("images", "expected a list of paths")),
+    }
+    Ok(())
 }
 
 fn normalise(mut rec: Record) -> Record {
@@ -199,6 +254,16 @@ mod tests {
         ));
         assert!(matches!(lines[3].result, Err(LineError::Status(_))));
         assert_eq!(lines[4].result.as_ref().unwrap().id, "7");
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let err = parse_json_record(r#"{"id":"a","title":{"x":1}}"#).unwrap_err();
+        assert!(err.to_string().contains("`title`"), "{err}");
+        let err = parse_json_record(r#"{"id":"a","images":["a.jpg", 3]}"#).unwrap_err();
+        assert!(err.to_string().contains("`images[1]`"), "{err}");
+        let ok = parse_json_record(r#"{"id":"a","date":1832,"maker":null}"#).unwrap();
+        assert_eq!(ok.date, "1832");
     }
 
     #[test]
