@@ -43,7 +43,7 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Generation(#[from] GenerationError),
-    #[error("text index: {0}")]
+    #[error(transparent)]
     Text(#[from] TextError),
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -150,7 +150,7 @@ impl Engine {
         })?;
         let paths = IndexPaths::new(dir);
         let store = Store::open(&paths.store())?;
-        let text = TextIndex::open_or_create(&paths.text())?;
+        let text = open_text(&paths)?;
         let seq = store.seq()?;
         let describer = Describer::new(embedder);
         let generation = match read_current(&paths) {
@@ -474,6 +474,24 @@ fn type_matches(record_type: &str, wanted: Option<&str>) -> bool {
                 || record_type
                     .strip_prefix(&w)
                     .is_some_and(|rest| rest.starts_with('/'))
+        }
+    }
+}
+
+/// Opens the text index. It is derived data: one this build cannot read
+/// (an older schema, a damaged file) is set aside and rebuilt from the
+/// record store, never served.
+fn open_text(paths: &IndexPaths) -> Result<TextIndex, EngineError> {
+    match TextIndex::open_or_create(&paths.text()) {
+        Ok(t) => Ok(t),
+        Err(_) => {
+            let io = |source| EngineError::Io {
+                path: paths.text(),
+                source,
+            };
+            std::fs::remove_dir_all(paths.text()).map_err(io)?;
+            let _ = std::fs::remove_file(paths.text_seq());
+            Ok(TextIndex::open_or_create(&paths.text())?)
         }
     }
 }
