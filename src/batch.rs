@@ -139,8 +139,27 @@ pub struct BatchSummary {
     pub matched: usize,
 }
 
-/// Queries already answered in an existing output file (for `--resume`).
-pub fn done_queries(out: &Path) -> std::collections::HashSet<String> {
+/// Prepares an existing output file for `--resume`: cuts a line torn by
+/// a crash, and returns the queries already answered.
+pub fn prepare_resume(out: &Path) -> Result<std::collections::HashSet<String>, BatchError> {
+    let bytes = match std::fs::read(out) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => return Err(io_err(out)(e)),
+    };
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    if whole < bytes.len() {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(out)
+            .map_err(io_err(out))?;
+        f.set_len(whole as u64).map_err(io_err(out))?;
+    }
+    Ok(done_queries(out))
+}
+
+/// Queries already answered in an existing output file.
+fn done_queries(out: &Path) -> std::collections::HashSet<String> {
     let Ok(f) = std::fs::File::open(out) else {
         return Default::default();
     };

@@ -185,7 +185,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             let mut skipped = 0;
             if resume {
-                let done = batch::done_queries(&out);
+                let done = batch::prepare_resume(&out)?;
                 let before = inputs.len();
                 inputs.retain(|i| !done.contains(&i.query));
                 skipped = before - inputs.len();

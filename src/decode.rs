@@ -108,6 +108,14 @@ pub fn decode_bytes(
     }
     let format =
         image::guess_format(bytes).map_err(|_| DecodeError::Unsupported { name: name.into() })?;
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // The JPEG decoder fills a missing tail with grey: a half-received
+        // photo would be searched as if it were whole.
+        return Err(DecodeError::Corrupt {
+            name: name.into(),
+            message: "file ends early (no end-of-image marker)".into(),
+        });
+    }
     decode_reader(Cursor::new(bytes), format, name, limits)
 }
 
@@ -120,8 +128,8 @@ fn decode_reader<R: BufRead + Seek>(
     let corrupt = |e: image::ImageError| classify(e, name);
     let mut reader = ImageReader::with_format(reader, format);
     let mut lim = image::Limits::default();
-    lim.max_image_width = Some(limits.max_side);
-    lim.max_image_height = Some(limits.max_side);
+    // Width and height are checked below, against the declared size, so
+    // that the error can say what the file claims.
     lim.max_alloc = Some(limits.max_alloc);
     reader.limits(lim);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
@@ -132,12 +140,15 @@ fn decode_reader<R: BufRead + Seek>(
             message: "zero width or height".into(),
         });
     }
-    if u64::from(width) * u64::from(height) > limits.max_pixels {
+    if width > limits.max_side
+        || height > limits.max_side
+        || u64::from(width) * u64::from(height) > limits.max_pixels
+    {
         return Err(DecodeError::TooManyPixels {
             name: name.into(),
             width,
             height,
-            limit: format!("{} pixels", limits.max_pixels),
+            limit: format!("{} pixels, {} per side", limits.max_pixels, limits.max_side),
         });
     }
     // A missing or unreadable EXIF block is not an error: the pixels are still good.
@@ -147,6 +158,18 @@ fn decode_reader<R: BufRead + Seek>(
     let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     img.apply_orientation(orientation);
     Ok(img.into_rgb8())
+}
+
+/// True when the JPEG's last scan is followed by an end-of-image marker.
+/// Entropy-coded data never contains `FF D9` (0xFF is stuffed as `FF 00`),
+/// so after the last start-of-scan it can only be the real end; data a
+/// camera appends after the end (maker trailers) is allowed.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_scan {
+        None => false,
+        Some(p) => bytes[p..].windows(2).any(|w| w == [0xFF, 0xD9]),
+    }
 }
 
 fn classify(e: image::ImageError, name: &str) -> DecodeError {
@@ -226,6 +249,18 @@ mod tests {
             matches!(err, DecodeError::TooManyPixels { width: 300, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn truncated_jpeg_is_corrupt() {
+        let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 3, y as u8 * 2, 7]));
+        let mut buf = Vec::new();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Jpeg)
+            .unwrap();
+        decode_bytes(&buf, "whole.jpg", &DecodeLimits::default()).unwrap();
+        buf.truncate(buf.len() * 2 / 3);
+        let err = decode_bytes(&buf, "cut.jpg", &DecodeLimits::default()).unwrap_err();
+        assert!(matches!(err, DecodeError::Corrupt { .. }), "{err}");
     }
 
     #[test]

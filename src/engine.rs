@@ -258,7 +258,7 @@ impl Engine {
                     Match {
                         id: image.record_id,
                         score,
-                        verdict: Verdict::from_score(score),
+                        verdict: Verdict::for_record(score, record.status),
                         image: Some(image.path),
                         image_index: Some(image.n),
                         evidence: Some(ev),
@@ -288,7 +288,7 @@ impl Engine {
         for m in matches.iter_mut() {
             if let Some(s) = by_id.get(m.id.as_str()) {
                 m.score = (m.score + 0.05 * s).min(1.0);
-                m.verdict = Verdict::from_score(m.score);
+                m.verdict = Verdict::for_record(m.score, m.record.status);
             }
         }
         Ok(())

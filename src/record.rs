@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Where a stolen-works record stands. Only `stolen` and `missing` objects
-/// can produce a `match`; `recovered` and `disputed` ones are still shown to
-/// experts but never alarm an officer.
+/// can produce a `match`; `recovered` and `disputed` ones are still shown,
+/// at most as `possible` (see `scoring::Verdict::for_record`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

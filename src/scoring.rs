@@ -45,6 +45,16 @@ impl Verdict {
         }
     }
 
+    /// The verdict for a record in `status`: a recovered or disputed
+    /// object is still shown, but never raises a `match` alarm.
+    pub fn for_record(score: f32, status: crate::record::Status) -> Verdict {
+        use crate::record::Status;
+        match (Verdict::from_score(score), status) {
+            (Verdict::Match, Status::Recovered | Status::Disputed) => Verdict::Possible,
+            (v, _) => v,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Match => "match",

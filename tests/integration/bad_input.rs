@@ -1,0 +1,145 @@
+//! Hostile or broken inputs are rejected cleanly: an exit code, a message
+//! naming the file, never a panic.
+
+use crate::util::{Index, fixture, ids};
+use std::time::{Duration, Instant};
+
+/// `search` on a bad file: exit code 2, the file named on stderr.
+#[track_caller]
+fn rejected(ix: &Index, name: &str) -> String {
+    let path = fixture("bad").join(name);
+    let out = ix.cmd("search", &[path.as_os_str(), "--json".as_ref()]);
+    assert_eq!(
+        out.code, 2,
+        "{name}: exit {}\nstdout: {}\nstderr: {}",
+        out.code, out.stdout, out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
+    assert!(
+        out.stderr.contains(name),
+        "{name} not named in: {}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{name}: printed a result: {}",
+        out.stdout
+    );
+    out.stderr
+}
+
+#[test]
+fn truncated_jpeg_is_rejected() {
+    rejected(&Index::demo(), "truncated.jpg");
+}
+
+#[test]
+fn garbage_is_rejected() {
+    let err = rejected(&Index::demo(), "garbage.jpg");
+    assert!(err.contains("not an image"), "{err}");
+}
+
+#[test]
+fn empty_file_is_rejected() {
+    let err = rejected(&Index::demo(), "empty.png");
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn text_file_is_rejected() {
+    rejected(&Index::demo(), "text.png");
+}
+
+#[test]
+fn decompression_bomb_is_rejected_by_the_pixel_limit() {
+    let ix = Index::demo();
+    let t = Instant::now();
+    let err = rejected(&ix, "bomb.png");
+    // Decoding 60000×60000 would take seconds and gigabytes.
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(err.contains("limit"), "{err}");
+}
+
+#[test]
+fn missing_photo_is_an_error() {
+    let ix = Index::demo();
+    let out = ix.cmd("search", &["/nonexistent/photo.jpg"]).expect_code(2);
+    assert!(
+        out.stderr.contains("/nonexistent/photo.jpg"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bad_records_import_the_valid_one_and_name_the_bad_lines() {
+    let ix = Index::new();
+    let out = ix
+        .import(&[fixture("bad/bad_records.jsonl")])
+        .expect_code(1);
+    for line in 2..=4 {
+        let at = format!("bad_records.jsonl:{line}:");
+        assert!(out.stderr.contains(&at), "{at} not in:\n{}", out.stderr);
+    }
+    assert!(
+        !out.stderr.contains("bad_records.jsonl:1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("does-not-exist.jpg"), "{}", out.stderr);
+    assert_eq!(ix.counts(), (1, 1));
+    assert_eq!(ids(&ix.text("valid record", &[])), ["bad-ok-1"]);
+}
+
+#[test]
+fn import_of_a_missing_file_fails() {
+    let ix = Index::new();
+    let out = ix.import(&["/nonexistent/records.jsonl"]);
+    assert_ne!(out.code, 0);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/records.jsonl"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn bad_images_in_batch_become_error_lines() {
+    let ix = Index::demo();
+    let out_file = ix.scratch("bad.jsonl");
+    ix.cmd(
+        "batch",
+        &[
+            fixture("bad").as_os_str(),
+            "--out".as_ref(),
+            out_file.as_os_str(),
+        ],
+    )
+    .ok();
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let queries: Vec<&str> = lines.iter().map(|l| l["query"].as_str().unwrap()).collect();
+    assert_eq!(
+        queries,
+        [
+            "bomb.png",
+            "empty.png",
+            "garbage.jpg",
+            "text.png",
+            "truncated.jpg"
+        ]
+    );
+    // (truncated.jpg is covered by `truncated_jpeg_is_rejected`.)
+    for l in lines.iter().filter(|l| l["query"] != "truncated.jpg") {
+        assert!(l["error"].is_string(), "no error for {l}");
+        assert!(l["matches"].as_array().unwrap().is_empty(), "{l}");
+    }
+}

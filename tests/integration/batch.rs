@@ -1,0 +1,167 @@
+//! `batch`: one JSON line per image, in sorted order, resumable.
+
+use crate::util::{Index, demo_queries, expected_id, fixture};
+use serde_json::Value;
+use std::path::Path;
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line ({e}): {l}")))
+        .collect()
+}
+
+fn queries(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l["query"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn batch(ix: &Index, out: &Path, resume: bool) {
+    let dir = fixture("demo/queries");
+    let mut args = vec![dir.as_os_str(), "--out".as_ref(), out.as_os_str()];
+    if resume {
+        args.push("--resume".as_ref());
+    }
+    ix.cmd("batch", &args).ok();
+}
+
+#[test]
+fn one_line_per_image_in_sorted_order() {
+    let ix = Index::demo();
+    let out = ix.scratch("out.jsonl");
+    batch(&ix, &out, false);
+    let got = lines(&out);
+    assert_eq!(queries(&got), demo_queries());
+    assert!(queries(&got).contains(&"demo-005_rot90.jpg".to_string()));
+    for l in &got {
+        assert!(l["error"].is_null(), "{l}");
+        assert!(l["sec"].as_f64().is_some_and(|s| s >= 0.0), "{l}");
+    }
+    // Batch and search agree on the easy ones.
+    let rot = got
+        .iter()
+        .find(|l| l["query"] == "demo-005_rot90.jpg")
+        .unwrap();
+    assert_eq!(rot["matches"][0]["id"], "demo-005");
+    assert_eq!(rot["matches"][0]["verdict"], "match");
+    // A plain run overwrites rather than appends.
+    batch(&ix, &out, false);
+    assert_eq!(lines(&out).len(), got.len());
+}
+
+#[test]
+fn resume_completes_a_partial_file() {
+    let ix = Index::demo();
+    let out = ix.scratch("out.jsonl");
+    batch(&ix, &out, false);
+    let full = lines(&out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let head: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&out, &head).unwrap();
+
+    batch(&ix, &out, true);
+    let resumed = lines(&out);
+    assert_eq!(
+        queries(&resumed),
+        queries(&full),
+        "resumed file differs from a full run"
+    );
+    assert!(
+        std::fs::read_to_string(&out).unwrap().starts_with(&head),
+        "kept lines were rewritten"
+    );
+    for (a, b) in resumed.iter().zip(&full) {
+        assert_eq!(
+            a["matches"][0]["id"], b["matches"][0]["id"],
+            "{}",
+            a["query"]
+        );
+    }
+    // Resuming a complete file adds nothing.
+    batch(&ix, &out, true);
+    assert_eq!(lines(&out).len(), full.len());
+}
+
+#[test]
+fn resume_after_a_torn_last_line() {
+    // A crash can leave half a line behind; resuming must still give a
+    // valid JSONL file with every query exactly once.
+    let ix = Index::demo();
+    let out = ix.scratch("out.jsonl");
+    batch(&ix, &out, false);
+    let full = lines(&out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut partial: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let fourth = text.lines().nth(3).unwrap();
+    partial.push_str(&fourth[..fourth.len() / 2]);
+    std::fs::write(&out, &partial).unwrap();
+
+    batch(&ix, &out, true);
+    let got = std::fs::read_to_string(&out).unwrap();
+    let parsed: Vec<Value> = got
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut q = queries(&parsed);
+    q.sort();
+    assert_eq!(
+        q,
+        queries(&full),
+        "every query once, each on a valid line:\n{got}"
+    );
+}
+
+#[test]
+fn list_file_names_queries_as_written() {
+    let ix = Index::demo();
+    let list = ix.scratch("list.txt");
+    let dir = fixture("demo/queries");
+    std::fs::write(
+        &list,
+        format!(
+            "# seizure lot 7\n{}\n\n{}\n",
+            dir.join("demo-014_grey.jpg").display(),
+            dir.join("neg_guitar.jpg").display()
+        ),
+    )
+    .unwrap();
+    let out = ix.scratch("out.jsonl");
+    ix.cmd(
+        "batch",
+        &[list.as_os_str(), "--out".as_ref(), out.as_os_str()],
+    )
+    .ok();
+    let got = lines(&out);
+    assert_eq!(got.len(), 2);
+    assert!(
+        got[0]["query"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo-014_grey.jpg")
+    );
+    assert_eq!(
+        got[0]["matches"][0]["id"].as_str(),
+        expected_id("demo-014_grey.jpg")
+    );
+}
+
+#[test]
+fn empty_folder_is_an_error() {
+    let ix = Index::demo();
+    let empty = ix.scratch("nothing");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = ix
+        .cmd(
+            "batch",
+            &[
+                empty.as_os_str(),
+                "--out".as_ref(),
+                ix.scratch("o.jsonl").as_os_str(),
+            ],
+        )
+        .expect_code(2);
+    assert!(out.stderr.contains("no images"), "{}", out.stderr);
+}

@@ -1,0 +1,99 @@
+//! Importing records: counts, idempotence, updates.
+
+use crate::util::{Index, fixture, ids, query, top};
+
+#[test]
+fn demo_import_counts_records_and_images() {
+    let ix = Index::new();
+    let out = ix
+        .import(&[fixture("demo/records.jsonl"), fixture("demo/records.csv")])
+        .ok();
+    assert!(out.stderr.contains("skipped 0"), "{}", out.stderr);
+    // 15 JSONL records (demo-015 has no image) + 3 CSV records.
+    assert_eq!(ix.counts(), (18, 20));
+}
+
+#[test]
+fn csv_alone_imports_its_three_records() {
+    let ix = Index::new();
+    ix.import(&[fixture("demo/records.csv")]).ok();
+    // demo-103 has two images separated by `;`.
+    assert_eq!(ix.counts(), (3, 4));
+}
+
+#[test]
+fn reimport_is_idempotent() {
+    let ix = Index::demo();
+    let before_counts = ix.counts();
+    let before: Vec<_> = [
+        "demo-005_rot90.jpg",
+        "demo-011_b_rot180.jpg",
+        "neg_guitar.jpg",
+    ]
+    .iter()
+    .map(|q| ids(&ix.search(&query(q))))
+    .collect();
+    ix.import(&[fixture("demo/records.jsonl")]).ok();
+    assert_eq!(ix.counts(), before_counts);
+    let after: Vec<_> = [
+        "demo-005_rot90.jpg",
+        "demo-011_b_rot180.jpg",
+        "neg_guitar.jpg",
+    ]
+    .iter()
+    .map(|q| ids(&ix.search(&query(q))))
+    .collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn updated_record_replaces_the_old_one() {
+    let ix = Index::demo();
+    // demo-004 again, retitled, with its image given as an absolute path.
+    let line = std::fs::read_to_string(fixture("demo/records.jsonl"))
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("\"demo-004\""))
+        .unwrap()
+        .to_string();
+    let mut rec: serde_json::Value = serde_json::from_str(&line).unwrap();
+    rec["title"] = "Sleeping leopard".into();
+    rec["images"] = serde_json::json!([fixture("demo/refs/demo-004.jpg")]);
+    let file = ix.scratch("update.jsonl");
+    std::fs::write(&file, format!("{rec}\n")).unwrap();
+
+    ix.import(&[&file]).ok();
+    assert_eq!(
+        ix.counts(),
+        (18, 20),
+        "an update must not add a record or an image"
+    );
+    assert_eq!(
+        ids(&ix.text("leopard", &[])).first().map(String::as_str),
+        Some("demo-004")
+    );
+    assert!(!ids(&ix.text("marchant", &[])).contains(&"demo-004".to_string()));
+    // The photo still finds it, once.
+    let res = ix.search(&query("demo-004_tiff.tif"));
+    let found = ids(&res);
+    assert_eq!(
+        found.iter().filter(|id| *id == "demo-004").count(),
+        1,
+        "{found:?}"
+    );
+    assert_eq!(top(&res).unwrap().0, "demo-004");
+}
+
+#[test]
+fn later_line_with_the_same_id_wins() {
+    let ix = Index::new();
+    let img = fixture("demo/refs/demo-010.jpg");
+    let a = serde_json::json!({"id": "dup", "title": "First coin hoard", "images": [img]});
+    let b = serde_json::json!({"id": "dup", "title": "Second ducats stack", "images": [img]});
+    let file = ix.scratch("dup.jsonl");
+    std::fs::write(&file, format!("{a}\n{b}\n")).unwrap();
+    ix.import(&[&file]).ok();
+    assert_eq!(ix.counts(), (1, 1));
+    assert_eq!(ids(&ix.text("ducats", &[])), ["dup"]);
+    assert!(ids(&ix.text("first", &[])).is_empty());
+}

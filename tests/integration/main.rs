@@ -1,0 +1,15 @@
+//! One integration-test binary, organised by topic (ripgrep style).
+//!
+//! Most tests drive the real `provenance` binary against a fresh index in
+//! a temporary directory; a few check library-level properties (EXIF
+//! decoding, HNSW recall) through the public API. Run with
+//! `cargo test --release`: pixel code is far too slow in a debug build.
+
+mod bad_input;
+mod batch;
+mod import;
+mod persistence;
+mod search;
+mod text;
+mod util;
+mod vectors;

@@ -1,0 +1,74 @@
+//! The index survives the process that wrote it.
+
+use crate::util::{Index, ids, query, top};
+
+#[test]
+fn a_second_process_searches_the_saved_index() {
+    let ix = Index::demo();
+    // Every command is its own process: this search reloads the HNSW
+    // graph (memory-mapped) that the import wrote.
+    let (id, verdict, _) = top(&ix.search(&query("demo-011_b_rot180.jpg"))).unwrap();
+    assert_eq!((id.as_str(), verdict.as_str()), ("demo-011", "match"));
+    // The text index too.
+    assert_eq!(
+        ids(&ix.text("violin", &[])).first().map(String::as_str),
+        Some("demo-014")
+    );
+}
+
+#[test]
+fn rebuild_keeps_results() {
+    let ix = Index::demo();
+    let photos = [
+        "demo-001_webp.webp",
+        "demo-005_rot90.jpg",
+        "demo-014_grey.jpg",
+        "neg_lantern.jpg",
+    ];
+    let before: Vec<_> = photos.iter().map(|p| ids(&ix.search(&query(p)))).collect();
+    let gen_before = ix.info()["generation"].as_u64().unwrap();
+    let out = ix.cmd::<&str>("rebuild", &[]).ok();
+    assert!(out.stderr.contains("rebuilt"), "{}", out.stderr);
+    let info = ix.info();
+    assert!(info["generation"].as_u64().unwrap() > gen_before, "{info}");
+    assert_eq!(
+        (info["records"].as_u64(), info["images"].as_u64()),
+        (Some(18), Some(20))
+    );
+    let after: Vec<_> = photos.iter().map(|p| ids(&ix.search(&query(p)))).collect();
+    for ((p, b), a) in photos.iter().zip(&before).zip(&after) {
+        assert_eq!(b.first(), a.first(), "{p}: top changed after rebuild");
+    }
+    assert_eq!(
+        ids(&ix.text("violin", &[])).first().map(String::as_str),
+        Some("demo-014")
+    );
+}
+
+#[test]
+fn deleted_generation_files_are_rebuilt_or_reported() {
+    // A derived index lost on disk must not crash a search: the engine
+    // either heals it or reports it, never panics.
+    let ix = Index::demo();
+    let root = ix.path().join("ix");
+    let current = std::fs::read_to_string(root.join("CURRENT")).unwrap();
+    std::fs::remove_dir_all(root.join(current.trim()).join("hnsw")).unwrap();
+    let out = ix.cmd(
+        "search",
+        &[query("demo-005_rot90.jpg").as_os_str(), "--json".as_ref()],
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(
+        out.code == 0 || out.code == 2,
+        "exit {}: {}",
+        out.code,
+        out.stderr
+    );
+}
+
+#[test]
+fn info_on_a_missing_index_is_an_error() {
+    let ix = Index::new();
+    let out = ix.cmd("info", &["--json"]).expect_code(2);
+    assert!(out.stderr.contains("no index"), "{}", out.stderr);
+}
