@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 const HASH_CANDIDATE_BITS: u32 = 40;
 /// Neighbours fetched from the vector index per query orientation.
 const VECTOR_CANDIDATES: usize = 24;
-const VECTOR_EF: usize = 64;
+const VECTOR_EF: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
