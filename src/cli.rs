@@ -283,7 +283,17 @@ fn print_response(resp: &SearchResponse, photo: bool) {
         "Searched {} records ({} images), database generation {} (change {}).",
         db.records, db.images, db.generation, db.store_seq
     );
+    // For a photo, weak candidates are noise to an officer: show every
+    // match and possible match, and at most three of the closest others
+    // (`--json` keeps them all).
+    let mut weak = 0;
     for (i, m) in resp.matches.iter().enumerate() {
+        if photo && m.verdict == crate::scoring::Verdict::None {
+            weak += 1;
+            if weak > 3 {
+                continue;
+            }
+        }
         let r = &m.record;
         let verdict = if photo { m.verdict.as_str() } else { "" };
         println!(
