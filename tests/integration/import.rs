@@ -25,24 +25,20 @@ fn csv_alone_imports_its_three_records() {
 fn reimport_is_idempotent() {
     let ix = Index::demo();
     let before_counts = ix.counts();
-    let before: Vec<_> = [
-        "demo-005_rot90.jpg",
-        "demo-011_b_rot180.jpg",
-        "neg_guitar.jpg",
-    ]
-    .iter()
-    .map(|q| ids(&ix.search(&query(q))))
-    .collect();
+    let results = || -> Vec<_> {
+        [
+            "demo-005_rot90.jpg",
+            "demo-011_b_rot180.jpg",
+            "neg_guitar.jpg",
+        ]
+        .iter()
+        .map(|q| ids(&ix.search(&query(q))))
+        .collect()
+    };
+    let before = results();
     ix.import(&[fixture("demo/records.jsonl")]).ok();
     assert_eq!(ix.counts(), before_counts);
-    let after: Vec<_> = [
-        "demo-005_rot90.jpg",
-        "demo-011_b_rot180.jpg",
-        "neg_guitar.jpg",
-    ]
-    .iter()
-    .map(|q| ids(&ix.search(&query(q))))
-    .collect();
+    let after = results();
     assert_eq!(before, after);
 }
 
