@@ -54,9 +54,12 @@ impl Describer {
     }
 
     pub fn reference(&self, img: RgbImage) -> ReferenceDescriptors {
-        let (width, height) = img.dimensions();
-        let work = fit_within(img, WORK_SIDE);
-        let small = fit_within(work.clone(), EMBED_SIDE);
+        let Prepared {
+            width,
+            height,
+            work,
+            small,
+        } = prepare(img);
         ReferenceDescriptors {
             width,
             height,
@@ -66,9 +69,12 @@ impl Describer {
     }
 
     pub fn query(&self, img: RgbImage) -> QueryDescriptors {
-        let (width, height) = img.dimensions();
-        let work = fit_within(img, WORK_SIDE);
-        let small = fit_within(work.clone(), EMBED_SIDE);
+        let Prepared {
+            width,
+            height,
+            work,
+            small,
+        } = prepare(img);
         QueryDescriptors {
             width,
             height,
@@ -78,6 +84,27 @@ impl Describer {
                 .map(|d| self.embedder.embed(&d.apply_image(&small)))
                 .collect(),
         }
+    }
+}
+
+/// The copies every descriptor is computed from, made the same way for
+/// both sides.
+struct Prepared {
+    width: u32,
+    height: u32,
+    work: RgbImage,
+    small: RgbImage,
+}
+
+fn prepare(img: RgbImage) -> Prepared {
+    let (width, height) = img.dimensions();
+    let work = fit_within(img, WORK_SIDE);
+    let small = fit_within(work.clone(), EMBED_SIDE);
+    Prepared {
+        width,
+        height,
+        work,
+        small,
     }
 }
 

@@ -20,7 +20,7 @@ use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use image::RgbImage;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -411,17 +411,21 @@ impl Engine {
 
 /// Every reference image worth scoring, with the evidence for it.
 fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Evidence)> {
-    let mut found: HashMap<u32, ()> = HashMap::new();
-    for c in generation.hash_candidates(&query.hashes, HASH_CANDIDATE_BITS) {
-        found.insert(c.pos, ());
-    }
+    let mut found: HashSet<u32> = generation
+        .hash_candidates(&query.hashes, HASH_CANDIDATE_BITS)
+        .into_iter()
+        .map(|c| c.pos)
+        .collect();
     for e in &query.embeddings {
-        for n in generation.nearest(e, VECTOR_CANDIDATES, VECTOR_EF) {
-            found.insert(n.id, ());
-        }
+        found.extend(
+            generation
+                .nearest(e, VECTOR_CANDIDATES, VECTOR_EF)
+                .into_iter()
+                .map(|n| n.id),
+        );
     }
     found
-        .into_keys()
+        .into_iter()
         .map(|pos| {
             let h = generation.hashes(pos);
             let v = generation.vector(pos);
