@@ -11,7 +11,8 @@ use crate::decode::fit_within;
 use crate::dihedral::Dihedral;
 use crate::embed::Embedder;
 use crate::hash::{self, ImageHashes};
-use image::RgbImage;
+use crate::orb::{self, Features};
+use image::{GrayImage, RgbImage};
 use std::sync::Arc;
 
 /// Longest side of the working copy every descriptor is computed from.
@@ -19,6 +20,12 @@ pub const WORK_SIDE: u32 = 512;
 /// Longest side of the copy the global embedding is computed from; small
 /// enough that embedding all eight orientations of a query is cheap.
 pub const EMBED_SIDE: u32 = 128;
+/// Longest side of the grey copy a reference's local features come from:
+/// enough for a few hundred well-spread corners, small enough to store.
+pub const REFERENCE_FEATURE_SIDE: u32 = 640;
+/// The same for a query: larger, because the object may fill only part
+/// of an officer's photo.
+pub const QUERY_FEATURE_SIDE: u32 = 960;
 
 /// What the database stores for one reference image.
 #[derive(Debug, Clone)]
@@ -27,6 +34,9 @@ pub struct ReferenceDescriptors {
     pub height: u32,
     pub hashes: ImageHashes,
     pub embedding: Vec<f32>,
+    /// Local features, in the pixels of a copy at most
+    /// [`REFERENCE_FEATURE_SIDE`] wide.
+    pub features: Features,
 }
 
 /// What a query photo is looked up with: every descriptor in all eight
@@ -37,6 +47,9 @@ pub struct QueryDescriptors {
     pub height: u32,
     pub hashes: [ImageHashes; 8],
     pub embeddings: Vec<Vec<f32>>,
+    /// Local features, in the pixels of a copy at most
+    /// [`QUERY_FEATURE_SIDE`] wide (`features.width` says how wide).
+    pub features: Features,
 }
 
 #[derive(Clone)]
@@ -59,12 +72,14 @@ impl Describer {
             height,
             work,
             small,
-        } = prepare(img);
+            grey,
+        } = prepare(img, REFERENCE_FEATURE_SIDE);
         ReferenceDescriptors {
             width,
             height,
             hashes: hash::hash_image(&work),
             embedding: self.embedder.embed(&small),
+            features: orb::extract(&grey, &orb::REFERENCE),
         }
     }
 
@@ -74,7 +89,8 @@ impl Describer {
             height,
             work,
             small,
-        } = prepare(img);
+            grey,
+        } = prepare(img, QUERY_FEATURE_SIDE);
         QueryDescriptors {
             width,
             height,
@@ -83,6 +99,7 @@ impl Describer {
                 .iter()
                 .map(|d| self.embedder.embed(&d.apply_image(&small)))
                 .collect(),
+            features: orb::extract(&grey, &orb::QUERY),
         }
     }
 }
@@ -94,10 +111,14 @@ struct Prepared {
     height: u32,
     work: RgbImage,
     small: RgbImage,
+    grey: GrayImage,
 }
 
-fn prepare(img: RgbImage) -> Prepared {
+/// The hash and embedding copies are made the same way for both sides;
+/// only the local-feature copy's size depends on the side.
+fn prepare(img: RgbImage, feature_side: u32) -> Prepared {
     let (width, height) = img.dimensions();
+    let grey = image::DynamicImage::ImageRgb8(fit_within(img.clone(), feature_side)).into_luma8();
     let work = fit_within(img, WORK_SIDE);
     let small = fit_within(work.clone(), EMBED_SIDE);
     Prepared {
@@ -105,6 +126,7 @@ fn prepare(img: RgbImage) -> Prepared {
         height,
         work,
         small,
+        grey,
     }
 }
 

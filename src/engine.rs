@@ -13,12 +13,14 @@ use crate::dihedral::Dihedral;
 use crate::embed::{ColourLayoutEmbedder, Embedder, l2_squared};
 use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, Manifest};
 use crate::hash::HASH_VERSION;
+use crate::matching::{self, LocalMatch};
 use crate::paths::{IndexPaths, parse_generation_name};
 use crate::record::{Record, Status};
 use crate::scoring::{self, Evidence, Verdict};
 use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use image::RgbImage;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -30,6 +32,10 @@ const HASH_CANDIDATE_BITS: u32 = 40;
 /// Neighbours fetched from the vector index per query orientation.
 const VECTOR_CANDIDATES: usize = 24;
 const VECTOR_EF: usize = 128;
+/// Images proposed by shared visual words, all verified geometrically.
+const WORD_CANDIDATES: usize = 30;
+/// Best candidates by global evidence that are verified as well.
+const GLOBAL_VERIFIED: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -410,6 +416,10 @@ impl Engine {
 }
 
 /// Every reference image worth scoring, with the evidence for it.
+///
+/// Three cheap stages propose candidates (global hashes in every
+/// orientation, the embedding's nearest neighbours, shared visual words);
+/// the most promising are then verified geometrically, in parallel.
 fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Evidence)> {
     let mut found: HashSet<u32> = generation
         .hash_candidates(&query.hashes, HASH_CANDIDATE_BITS)
@@ -424,42 +434,69 @@ fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Ev
                 .map(|n| n.id),
         );
     }
-    found
+    let words = generation.word_candidates(&query.features.descriptors, WORD_CANDIDATES);
+    let word_score: HashMap<u32, f32> = words.iter().copied().collect();
+    found.extend(word_score.keys());
+    let mut evidence: Vec<(u32, Evidence)> = found
         .into_iter()
         .map(|pos| {
-            let h = generation.hashes(pos);
-            let v = generation.vector(pos);
-            // The orientation that fits the hashes best also fixes which
-            // side of the query is its width.
-            let (best, hash_distance) = query
-                .hashes
-                .iter()
-                .map(|q| q.distance(&h))
-                .enumerate()
-                .min_by_key(|&(_, d)| d)
-                .unwrap_or((0, 128));
-            let shape = if Dihedral::ALL[best].swaps_axes() {
-                (query.height, query.width)
-            } else {
-                (query.width, query.height)
-            };
-            let aspect_difference = aspect_difference(shape, generation.shape(pos));
-            let embedding_distance = query
-                .embeddings
-                .iter()
-                .map(|e| l2_squared(e, &v))
-                .fold(f32::INFINITY, f32::min)
-                .sqrt();
-            (
-                pos,
-                Evidence {
-                    hash_distance,
-                    embedding_distance,
-                    aspect_difference,
-                },
-            )
+            let mut e = global_evidence(generation, query, pos);
+            e.words = word_score.get(&pos).copied().unwrap_or(0.0);
+            (pos, e)
         })
-        .collect()
+        .collect();
+    // Verify the word candidates and the best of the global ones.
+    evidence.sort_by(|a, b| scoring::score(&b.1).total_cmp(&scoring::score(&a.1)));
+    let verify: Vec<usize> = (0..evidence.len())
+        .filter(|&i| i < GLOBAL_VERIFIED || evidence[i].1.words > 0.0)
+        .collect();
+    let scale = query.width as f32 / query.features.width.max(1) as f32;
+    let verified: Vec<(usize, LocalMatch)> = verify
+        .par_iter()
+        .filter_map(|&i| {
+            let reference = generation.features(evidence[i].0);
+            matching::verify(&query.features, &reference).map(|m| (i, m))
+        })
+        .collect();
+    for (i, m) in verified {
+        let e = &mut evidence[i].1;
+        e.inliers = m.inliers as u32;
+        e.coverage = m.coverage;
+        e.region = Some(m.quad.map(|[x, y]| [x * scale, y * scale]));
+    }
+    evidence
+}
+
+/// Hash, embedding and shape evidence for one reference image.
+fn global_evidence(generation: &Generation, query: &QueryDescriptors, pos: u32) -> Evidence {
+    let h = generation.hashes(pos);
+    let v = generation.vector(pos);
+    // The orientation that fits the hashes best also fixes which side of
+    // the query is its width.
+    let (best, hash_distance) = query
+        .hashes
+        .iter()
+        .map(|q| q.distance(&h))
+        .enumerate()
+        .min_by_key(|&(_, d)| d)
+        .unwrap_or((0, 128));
+    let shape = if Dihedral::ALL[best].swaps_axes() {
+        (query.height, query.width)
+    } else {
+        (query.width, query.height)
+    };
+    let embedding_distance = query
+        .embeddings
+        .iter()
+        .map(|e| l2_squared(e, &v))
+        .fold(f32::INFINITY, f32::min)
+        .sqrt();
+    Evidence {
+        hash_distance,
+        embedding_distance,
+        aspect_difference: aspect_difference(shape, generation.shape(pos)),
+        ..Evidence::default()
+    }
 }
 
 fn aspect_difference(a: (u32, u32), b: (u32, u32)) -> f32 {
@@ -537,6 +574,8 @@ fn build_generation(
         dim: embedder.dim() as u32,
         embedder: embedder.id().to_string(),
         hash_version: HASH_VERSION,
+        features_version: 0,
+        words: 0,
     };
     Generation::write(&dir, &manifest, &rows)?;
     crate::paths::sync_dir(&dir).map_err(io)?;

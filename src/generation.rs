@@ -10,9 +10,13 @@
 
 use crate::arrayfile::{self, ArrayFileError, MappedArray};
 use crate::hash::{HASH_VERSION, ImageHashes};
+use crate::inverted::{self, InvertedIndex};
+use crate::localfeatures::{self, FeatureTable, RefFeatures};
+use crate::orb::{Descriptor, FEATURES_VERSION};
 use crate::paths::GenerationPaths;
 use crate::store::{ImageRow, f32s_to_bytes};
 use crate::vectors::{self, Neighbour, VectorIndex, VectorIndexError};
+use crate::vocabulary::Vocabulary;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -22,7 +26,12 @@ const HASHES_MAGIC: [u8; 8] = *b"PVHASH02";
 /// Per image: phash, dhash (u64 each), width, height (u32 each).
 const HASH_ENTRY: usize = 24;
 const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
-pub const MANIFEST_VERSION: u32 = 1;
+const VOCABULARY_MAGIC: [u8; 8] = *b"PVVOCAB1";
+/// 2: local features, vocabulary and inverted index.
+pub const MANIFEST_VERSION: u32 = 2;
+/// Descriptors the vocabulary is learned from, at most: enough for
+/// 16k words, and a bounded cost however large the database.
+const VOCABULARY_SAMPLE: usize = 300_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -34,6 +43,9 @@ pub struct Manifest {
     pub dim: u32,
     pub embedder: String,
     pub hash_version: u32,
+    pub features_version: u32,
+    /// Size of the visual vocabulary.
+    pub words: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,15 +78,20 @@ pub struct Generation {
     hashes: MappedArray,
     vectors: MappedArray,
     hnsw: VectorIndex,
+    features: FeatureTable,
+    vocabulary: Vocabulary,
+    words: InvertedIndex,
 }
 
 impl Generation {
     /// Writes a new generation into `dir` (which must not exist yet).
+    /// Writes a new generation into `dir` (which must not exist yet);
+    /// returns the manifest with the vocabulary size filled in.
     pub fn write(
         dir: &Path,
         manifest: &Manifest,
         rows: &[ImageRow],
-    ) -> Result<(), GenerationError> {
+    ) -> Result<Manifest, GenerationError> {
         let io = |source| GenerationError::Io {
             path: dir.to_path_buf(),
             source,
@@ -112,9 +129,36 @@ impl Generation {
             &f32s_to_bytes(&flat),
         )?;
         vectors::write(&p.hnsw(), &flat, dim)?;
-        let json = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
+        let blobs: Vec<Option<&[u8]>> = rows.iter().map(|r| Some(r.features.as_slice())).collect();
+        localfeatures::write_table(&p.features_index(), &p.features(), &blobs)?;
+        let table = FeatureTable::open(&p.features_index(), &p.features())?;
+        let vocabulary = Vocabulary::train(&vocabulary_sample(&table));
+        arrayfile::write(&p.vocabulary(), VOCABULARY_MAGIC, 1, &vocabulary.to_bytes())?;
+        let words: Vec<Vec<u32>> = (0..table.len() as u32)
+            .into_par_iter()
+            .map(|pos| {
+                table
+                    .get(pos)
+                    .descriptors()
+                    .map(|d| vocabulary.quantize(&d))
+                    .collect()
+            })
+            .collect();
+        inverted::write(
+            &p.word_offsets(),
+            &p.word_postings(),
+            &p.word_idf(),
+            vocabulary.words(),
+            &words,
+        )?;
+        let manifest = Manifest {
+            words: vocabulary.words() as u32,
+            features_version: FEATURES_VERSION,
+            ..manifest.clone()
+        };
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         crate::paths::write_atomic(&p.manifest(), &json).map_err(io)?;
-        Ok(())
+        Ok(manifest)
     }
 
     pub fn open(dir: &Path) -> Result<Generation, GenerationError> {
@@ -129,12 +173,15 @@ impl Generation {
                 path: mpath.clone(),
                 message: e.to_string(),
             })?;
-        if manifest.format_version != MANIFEST_VERSION || manifest.hash_version != HASH_VERSION {
+        if manifest.format_version != MANIFEST_VERSION
+            || manifest.hash_version != HASH_VERSION
+            || manifest.features_version != FEATURES_VERSION
+        {
             return Err(GenerationError::Manifest {
                 path: mpath,
                 message: format!(
-                    "format {} / hash version {}, this build writes {MANIFEST_VERSION} / {HASH_VERSION}: run `provenance rebuild`",
-                    manifest.format_version, manifest.hash_version
+                    "format {} / hash version {} / features version {}, this build writes {MANIFEST_VERSION} / {HASH_VERSION} / {FEATURES_VERSION}: run `provenance rebuild`",
+                    manifest.format_version, manifest.hash_version, manifest.features_version
                 ),
             });
         }
@@ -155,6 +202,21 @@ impl Generation {
             }
         }
         let hnsw = VectorIndex::open(&p.hnsw(), n)?;
+        let features = FeatureTable::open(&p.features_index(), &p.features())?;
+        let vocab_file = MappedArray::open(&p.vocabulary(), VOCABULARY_MAGIC, 1)?;
+        let vocabulary = Vocabulary::from_bytes(vocab_file.payload()).ok_or_else(|| {
+            GenerationError::Manifest {
+                path: p.vocabulary(),
+                message: "not a vocabulary".into(),
+            }
+        })?;
+        let words = InvertedIndex::open(&p.word_offsets(), &p.word_postings(), &p.word_idf(), n)?;
+        if features.len() != n || words.words() != vocabulary.words() {
+            return Err(GenerationError::Manifest {
+                path: p.features_index(),
+                message: "local feature tables disagree with the manifest".into(),
+            });
+        }
         Ok(Generation {
             manifest,
             dir: dir.to_path_buf(),
@@ -162,6 +224,9 @@ impl Generation {
             hashes,
             vectors,
             hnsw,
+            features,
+            vocabulary,
+            words,
         })
     }
 
@@ -229,13 +294,59 @@ impl Generation {
         self.hnsw.search(query, k, ef)
     }
 
+    /// The local features of the image at `pos`.
+    pub fn features(&self, pos: u32) -> RefFeatures<'_> {
+        self.features.get(pos)
+    }
+
+    /// Images sharing the most distinctive visual words with the query's
+    /// descriptors, best first, with their bag-of-words similarity.
+    pub fn word_candidates(&self, query: &[Descriptor], top: usize) -> Vec<(u32, f32)> {
+        let slack: u32 = std::env::var("PV_SLACK")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let ma: usize = std::env::var("PV_MA")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        let mut words = Vec::with_capacity(query.len() * ma);
+        for d in query {
+            self.vocabulary.quantize_multi(d, slack, ma, &mut words);
+        }
+        self.words.search(&words, top)
+    }
+
     /// Checks every table's checksum (reads every byte).
     pub fn verify(&self) -> Result<(), GenerationError> {
         self.slots.verify()?;
         self.hashes.verify()?;
         self.vectors.verify()?;
+        self.features.verify()?;
+        self.words.verify()?;
         Ok(())
     }
+}
+
+/// An even sample of the database's descriptors: every k-th image's
+/// features, so no single image dominates the vocabulary.
+fn vocabulary_sample(table: &FeatureTable) -> Vec<Descriptor> {
+    let total: usize = (0..table.len() as u32).map(|p| table.get(p).len()).sum();
+    let step = total.div_ceil(VOCABULARY_SAMPLE).max(1);
+    let mut sample = Vec::with_capacity(total / step + 1);
+    let mut i = 0usize;
+    for pos in 0..table.len() as u32 {
+        for d in table.get(pos).descriptors() {
+            if i % step == 0 {
+                sample.push(d);
+            }
+            i += 1;
+        }
+    }
+    if sample.is_empty() {
+        sample.push([0; 4]); // an empty database still gets a (trivial) vocabulary
+    }
+    sample
 }
 
 fn read_hashes(b: &[u8]) -> ImageHashes {

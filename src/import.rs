@@ -156,6 +156,7 @@ fn describe_record(
             height: d.height,
             hashes: d.hashes,
             embedding: d.embedding,
+            features: crate::localfeatures::encode(&d.features),
         });
     }
     Ok((record.clone(), images))

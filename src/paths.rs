@@ -85,6 +85,24 @@ impl GenerationPaths<'_> {
     pub fn hnsw(&self) -> PathBuf {
         self.0.join("hnsw")
     }
+    pub fn features_index(&self) -> PathBuf {
+        self.0.join("features.idx")
+    }
+    pub fn features(&self) -> PathBuf {
+        self.0.join("features.bin")
+    }
+    pub fn vocabulary(&self) -> PathBuf {
+        self.0.join("vocabulary.bin")
+    }
+    pub fn word_offsets(&self) -> PathBuf {
+        self.0.join("words.idx")
+    }
+    pub fn word_postings(&self) -> PathBuf {
+        self.0.join("words.bin")
+    }
+    pub fn word_idf(&self) -> PathBuf {
+        self.0.join("words.idf")
+    }
 }
 
 /// Writes `contents` to `path` atomically: a reader sees the old file or

@@ -25,6 +25,10 @@ const PER_EMBEDDING_UNIT: f32 = 15.0;
 /// thresholds below fall where the benchmark's negatives put them.
 const LOGIT_MID: f32 = -9.0;
 const LOGIT_SLOPE: f32 = 0.693;
+/// Geometric verification: the inlier count at which the score is 0.5,
+/// and the weight of each inlier.
+const INLIERS_MID: f32 = 14.0;
+const PER_INLIER: f32 = 0.35;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,7 +69,7 @@ impl Verdict {
 }
 
 /// What the candidate stages found out about one reference image.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct Evidence {
     /// Fewest differing hash bits over the query's eight orientations.
     pub hash_distance: u32,
@@ -75,6 +79,17 @@ pub struct Evidence {
     /// orientation its hashes fit best. Near-duplicates keep their shape
     /// up to a small crop or border.
     pub aspect_difference: f32,
+    /// Local features that agree on one geometric transform (0: none, or
+    /// not verified).
+    pub inliers: u32,
+    /// Share of the reference's area its inlier features span.
+    pub coverage: f32,
+    /// Bag-of-visual-words similarity (cosine, 0..1).
+    pub words: f32,
+    /// The reference's outline in the query photo's pixels (top-left,
+    /// top-right, bottom-right, bottom-left of the reference).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<[[f32; 2]; 4]>,
 }
 
 fn logistic(x: f32) -> f32 {
@@ -87,7 +102,9 @@ fn logistic(x: f32) -> f32 {
 /// embedding (colour, edges) tells them apart.
 pub fn score(e: &Evidence) -> f32 {
     let logit = -PER_HASH_BIT * e.hash_distance as f32 - PER_EMBEDDING_UNIT * e.embedding_distance;
-    logistic(LOGIT_SLOPE * (logit - LOGIT_MID)).clamp(0.0, 1.0)
+    let global = logistic(LOGIT_SLOPE * (logit - LOGIT_MID));
+    let local = logistic(PER_INLIER * (e.inliers as f32 - INLIERS_MID));
+    global.max(local).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
@@ -100,11 +117,13 @@ mod tests {
             hash_distance: 4,
             embedding_distance: 0.1,
             aspect_difference: 0.0,
+            ..Evidence::default()
         });
         let far = score(&Evidence {
             hash_distance: 64,
             embedding_distance: 0.9,
             aspect_difference: 0.0,
+            ..Evidence::default()
         });
         assert!(near > far);
         assert_eq!(Verdict::from_score(near), Verdict::Match);
@@ -113,6 +132,7 @@ mod tests {
             hash_distance: 64,
             embedding_distance: 0.3,
             aspect_difference: 0.0,
+            ..Evidence::default()
         });
         assert!(colour_only < POSSIBLE_THRESHOLD);
     }

@@ -12,11 +12,13 @@
 //! crash between the store's commit and an index's is detected and healed.
 
 use crate::hash::{HASH_VERSION, ImageHashes};
+use crate::orb::FEATURES_VERSION;
 use crate::record::Record;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: local features per image.
+const SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,7 +28,9 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("record store {path}: schema version {found}, this build reads {SCHEMA_VERSION}")]
+    #[error(
+        "record store {path}: schema version {found}, this build reads {SCHEMA_VERSION}: import the records into a new index"
+    )]
     Schema { path: PathBuf, found: i64 },
     #[error("record store {path}: stored record {id} is unreadable: {message}")]
     BadRow {
@@ -45,6 +49,8 @@ pub struct StoredImage {
     pub height: u32,
     pub hashes: ImageHashes,
     pub embedding: Vec<f32>,
+    /// Local features, [`crate::localfeatures::encode`]d.
+    pub features: Vec<u8>,
 }
 
 /// What a search result needs to know about a matched image.
@@ -63,6 +69,7 @@ pub struct ImageRow {
     pub height: u32,
     pub hashes: ImageHashes,
     pub embedding: Vec<f32>,
+    pub features: Vec<u8>,
 }
 
 pub struct Store {
@@ -99,7 +106,7 @@ impl Store {
                  PRAGMA foreign_keys=ON;
                  PRAGMA busy_timeout=10000;
                  CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                 INSERT OR IGNORE INTO meta VALUES ('schema', 1), ('seq', 0);
+                 INSERT OR IGNORE INTO meta VALUES ('schema', 2), ('seq', 0);
                  CREATE TABLE IF NOT EXISTS records(
                     id TEXT PRIMARY KEY,
                     json TEXT NOT NULL,
@@ -118,7 +125,9 @@ impl Store {
                     phash INTEGER NOT NULL,
                     dhash INTEGER NOT NULL,
                     embedder TEXT NOT NULL,
-                    embedding BLOB NOT NULL);
+                    embedding BLOB NOT NULL,
+                    features_version INTEGER NOT NULL,
+                    features BLOB NOT NULL);
                  CREATE INDEX IF NOT EXISTS images_by_record ON images(record_id);",
             )
             .map_err(self.err())?;
@@ -177,8 +186,8 @@ impl Store {
                 .map_err(err)?;
             let mut img = tx
                 .prepare_cached(
-                    "INSERT INTO images(record_id, n, path, width, height, hash_version, phash, dhash, embedder, embedding)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                    "INSERT INTO images(record_id, n, path, width, height, hash_version, phash, dhash, embedder, embedding, features_version, features)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
                 )
                 .map_err(err)?;
             for (record, images) in batch {
@@ -205,6 +214,8 @@ impl Store {
                         im.hashes.dhash as i64,
                         embedder,
                         f32s_to_bytes(&im.embedding),
+                        FEATURES_VERSION,
+                        im.features,
                     ])
                     .map_err(err)?;
                 }
@@ -272,7 +283,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT slot, phash, dhash, embedding, width, height FROM images ORDER BY slot",
+                "SELECT slot, phash, dhash, embedding, width, height, features FROM images ORDER BY slot",
             )
             .map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
@@ -287,6 +298,7 @@ impl Store {
                     dhash: r.get::<_, i64>(2).map_err(self.err())? as u64,
                 },
                 embedding: bytes_to_f32s(&blob),
+                features: r.get(6).map_err(self.err())?,
             });
         }
         Ok(())
@@ -343,6 +355,7 @@ mod tests {
                 dhash: u64::MAX - seed,
             },
             embedding: vec![seed as f32, 0.5],
+            features: vec![],
         }
     }
 

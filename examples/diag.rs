@@ -1,0 +1,69 @@
+//! Development diagnostic: where does the true reference of each benchmark
+//! query get lost (candidate stage or verification)?
+use provenance::decode::{DecodeLimits, decode_path};
+use provenance::engine::Engine;
+use provenance::matching;
+use provenance::store::Store;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let index = Path::new(&args[1]);
+    let truth = std::fs::read_to_string(&args[2]).unwrap();
+    let base = Path::new(&args[2]).parent().unwrap();
+    let engine = Engine::open(index).unwrap();
+    let g = engine.generation();
+    let store = Store::open(&index.join("records.sqlite")).unwrap();
+    let mut pos_of: HashMap<String, u32> = HashMap::new();
+    for p in 0..g.len() as u32 {
+        if let Some(im) = store.image(g.slot(p)).unwrap() {
+            pos_of.insert(im.record_id, p);
+        }
+    }
+    let rows: Vec<Vec<String>> = truth
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    let out: Vec<String> = rows
+        .par_iter()
+        .map(|r| {
+            let img = decode_path(&base.join(&r[1]), &DecodeLimits::default()).unwrap();
+            let q = engine.describer().query(img);
+            let words = g.word_candidates(&q.features.descriptors, 2000);
+            let truth_pos = pos_of.get(&r[2]).copied();
+            let rank = truth_pos
+                .and_then(|t| words.iter().position(|(p, _)| *p == t))
+                .map(|x| x as i64)
+                .unwrap_or(-1);
+            let true_inl = truth_pos
+                .and_then(|t| matching::verify(&q.features, &g.features(t)))
+                .map(|m| m.inliers)
+                .unwrap_or(0);
+            let other = words
+                .iter()
+                .take(30)
+                .filter(|(p, _)| Some(*p) != truth_pos)
+                .filter_map(|(p, _)| matching::verify(&q.features, &g.features(*p)))
+                .map(|m| m.inliers)
+                .max()
+                .unwrap_or(0);
+            format!(
+                "{},{},{},{},{},{},{}",
+                r[0],
+                r[3],
+                rank,
+                true_inl,
+                other,
+                q.features.len(),
+                r[4].replace(',', ";")
+            )
+        })
+        .collect();
+    println!("qid,difficulty,word_rank,true_inliers,best_other_inliers,query_features,transforms");
+    for l in out {
+        println!("{l}");
+    }
+}

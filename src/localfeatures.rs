@@ -1,0 +1,226 @@
+//! Reference images' local features on disk: one blob per image in the
+//! record store (so indexes are rebuilt without decoding again) and, per
+//! generation, one memory-mapped table that geometric verification reads
+//! a candidate's features from without copying the whole database.
+//!
+//! A feature is 40 bytes: the 256-bit descriptor, then x and y (f32 LE)
+//! in the pixels of the image the features were extracted from, whose
+//! size leads the blob.
+
+use crate::arrayfile::{self, ArrayFileError, MappedArray};
+use crate::orb::{Descriptor, Features, Keypoint};
+use crate::vocabulary::descriptor_from;
+use std::path::Path;
+
+pub const FEATURE_BYTES: usize = 40;
+const BLOB_HEADER: usize = 4;
+const INDEX_MAGIC: [u8; 8] = *b"PVLFIDX1";
+const ENTRIES_MAGIC: [u8; 8] = *b"PVLFENT1";
+/// Per image: first feature (u64), count (u32), width and height (u16).
+const INDEX_ENTRY: usize = 16;
+
+/// The store's form of an image's features.
+pub fn encode(f: &Features) -> Vec<u8> {
+    let mut out = Vec::with_capacity(BLOB_HEADER + f.len() * FEATURE_BYTES);
+    out.extend_from_slice(&(f.width.min(u16::MAX as u32) as u16).to_le_bytes());
+    out.extend_from_slice(&(f.height.min(u16::MAX as u32) as u16).to_le_bytes());
+    for (k, d) in f.keypoints.iter().zip(&f.descriptors) {
+        for w in d {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&k.x.to_le_bytes());
+        out.extend_from_slice(&k.y.to_le_bytes());
+    }
+    out
+}
+
+/// None if the blob is not a whole number of features.
+pub fn decode(blob: &[u8]) -> Option<RefFeatures<'_>> {
+    if blob.len() < BLOB_HEADER || (blob.len() - BLOB_HEADER) % FEATURE_BYTES != 0 {
+        return None;
+    }
+    Some(RefFeatures {
+        width: u16::from_le_bytes([blob[0], blob[1]]) as u32,
+        height: u16::from_le_bytes([blob[2], blob[3]]) as u32,
+        entries: &blob[BLOB_HEADER..],
+    })
+}
+
+/// One reference image's features, borrowed from a blob or the table.
+#[derive(Debug, Clone, Copy)]
+pub struct RefFeatures<'a> {
+    pub width: u32,
+    pub height: u32,
+    entries: &'a [u8],
+}
+
+impl<'a> RefFeatures<'a> {
+    pub fn len(&self) -> usize {
+        self.entries.len() / FEATURE_BYTES
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn descriptors(&self) -> impl Iterator<Item = Descriptor> + 'a {
+        self.entries
+            .chunks_exact(FEATURE_BYTES)
+            .map(|e| descriptor_from(&e[..32]))
+    }
+
+    pub fn points(&self) -> impl Iterator<Item = [f32; 2]> + 'a {
+        self.entries.chunks_exact(FEATURE_BYTES).map(|e| {
+            [
+                f32::from_le_bytes(e[32..36].try_into().expect("4 bytes")),
+                f32::from_le_bytes(e[36..40].try_into().expect("4 bytes")),
+            ]
+        })
+    }
+
+    pub fn to_features(&self) -> Features {
+        Features {
+            width: self.width,
+            height: self.height,
+            keypoints: self
+                .points()
+                .map(|[x, y]| Keypoint {
+                    x,
+                    y,
+                    level: 0,
+                    angle: 0.0,
+                })
+                .collect(),
+            descriptors: self.descriptors().collect(),
+        }
+    }
+}
+
+/// Writes the generation's table from each image's blob (None or a bad
+/// blob: an image without local features).
+pub fn write_table(
+    index_path: &Path,
+    entries_path: &Path,
+    blobs: &[Option<&[u8]>],
+) -> Result<(), ArrayFileError> {
+    let mut index = Vec::with_capacity(blobs.len() * INDEX_ENTRY);
+    let mut entries = Vec::new();
+    let mut next = 0u64;
+    for blob in blobs {
+        let f = blob.and_then(decode);
+        let (count, w, h) = f.map_or((0, 0, 0), |f| (f.len(), f.width, f.height));
+        index.extend_from_slice(&next.to_le_bytes());
+        index.extend_from_slice(&(count as u32).to_le_bytes());
+        index.extend_from_slice(&(w as u16).to_le_bytes());
+        index.extend_from_slice(&(h as u16).to_le_bytes());
+        if let Some(f) = f {
+            entries.extend_from_slice(f.entries);
+        }
+        next += count as u64;
+    }
+    arrayfile::write(index_path, INDEX_MAGIC, INDEX_ENTRY as u32, &index)?;
+    arrayfile::write(entries_path, ENTRIES_MAGIC, FEATURE_BYTES as u32, &entries)
+}
+
+pub struct FeatureTable {
+    index: MappedArray,
+    entries: MappedArray,
+}
+
+impl FeatureTable {
+    pub fn open(index_path: &Path, entries_path: &Path) -> Result<FeatureTable, ArrayFileError> {
+        let index = MappedArray::open(index_path, INDEX_MAGIC, INDEX_ENTRY as u32)?;
+        let entries = MappedArray::open(entries_path, ENTRIES_MAGIC, FEATURE_BYTES as u32)?;
+        let table = FeatureTable { index, entries };
+        let total = (0..table.index.len())
+            .map(|i| table.span(i).1 as u64)
+            .sum::<u64>();
+        if total != table.entries.len() as u64 {
+            return Err(ArrayFileError::Length {
+                path: entries_path.to_path_buf(),
+                found: table.entries.len() as u64,
+                expected: total,
+            });
+        }
+        Ok(table)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    fn span(&self, pos: usize) -> (u64, u32, u32, u32) {
+        let e = self.index.get(pos);
+        (
+            u64::from_le_bytes(e[0..8].try_into().expect("8 bytes")),
+            u32::from_le_bytes(e[8..12].try_into().expect("4 bytes")),
+            u16::from_le_bytes([e[12], e[13]]) as u32,
+            u16::from_le_bytes([e[14], e[15]]) as u32,
+        )
+    }
+
+    /// The features of the image at `pos`.
+    pub fn get(&self, pos: u32) -> RefFeatures<'_> {
+        let (start, count, width, height) = self.span(pos as usize);
+        let payload = self.entries.payload();
+        let a = start as usize * FEATURE_BYTES;
+        RefFeatures {
+            width,
+            height,
+            entries: &payload[a..a + count as usize * FEATURE_BYTES],
+        }
+    }
+
+    pub fn verify(&self) -> Result<(), ArrayFileError> {
+        self.index.verify()?;
+        self.entries.verify()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_and_table_round_trip() {
+        let f = Features {
+            width: 640,
+            height: 480,
+            keypoints: vec![
+                Keypoint {
+                    x: 1.5,
+                    y: 2.25,
+                    level: 1,
+                    angle: 0.3,
+                },
+                Keypoint {
+                    x: 600.0,
+                    y: 400.0,
+                    level: 0,
+                    angle: 0.0,
+                },
+            ],
+            descriptors: vec![[1, 2, 3, 4], [u64::MAX, 0, 7, 9]],
+        };
+        let blob = encode(&f);
+        let back = decode(&blob).unwrap().to_features();
+        assert_eq!(back.descriptors, f.descriptors);
+        assert_eq!((back.width, back.height), (640, 480));
+        assert_eq!(back.keypoints[0].x, 1.5);
+        assert!(decode(&blob[..blob.len() - 1]).is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        let (i, e) = (dir.path().join("i"), dir.path().join("e"));
+        write_table(&i, &e, &[None, Some(&blob), Some(&blob[..3])]).unwrap();
+        let t = FeatureTable::open(&i, &e).unwrap();
+        assert_eq!(t.len(), 3);
+        assert!(t.get(0).is_empty());
+        assert_eq!(t.get(1).to_features().descriptors, f.descriptors);
+        assert!(t.get(2).is_empty());
+        t.verify().unwrap();
+    }
+}
