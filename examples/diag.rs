@@ -38,9 +38,31 @@ fn main() {
                 .and_then(|t| words.iter().position(|(p, _)| *p == t))
                 .map(|x| x as i64)
                 .unwrap_or(-1);
-            let true_inl = truth_pos
-                .and_then(|t| matching::verify(&q.features, &g.features(t)))
-                .map(|m| m.inliers)
+            let tm = truth_pos.and_then(|t| matching::verify(&q.features, &g.features(t)));
+            let true_inl = tm.as_ref().map(|m| m.inliers).unwrap_or(0);
+            let same_word = tm
+                .as_ref()
+                .map(|m| {
+                    let t = g.features(truth_pos.unwrap()).to_features();
+                    m.pairs
+                        .iter()
+                        .filter(|(rp, qp)| {
+                            let ri = t
+                                .keypoints
+                                .iter()
+                                .position(|k| k.x == rp[0] && k.y == rp[1])
+                                .unwrap();
+                            let qi = q
+                                .features
+                                .keypoints
+                                .iter()
+                                .position(|k| k.x == qp[0] && k.y == qp[1])
+                                .unwrap();
+                            g.quantize(&t.descriptors[ri])
+                                == g.quantize(&q.features.descriptors[qi])
+                        })
+                        .count()
+                })
                 .unwrap_or(0);
             let other = words
                 .iter()
@@ -51,8 +73,9 @@ fn main() {
                 .max()
                 .unwrap_or(0);
             format!(
-                "{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{}",
                 r[0],
+                same_word,
                 r[3],
                 rank,
                 true_inl,
@@ -62,7 +85,9 @@ fn main() {
             )
         })
         .collect();
-    println!("qid,difficulty,word_rank,true_inliers,best_other_inliers,query_features,transforms");
+    println!(
+        "qid,same_word,difficulty,word_rank,true_inliers,best_other_inliers,query_features,transforms"
+    );
     for l in out {
         println!("{l}");
     }

@@ -51,6 +51,10 @@ pub enum Command {
         /// Print the result as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Write a picture of the best candidate beside the photo (outline
+        /// of the matched region, agreeing features joined) to this PNG.
+        #[arg(long, value_name = "OUT.png")]
+        explain: Option<PathBuf>,
     },
     /// Full-text search over record descriptions (typos tolerated).
     Text {
@@ -125,6 +129,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             object_type,
             top,
             json,
+            explain,
         } => {
             let engine = open_existing(&index)?;
             let opts = SearchOptions {
@@ -132,7 +137,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 text,
                 object_type,
             };
-            let resp = engine.search_path(&photo, &opts)?;
+            let query = crate::decode::decode_path(&photo, engine.limits())?;
+            let resp = engine.search(query.clone(), &opts)?;
+            if let Some(out) = explain {
+                write_explanation(&engine, &query, &resp, &out)?;
+            }
             if json {
                 let line = batch::BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
                 println!("{}", serde_json::to_string(&line)?);
@@ -275,6 +284,36 @@ fn print_import(file: &Path, r: &ImportReport) {
         rate,
         r.skipped.len()
     );
+}
+
+/// Renders the best candidate for an expert; without a candidate there
+/// is nothing to explain, which is said rather than silently skipped.
+fn write_explanation(
+    engine: &Engine,
+    query: &image::RgbImage,
+    resp: &SearchResponse,
+    out: &Path,
+) -> Result<()> {
+    let Some(best) = resp.matches.first() else {
+        bail!("no candidate to explain: the database has no image close to this photo");
+    };
+    let path = best
+        .image
+        .as_deref()
+        .context("the best candidate has no image")?;
+    let reference = crate::decode::decode_path(Path::new(path), engine.limits())
+        .with_context(|| format!("reading the reference image of {}", best.id))?;
+    let picture = crate::explain::render(&crate::explain::Explanation {
+        query,
+        reference: &reference,
+        region: best.evidence.and_then(|e| e.region),
+        pairs: &best.pairs,
+    });
+    picture
+        .save_with_format(out, image::ImageFormat::Png)
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("explanation of {} written to {}", best.id, out.display());
+    Ok(())
 }
 
 fn print_response(resp: &SearchResponse, photo: bool) {

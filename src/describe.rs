@@ -23,9 +23,9 @@ pub const EMBED_SIDE: u32 = 128;
 /// Longest side of the grey copy a reference's local features come from:
 /// enough for a few hundred well-spread corners, small enough to store.
 pub const REFERENCE_FEATURE_SIDE: u32 = 640;
-/// The same for a query: larger, because the object may fill only part
-/// of an officer's photo.
-pub const QUERY_FEATURE_SIDE: u32 = 960;
+/// The same for a query: somewhat larger, because the object may fill
+/// only part of an officer's photo (960 measured no better than 720).
+pub const QUERY_FEATURE_SIDE: u32 = 720;
 
 /// What the database stores for one reference image.
 #[derive(Debug, Clone)]

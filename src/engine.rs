@@ -33,7 +33,10 @@ const HASH_CANDIDATE_BITS: u32 = 40;
 const VECTOR_CANDIDATES: usize = 24;
 const VECTOR_EF: usize = 128;
 /// Images proposed by shared visual words, all verified geometrically.
-const WORD_CANDIDATES: usize = 30;
+/// On the benchmark the true reference of a hard photo is in the top 30
+/// by words 61% of the time, in the top 100 68%; verifying 100 costs
+/// about 50 ms.
+const WORD_CANDIDATES: usize = 100;
 /// Best candidates by global evidence that are verified as well.
 const GLOBAL_VERIFIED: usize = 10;
 
@@ -115,6 +118,10 @@ pub struct Match {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
     pub record: RecordSummary,
+    /// Agreeing local features (reference pixel, query pixel), for the
+    /// expert's picture; not part of the results format.
+    #[serde(skip)]
+    pub pairs: Vec<([f32; 2], [f32; 2])>,
 }
 
 /// The database a search ran against: "no match" is only meaningful
@@ -245,7 +252,7 @@ impl Engine {
         let mut best: HashMap<String, Match> = HashMap::new();
         {
             let store = self.store();
-            for (pos, ev) in evidence {
+            for (pos, ev, pairs) in evidence {
                 let Some(image) = store.image(generation.slot(pos))? else {
                     continue; // replaced since this generation was built
                 };
@@ -269,6 +276,7 @@ impl Engine {
                         image_index: Some(image.n),
                         evidence: Some(ev),
                         record: RecordSummary::from(&record),
+                        pairs,
                     },
                 );
             }
@@ -293,8 +301,8 @@ impl Engine {
         let by_id: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
         for m in matches.iter_mut() {
             if let Some(s) = by_id.get(m.id.as_str()) {
+                // The verdict stays the image's: words reorder, never alarm.
                 m.score = (m.score + 0.05 * s).min(1.0);
-                m.verdict = Verdict::for_record(m.score, m.record.status);
             }
         }
         Ok(())
@@ -320,6 +328,7 @@ impl Engine {
                     image_index: None,
                     evidence: None,
                     record: RecordSummary::from(&record),
+                    pairs: Vec::new(),
                 });
             }
         }
@@ -420,7 +429,9 @@ impl Engine {
 /// Three cheap stages propose candidates (global hashes in every
 /// orientation, the embedding's nearest neighbours, shared visual words);
 /// the most promising are then verified geometrically, in parallel.
-fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Evidence)> {
+type Pairs = Vec<([f32; 2], [f32; 2])>;
+
+fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Evidence, Pairs)> {
     let mut found: HashSet<u32> = generation
         .hash_candidates(&query.hashes, HASH_CANDIDATE_BITS)
         .into_iter()
@@ -451,6 +462,7 @@ fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Ev
         .filter(|&i| i < GLOBAL_VERIFIED || evidence[i].1.words > 0.0)
         .collect();
     let scale = query.width as f32 / query.features.width.max(1) as f32;
+    let mut pairs: Vec<Pairs> = vec![Vec::new(); evidence.len()];
     let verified: Vec<(usize, LocalMatch)> = verify
         .par_iter()
         .filter_map(|&i| {
@@ -462,9 +474,26 @@ fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Ev
         let e = &mut evidence[i].1;
         e.inliers = m.inliers as u32;
         e.coverage = m.coverage;
+        e.cells = m.cells;
         e.region = Some(m.quad.map(|[x, y]| [x * scale, y * scale]));
+        let (rw, _) = generation.shape(evidence[i].0);
+        let ref_scale = rw as f32 / generation.features(evidence[i].0).width.max(1) as f32;
+        pairs[i] = m
+            .pairs
+            .iter()
+            .map(|(r, q)| {
+                (
+                    [r[0] * ref_scale, r[1] * ref_scale],
+                    [q[0] * scale, q[1] * scale],
+                )
+            })
+            .collect();
     }
     evidence
+        .into_iter()
+        .zip(pairs)
+        .map(|((pos, e), p)| (pos, e, p))
+        .collect()
 }
 
 /// Hash, embedding and shape evidence for one reference image.

@@ -26,20 +26,23 @@ const PROSAC_GROW: f64 = 0.5;
 const LO_LOOSENESS: [f32; 2] = [2.0, 1.0];
 /// Counting is checked in blocks so hopeless hypotheses are dropped early.
 const BLOCK: usize = 64;
-/// Smaller in the query than this share: too few pixels to be evidence.
-const MIN_AREA_FRACTION: f64 = 0.002;
+/// Smaller in the query than this share (a tenth of its width and
+/// height): too few pixels to be evidence, and the typical shape of a
+/// fit that squeezes a whole reference onto a few chance corners.
+const MIN_AREA_FRACTION: f64 = 0.01;
 /// Nor smaller than 16x16 pixels, whatever the query size.
 const MIN_AREA_PX: f64 = 256.0;
 /// A photo can be a tight crop (a fifth of the object's width), no tighter.
 const MAX_AREA_FACTOR: f64 = 25.0;
-/// cos 15°: corners sharper than 15° or flatter than 165° only come from
-/// grazing views or degenerate fits.
-const MAX_ABS_COS: f64 = 0.965_925_826_289_068_3;
+/// cos 35°: corners sharper than 35° or flatter than 145° come from
+/// grazing views (where ORB cannot match anyway) or from fits that bend a
+/// different but similar drawing onto the query.
+const MAX_ABS_COS: f64 = 0.819_152_044_288_991_8;
 /// Reference and query resolutions differ, but not by more than this.
 const MAX_SCALE: f64 = 30.0;
 /// Stronger perspective across the object is a grazing view, where ORB
 /// would not have matched anyway.
-const MAX_W_RATIO: f64 = 5.0;
+const MAX_W_RATIO: f64 = 3.0;
 
 type Mat3 = [f64; 9];
 

@@ -13,6 +13,7 @@ pub mod describe;
 pub mod dihedral;
 pub mod embed;
 pub mod engine;
+pub mod explain;
 pub mod generation;
 pub mod geometry;
 pub mod hash;

@@ -36,7 +36,7 @@ pub fn encode(f: &Features) -> Vec<u8> {
 
 /// None if the blob is not a whole number of features.
 pub fn decode(blob: &[u8]) -> Option<RefFeatures<'_>> {
-    if blob.len() < BLOB_HEADER || (blob.len() - BLOB_HEADER) % FEATURE_BYTES != 0 {
+    if blob.len() < BLOB_HEADER || !(blob.len() - BLOB_HEADER).is_multiple_of(FEATURE_BYTES) {
         return None;
     }
     Some(RefFeatures {

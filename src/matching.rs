@@ -34,6 +34,9 @@ pub struct LocalMatch {
     /// Share of the reference's area spanned by its inlier keypoints
     /// (bounding box): a real view is spread over the object.
     pub coverage: f32,
+    /// Cells of an 8×8 grid over the reference holding an inlier: chance
+    /// agreements bunch up on one detail, a true view spreads out.
+    pub cells: u32,
     /// Inlier pairs (reference point, query point), for the expert's picture.
     pub pairs: Vec<([f32; 2], [f32; 2])>,
 }
@@ -46,25 +49,7 @@ pub fn verify(query: &Features, reference: &RefFeatures) -> Option<LocalMatch> {
     }
     let ref_desc: Vec<Descriptor> = reference.descriptors().collect();
     let ref_pts: Vec<[f32; 2]> = reference.points().collect();
-    // Best query feature for each reference feature: (distance, query index).
-    let mut best_for_ref: Vec<(u32, u32)> = vec![(u32::MAX, 0); ref_desc.len()];
-    for (qi, qd) in query.descriptors.iter().enumerate() {
-        let (mut d1, mut d2, mut i1) = (u32::MAX, u32::MAX, 0usize);
-        for (ri, rd) in ref_desc.iter().enumerate() {
-            let d = hamming(qd, rd);
-            if d < d1 {
-                d2 = d1;
-                d1 = d;
-                i1 = ri;
-            } else if d < d2 {
-                d2 = d;
-            }
-        }
-        let passes = d1 <= MAX_DISTANCE && (d1 as f32) < RATIO * d2 as f32;
-        if passes && d1 < best_for_ref[i1].0 {
-            best_for_ref[i1] = (d1, qi as u32);
-        }
-    }
+    let best_for_ref = nearest_matches(&query.descriptors, &ref_desc);
     let mut pairs: Vec<(u32, usize, u32)> = best_for_ref
         .iter()
         .enumerate()
@@ -101,8 +86,67 @@ pub fn verify(query: &Features, reference: &RefFeatures) -> Option<LocalMatch> {
         transform: found.transform,
         quad,
         coverage: coverage(&inlier_pairs, ref_size),
+        cells: cells(&inlier_pairs, ref_size),
         pairs: inlier_pairs,
     })
+}
+
+/// For each reference feature, the query feature that matched it best
+/// under the ratio test: (distance, query index), or `u32::MAX`.
+fn nearest_matches(query: &[Descriptor], reference: &[Descriptor]) -> Vec<(u32, u32)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU supports the feature the function is compiled for.
+        return unsafe { nearest_matches_popcnt(query, reference) };
+    }
+    nearest_matches_portable(query, reference)
+}
+
+/// The same loop compiled with the POPCNT instruction: a Hamming
+/// distance becomes four instructions instead of a bit-twiddling
+/// sequence, about 3x faster on the hottest loop of a search.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn nearest_matches_popcnt(
+    query: &[Descriptor],
+    reference: &[Descriptor],
+) -> Vec<(u32, u32)> {
+    nearest_matches_portable(query, reference)
+}
+
+#[inline(always)]
+fn nearest_matches_portable(query: &[Descriptor], reference: &[Descriptor]) -> Vec<(u32, u32)> {
+    let mut best_for_ref: Vec<(u32, u32)> = vec![(u32::MAX, 0); reference.len()];
+    for (qi, qd) in query.iter().enumerate() {
+        let (mut d1, mut d2, mut i1) = (u32::MAX, u32::MAX, 0usize);
+        for (ri, rd) in reference.iter().enumerate() {
+            let d = hamming(qd, rd);
+            if d < d2 {
+                if d < d1 {
+                    d2 = d1;
+                    d1 = d;
+                    i1 = ri;
+                } else {
+                    d2 = d;
+                }
+            }
+        }
+        let passes = d1 <= MAX_DISTANCE && (d1 as f32) < RATIO * d2 as f32;
+        if passes && d1 < best_for_ref[i1].0 {
+            best_for_ref[i1] = (d1, qi as u32);
+        }
+    }
+    best_for_ref
+}
+
+fn cells(pairs: &[([f32; 2], [f32; 2])], (w, h): (f32, f32)) -> u32 {
+    let mut seen = 0u64;
+    for (r, _) in pairs {
+        let cx = ((r[0] / w.max(1.0) * 8.0) as i64).clamp(0, 7);
+        let cy = ((r[1] / h.max(1.0) * 8.0) as i64).clamp(0, 7);
+        seen |= 1 << (cy * 8 + cx);
+    }
+    seen.count_ones()
 }
 
 fn coverage(pairs: &[([f32; 2], [f32; 2])], (w, h): (f32, f32)) -> f32 {

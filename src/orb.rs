@@ -80,10 +80,13 @@ pub const REFERENCE: OrbParams = OrbParams {
     low_threshold: 7,
 };
 
-/// Queries: more features over more levels, because the object may fill
-/// only part of the photo and be smaller or larger than its reference.
+/// Queries: more levels, because the object may fill only part of the
+/// photo and be smaller or larger than its reference; twice the
+/// reference's features, not more: on the benchmark 700–1,000 query
+/// features found more true matches than 1,500 or 2,500, whose extra
+/// corners come from background clutter and only add chance matches.
 pub const QUERY: OrbParams = OrbParams {
-    max_features: 1500,
+    max_features: 1000,
     levels: 8,
     scale_factor: 1.3,
     threshold: 20,
@@ -132,7 +135,7 @@ pub fn extract(grey: &GrayImage, params: &OrbParams) -> Features {
         for (cx, cy) in corners {
             let angle = orientation(&level_img, cx, cy);
             out.descriptors
-                .push(describe(&blurred, cx, cy, angle, &pattern));
+                .push(describe(&blurred, cx, cy, angle, pattern));
             out.keypoints.push(Keypoint {
                 x: (cx as f32 + 0.5) * sx - 0.5,
                 y: (cy as f32 + 0.5) * sy - 0.5,
@@ -505,7 +508,7 @@ mod tests {
     #[test]
     fn quotas_sum_to_max() {
         assert_eq!(level_quotas(&REFERENCE).iter().sum::<usize>(), 500);
-        assert_eq!(level_quotas(&QUERY).iter().sum::<usize>(), 1500);
+        assert_eq!(level_quotas(&QUERY).iter().sum::<usize>(), 1000);
     }
 
     #[test]

@@ -70,29 +70,6 @@ impl Vocabulary {
         (root * b + nearest(leaves, d)) as u32
     }
 
-    /// The word of a descriptor and its nearest other leaves under the same
-    /// root that are at most `slack` bits further: a query descriptor seen
-    /// from another viewpoint often lands in a neighbouring word
-    /// (multiple assignment, Jégou et al. 2010).
-    pub fn quantize_multi(&self, d: &Descriptor, slack: u32, max: usize, out: &mut Vec<u32>) {
-        let b = self.branching;
-        let root = nearest(&self.centroids[..b], d);
-        let leaves = &self.centroids[b + root * b..b + (root + 1) * b];
-        let mut dist: Vec<(u32, usize)> = leaves
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (hamming(c, d), i))
-            .collect();
-        dist.sort_unstable();
-        let best = dist[0].0;
-        for &(dd, i) in dist.iter().take(max) {
-            if dd > best + slack {
-                break;
-            }
-            out.push((root * b + i) as u32);
-        }
-    }
-
     /// Serialised: branching (u32 LE) then the centroids, 32 bytes each.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4 + self.centroids.len() * 32);

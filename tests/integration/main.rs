@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod batch;
+mod explain;
 mod import;
 mod persistence;
 mod search;
