@@ -21,7 +21,7 @@ fn main() {
         let t1 = Instant::now();
         let q = engine.describer().query(img);
         let t2 = Instant::now();
-        let words = g.word_candidates(&q.features.descriptors, 30);
+        let words = g.word_candidates(&q.features, 100);
         let t3 = Instant::now();
         for (p, _) in &words {
             matching::verify(&q.features, &g.features(*p));

@@ -23,6 +23,35 @@ const DEFAULT_INDEX: &str = "index-data";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
+}
+
+/// Which global embedding to use. The same choice must be made for every
+/// command on an index: vectors of two embedders are never compared, and
+/// switching means importing again.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct EmbeddingArgs {
+    /// A learned image-embedding model (ONNX) instead of the built-in
+    /// colour-layout embedding.
+    #[cfg(feature = "onnx")]
+    #[arg(long, global = true, value_name = "MODEL.onnx")]
+    pub onnx_model: Option<PathBuf>,
+    /// Side of the square picture the ONNX model takes.
+    #[cfg(feature = "onnx")]
+    #[arg(long, global = true, default_value_t = 224)]
+    pub onnx_input_size: u32,
+}
+
+impl EmbeddingArgs {
+    pub fn embedder(&self) -> Result<std::sync::Arc<dyn crate::embed::Embedder>> {
+        #[cfg(feature = "onnx")]
+        if let Some(model) = &self.onnx_model {
+            let e = crate::embed_onnx::OnnxEmbedder::load(model, self.onnx_input_size)?;
+            return Ok(std::sync::Arc::new(e));
+        }
+        Ok(std::sync::Arc::new(crate::embed::ColourLayoutEmbedder))
+    }
 }
 
 #[derive(Subcommand)]
@@ -108,9 +137,10 @@ pub enum Command {
 
 /// Runs a command; the exit code is non-zero when anything was skipped.
 pub fn run(cli: Cli) -> Result<i32> {
+    let emb = &cli.embedding;
     match cli.command {
         Command::Import { index, records } => {
-            let engine = open(&index)?;
+            let engine = open(&index, emb)?;
             let mut code = 0;
             for file in &records {
                 let report = import::import_file(&engine, file, &Bar::new("importing"))
@@ -131,7 +161,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             json,
             explain,
         } => {
-            let engine = open_existing(&index)?;
+            let engine = open_existing(&index, emb)?;
             let opts = SearchOptions {
                 top,
                 text,
@@ -159,7 +189,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             source,
             json,
         } => {
-            let engine = open_existing(&index)?;
+            let engine = open_existing(&index, emb)?;
             let status = match status {
                 None => None,
                 Some(s) => {
@@ -187,7 +217,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             top,
             resume,
         } => {
-            let engine = open_existing(&index)?;
+            let engine = open_existing(&index, emb)?;
             let mut inputs = batch::list_inputs(&input)?;
             if inputs.is_empty() {
                 bail!("{}: no images found", input.display());
@@ -230,7 +260,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     index.display()
                 );
             }
-            let engine = open(&index)?;
+            let engine = open(&index, emb)?;
             let info = info::collect(&engine)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
@@ -240,23 +270,24 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Rebuild { index } => {
-            let engine = open_existing(&index)?;
+            let engine = open_existing(&index, emb)?;
             engine.rebuild()?;
             eprintln!("rebuilt every derived index in {}", index.display());
             Ok(0)
         }
-        Command::Demo { index } => demo(&index),
+        Command::Demo { index } => demo(&index, emb),
     }
 }
 
 /// Opens an index, creating it (for `import` and `demo`).
-fn open(index: &Path) -> Result<Engine> {
-    Engine::open(index).with_context(|| format!("cannot open index {}", index.display()))
+fn open(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
+    Engine::open_with(index, emb.embedder()?)
+        .with_context(|| format!("cannot open index {}", index.display()))
 }
 
 /// Opens an index that must already exist: searching a mistyped path must
 /// not answer "no match in 0 records".
-fn open_existing(index: &Path) -> Result<Engine> {
+fn open_existing(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
     if !crate::paths::IndexPaths::new(index).store().is_file() {
         bail!(
             "{}: no index here (run `provenance import --index {}` first)",
@@ -264,7 +295,7 @@ fn open_existing(index: &Path) -> Result<Engine> {
             index.display()
         );
     }
-    open(index)
+    open(index, emb)
 }
 
 fn print_import(file: &Path, r: &ImportReport) {
@@ -372,9 +403,9 @@ fn print_response(resp: &SearchResponse, photo: bool) {
     }
 }
 
-fn demo(index: &Path) -> Result<i32> {
+fn demo(index: &Path, emb: &EmbeddingArgs) -> Result<i32> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
-    let engine = open(index)?;
+    let engine = open(index, emb)?;
     for file in ["records.jsonl", "records.csv"] {
         let path = root.join(file);
         let report = import::import_file(&engine, &path, &Bar::new("importing"))?;

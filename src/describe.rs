@@ -73,7 +73,7 @@ impl Describer {
             work,
             small,
             grey,
-        } = prepare(img, REFERENCE_FEATURE_SIDE);
+        } = prepare(img, REFERENCE_FEATURE_SIDE, self.embedder.input_side());
         ReferenceDescriptors {
             width,
             height,
@@ -90,7 +90,7 @@ impl Describer {
             work,
             small,
             grey,
-        } = prepare(img, QUERY_FEATURE_SIDE);
+        } = prepare(img, QUERY_FEATURE_SIDE, self.embedder.input_side());
         QueryDescriptors {
             width,
             height,
@@ -116,11 +116,11 @@ struct Prepared {
 
 /// The hash and embedding copies are made the same way for both sides;
 /// only the local-feature copy's size depends on the side.
-fn prepare(img: RgbImage, feature_side: u32) -> Prepared {
+fn prepare(img: RgbImage, feature_side: u32, embed_side: u32) -> Prepared {
     let (width, height) = img.dimensions();
     let grey = image::DynamicImage::ImageRgb8(fit_within(img.clone(), feature_side)).into_luma8();
     let work = fit_within(img, WORK_SIDE);
-    let small = fit_within(work.clone(), EMBED_SIDE);
+    let small = fit_within(work.clone(), embed_side);
     Prepared {
         width,
         height,

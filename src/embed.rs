@@ -16,6 +16,11 @@ pub trait Embedder: Send + Sync {
     /// embedders are never compared.
     fn id(&self) -> &str;
     fn dim(&self) -> usize;
+    /// Longest side of the picture `embed` is given (a learned model wants
+    /// its training resolution; the built-in embedder needs little).
+    fn input_side(&self) -> u32 {
+        crate::describe::EMBED_SIDE
+    }
     /// The vector for `img`; its L2 norm is 1 (or 0 for a blank picture).
     fn embed(&self, img: &RgbImage) -> Vec<f32>;
 }

@@ -56,6 +56,10 @@ pub enum EngineError {
     Text(#[from] TextError),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    #[error(
+        "this index was built with the embedding {index:?}, not {configured:?}: open it with the same embedding options (e.g. --onnx-model), or import the records into a new index"
+    )]
+    Embedder { index: String, configured: String },
 }
 
 /// What a photo search may be narrowed or helped by.
@@ -170,6 +174,17 @@ impl Engine {
             Some(id) => Some(Generation::open(&paths.generation(id))?),
             None => None,
         };
+        if let Some(g) = &generation
+            && g.manifest.embedder != describer.embedder().id()
+            && g.manifest.images > 0
+        {
+            // Rebuilding would drop every image described by the other
+            // embedder: refuse, and say how to open it.
+            return Err(EngineError::Embedder {
+                index: g.manifest.embedder.clone(),
+                configured: describer.embedder().id().to_string(),
+            });
+        }
         let stale = generation.as_ref().is_none_or(|g| {
             g.manifest.store_seq != seq || g.manifest.embedder != describer.embedder().id()
         });
@@ -445,7 +460,7 @@ fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Ev
                 .map(|n| n.id),
         );
     }
-    let words = generation.word_candidates(&query.features.descriptors, WORD_CANDIDATES);
+    let words = generation.word_candidates(&query.features, WORD_CANDIDATES);
     let word_score: HashMap<u32, f32> = words.iter().copied().collect();
     found.extend(word_score.keys());
     let mut evidence: Vec<(u32, Evidence)> = found

@@ -10,9 +10,9 @@
 
 use crate::arrayfile::{self, ArrayFileError, MappedArray};
 use crate::hash::{HASH_VERSION, ImageHashes};
-use crate::inverted::{self, InvertedIndex};
+use crate::inverted::{self, InvertedIndex, Occurrence};
 use crate::localfeatures::{self, FeatureTable, RefFeatures};
-use crate::orb::{Descriptor, FEATURES_VERSION};
+use crate::orb::{Descriptor, FEATURES_VERSION, Features};
 use crate::paths::GenerationPaths;
 use crate::store::{ImageRow, f32s_to_bytes};
 use crate::vectors::{self, Neighbour, VectorIndex, VectorIndexError};
@@ -29,9 +29,9 @@ const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
 const VOCABULARY_MAGIC: [u8; 8] = *b"PVVOCAB1";
 /// 2: local features, vocabulary and inverted index.
 pub const MANIFEST_VERSION: u32 = 2;
-/// Descriptors the vocabulary is learned from, at most: enough for
-/// 16k words, and a bounded cost however large the database.
-const VOCABULARY_SAMPLE: usize = 300_000;
+/// Descriptors the vocabulary is learned from, at most: about 33k words
+/// (30 descriptors each), and a bounded cost however large the database.
+const VOCABULARY_SAMPLE: usize = 1_000_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -134,13 +134,17 @@ impl Generation {
         let table = FeatureTable::open(&p.features_index(), &p.features())?;
         let vocabulary = Vocabulary::train(&vocabulary_sample(&table));
         arrayfile::write(&p.vocabulary(), VOCABULARY_MAGIC, 1, &vocabulary.to_bytes())?;
-        let words: Vec<Vec<u32>> = (0..table.len() as u32)
+        let words: Vec<Vec<Occurrence>> = (0..table.len() as u32)
             .into_par_iter()
             .map(|pos| {
-                table
-                    .get(pos)
-                    .descriptors()
-                    .map(|d| vocabulary.quantize(&d))
+                let f = table.get(pos);
+                f.descriptors()
+                    .zip(f.shapes())
+                    .map(|(d, (angle, level))| Occurrence {
+                        word: vocabulary.quantize(&d),
+                        angle,
+                        level,
+                    })
                     .collect()
             })
             .collect();
@@ -310,8 +314,17 @@ impl Generation {
     /// One word per descriptor: assigning query descriptors to their
     /// nearest few words as well (multiple assignment), with or without
     /// a Hamming check inside the word, measured worse on the benchmark.
-    pub fn word_candidates(&self, query: &[Descriptor], top: usize) -> Vec<(u32, f32)> {
-        let words: Vec<u32> = query.iter().map(|d| self.vocabulary.quantize(d)).collect();
+    pub fn word_candidates(&self, query: &Features, top: usize) -> Vec<(u32, f32)> {
+        let words: Vec<Occurrence> = query
+            .keypoints
+            .iter()
+            .zip(&query.descriptors)
+            .map(|(k, d)| Occurrence {
+                word: self.vocabulary.quantize(d),
+                angle: localfeatures::angle_step(k.angle),
+                level: k.level,
+            })
+            .collect();
         self.words.search(&words, top)
     }
 

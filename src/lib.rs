@@ -12,6 +12,8 @@ pub mod decode;
 pub mod describe;
 pub mod dihedral;
 pub mod embed;
+#[cfg(feature = "onnx")]
+pub mod embed_onnx;
 pub mod engine;
 pub mod explain;
 pub mod generation;

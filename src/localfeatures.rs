@@ -3,9 +3,11 @@
 //! generation, one memory-mapped table that geometric verification reads
 //! a candidate's features from without copying the whole database.
 //!
-//! A feature is 40 bytes: the 256-bit descriptor, then x and y (f32 LE)
-//! in the pixels of the image the features were extracted from, whose
-//! size leads the blob.
+//! A feature is 40 bytes: the 256-bit descriptor; x and y (u16 LE, in
+//! eighths of a pixel of the image the features were extracted from, whose
+//! size leads the blob); the orientation (u8, 256 steps per turn) and the
+//! pyramid level (u8), which the candidate stage checks for consistency;
+//! two spare bytes.
 
 use crate::arrayfile::{self, ArrayFileError, MappedArray};
 use crate::orb::{Descriptor, Features, Keypoint};
@@ -28,10 +30,24 @@ pub fn encode(f: &Features) -> Vec<u8> {
         for w in d {
             out.extend_from_slice(&w.to_le_bytes());
         }
-        out.extend_from_slice(&k.x.to_le_bytes());
-        out.extend_from_slice(&k.y.to_le_bytes());
+        out.extend_from_slice(&to_fixed(k.x).to_le_bytes());
+        out.extend_from_slice(&to_fixed(k.y).to_le_bytes());
+        out.push(angle_step(k.angle));
+        out.push(k.level);
+        out.extend_from_slice(&[0, 0]);
     }
     out
+}
+
+/// Eighths of a pixel: exact enough for RANSAC, 8,191 pixels at most.
+fn to_fixed(v: f32) -> u16 {
+    (v * 8.0).round().clamp(0.0, u16::MAX as f32) as u16
+}
+
+/// An orientation in 256 steps per turn.
+pub fn angle_step(radians: f32) -> u8 {
+    let turns = radians.rem_euclid(std::f32::consts::TAU) / std::f32::consts::TAU;
+    ((turns * 256.0).round() as u32 % 256) as u8
 }
 
 /// None if the blob is not a whole number of features.
@@ -72,10 +88,15 @@ impl<'a> RefFeatures<'a> {
     pub fn points(&self) -> impl Iterator<Item = [f32; 2]> + 'a {
         self.entries.chunks_exact(FEATURE_BYTES).map(|e| {
             [
-                f32::from_le_bytes(e[32..36].try_into().expect("4 bytes")),
-                f32::from_le_bytes(e[36..40].try_into().expect("4 bytes")),
+                u16::from_le_bytes([e[32], e[33]]) as f32 / 8.0,
+                u16::from_le_bytes([e[34], e[35]]) as f32 / 8.0,
             ]
         })
+    }
+
+    /// (orientation step, pyramid level) of each feature.
+    pub fn shapes(&self) -> impl Iterator<Item = (u8, u8)> + 'a {
+        self.entries.chunks_exact(FEATURE_BYTES).map(|e| (e[36], e[37]))
     }
 
     pub fn to_features(&self) -> Features {
@@ -84,11 +105,12 @@ impl<'a> RefFeatures<'a> {
             height: self.height,
             keypoints: self
                 .points()
-                .map(|[x, y]| Keypoint {
+                .zip(self.shapes())
+                .map(|([x, y], (a, level))| Keypoint {
                     x,
                     y,
-                    level: 0,
-                    angle: 0.0,
+                    level,
+                    angle: a as f32 * std::f32::consts::TAU / 256.0,
                 })
                 .collect(),
             descriptors: self.descriptors().collect(),
@@ -211,6 +233,8 @@ mod tests {
         assert_eq!(back.descriptors, f.descriptors);
         assert_eq!((back.width, back.height), (640, 480));
         assert_eq!(back.keypoints[0].x, 1.5);
+        assert_eq!(back.keypoints[0].level, 1);
+        assert!((back.keypoints[0].angle - 0.3).abs() < 0.02);
         assert!(decode(&blob[..blob.len() - 1]).is_none());
 
         let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use image::GrayImage;
 use image::imageops::{FilterType, resize};
 
 /// Bump when anything changes what a descriptor means.
-pub const FEATURES_VERSION: u32 = 1;
+pub const FEATURES_VERSION: u32 = 2;
 
 /// A 256-bit binary descriptor.
 pub type Descriptor = [u64; 4];

@@ -10,8 +10,8 @@
 use crate::orb::{Descriptor, hamming};
 use rayon::prelude::*;
 
-/// Widest tree: 128 × 128 = 16,384 words.
-pub const MAX_BRANCHING: usize = 128;
+/// Widest tree: 256 × 256 = 65,536 words.
+pub const MAX_BRANCHING: usize = 256;
 /// Descriptors per word the vocabulary aims for: fewer makes words too
 /// specific to match across viewpoints, more makes them unselective.
 const DESCRIPTORS_PER_WORD: usize = 30;
@@ -101,7 +101,25 @@ pub fn descriptor_from(b: &[u8]) -> Descriptor {
     std::array::from_fn(|i| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes")))
 }
 
+/// Index of the centroid nearest to `d`: the hot loop of training and of
+/// quantising, so it uses the POPCNT instruction where the CPU has it.
 fn nearest(centroids: &[Descriptor], d: &Descriptor) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU supports the feature the function is compiled for.
+        return unsafe { nearest_popcnt(centroids, d) };
+    }
+    nearest_portable(centroids, d)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+unsafe fn nearest_popcnt(centroids: &[Descriptor], d: &Descriptor) -> usize {
+    nearest_portable(centroids, d)
+}
+
+#[inline(always)]
+fn nearest_portable(centroids: &[Descriptor], d: &Descriptor) -> usize {
     let mut best = (u32::MAX, 0);
     for (i, c) in centroids.iter().enumerate() {
         let dist = hamming(c, d);

@@ -9,6 +9,8 @@ mod bad_input;
 mod batch;
 mod explain;
 mod import;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod persistence;
 mod search;
 mod text;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Photo-matching benchmark: imports ../shared/bench's dev split, runs every
+# query photo through `provenance batch` and prints score.py's figures with
+# the median and p99 time per query (decode to verdict, from each result's
+# "sec"; `batch` searches as many photos at once as there are cores).
+#
+# Usage: scripts/bench-match.sh [--distractors N] [WORKDIR]
+#   --distractors N  first imports N extra reference images made by
+#                    ../shared/bench/make_distractors.py (generated into
+#                    WORKDIR once, in a Python venv it creates if needed),
+#                    to show how quality and speed hold as the database grows.
+# WORKDIR defaults to /tmp/provenance-match.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bench=$(cd ../shared/bench && pwd)
+distractors=0
+if [[ "${1:-}" == "--distractors" ]]; then
+    distractors=$2
+    shift 2
+fi
+work=${1:-/tmp/provenance-match}
+mkdir -p "$work"
+cargo build --release --quiet
+bin=$PWD/target/release/provenance
+index=$work/index-$distractors
+rm -rf "$index"
+
+if (( distractors > 0 )); then
+    dset=$work/distractors-$distractors
+    if [[ ! -s $dset/records.jsonl ]]; then
+        py=python3
+        if ! python3 -c "import cv2, numpy, PIL" 2>/dev/null; then
+            [[ -x $work/venv/bin/python ]] || python3 -m venv "$work/venv"
+            "$work/venv/bin/pip" install --quiet numpy pillow opencv-python-headless
+            py=$work/venv/bin/python
+        fi
+        "$py" "$bench/make_distractors.py" --n "$distractors" --out "$dset" --cache "$work/cache"
+    fi
+    echo "== importing $distractors distractors"
+    /usr/bin/time -f "import: %e s wall, %M KiB peak" "$bin" import --index "$index" "$dset/records.jsonl"
+fi
+
+echo "== importing the dev split"
+/usr/bin/time -f "import: %e s wall, %M KiB peak" "$bin" import --index "$index" "$bench/dev/records.jsonl"
+du -sh "$index"
+"$bin" info --index "$index" | head -5
+
+echo "== searching 900 query photos"
+results=$work/results-$distractors.jsonl
+rm -f "$results"
+/usr/bin/time -f "batch: %e s wall, %M KiB peak" "$bin" batch --index "$index" "$bench/dev/queries" --out "$results"
+python3 "$bench/score.py" --truth "$bench/dev/truth.csv" --results "$results" --out "$work/score-$distractors.json" | sed -n '1,5p'
+python3 - "$results" <<'PY'
+import json, statistics, sys
+secs = sorted(json.loads(l)["sec"] for l in open(sys.argv[1]))
+p = lambda q: secs[min(len(secs) - 1, int(q * len(secs)))]
+print(f"per query: median {statistics.median(secs)*1000:.0f} ms, p95 {p(0.95)*1000:.0f} ms, "
+      f"p99 {p(0.99)*1000:.0f} ms, max {secs[-1]*1000:.0f} ms ({len(secs)} queries)")
+PY
