@@ -17,7 +17,7 @@ use tract_onnx::prelude::*;
 const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-type Plan = TypedRunnableModel;
+type Plan = std::sync::Arc<TypedRunnableModel>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnnxError {
@@ -73,7 +73,9 @@ impl OnnxEmbedder {
                 message: "the model returns an empty vector".into(),
             });
         }
-        let file = path.file_name().map_or(name.clone(), |f| f.to_string_lossy().into_owned());
+        let file = path
+            .file_name()
+            .map_or(name.clone(), |f| f.to_string_lossy().into_owned());
         embedder.dim = probe.len();
         // The id changes whenever the model's bytes or the input size do:
         // vectors of two models are never compared.
@@ -88,11 +90,11 @@ impl OnnxEmbedder {
         } else {
             resize(img, s, s, FilterType::Triangle)
         };
-        let input: Tensor = tract_ndarray::Array4::from_shape_fn(
-            (1, 3, s as usize, s as usize),
-            |(_, c, y, x)| (img.get_pixel(x as u32, y as u32)[c] as f32 / 255.0 - MEAN[c]) / STD[c],
-        )
-        .into();
+        let input: Tensor =
+            tract_ndarray::Array4::from_shape_fn((1, 3, s as usize, s as usize), |(_, c, y, x)| {
+                (img.get_pixel(x as u32, y as u32)[c] as f32 / 255.0 - MEAN[c]) / STD[c]
+            })
+            .into();
         let out = self.plan.run(tvec!(input.into()))?;
         let view = out[0].to_plain_array_view::<f32>()?;
         Ok(view.iter().copied().collect())

@@ -33,9 +33,8 @@ const HASH_CANDIDATE_BITS: u32 = 40;
 const VECTOR_CANDIDATES: usize = 24;
 const VECTOR_EF: usize = 128;
 /// Images proposed by shared visual words, all verified geometrically.
-/// On the benchmark the true reference of a hard photo is in the top 30
-/// by words 61% of the time, in the top 100 68%; verifying 100 costs
-/// about 50 ms.
+/// Verifying costs about 0.5 ms per candidate. With 51k references,
+/// verifying 200 instead of 100 found 1 point more R@1 for 85 ms more.
 const WORD_CANDIDATES: usize = 100;
 /// Best candidates by global evidence that are verified as well.
 const GLOBAL_VERIFIED: usize = 10;

@@ -96,7 +96,9 @@ impl<'a> RefFeatures<'a> {
 
     /// (orientation step, pyramid level) of each feature.
     pub fn shapes(&self) -> impl Iterator<Item = (u8, u8)> + 'a {
-        self.entries.chunks_exact(FEATURE_BYTES).map(|e| (e[36], e[37]))
+        self.entries
+            .chunks_exact(FEATURE_BYTES)
+            .map(|e| (e[36], e[37]))
     }
 
     pub fn to_features(&self) -> Features {

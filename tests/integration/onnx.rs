@@ -22,7 +22,8 @@ fn an_index_built_with_an_onnx_model_searches_with_it() {
     run(&args).ok();
 
     let photo = "demo-013_photo_tilt.jpg";
-    let mut search: Vec<String> = vec!["search".into(), "--index".into(), dir.display().to_string()];
+    let mut search: Vec<String> =
+        vec!["search".into(), "--index".into(), dir.display().to_string()];
     search.push(query(photo).display().to_string());
     search.push("--json".into());
     search.extend(model_args());
@@ -56,5 +57,9 @@ fn a_missing_model_is_a_clear_error() {
         "/nonexistent/model.onnx",
     ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("/nonexistent/model.onnx"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/model.onnx"),
+        "{}",
+        out.stderr
+    );
 }
