@@ -64,13 +64,6 @@ pub enum GenerationError {
     Vectors(#[from] VectorIndexError),
 }
 
-/// A candidate from one of the generation's indexes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Candidate {
-    pub pos: u32,
-    pub hash_distance: u32,
-}
-
 pub struct Generation {
     pub manifest: Manifest,
     pub dir: PathBuf,
@@ -262,35 +255,6 @@ impl Generation {
 
     pub fn vector(&self, pos: u32) -> Vec<f32> {
         crate::store::bytes_to_f32s(self.vectors.get(pos as usize))
-    }
-
-    /// Every image whose hashes lie within `max_distance` bits of any of
-    /// the query's orientations: an exact popcount scan over a compact,
-    /// mapped table (24 bytes per image; a million images scan in a few
-    /// milliseconds on two cores).
-    pub fn hash_candidates(&self, query: &[ImageHashes], max_distance: u32) -> Vec<Candidate> {
-        let table = self.hashes.payload();
-        table
-            .par_chunks(HASH_ENTRY * 4096)
-            .enumerate()
-            .flat_map_iter(|(chunk, bytes)| {
-                bytes
-                    .chunks_exact(HASH_ENTRY)
-                    .enumerate()
-                    .filter_map(move |(i, b)| {
-                        let h = read_hashes(b);
-                        let d = query
-                            .iter()
-                            .map(|q| q.distance(&h))
-                            .min()
-                            .unwrap_or(u32::MAX);
-                        (d <= max_distance).then_some(Candidate {
-                            pos: (chunk * 4096 + i) as u32,
-                            hash_distance: d,
-                        })
-                    })
-            })
-            .collect()
     }
 
     /// Approximate nearest neighbours of one query vector.
