@@ -9,9 +9,9 @@ use provenance::decode::{self, DecodeLimits};
 use provenance::describe::Describer;
 use provenance::embed::{ColourLayoutEmbedder, Embedder};
 use provenance::engine::{Engine, SearchOptions};
-use provenance::hash;
 use provenance::import::{NoProgress, import_file};
 use provenance::vectors::{self, VectorIndex};
+use provenance::{hash, localfeatures, matching, orb};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -81,6 +81,40 @@ fn describe_query(bencher: divan::Bencher) {
     bencher
         .with_inputs(|| img.clone())
         .bench_values(|img| describer.query(img));
+}
+
+/// The grey copies local features come from, at each side's size: a
+/// reference and a simulated phone photo of it.
+static GREY_REF: LazyLock<image::GrayImage> = LazyLock::new(|| {
+    image::DynamicImage::ImageRgb8(decode::fit_within(decoded("demo/refs/demo-013.jpg"), 640))
+        .into_luma8()
+});
+static GREY_QUERY: LazyLock<image::GrayImage> = LazyLock::new(|| {
+    image::DynamicImage::ImageRgb8(decode::fit_within(
+        decoded("demo/queries/demo-013_photo_tilt.jpg"),
+        720,
+    ))
+    .into_luma8()
+});
+
+#[divan::bench]
+fn orb_reference_640px() -> orb::Features {
+    orb::extract(black_box(&GREY_REF), &orb::REFERENCE)
+}
+
+#[divan::bench]
+fn orb_query_720px() -> orb::Features {
+    orb::extract(black_box(&GREY_QUERY), &orb::QUERY)
+}
+
+/// Geometric verification of one candidate (the true one): ratio-tested
+/// matching of 1,000 query features against 500, then RANSAC.
+#[divan::bench]
+fn verify_one_candidate(bencher: divan::Bencher) {
+    let query = orb::extract(&GREY_QUERY, &orb::QUERY);
+    let blob = localfeatures::encode(&orb::extract(&GREY_REF, &orb::REFERENCE));
+    let reference = localfeatures::decode(&blob).unwrap();
+    bencher.bench(|| matching::verify(black_box(&query), &reference));
 }
 
 /// The demo database (18 records, 20 images), imported once.
