@@ -1,40 +1,29 @@
 //! The engine: one index directory opened for searching and updating.
 //!
 //! [`Engine::search`] is the query path, one straight pipeline:
-//! describe → candidates (hashes in all orientations, HNSW) → evidence →
+//! describe → candidates (`candidates.rs`: HNSW, visual words, geometric
+//! verification) → evidence →
 //! calibrated score → best image per record → filters → verdicts.
 //! Writers commit to the record store first (the source of truth), then
 //! bring the derived indexes up to date; readers keep an `Arc` to an
 //! immutable generation, so a search never waits for a write.
 
+use crate::candidates::candidates;
 use crate::decode::{DecodeError, DecodeLimits};
-use crate::describe::{Describer, QueryDescriptors};
-use crate::dihedral::Dihedral;
-use crate::embed::{ColourLayoutEmbedder, Embedder, l2_squared};
+use crate::describe::Describer;
+use crate::embed::{ColourLayoutEmbedder, Embedder};
 use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, Manifest};
 use crate::hash::HASH_VERSION;
-use crate::matching::{self, LocalMatch};
 use crate::paths::{IndexPaths, parse_generation_name};
 use crate::record::{Record, Status};
 use crate::scoring::{self, Evidence, Verdict};
 use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use image::RgbImage;
-use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-
-/// Neighbours fetched from the vector index per query orientation.
-const VECTOR_CANDIDATES: usize = 24;
-const VECTOR_EF: usize = 128;
-/// Images proposed by shared visual words, all verified geometrically.
-/// Verifying costs about 0.5 ms per candidate. With 51k references,
-/// verifying 200 instead of 100 found 1 point more R@1 for 85 ms more.
-const WORD_CANDIDATES: usize = 100;
-/// Best candidates by global evidence that are verified as well.
-const GLOBAL_VERIFIED: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -433,115 +422,6 @@ impl Engine {
             },
         )
     }
-}
-
-/// Every reference image worth scoring, with the evidence for it.
-///
-/// Two index lookups propose candidates (the embedding's nearest
-/// neighbours in every orientation, images sharing consistent visual
-/// words); hash distances are then computed for those candidates only,
-/// and the most promising are verified geometrically, in parallel.
-/// Nothing here touches every reference image: an exact scan of the
-/// hashes found no reference on the benchmark that these two missed.
-type Pairs = Vec<([f32; 2], [f32; 2])>;
-
-fn candidates(generation: &Generation, query: &QueryDescriptors) -> Vec<(u32, Evidence, Pairs)> {
-    let mut found: HashSet<u32> = HashSet::new();
-    for e in &query.embeddings {
-        found.extend(
-            generation
-                .nearest(e, VECTOR_CANDIDATES, VECTOR_EF)
-                .into_iter()
-                .map(|n| n.id),
-        );
-    }
-    let words = generation.word_candidates(&query.features, WORD_CANDIDATES);
-    let word_score: HashMap<u32, f32> = words.iter().copied().collect();
-    found.extend(word_score.keys());
-    let mut evidence: Vec<(u32, Evidence)> = found
-        .into_iter()
-        .map(|pos| {
-            let mut e = global_evidence(generation, query, pos);
-            e.words = word_score.get(&pos).copied().unwrap_or(0.0);
-            (pos, e)
-        })
-        .collect();
-    // Verify the word candidates and the best of the global ones.
-    evidence.sort_by(|a, b| scoring::score(&b.1).total_cmp(&scoring::score(&a.1)));
-    let verify: Vec<usize> = (0..evidence.len())
-        .filter(|&i| i < GLOBAL_VERIFIED || evidence[i].1.words > 0.0)
-        .collect();
-    let scale = query.width as f32 / query.features.width.max(1) as f32;
-    let mut pairs: Vec<Pairs> = vec![Vec::new(); evidence.len()];
-    let verified: Vec<(usize, LocalMatch)> = verify
-        .par_iter()
-        .filter_map(|&i| {
-            let reference = generation.features(evidence[i].0);
-            matching::verify(&query.features, &reference).map(|m| (i, m))
-        })
-        .collect();
-    for (i, m) in verified {
-        let e = &mut evidence[i].1;
-        e.inliers = m.inliers as u32;
-        e.coverage = m.coverage;
-        e.cells = m.cells;
-        e.region = Some(m.quad.map(|[x, y]| [x * scale, y * scale]));
-        let (rw, _) = generation.shape(evidence[i].0);
-        let ref_scale = rw as f32 / generation.features(evidence[i].0).width.max(1) as f32;
-        pairs[i] = m
-            .pairs
-            .iter()
-            .map(|(r, q)| {
-                (
-                    [r[0] * ref_scale, r[1] * ref_scale],
-                    [q[0] * scale, q[1] * scale],
-                )
-            })
-            .collect();
-    }
-    evidence
-        .into_iter()
-        .zip(pairs)
-        .map(|((pos, e), p)| (pos, e, p))
-        .collect()
-}
-
-/// Hash, embedding and shape evidence for one reference image.
-fn global_evidence(generation: &Generation, query: &QueryDescriptors, pos: u32) -> Evidence {
-    let h = generation.hashes(pos);
-    let v = generation.vector(pos);
-    // The orientation that fits the hashes best also fixes which side of
-    // the query is its width.
-    let (best, hash_distance) = query
-        .hashes
-        .iter()
-        .map(|q| q.distance(&h))
-        .enumerate()
-        .min_by_key(|&(_, d)| d)
-        .unwrap_or((0, 128));
-    let shape = if Dihedral::ALL[best].swaps_axes() {
-        (query.height, query.width)
-    } else {
-        (query.width, query.height)
-    };
-    let embedding_distance = query
-        .embeddings
-        .iter()
-        .map(|e| l2_squared(e, &v))
-        .fold(f32::INFINITY, f32::min)
-        .sqrt();
-    Evidence {
-        hash_distance,
-        embedding_distance,
-        aspect_difference: aspect_difference(shape, generation.shape(pos)),
-        ..Evidence::default()
-    }
-}
-
-fn aspect_difference(a: (u32, u32), b: (u32, u32)) -> f32 {
-    let la = (a.0.max(1) as f32 / a.1.max(1) as f32).ln();
-    let lb = (b.0.max(1) as f32 / b.1.max(1) as f32).ln();
-    (la - lb).abs()
 }
 
 /// `sculpture` matches `sculpture` and `sculpture/bust`.
