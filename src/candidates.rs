@@ -47,6 +47,9 @@ pub fn candidates(
     let words = generation.word_candidates(&query.features, WORD_CANDIDATES);
     let word_score: HashMap<u32, f32> = words.iter().copied().collect();
     found.extend(word_score.keys());
+    // Positions in order, so that equal scores always resolve the same way.
+    let mut found: Vec<u32> = found.into_iter().collect();
+    found.sort_unstable();
     let mut evidence: Vec<(u32, Evidence)> = found
         .into_iter()
         .map(|pos| {
@@ -56,7 +59,11 @@ pub fn candidates(
         })
         .collect();
     // Verify the word candidates and the best of the global ones.
-    evidence.sort_by(|a, b| scoring::score(&b.1).total_cmp(&scoring::score(&a.1)));
+    evidence.sort_by(|a, b| {
+        scoring::score(&b.1)
+            .total_cmp(&scoring::score(&a.1))
+            .then(a.0.cmp(&b.0))
+    });
     let verify: Vec<usize> = (0..evidence.len())
         .filter(|&i| i < GLOBAL_VERIFIED || evidence[i].1.words > 0.0)
         .collect();

@@ -321,6 +321,9 @@ fn vocabulary_sample(table: &FeatureTable) -> Vec<Descriptor> {
     if sample.is_empty() {
         sample.push([0; 4]); // an empty database still gets a (trivial) vocabulary
     }
+    // The same descriptors give the same vocabulary whatever the order the
+    // images were stored in (a re-import must not change results).
+    sample.sort_unstable();
     sample
 }
 
