@@ -270,8 +270,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Rebuild { index } => {
-            let engine = open_existing(&index, emb)?;
-            engine.rebuild()?;
+            if !crate::paths::IndexPaths::new(&index).store().is_file() {
+                bail!("{}: no index here", index.display());
+            }
+            // Opening for a rebuild writes a new generation from the store
+            // without reading the current one, which may be damaged.
+            let engine = Engine::open_for_rebuild(&index, emb.embedder()?)
+                .with_context(|| format!("cannot rebuild index {}", index.display()))?;
+            engine.rebuild_text()?;
             eprintln!("rebuilt every derived index in {}", index.display());
             Ok(0)
         }

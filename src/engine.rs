@@ -146,6 +146,24 @@ impl Engine {
     }
 
     pub fn open_with(dir: &Path, embedder: Arc<dyn Embedder>) -> Result<Engine, EngineError> {
+        Self::open_inner(dir, embedder, false)
+    }
+
+    /// Opens an index to regenerate its derived indexes: the current
+    /// generation is not read at all (it may be damaged), a new one is
+    /// built from the record store.
+    pub fn open_for_rebuild(
+        dir: &Path,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Engine, EngineError> {
+        Self::open_inner(dir, embedder, true)
+    }
+
+    fn open_inner(
+        dir: &Path,
+        embedder: Arc<dyn Embedder>,
+        ignore_generation: bool,
+    ) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
             path: dir.to_path_buf(),
             source,
@@ -155,8 +173,15 @@ impl Engine {
         let text = open_text(&paths)?;
         let seq = store.seq()?;
         let describer = Describer::new(embedder);
-        let generation = match read_current(&paths) {
-            Some(id) => Some(Generation::open(&paths.generation(id))?),
+        let current = read_current(&paths);
+        let generation = match current {
+            Some(_) if ignore_generation => None,
+            Some(id) => match Generation::open(&paths.generation(id)) {
+                Ok(g) => Some(g),
+                // Another version's format: derived data, rebuilt below.
+                Err(GenerationError::Version { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
             None => None,
         };
         if let Some(g) = &generation
@@ -178,7 +203,9 @@ impl Engine {
             _ => build_generation(
                 &paths,
                 &describer,
-                generation.as_ref().map_or(0, |g| g.manifest.generation),
+                generation
+                    .as_ref()
+                    .map_or(current.unwrap_or(0), |g| g.manifest.generation),
             )?,
         };
         let engine = Engine {
@@ -392,7 +419,7 @@ impl Engine {
         self.rebuild_text()
     }
 
-    fn rebuild_text(&self) -> Result<(), EngineError> {
+    pub fn rebuild_text(&self) -> Result<(), EngineError> {
         let store = Store::open(&self.paths.store())?;
         let seq = store.seq()?;
         self.text.clear()?;

@@ -43,8 +43,10 @@ pub struct Manifest {
     pub dim: u32,
     pub embedder: String,
     pub hash_version: u32,
+    #[serde(default)]
     pub features_version: u32,
     /// Size of the visual vocabulary.
+    #[serde(default)]
     pub words: u32,
 }
 
@@ -58,6 +60,10 @@ pub enum GenerationError {
     },
     #[error("{path}: unreadable manifest: {message}")]
     Manifest { path: PathBuf, message: String },
+    /// Written by another version of this program: derived data, rebuilt
+    /// from the record store rather than read.
+    #[error("{path}: {message}")]
+    Version { path: PathBuf, message: String },
     #[error(transparent)]
     Array(#[from] ArrayFileError),
     #[error(transparent)]
@@ -174,10 +180,10 @@ impl Generation {
             || manifest.hash_version != HASH_VERSION
             || manifest.features_version != FEATURES_VERSION
         {
-            return Err(GenerationError::Manifest {
+            return Err(GenerationError::Version {
                 path: mpath,
                 message: format!(
-                    "format {} / hash version {} / features version {}, this build writes {MANIFEST_VERSION} / {HASH_VERSION} / {FEATURES_VERSION}: run `provenance rebuild`",
+                    "format {} / hash version {} / features version {}, this build writes {MANIFEST_VERSION} / {HASH_VERSION} / {FEATURES_VERSION}",
                     manifest.format_version, manifest.hash_version, manifest.features_version
                 ),
             });

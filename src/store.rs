@@ -283,7 +283,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT slot, phash, dhash, embedding, width, height, features FROM images ORDER BY slot",
+                "SELECT slot, phash, dhash, embedding, width, height, features, features_version FROM images ORDER BY slot",
             )
             .map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
@@ -298,7 +298,14 @@ impl Store {
                     dhash: r.get::<_, i64>(2).map_err(self.err())? as u64,
                 },
                 embedding: bytes_to_f32s(&blob),
-                features: r.get(6).map_err(self.err())?,
+                // Features another version extracted are not comparable:
+                // such an image is matched by its global descriptors only
+                // until its record is imported again.
+                features: if r.get::<_, u32>(7).map_err(self.err())? == FEATURES_VERSION {
+                    r.get(6).map_err(self.err())?
+                } else {
+                    Vec::new()
+                },
             });
         }
         Ok(())

@@ -72,3 +72,41 @@ fn info_on_a_missing_index_is_an_error() {
     let out = ix.cmd("info", &["--json"]).expect_code(2);
     assert!(out.stderr.contains("no index"), "{}", out.stderr);
 }
+
+fn current_generation(ix: &Index) -> std::path::PathBuf {
+    let root = ix.path().join("ix");
+    let current = std::fs::read_to_string(root.join("CURRENT")).unwrap();
+    root.join(current.trim())
+}
+
+#[test]
+fn a_truncated_feature_table_is_named_and_rebuild_repairs_it() {
+    let ix = Index::demo();
+    let features = current_generation(&ix).join("features.bin");
+    let len = std::fs::metadata(&features).unwrap().len();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&features)
+        .unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let photo = query("demo-013_photo_tilt.jpg");
+    let out = ix.cmd("search", &[photo.as_os_str()]).expect_code(2);
+    assert!(out.stderr.contains("features.bin"), "{}", out.stderr);
+
+    ix.cmd::<&str>("rebuild", &[]).ok();
+    let (id, verdict, _) = top(&ix.search(&photo)).unwrap();
+    assert_eq!((id.as_str(), verdict.as_str()), ("demo-013", "match"));
+}
+
+#[test]
+fn a_generation_of_another_version_is_rebuilt_from_the_store() {
+    let ix = Index::demo();
+    let manifest = current_generation(&ix).join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let old = text.replace("\"features_version\": 2", "\"features_version\": 1");
+    assert_ne!(old, text, "the manifest names its features version");
+    std::fs::write(&manifest, old).unwrap();
+    let (id, verdict, _) = top(&ix.search(&query("demo-013_photo_tilt.jpg"))).unwrap();
+    assert_eq!((id.as_str(), verdict.as_str()), ("demo-013", "match"));
+}
