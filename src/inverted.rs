@@ -60,15 +60,7 @@ pub fn write(
     let counted: Vec<Vec<(u32, u32)>> = images
         .iter()
         .map(|ws| {
-            let mut ws: Vec<u32> = ws.iter().map(|o| o.word).collect();
-            ws.sort_unstable();
-            let mut tf: Vec<(u32, u32)> = Vec::new();
-            for w in ws {
-                match tf.last_mut() {
-                    Some((lw, c)) if *lw == w => *c += 1,
-                    _ => tf.push((w, 1)),
-                }
-            }
+            let tf = term_counts(ws);
             for &(w, _) in &tf {
                 df[w as usize] += 1;
             }
@@ -175,15 +167,10 @@ impl InvertedIndex {
         if self.images == 0 || query.is_empty() {
             return Vec::new();
         }
-        let mut words: Vec<u32> = query.iter().map(|o| o.word).collect();
-        words.sort_unstable();
-        let mut tf: Vec<(u32, f32)> = Vec::new();
-        for w in words {
-            match tf.last_mut() {
-                Some((lw, c)) if *lw == w => *c += 1.0,
-                _ => tf.push((w, 1.0)),
-            }
-        }
+        let tf: Vec<(u32, f32)> = term_counts(query)
+            .into_iter()
+            .map(|(w, c)| (w, c as f32))
+            .collect();
         let max_df = (STOP_WORD_SHARE * self.images as f64).max(1.0) as u64;
         let weights: Vec<f32> = tf
             .iter()
@@ -277,6 +264,20 @@ impl InvertedIndex {
         self.postings.verify()?;
         self.idf.verify()
     }
+}
+
+/// (word, occurrences) for each distinct word, in word order.
+fn term_counts(occurrences: &[Occurrence]) -> Vec<(u32, u32)> {
+    let mut words: Vec<u32> = occurrences.iter().map(|o| o.word).collect();
+    words.sort_unstable();
+    let mut tf: Vec<(u32, u32)> = Vec::new();
+    for w in words {
+        match tf.last_mut() {
+            Some((lw, c)) if *lw == w => *c += 1,
+            _ => tf.push((w, 1)),
+        }
+    }
+    tf
 }
 
 /// The largest sum of two neighbouring bins: a true view's votes straddle
