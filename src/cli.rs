@@ -417,23 +417,19 @@ fn demo(index: &Path, emb: &EmbeddingArgs) -> Result<i32> {
         let report = import::import_file(&engine, &path, &Bar::new("importing"))?;
         print_import(&path, &report);
     }
-    let queries = root.join("queries");
-    let mut photos: Vec<PathBuf> = batch::list_inputs(&queries)?
-        .into_iter()
-        .map(|i| i.path)
-        .collect();
-    photos.truncate(1);
-    for photo in photos {
-        println!(
-            "\n$ provenance search --index {} {}",
-            index.display(),
-            photo.display()
-        );
-        print_response(
-            &engine.search_path(&photo, &SearchOptions::default())?,
-            true,
-        );
-    }
+    // A simulated officer's photo: the painting tilted on a background.
+    let photo = root.join("queries/demo-013_photo_tilt.jpg");
+    let explanation = index.join("demo-explain.png");
+    println!(
+        "\n$ provenance search --index {} {} --explain {}",
+        index.display(),
+        photo.display(),
+        explanation.display()
+    );
+    let query = crate::decode::decode_path(&photo, engine.limits())?;
+    let resp = engine.search(query.clone(), &SearchOptions::default())?;
+    write_explanation(&engine, &query, &resp, &explanation)?;
+    print_response(&resp, true);
     let words = "bearded philosofer";
     println!(
         "\n$ provenance text --index {} \"{words}\"",
