@@ -15,6 +15,9 @@ pub struct IndexInfo {
     pub embedder: String,
     pub embedding_dim: u32,
     pub hash_version: u32,
+    pub features_version: u32,
+    /// Size of the visual vocabulary of the current generation.
+    pub visual_words: u32,
     pub format_version: u32,
     pub bytes_store: u64,
     pub bytes_text: u64,
@@ -39,6 +42,8 @@ pub fn collect(engine: &Engine) -> Result<IndexInfo, EngineError> {
         embedder: m.embedder.clone(),
         embedding_dim: m.dim,
         hash_version: m.hash_version,
+        features_version: m.features_version,
+        visual_words: m.words,
         format_version: m.format_version,
         bytes_store,
         bytes_text: dir_size(&p.text()),
@@ -82,6 +87,11 @@ impl fmt::Display for IndexInfo {
             f,
             "descriptors:  {} ({} dims), hash version {}",
             self.embedder, self.embedding_dim, self.hash_version
+        )?;
+        writeln!(
+            f,
+            "local:        ORB version {}, {} visual words",
+            self.features_version, self.visual_words
         )?;
         writeln!(f, "record store: {}", mib(self.bytes_store))?;
         writeln!(f, "text index:   {}", mib(self.bytes_text))?;

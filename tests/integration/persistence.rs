@@ -31,6 +31,10 @@ fn rebuild_keeps_results() {
     assert!(out.stderr.contains("rebuilt"), "{}", out.stderr);
     let info = ix.info();
     assert!(info["generation"].as_u64().unwrap() > gen_before, "{info}");
+    // The rebuilt generation has its own vocabulary, learned from the
+    // stored features.
+    assert!(info["visual_words"].as_u64().unwrap() >= 4, "{info}");
+    assert_eq!(info["features_version"].as_u64(), Some(2), "{info}");
     assert_eq!(
         (info["records"].as_u64(), info["images"].as_u64()),
         (Some(18), Some(20))
