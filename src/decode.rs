@@ -197,14 +197,20 @@ fn classify(e: image::ImageError, name: &str) -> DecodeError {
 /// the aspect ratio. Descriptors never need more than this, and working on
 /// a small copy keeps every later stage's cost independent of the camera.
 pub fn fit_within(img: RgbImage, max_side: u32) -> RgbImage {
+    shrunk(&img, max_side).unwrap_or(img)
+}
+
+/// A copy of `img` shrunk to fit `max_side`, or None when it already fits:
+/// for making several working copies of one image without cloning it.
+pub fn shrunk(img: &RgbImage, max_side: u32) -> Option<RgbImage> {
     let (w, h) = img.dimensions();
     if w.max(h) <= max_side {
-        return img;
+        return None;
     }
     let scale = max_side as f64 / w.max(h) as f64;
     let nw = ((w as f64 * scale).round() as u32).max(1);
     let nh = ((h as f64 * scale).round() as u32).max(1);
-    image::imageops::thumbnail(&img, nw, nh)
+    Some(image::imageops::thumbnail(img, nw, nh))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! descriptor needs more, and it bounds the cost of everything after
 //! decoding whatever the camera's resolution.
 
-use crate::decode::fit_within;
+use crate::decode::{fit_within, shrunk};
 use crate::dihedral::Dihedral;
 use crate::embed::Embedder;
 use crate::hash::{self, ImageHashes};
@@ -118,7 +118,10 @@ struct Prepared {
 /// only the local-feature copy's size depends on the side.
 fn prepare(img: RgbImage, feature_side: u32, embed_side: u32) -> Prepared {
     let (width, height) = img.dimensions();
-    let grey = image::DynamicImage::ImageRgb8(fit_within(img.clone(), feature_side)).into_luma8();
+    // Shrunk from the original (no full-size copy is made; a small
+    // original is copied, cheaply).
+    let copy = shrunk(&img, feature_side).unwrap_or_else(|| img.clone());
+    let grey = image::DynamicImage::ImageRgb8(copy).into_luma8();
     let work = fit_within(img, WORK_SIDE);
     let small = fit_within(work.clone(), embed_side);
     Prepared {
