@@ -9,7 +9,7 @@ use crate::generation::Generation;
 use crate::matching::{self, LocalMatch};
 use crate::scoring::{self, Evidence};
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Neighbours fetched from the vector index per query orientation.
 const VECTOR_CANDIDATES: usize = 24;
@@ -21,6 +21,9 @@ const WORD_CANDIDATES: usize = 100;
 /// Best candidates by global evidence that are verified as well.
 const GLOBAL_VERIFIED: usize = 10;
 
+/// Agreeing local features of one candidate: (reference pixel, query pixel).
+pub type Pairs = Vec<([f32; 2], [f32; 2])>;
+
 /// Every reference image worth scoring, with the evidence for it.
 ///
 /// Two index lookups propose candidates (the embedding's nearest
@@ -29,13 +32,11 @@ const GLOBAL_VERIFIED: usize = 10;
 /// and the most promising are verified geometrically, in parallel.
 /// Nothing here touches every reference image: an exact scan of the
 /// hashes found no reference on the benchmark that these two missed.
-type Pairs = Vec<([f32; 2], [f32; 2])>;
-
 pub fn candidates(
     generation: &Generation,
     query: &QueryDescriptors,
 ) -> Vec<(u32, Evidence, Pairs)> {
-    let mut found: HashSet<u32> = HashSet::new();
+    let mut found: Vec<u32> = Vec::new();
     for e in &query.embeddings {
         found.extend(
             generation
@@ -48,8 +49,8 @@ pub fn candidates(
     let word_score: HashMap<u32, f32> = words.iter().copied().collect();
     found.extend(word_score.keys());
     // Positions in order, so that equal scores always resolve the same way.
-    let mut found: Vec<u32> = found.into_iter().collect();
     found.sort_unstable();
+    found.dedup();
     let mut evidence: Vec<(u32, Evidence)> = found
         .into_iter()
         .map(|pos| {
