@@ -167,11 +167,16 @@ pub fn run(cli: Cli) -> Result<i32> {
                 text,
                 object_type,
             };
-            let query = crate::decode::decode_path(&photo, engine.limits())?;
-            let resp = engine.search(query.clone(), &opts)?;
-            if let Some(out) = explain {
-                write_explanation(&engine, &query, &resp, &out)?;
-            }
+            let resp = match explain {
+                // The picture needs the decoded photo after the search.
+                Some(out) => {
+                    let query = crate::decode::decode_path(&photo, engine.limits())?;
+                    let resp = engine.search(query.clone(), &opts)?;
+                    write_explanation(&engine, &query, &resp, &out)?;
+                    resp
+                }
+                None => engine.search_path(&photo, &opts)?,
+            };
             if json {
                 let line = batch::BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
                 println!("{}", serde_json::to_string(&line)?);
