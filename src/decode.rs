@@ -45,8 +45,14 @@ pub enum DecodeError {
     },
     #[error("{name}: empty file")]
     Empty { name: String },
-    #[error("{name}: not an image in a supported format (JPEG, PNG, WebP, TIFF, GIF, BMP)")]
+    #[error("{name}: not an image in a supported format (JPEG, PNG, WebP, TIFF, GIF, BMP, HEIC)")]
     Unsupported { name: String },
+    #[error("{name}: {format} images need a build with the `{feature}` feature")]
+    NotBuiltIn {
+        name: String,
+        format: &'static str,
+        feature: &'static str,
+    },
     #[error("{name}: file is {bytes} bytes, larger than the limit of {limit}")]
     FileTooLarge {
         name: String,
@@ -105,6 +111,9 @@ pub fn decode_bytes(
             bytes: bytes.len() as u64,
             limit: limits.max_file_bytes,
         });
+    }
+    if crate::heic::is_heif(bytes) {
+        return crate::heic::decode(bytes, name, limits);
     }
     let format =
         image::guess_format(bytes).map_err(|_| DecodeError::Unsupported { name: name.into() })?;

@@ -19,6 +19,7 @@ use crate::record::{Record, Status};
 use crate::scoring::{self, Evidence, Verdict};
 use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
+use crate::writelock::WriteLock;
 use image::RgbImage;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -121,6 +122,9 @@ pub struct DatabaseState {
     pub images: u64,
     pub generation: u64,
     pub store_seq: i64,
+    /// When the searched generation was committed (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,17 +173,28 @@ impl Engine {
             source,
         })?;
         let paths = IndexPaths::new(dir);
+        let lock_io = |source| EngineError::Io {
+            path: paths.write_lock(),
+            source,
+        };
+        // Healing (building a generation, re-indexing text) is a write.
+        // While another process writes, open what it last committed: it
+        // is consistent, only behind, and the writer brings it up to date.
+        let mut lock = WriteLock::try_acquire(&paths.write_lock()).map_err(lock_io)?;
+        let current = read_current(&paths);
+        if lock.is_none() && (ignore_generation || current.is_none()) {
+            lock = Some(WriteLock::acquire(&paths.write_lock()).map_err(lock_io)?);
+        }
         let store = Store::open(&paths.store())?;
         let text = open_text(&paths)?;
         let seq = store.seq()?;
         let describer = Describer::new(embedder);
-        let current = read_current(&paths);
         let generation = match current {
             Some(_) if ignore_generation => None,
             Some(id) => match Generation::open(&paths.generation(id)) {
                 Ok(g) => Some(g),
                 // Another version's format: derived data, rebuilt below.
-                Err(GenerationError::Version { .. }) => None,
+                Err(GenerationError::Version { .. }) if lock.is_some() => None,
                 Err(e) => return Err(e.into()),
             },
             None => None,
@@ -199,7 +214,7 @@ impl Engine {
             g.manifest.store_seq != seq || g.manifest.embedder != describer.embedder().id()
         });
         let generation = match generation {
-            Some(g) if !stale => g,
+            Some(g) if !stale || lock.is_none() => g,
             _ => build_generation(
                 &paths,
                 &describer,
@@ -216,10 +231,43 @@ impl Engine {
             describer,
             limits: DecodeLimits::default(),
         };
-        if engine.text_seq() != seq {
+        if lock.is_some() && engine.text_seq() != seq {
             engine.rebuild_text()?;
         }
         Ok(engine)
+    }
+
+    /// Waits until no other process writes to this index, then holds it
+    /// off until the lock is dropped. Every caller of [`Engine::upsert`],
+    /// [`Engine::delete`], [`Engine::refresh`] and [`Engine::rebuild`]
+    /// holds it.
+    pub fn lock_writes(&self) -> Result<WriteLock, EngineError> {
+        WriteLock::acquire(&self.paths.write_lock()).map_err(|source| EngineError::Io {
+            path: self.paths.write_lock(),
+            source,
+        })
+    }
+
+    /// Picks up what another process committed (a CLI import beside a
+    /// running server): the generation `CURRENT` names, and the text
+    /// index's last commit. Never writes. True when the generation changed.
+    pub fn reload(&self) -> Result<bool, EngineError> {
+        self.text.reload()?;
+        let Some(id) = read_current(&self.paths) else {
+            return Ok(false);
+        };
+        if id == self.generation().manifest.generation {
+            return Ok(false);
+        }
+        let next = Generation::open(&self.paths.generation(id))?;
+        if next.manifest.embedder != self.describer.embedder().id() && next.manifest.images > 0 {
+            return Err(EngineError::Embedder {
+                index: next.manifest.embedder.clone(),
+                configured: self.describer.embedder().id().to_string(),
+            });
+        }
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(true)
     }
 
     pub fn paths(&self) -> &IndexPaths {
@@ -254,6 +302,10 @@ impl Engine {
             images,
             generation: g.manifest.generation,
             store_seq: g.manifest.store_seq,
+            updated: std::fs::metadata(crate::paths::GenerationPaths(&g.dir).manifest())
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
         })
     }
 
@@ -370,6 +422,11 @@ impl Engine {
         Ok(self.store().get(id)?)
     }
 
+    /// Where a record's images are stored (absolute paths), in order.
+    pub fn image_paths(&self, id: &str) -> Result<Vec<String>, EngineError> {
+        Ok(self.store().image_paths(id)?)
+    }
+
     /// Commits records with their described images to the store (the
     /// truth) and stages them in the text index. Searches see them after
     /// the next [`Engine::refresh`], which commits the derived indexes
@@ -395,6 +452,7 @@ impl Engine {
     /// Builds a new generation if the store has moved on, and switches
     /// searches to it.
     pub fn refresh(&self) -> Result<(), EngineError> {
+        self.reload()?;
         let seq = self.store().seq()?;
         if self.text_seq() != seq {
             self.commit_text(seq)?;
@@ -503,7 +561,9 @@ fn build_generation(
     let embedder = describer.embedder();
     store.for_each_image(|r| rows.push(r))?;
     rows.retain(|r| r.embedding.len() == embedder.dim());
-    let id = previous + 1;
+    // Another process may have committed a later generation than the one
+    // this engine has open: never reuse its number.
+    let id = previous.max(read_current(paths).unwrap_or(0)) + 1;
     let dir = paths.generation(id);
     let io = |source| EngineError::Io {
         path: dir.clone(),

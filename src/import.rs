@@ -71,6 +71,7 @@ pub fn import_file(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let started = std::time::Instant::now();
+    let _lock = engine.lock_writes()?;
     let lines = records_io::read_records(file)?;
     let name = file.display().to_string();
     let mut report = ImportReport::default();
@@ -149,17 +150,26 @@ fn describe_record(
     for rel in &record.images {
         let path = records_io::resolve_image(file, rel);
         let img = decode_path(&path, engine.limits()).map_err(|e| format!("image {rel:?}: {e}"))?;
-        let d = engine.describer().reference(img);
-        images.push(StoredImage {
-            path: absolute(&path).display().to_string(),
-            width: d.width,
-            height: d.height,
-            hashes: d.hashes,
-            embedding: d.embedding,
-            features: crate::localfeatures::encode(&d.features),
-        });
+        images.push(describe_image(
+            engine,
+            absolute(&path).display().to_string(),
+            img,
+        ));
     }
     Ok((record.clone(), images))
+}
+
+/// Describes one decoded reference image stored at `path`.
+pub fn describe_image(engine: &Engine, path: String, img: image::RgbImage) -> StoredImage {
+    let d = engine.describer().reference(img);
+    StoredImage {
+        path,
+        width: d.width,
+        height: d.height,
+        hashes: d.hashes,
+        embedding: d.embedding,
+        features: crate::localfeatures::encode(&d.features),
+    }
 }
 
 fn absolute(p: &Path) -> PathBuf {

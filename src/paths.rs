@@ -12,6 +12,9 @@
 //!     hashes.bin          perceptual hashes, one pair per position
 //!     vectors.bin         embeddings, one row per position
 //!     hnsw/               approximate-neighbour graph over vectors.bin
+//!   uploads/              images uploaded through the HTTP API, by SHA-256
+//!   keys.json, audit.jsonl  `serve`'s API keys (hashes) and audit log
+//!   write.lock            held by the one process writing
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -50,6 +53,12 @@ impl IndexPaths {
 
     pub fn generation(&self, id: u64) -> PathBuf {
         self.root.join(generation_name(id))
+    }
+
+    /// Images uploaded through the API, named by their SHA-256 (never
+    /// overwritten, so a search reading one never sees it change).
+    pub fn uploads(&self) -> PathBuf {
+        self.root.join("uploads")
     }
 
     /// Lock file held by the one process allowed to write at a time.

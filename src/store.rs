@@ -278,6 +278,17 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// The stored paths of a record's images, in order.
+    pub fn image_paths(&self, record_id: &str) -> Result<Vec<String>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT path FROM images WHERE record_id=?1 ORDER BY n")
+            .and_then(|mut s| {
+                s.query_map([record_id], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .map_err(self.err())
+    }
+
     /// Streams every image row in slot order (for building a generation).
     pub fn for_each_image(&self, mut f: impl FnMut(ImageRow)) -> Result<(), StoreError> {
         let mut stmt = self

@@ -362,10 +362,19 @@ impl TextIndex {
     }
 
     /// Makes pending writes durable and visible to the next search.
+    /// Makes pending writes durable and visible to the next search, then
+    /// lets go of tantivy's writer lock so that another process (an import
+    /// beside a running server) can write next.
     pub fn commit(&self) -> Result<(), TextError> {
         self.with_writer(|w| w.commit().map(drop))?;
+        self.writer.lock().map_err(|_| TextError::Poisoned)?.take();
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Sees what another process committed.
+    pub fn reload(&self) -> Result<(), TextError> {
+        Ok(self.reader.reload()?)
     }
 
     pub fn num_docs(&self) -> u64 {

@@ -5,9 +5,11 @@
 //! decoding, HNSW recall) through the public API. Run with
 //! `cargo test --release`: pixel code is far too slow in a debug build.
 
+mod api;
 mod bad_input;
 mod batch;
 mod explain;
+mod http;
 mod import;
 #[cfg(feature = "onnx")]
 mod onnx;
@@ -16,3 +18,4 @@ mod search;
 mod text;
 mod util;
 mod vectors;
+mod web;

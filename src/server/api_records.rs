@@ -1,0 +1,356 @@
+//! Records: read, create or replace (with images), delete; their images;
+//! and the audit log for experts.
+
+use super::AppState;
+use super::api_search::{database_json, urlencode};
+use super::audit::{AuditEntry, AuditQuery, now};
+use super::auth::{Caller, Remote};
+use super::error::ApiError;
+use super::keys::Role;
+use crate::decode::{DecodeLimits, decode_bytes, decode_path};
+use crate::record::Record;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// A record as the API shows it: image paths replaced by URLs.
+fn record_json(r: &Record) -> Value {
+    let mut v = serde_json::to_value(r).expect("records serialise");
+    let urls: Vec<String> = (0..r.images.len())
+        .map(|n| format!("/v1/records/{}/images/{n}", urlencode(&r.id)))
+        .collect();
+    v["images"] = json!(urls);
+    v
+}
+
+fn audit_entry(caller: &Caller, action: &str, remote: Option<String>, id: &str) -> AuditEntry {
+    AuditEntry {
+        time: now(),
+        key: caller.name.clone(),
+        role: caller.role.as_str().into(),
+        action: action.into(),
+        status: 200,
+        remote,
+        request: json!({"id": id}),
+        ids: vec![id.to_string()],
+        photo_sha256: None,
+        photo_bytes: None,
+        photo_saved: None,
+    }
+}
+
+/// Runs `f`, then audits it with the status it ended in.
+async fn audited<T>(
+    st: &Arc<AppState>,
+    mut entry: AuditEntry,
+    f: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let result = f.await;
+    if let Err(e) = &result {
+        entry.status = e.status.as_u16();
+    }
+    st.record(entry).await?;
+    result
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("no record with id {id:?}"))
+}
+
+/// `GET /v1/records/{id}` (expert).
+pub async fn get_record(
+    State(st): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = st.authorize(&headers, Role::Expert)?;
+    let entry = audit_entry(&caller, "read_record", remote, &id);
+    audited(&st, entry, async {
+        let engine = Arc::clone(&st.engine);
+        let key = id.clone();
+        let record = tokio::task::spawn_blocking(move || engine.record(&key))
+            .await??
+            .ok_or_else(|| not_found(&id))?;
+        Ok(Json(json!({"record": record_json(&record)})))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImageParams {
+    /// Longest side wanted; the image is re-encoded as JPEG to fit.
+    max: Option<u32>,
+}
+
+/// `GET /v1/records/{id}/images/{n}` (officer: a result card shows it).
+/// Phones cannot show every format a database holds (TIFF, HEIC), so
+/// `?max=N` returns a JPEG of at most N pixels a side.
+pub async fn get_image(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, n)): Path<(String, usize)>,
+    Query(p): Query<ImageParams>,
+) -> Result<Response, ApiError> {
+    st.authorize(&headers, Role::Officer)?;
+    let engine = Arc::clone(&st.engine);
+    tokio::task::spawn_blocking(move || {
+        let paths = engine.image_paths(&id)?;
+        if paths.is_empty() && engine.record(&id)?.is_none() {
+            return Err(not_found(&id));
+        }
+        let path = paths.get(n).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "record {id:?} has {} images; there is no image {n}",
+                paths.len()
+            ))
+        })?;
+        let path = std::path::Path::new(path);
+        match p.max {
+            None => {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    ApiError::internal(format!("image {n} of record {id:?} cannot be read: {e}"))
+                })?;
+                let mime = if crate::heic::is_heif(&bytes) {
+                    "image/heic"
+                } else {
+                    image::guess_format(&bytes)
+                        .map(|f| f.to_mime_type())
+                        .unwrap_or("application/octet-stream")
+                };
+                Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
+            }
+            Some(max) => {
+                let max = max.clamp(16, 4096);
+                let img = decode_path(path, engine.limits())?;
+                let img = crate::decode::fit_within(img, max);
+                let mut out = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+                    .encode_image(&img)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                Ok(([(header::CONTENT_TYPE, "image/jpeg")], Body::from(out)).into_response())
+            }
+        }
+    })
+    .await?
+}
+
+/// One uploaded image, checked and stored.
+struct Upload {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+async fn read_record_form(mut form: Multipart) -> Result<(Option<String>, Vec<Upload>), ApiError> {
+    let mut record = None;
+    let mut uploads = Vec::new();
+    while let Some(field) = form.next_field().await? {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "record" => record = Some(field.text().await?),
+            "image" | "images" => {
+                let file = field
+                    .file_name()
+                    .map_or_else(|| format!("image {}", uploads.len()), str::to_string);
+                uploads.push(Upload {
+                    name: file,
+                    bytes: field.bytes().await?.to_vec(),
+                });
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown form field {other:?} (expected record and image parts)"
+                )));
+            }
+        }
+    }
+    Ok((record, uploads))
+}
+
+/// Parses the `record` part; the id comes from the URL when the JSON
+/// leaves it out, and must agree with it otherwise.
+fn parse_record(
+    id: &str,
+    json_text: Option<&str>,
+    existing: Option<&Record>,
+) -> Result<Record, ApiError> {
+    let mut value: Value = match json_text {
+        Some(t) => serde_json::from_str(t)
+            .map_err(|e| ApiError::bad_request(format!("the `record` part is not JSON: {e}")))?,
+        None => match existing {
+            Some(r) => serde_json::to_value(r).expect("records serialise"),
+            None => return Err(ApiError::bad_request("the form has no `record` part")),
+        },
+    };
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("the `record` part must be a JSON object"))?;
+    match obj.get("id").and_then(Value::as_str) {
+        None | Some("") => {
+            obj.insert("id".into(), Value::String(id.into()));
+        }
+        Some(other) if other != id => {
+            return Err(ApiError::bad_request(format!(
+                "the record's id {other:?} differs from the URL's {id:?}"
+            )));
+        }
+        Some(_) => {}
+    }
+    crate::records_io::parse_json_record(&value.to_string())
+        .map_err(|e| ApiError::bad_request(format!("record {id:?}: {e}")))
+}
+
+/// Checks, stores (by SHA-256 under `uploads/`) and describes uploads.
+fn store_uploads(
+    st: &AppState,
+    uploads: Vec<Upload>,
+    limits: &DecodeLimits,
+) -> Result<Vec<crate::store::StoredImage>, ApiError> {
+    let dir = st.engine.paths().uploads();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::internal(format!("{}: {e}", dir.display())))?;
+    let mut out = Vec::with_capacity(uploads.len());
+    for (i, u) in uploads.into_iter().enumerate() {
+        let img = decode_bytes(&u.bytes, &format!("image {i} ({})", u.name), limits)?;
+        let sha: String = Sha256::digest(&u.bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = dir.join(sha);
+        if !path.exists() {
+            crate::paths::write_atomic(&path, &u.bytes)
+                .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
+        }
+        out.push(crate::import::describe_image(
+            &st.engine,
+            path.display().to_string(),
+            img,
+        ));
+    }
+    Ok(out)
+}
+
+/// `PUT /v1/records/{id}` (curator): multipart with a `record` JSON part
+/// and `image` parts. The image parts, in order, become the record's
+/// images; without any, the record keeps the images it has (a status
+/// change, a corrected title). Image paths inside the JSON are ignored:
+/// the API never reads files the client names on the server.
+pub async fn put_record(
+    State(st): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let caller = st.authorize(&headers, Role::Curator)?;
+    let entry = audit_entry(&caller, "put_record", remote, &id);
+    let state = Arc::clone(&st);
+    audited(&st, entry, async move {
+        let (json_text, uploads) = read_record_form(form).await?;
+        tokio::task::spawn_blocking(move || {
+            let engine = &state.engine;
+            let existing = engine.record(&id)?;
+            let mut record = parse_record(&id, json_text.as_deref(), existing.as_ref())?;
+            let images = if !uploads.is_empty() {
+                store_uploads(&state, uploads, engine.limits())?
+            } else if existing.is_some() {
+                engine
+                    .image_paths(&id)?
+                    .iter()
+                    .map(|p| {
+                        let img = decode_path(std::path::Path::new(p), engine.limits())?;
+                        Ok(crate::import::describe_image(engine, p.clone(), img))
+                    })
+                    .collect::<Result<Vec<_>, ApiError>>()?
+            } else {
+                return Err(ApiError::bad_request(format!(
+                    "record {id:?} is new: send its photos as `image` parts"
+                )));
+            };
+            record.images = images.iter().map(|i| i.path.clone()).collect();
+            let count = images.len();
+            let _lock = engine.lock_writes()?;
+            engine.upsert(&[(record.clone(), images)])?;
+            engine.refresh()?;
+            let db = engine.database_state()?;
+            let status = if existing.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok((
+                status,
+                Json(json!({
+                    "id": id,
+                    "created": existing.is_none(),
+                    "images": count,
+                    "record": record_json(&record),
+                    "database": database_json(&db),
+                })),
+            )
+                .into_response())
+        })
+        .await?
+    })
+    .await
+}
+
+/// `DELETE /v1/records/{id}` (curator).
+pub async fn delete_record(
+    State(st): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = st.authorize(&headers, Role::Curator)?;
+    let entry = audit_entry(&caller, "delete_record", remote, &id);
+    let engine = Arc::clone(&st.engine);
+    audited(&st, entry, async move {
+        tokio::task::spawn_blocking(move || {
+            let _lock = engine.lock_writes()?;
+            if !engine.delete(&id)? {
+                return Err(not_found(&id));
+            }
+            let db = engine.database_state()?;
+            Ok(Json(
+                json!({"id": id, "deleted": true, "database": database_json(&db)}),
+            ))
+        })
+        .await?
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditParams {
+    limit: Option<usize>,
+    action: Option<String>,
+    key: Option<String>,
+    id: Option<String>,
+}
+
+/// `GET /v1/audit` (expert): newest first.
+pub async fn read_audit(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(p): Query<AuditParams>,
+) -> Result<Json<Value>, ApiError> {
+    st.authorize(&headers, Role::Expert)?;
+    let q = AuditQuery {
+        limit: p.limit.unwrap_or(100).clamp(1, 10_000),
+        action: p.action.filter(|s| !s.is_empty()),
+        key: p.key.filter(|s| !s.is_empty()),
+        id: p.id.filter(|s| !s.is_empty()),
+    };
+    let state = Arc::clone(&st);
+    let entries = tokio::task::spawn_blocking(move || state.audit.read(&q))
+        .await?
+        .map_err(|e| ApiError::internal(format!("cannot read the audit log: {e}")))?;
+    Ok(Json(json!({"entries": entries})))
+}

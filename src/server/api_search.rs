@@ -1,0 +1,266 @@
+//! Searching: by photo (multipart upload) and by text; and the metrics.
+
+use super::AppState;
+use super::audit::{AuditEntry, now};
+use super::auth::Remote;
+use super::error::ApiError;
+use super::keys::Role;
+use crate::engine::{DatabaseState, Match, SearchOptions};
+use crate::record::Status;
+use crate::scoring::Verdict;
+use crate::text::TextFilter;
+use axum::Json;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+pub const MAX_TOP: usize = 100;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A result as the API shows it: the reference image by URL (the path on
+/// the server's disk is nobody's business).
+fn match_json(m: &Match) -> Value {
+    let mut v = serde_json::to_value(m).expect("matches serialise");
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("image");
+        if let Some(n) = m.image_index {
+            obj.insert(
+                "image_url".into(),
+                Value::String(format!("/v1/records/{}/images/{n}", urlencode(&m.id))),
+            );
+        }
+    }
+    v
+}
+
+/// Percent-encodes an id for a URL path segment.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn database_json(db: &DatabaseState) -> Value {
+    serde_json::to_value(db).expect("database state serialises")
+}
+
+/// Says plainly what an empty answer means, for the officer's screen.
+fn note(db: &DatabaseState, best: Verdict) -> Option<String> {
+    (best != Verdict::Match).then(|| {
+        format!(
+            "No match among {} records ({} images) searched. No match is not a clearance: \
+             the object may be unreported, or photographed too differently; \
+             report it to an expert if in doubt.",
+            db.records, db.images
+        )
+    })
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Match => "match",
+        Verdict::Possible => "possible",
+        Verdict::None => "none",
+    }
+}
+
+struct PhotoRequest {
+    photo: Vec<u8>,
+    opts: SearchOptions,
+}
+
+async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError> {
+    let mut photo = None;
+    let mut opts = SearchOptions::default();
+    while let Some(field) = form.next_field().await? {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "photo" => photo = Some(field.bytes().await?.to_vec()),
+            "text" => opts.text = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
+            "type" => opts.object_type = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
+            "top" => opts.top = parse_top(&field.text().await?)?,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown form field {other:?} (expected photo, text, type, top)"
+                )));
+            }
+        }
+    }
+    let photo = photo.ok_or_else(|| ApiError::bad_request("the form has no `photo` file part"))?;
+    Ok(PhotoRequest { photo, opts })
+}
+
+fn parse_top(s: &str) -> Result<usize, ApiError> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(format!(
+            "`top` must be a whole number from 1 to {MAX_TOP}, not {s:?}"
+        ))),
+    }
+}
+
+/// `POST /v1/search`.
+pub async fn search_photo(
+    State(st): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    let caller = st.authorize(&headers, Role::Officer)?;
+    let mut entry = AuditEntry {
+        time: now(),
+        key: caller.name,
+        role: caller.role.as_str().into(),
+        action: "search".into(),
+        status: 200,
+        remote,
+        request: Value::Null,
+        ids: Vec::new(),
+        photo_sha256: None,
+        photo_bytes: None,
+        photo_saved: None,
+    };
+    let result = run_photo_search(&st, form, &mut entry).await;
+    if let Err(e) = &result {
+        entry.status = e.status.as_u16();
+    }
+    st.record(entry).await?;
+    result
+}
+
+async fn run_photo_search(
+    st: &Arc<AppState>,
+    form: Multipart,
+    entry: &mut AuditEntry,
+) -> Result<Json<Value>, ApiError> {
+    let req = read_search_form(form).await?;
+    let sha = hex(&Sha256::digest(&req.photo));
+    entry.request =
+        json!({"text": req.opts.text, "type": req.opts.object_type, "top": req.opts.top});
+    entry.photo_bytes = Some(req.photo.len());
+    entry.photo_saved = st.audit.keep_photo(&sha, &req.photo);
+    entry.photo_sha256 = Some(sha.clone());
+    let _slot = st.search_slot().await?;
+    let engine = Arc::clone(&st.engine);
+    let (resp, (w, h)) = tokio::task::spawn_blocking(move || {
+        let img = crate::decode::decode_bytes(&req.photo, "photo", engine.limits())?;
+        let dims = img.dimensions();
+        Ok::<_, ApiError>((engine.search(img, &req.opts)?, dims))
+    })
+    .await??;
+    let best = resp.matches.first().map_or(Verdict::None, |m| m.verdict);
+    st.metrics.search_verdict(verdict_str(best));
+    entry.ids = resp.matches.iter().map(|m| m.id.clone()).collect();
+    Ok(Json(json!({
+        "database": database_json(&resp.database),
+        "query": {"width": w, "height": h, "sha256": sha},
+        "verdict": verdict_str(best),
+        "note": note(&resp.database, best),
+        "matches": resp.matches.iter().map(match_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TextParams {
+    q: Option<String>,
+    top: Option<String>,
+    #[serde(rename = "type")]
+    object_type: Option<String>,
+    status: Option<String>,
+    source: Option<String>,
+}
+
+/// `GET /v1/search/text?q=…`.
+pub async fn search_text(
+    State(st): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    Query(p): Query<TextParams>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = st.authorize(&headers, Role::Officer)?;
+    let mut entry = AuditEntry {
+        time: now(),
+        key: caller.name,
+        role: caller.role.as_str().into(),
+        action: "search_text".into(),
+        status: 200,
+        remote,
+        request: json!({"q": p.q, "type": p.object_type, "status": p.status, "source": p.source}),
+        ids: Vec::new(),
+        photo_sha256: None,
+        photo_bytes: None,
+        photo_saved: None,
+    };
+    let result = run_text_search(&st, p).await;
+    match &result {
+        Ok((ids, _)) => entry.ids = ids.clone(),
+        Err(e) => entry.status = e.status.as_u16(),
+    }
+    st.record(entry).await?;
+    result.map(|(_, v)| Json(v))
+}
+
+async fn run_text_search(
+    st: &Arc<AppState>,
+    p: TextParams,
+) -> Result<(Vec<String>, Value), ApiError> {
+    let q = p.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::bad_request("the query `q` is empty"));
+    }
+    let top = p.top.as_deref().map(parse_top).transpose()?.unwrap_or(10);
+    let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`status` must be stolen, missing, recovered or disputed, not {s:?}"
+            ))
+        })?),
+    };
+    let filter = TextFilter {
+        object_type: p.object_type.filter(|s| !s.trim().is_empty()),
+        status,
+        source: p.source.filter(|s| !s.trim().is_empty()),
+    };
+    let engine = Arc::clone(&st.engine);
+    let resp = tokio::task::spawn_blocking(move || engine.search_text(&q, &filter, top)).await??;
+    let ids = resp.matches.iter().map(|m| m.id.clone()).collect();
+    Ok((
+        ids,
+        json!({
+            "database": database_json(&resp.database),
+            "matches": resp.matches.iter().map(match_json).collect::<Vec<_>>(),
+        }),
+    ))
+}
+
+/// `GET /metrics`: any valid key.
+pub async fn metrics(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    st.authorize(&headers, Role::Officer)?;
+    let engine = Arc::clone(&st.engine);
+    let db = tokio::task::spawn_blocking(move || engine.database_state()).await??;
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.render(db.records, db.images),
+    ))
+}

@@ -1,0 +1,105 @@
+//! The one error shape every 4xx and 5xx answer has:
+//! `{"error": {"code": "...", "message": "..."}}`.
+
+use crate::decode::DecodeError;
+use crate::engine::EngineError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, machine-readable; clients branch on it.
+    pub code: &'static str,
+    /// For people: says what was wrong and where.
+    pub message: String,
+    /// Seconds, for 429 and 503.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    fn from(e: DecodeError) -> ApiError {
+        let (status, code) = match &e {
+            DecodeError::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            DecodeError::Empty { .. } => (StatusCode::BAD_REQUEST, "empty_image"),
+            DecodeError::Unsupported { .. } | DecodeError::NotBuiltIn { .. } => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_image")
+            }
+            DecodeError::FileTooLarge { .. } | DecodeError::TooManyPixels { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large")
+            }
+            DecodeError::Corrupt { .. } => (StatusCode::BAD_REQUEST, "corrupt_image"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        match e {
+            EngineError::Decode(d) => d.into(),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<axum::extract::multipart::MultipartError> for ApiError {
+    fn from(e: axum::extract::multipart::MultipartError) -> ApiError {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "upload_too_large"
+        } else {
+            "bad_multipart"
+        };
+        ApiError::new(status, code, e.body_text())
+    }
+}
+
+/// A blocking task died: a panic in a decoder, say. The request fails,
+/// the server does not.
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> ApiError {
+        ApiError::internal(format!("the request's worker failed: {e}"))
+    }
+}

@@ -1,0 +1,140 @@
+//! Prometheus metrics: requests and latency by route and status, searches
+//! by verdict, and the size of the database.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerdictLabels {
+    pub verdict: String,
+}
+
+type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    searches: Family<VerdictLabels, Counter>,
+    records: Gauge,
+    images: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 5 ms to ~20 s.
+    Histogram::new(exponential_buckets(0.005, 2.0, 13))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let searches = Family::<VerdictLabels, Counter>::default();
+        let records = Gauge::default();
+        let images = Gauge::default();
+        registry.register(
+            "provenance_http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "provenance_http_request_duration_seconds",
+            "HTTP request latency by route and method",
+            latency.clone(),
+        );
+        registry.register(
+            "provenance_searches",
+            "Photo searches by the verdict of the best candidate",
+            searches.clone(),
+        );
+        registry.register(
+            "provenance_records",
+            "Records in the database",
+            records.clone(),
+        );
+        registry.register(
+            "provenance_images",
+            "Reference images indexed",
+            images.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            searches,
+            records,
+            images,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn search_verdict(&self, verdict: &str) {
+        self.searches
+            .get_or_create(&VerdictLabels {
+                verdict: verdict.into(),
+            })
+            .inc();
+    }
+
+    /// The text exposition, with the database counts as of now.
+    pub fn render(&self, records: u64, images: u64) -> String {
+        self.records.set(records as i64);
+        self.images.set(images as i64);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Middleware: counts and times every request under its route pattern
+/// (`/v1/records/{id}`, not the id: label values must stay few).
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().as_str().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+            method: method.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route,
+            method,
+            status: resp.status().as_u16(),
+        })
+        .inc();
+    resp
+}

@@ -1,0 +1,300 @@
+//! `provenance serve`: the HTTP API and the web page, on axum/tokio.
+//!
+//! Searches run on tokio's blocking pool, at most a few at a time (a
+//! search is CPU-bound and already parallel inside); the rest wait in a
+//! bounded queue and are told to come back (503) beyond it, so a burst
+//! degrades latency instead of memory. Writes take the index's write lock
+//! on the blocking pool too; searches keep the `Arc` of the generation
+//! they started with and never wait for a write. A watcher picks up what
+//! other processes (a CLI import) commit, within a second.
+
+mod api_records;
+mod api_search;
+pub mod audit;
+mod auth;
+pub mod error;
+pub mod keys;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
+mod web;
+
+use crate::engine::Engine;
+use audit::AuditLog;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use error::ApiError;
+use keys::{KeyFile, KeySet};
+use metrics::Metrics;
+use ratelimit::RateLimiter;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How the server faces the world.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub keys: PathBuf,
+    pub audit: PathBuf,
+    /// Keep searched photos here (by SHA-256); by default only their hash
+    /// is logged.
+    pub audit_photos: Option<PathBuf>,
+    /// Largest request body (a photo upload, a record with its images).
+    pub max_upload_bytes: usize,
+    /// Whole-request deadline, slow uploads included.
+    pub request_timeout: Duration,
+    /// Searches computed at once.
+    pub concurrent_searches: usize,
+    /// Searches allowed to wait for a slot; beyond, 503.
+    pub search_queue: usize,
+}
+
+impl ServeOptions {
+    pub fn for_index(index: &std::path::Path) -> ServeOptions {
+        ServeOptions {
+            keys: index.join("keys.json"),
+            audit: index.join("audit.jsonl"),
+            audit_photos: None,
+            max_upload_bytes: 32 << 20,
+            request_timeout: Duration::from_secs(60),
+            concurrent_searches: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            search_queue: 64,
+        }
+    }
+}
+
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub opts: ServeOptions,
+    keys: RwLock<Arc<KeySet>>,
+    keys_mtime: Mutex<Option<SystemTime>>,
+    pub limiter: RateLimiter,
+    pub audit: AuditLog,
+    pub metrics: Arc<Metrics>,
+    searches: Arc<Semaphore>,
+    waiting: AtomicUsize,
+}
+
+fn mtime(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, opts: ServeOptions) -> anyhow::Result<Arc<AppState>> {
+        let keys = KeySet::new(KeyFile::load(&opts.keys)?);
+        let audit = AuditLog::open(&opts.audit, opts.audit_photos.clone())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", opts.audit.display()))?;
+        Ok(Arc::new(AppState {
+            engine,
+            keys_mtime: Mutex::new(mtime(&opts.keys)),
+            keys: RwLock::new(Arc::new(keys)),
+            limiter: RateLimiter::default(),
+            audit,
+            metrics: Arc::new(Metrics::default()),
+            searches: Arc::new(Semaphore::new(opts.concurrent_searches.max(1))),
+            waiting: AtomicUsize::new(0),
+            opts,
+        }))
+    }
+
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the keys file when it changed (a key added or revoked
+    /// with the server running). A file that does not parse keeps the old
+    /// keys and says so.
+    fn reload_keys(&self) {
+        let now = mtime(&self.opts.keys);
+        let mut seen = self.keys_mtime.lock().unwrap_or_else(|p| p.into_inner());
+        if *seen == now {
+            return;
+        }
+        match KeyFile::load(&self.opts.keys) {
+            Ok(f) => {
+                *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(KeySet::new(f));
+                *seen = now;
+                eprintln!("keys reloaded from {}", self.opts.keys.display());
+            }
+            Err(e) => eprintln!("keys not reloaded: {e}"),
+        }
+    }
+
+    /// A slot to compute a search in, after waiting in a bounded queue.
+    async fn search_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(p) = self.searches.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.opts.search_queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many searches are waiting; retry shortly",
+            )
+            .retry_after(1));
+        }
+        let permit = self.searches.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        permit.map_err(|_| ApiError::internal("search slots closed"))
+    }
+
+    /// Appends to the audit log off the async threads (it fsyncs).
+    async fn record(self: &Arc<Self>, entry: audit::AuditEntry) -> Result<(), ApiError> {
+        let st = Arc::clone(self);
+        tokio::task::spawn_blocking(move || st.audit.append(&entry))
+            .await?
+            .map_err(|e| ApiError::internal(format!("cannot write the audit log: {e}")))
+    }
+}
+
+/// Every route; `openapi.json` describes exactly these (a test checks).
+pub fn router(state: Arc<AppState>) -> Router {
+    use axum::routing::{get, post};
+    let api = Router::new()
+        .route("/v1/search", post(api_search::search_photo))
+        .route("/v1/search/text", get(api_search::search_text))
+        .route(
+            "/v1/records/{id}",
+            get(api_records::get_record)
+                .put(api_records::put_record)
+                .delete(api_records::delete_record),
+        )
+        .route("/v1/records/{id}/images/{n}", get(api_records::get_image))
+        .route("/v1/audit", get(api_records::read_audit))
+        .route("/healthz", get(health))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(api_search::metrics))
+        .route("/openapi.json", get(openapi::serve));
+    let metrics = Arc::clone(&state.metrics);
+    web::routes()
+        .merge(api)
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(state.opts.max_upload_bytes))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.opts.max_upload_bytes,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.opts.request_timeout,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .with_state(state)
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+/// Ready when the database answers; says how much it holds.
+async fn ready(
+    axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let engine = Arc::clone(&st.engine);
+    let db = tokio::task::spawn_blocking(move || engine.database_state()).await??;
+    Ok(axum::Json(
+        serde_json::json!({"ready": true, "database": db}),
+    ))
+}
+
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        format!("no such endpoint: {}", uri.path()),
+    )
+}
+
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ApiError::internal("the request failed inside the server; it keeps running").into_response()
+}
+
+/// Runs the server until SIGINT/SIGTERM. Prints `listening on http://ADDR`
+/// on stdout once it accepts connections (tests and scripts wait for it).
+pub fn serve(engine: Engine, addr: SocketAddr, opts: ServeOptions) -> anyhow::Result<()> {
+    let state = AppState::new(Arc::new(engine), opts)?;
+    if state.keys().is_empty() {
+        anyhow::bail!(
+            "{}: no API keys: make one with `provenance keys add --keys {} --role officer --name NAME`",
+            state.opts.keys.display(),
+            state.opts.keys.display()
+        );
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        tokio::spawn(watch(Arc::clone(&state)));
+        let app = router(state);
+        println!("listening on http://{local}");
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await?;
+        Ok(())
+    })
+}
+
+/// Once a second: commits by other processes, and the keys file.
+async fn watch(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let st = Arc::clone(&state);
+        let result = tokio::task::spawn_blocking(move || {
+            st.reload_keys();
+            st.engine.reload()
+        })
+        .await;
+        match result {
+            Ok(Ok(true)) => eprintln!(
+                "serving generation {}",
+                state.engine.generation().manifest.generation
+            ),
+            Ok(Ok(false)) => {}
+            // Keep serving what was last opened: consistent, only older.
+            Ok(Err(e)) => eprintln!("index reload failed (still serving the previous state): {e}"),
+            Err(e) => eprintln!("index reload failed: {e}"),
+        }
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

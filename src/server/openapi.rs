@@ -1,0 +1,125 @@
+//! `GET /openapi.json`: the API described for client generators and for
+//! people. [`ROUTES`] lists what the router serves; a test checks that
+//! the document describes exactly those, and that each one answers.
+
+use serde_json::{Value, json};
+
+/// (method, path) of every API route.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/search"),
+    ("get", "/v1/search/text"),
+    ("get", "/v1/records/{id}"),
+    ("put", "/v1/records/{id}"),
+    ("delete", "/v1/records/{id}"),
+    ("get", "/v1/records/{id}/images/{n}"),
+    ("get", "/v1/audit"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+fn errors(codes: &[&str]) -> Value {
+    let mut m = serde_json::Map::new();
+    for c in codes {
+        m.insert(
+            (*c).into(),
+            json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+    }
+    Value::Object(m)
+}
+
+fn ok(description: &str, schema: Value, codes: &[&str]) -> Value {
+    let mut r = errors(codes);
+    r["200"] =
+        json!({"description": description, "content": {"application/json": {"schema": schema}}});
+    r
+}
+
+fn param(name: &str, place: &str, required: bool, description: &str) -> Value {
+    json!({"name": name, "in": place, "required": required, "description": description, "schema": {"type": "string"}})
+}
+
+pub fn document() -> Value {
+    let auth = json!([{"bearer": []}]);
+    let id = param("id", "path", true, "record id");
+    json!({
+      "openapi": "3.1.0",
+      "info": {"title": "provenance", "version": env!("CARGO_PKG_VERSION"),
+               "description": "Cross-checks photos of seized cultural goods against stolen-works databases. Roles: officer (search) < expert (read records, audit) < curator (write records) < admin."},
+      "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+          "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+          "Database": {"type": "object", "properties": {"records": {"type": "integer"}, "images": {"type": "integer"}, "generation": {"type": "integer"}, "store_seq": {"type": "integer"}, "updated": {"type": "string"}}},
+          "Match": {"type": "object", "properties": {
+            "id": {"type": "string"}, "score": {"type": "number"}, "verdict": {"enum": ["match", "possible", "none"]},
+            "image_index": {"type": "integer"}, "image_url": {"type": "string"},
+            "evidence": {"type": "object", "properties": {"inliers": {"type": "integer"}, "cells": {"type": "integer"}, "coverage": {"type": "number"},
+              "region": {"description": "the reference's outline in the query's pixels: top-left, top-right, bottom-right, bottom-left", "type": "array", "items": {"type": "array", "items": {"type": "number"}}}}},
+            "record": {"type": "object"}}},
+          "SearchResult": {"type": "object", "properties": {"database": {"$ref": "#/components/schemas/Database"}, "query": {"type": "object"}, "verdict": {"type": "string"}, "note": {"type": ["string", "null"]}, "matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}}}}
+        }
+      },
+      "paths": {
+        "/v1/search": {"post": {"summary": "Search by photo (officer)", "security": auth,
+          "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["photo"], "properties": {
+            "photo": {"type": "string", "format": "binary", "description": "JPEG, PNG, WebP, TIFF, GIF, BMP or HEIC"},
+            "text": {"type": "string"}, "type": {"type": "string"}, "top": {"type": "integer", "minimum": 1, "maximum": 100}}}}}},
+          "responses": ok("ranked candidates", json!({"$ref": "#/components/schemas/SearchResult"}), &["400", "401", "403", "408", "413", "415", "429", "503"])}},
+        "/v1/search/text": {"get": {"summary": "Search record descriptions (officer)", "security": auth,
+          "parameters": [param("q", "query", true, "words"), param("top", "query", false, "1-100"), param("type", "query", false, "object type"), param("status", "query", false, "stolen, missing, recovered, disputed"), param("source", "query", false, "source database")],
+          "responses": ok("ranked records", json!({"$ref": "#/components/schemas/SearchResult"}), &["400", "401", "403", "429"])}},
+        "/v1/records/{id}": {
+          "get": {"summary": "Read a record (expert)", "security": auth, "parameters": [id],
+            "responses": ok("the record; images as URLs", json!({"type": "object"}), &["401", "403", "404"])},
+          "put": {"summary": "Create or replace a record (curator)", "security": auth, "parameters": [id],
+            "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+              "record": {"type": "string", "description": "the record as JSON (Object ID fields)"},
+              "image": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "its photos, in order; none keeps the current ones"}}}}}},
+            "responses": {
+              "200": {"description": "replaced"}, "201": {"description": "created"},
+              "400": errors(&["400"])["400"], "401": errors(&["401"])["401"], "403": errors(&["403"])["403"], "413": errors(&["413"])["413"], "415": errors(&["415"])["415"]}},
+          "delete": {"summary": "Delete a record (curator)", "security": auth, "parameters": [id],
+            "responses": ok("deleted", json!({"type": "object"}), &["401", "403", "404"])}},
+        "/v1/records/{id}/images/{n}": {"get": {"summary": "A record's image n (officer); ?max=N gives a JPEG of at most N px", "security": auth,
+          "parameters": [id, param("n", "path", true, "image position, from 0"), param("max", "query", false, "longest side")],
+          "responses": {"200": {"description": "the image", "content": {"image/*": {}}}, "401": errors(&["401"])["401"], "404": errors(&["404"])["404"]}}},
+        "/v1/audit": {"get": {"summary": "The audit log, newest first (expert)", "security": auth,
+          "parameters": [param("limit", "query", false, "1-10000, default 100"), param("action", "query", false, "search, search_text, read_record, put_record, delete_record"), param("key", "query", false, "key name"), param("id", "query", false, "record id")],
+          "responses": ok("entries", json!({"type": "object"}), &["401", "403"])}},
+        "/healthz": {"get": {"summary": "Alive (no key)", "responses": {"200": {"description": "ok"}}}},
+        "/readyz": {"get": {"summary": "Ready to search (no key)", "responses": {"200": {"description": "ready, with the database's size"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (any key)", "security": auth, "responses": {"200": {"description": "text exposition", "content": {"text/plain": {}}}, "401": errors(&["401"])["401"]}}},
+        "/openapi.json": {"get": {"summary": "This document (no key)", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+      }
+    })
+}
+
+pub async fn serve() -> axum::Json<Value> {
+    axum::Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_lists_exactly_the_routes() {
+        let doc = document();
+        let mut described: Vec<(String, String)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                described.push((method.clone(), path.clone()));
+            }
+        }
+        let mut routes: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        described.sort();
+        routes.sort();
+        assert_eq!(described, routes);
+    }
+}

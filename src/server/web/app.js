@@ -1,0 +1,193 @@
+// provenance web page: plain JavaScript, no framework, no CDN.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const KEY = "provenance.key";
+// Phones take 12-megapixel photos; matching needs far less. Shrinking
+// here makes the upload fast on a poor connection.
+const MAX_SIDE = 1600;
+
+function key() { return localStorage.getItem(KEY) || ""; }
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ Authorization: "Bearer " + key() }, options.headers || {});
+  const resp = await fetch(path, Object.assign({}, options, { headers }));
+  if (!resp.ok) {
+    let msg = resp.status + " " + resp.statusText;
+    try { const body = await resp.json(); msg = body.error.message; } catch (_) { /* not JSON */ }
+    if (resp.status === 401) location.hash = "#/key";
+    throw new Error(msg);
+  }
+  return resp;
+}
+
+// Images need the key too, so they are fetched and shown as blobs.
+async function authImage(url, alt) {
+  const img = el("img", { alt });
+  try {
+    const resp = await api(url);
+    img.src = URL.createObjectURL(await resp.blob());
+  } catch (e) { img.alt = alt + " (" + e.message + ")"; }
+  return img;
+}
+
+function show(view) {
+  for (const s of document.querySelectorAll("main > section")) s.hidden = s.id !== view;
+}
+
+function route() {
+  const h = location.hash || "#/";
+  if (!key() && h !== "#/key") { location.hash = "#/key"; return; }
+  if (h === "#/key") { show("view-key"); $("#key-status").textContent = key() ? "A key is saved." : "No key saved yet."; }
+  else if (h === "#/text") show("view-text");
+  else if (h.startsWith("#/record/")) { show("view-record"); showRecord(decodeURIComponent(h.slice(9))); }
+  else show("view-search");
+}
+
+$("#key-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  localStorage.setItem(KEY, $("#key").value.trim());
+  $("#key").value = "";
+  location.hash = "#/";
+});
+
+// The photo, shrunk, as a canvas (kept to draw the matched region on)
+// and as the JPEG to upload. Formats the browser cannot draw (HEIC on
+// most browsers) go up as they are: the server decodes them.
+async function preparePhoto(file) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = el("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((ok) => canvas.toBlob(ok, "image/jpeg", 0.9));
+    return { canvas, blob, name: "photo.jpg" };
+  } catch (_) {
+    return { canvas: null, blob: file, name: file.name };
+  }
+}
+
+function queryFigure(canvas, match) {
+  if (!canvas) return el("figure", {}, el("figcaption", { text: "your photo (not displayable here)" }));
+  const c = el("canvas");
+  c.width = canvas.width; c.height = canvas.height;
+  const g = c.getContext("2d");
+  g.drawImage(canvas, 0, 0);
+  const region = match.evidence && match.evidence.region;
+  if (region) {
+    g.strokeStyle = "#00e640";
+    g.lineWidth = Math.max(3, c.width / 150);
+    g.beginPath();
+    region.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y)));
+    g.closePath();
+    g.stroke();
+  }
+  return el("figure", {}, c, el("figcaption", { text: region ? "your photo: matched region outlined" : "your photo" }));
+}
+
+function fields(r) {
+  const dl = el("dl");
+  for (const [k, label] of [["title", "Title"], ["maker", "Maker"], ["date", "Date"], ["object_type", "Type"], ["status", "Status"], ["source", "Source"]]) {
+    if (r[k]) dl.append(el("dt", { text: label }), el("dd", { text: r[k] }));
+  }
+  return dl;
+}
+
+async function card(m, canvas) {
+  const ev = m.evidence || {};
+  const head = el("div", { class: "head" },
+    el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
+    el("span", { class: "verdict " + m.verdict, text: m.verdict }));
+  const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") });
+  const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict }, head, score);
+  if (m.image_url) {
+    const ref = await authImage(m.image_url + "?max=800", "reference photo of " + m.id);
+    c.append(el("div", { class: "pair" }, queryFigure(canvas, m), el("figure", {}, ref, el("figcaption", { text: "database photo" }))));
+  }
+  c.append(fields(m.record));
+  return c;
+}
+
+$("#search-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const file = $("#photo").files[0];
+  if (!file) return;
+  const status = $("#search-status"), out = $("#results");
+  out.replaceChildren();
+  status.className = "status";
+  status.textContent = "Preparing photo…";
+  const photo = await preparePhoto(file);
+  const form = new FormData();
+  form.append("photo", photo.blob, photo.name);
+  if ($("#type").value.trim()) form.append("type", $("#type").value.trim());
+  if ($("#words").value.trim()) form.append("text", $("#words").value.trim());
+  status.textContent = "Searching…";
+  try {
+    const res = await (await api("/v1/search", { method: "POST", body: form })).json();
+    const db = res.database;
+    const strong = res.matches.filter((m) => m.verdict !== "none");
+    status.textContent = strong.length
+      ? strong.length + " candidate(s) among " + db.records + " records"
+      : "No match among " + db.records + " records (" + db.images + " images).";
+    if (res.note) out.append(el("p", { class: "note", text: res.note }));
+    for (const m of res.matches.slice(0, 5)) out.append(await card(m, photo.canvas));
+  } catch (e) {
+    status.className = "status error";
+    status.textContent = e.message;
+  }
+});
+
+$("#text-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const p = new URLSearchParams({ q: $("#q").value, top: "20" });
+  if ($("#t-type").value.trim()) p.set("type", $("#t-type").value.trim());
+  if ($("#t-status").value) p.set("status", $("#t-status").value);
+  if ($("#t-source").value.trim()) p.set("source", $("#t-source").value.trim());
+  const status = $("#text-status"), out = $("#text-results");
+  out.replaceChildren();
+  status.className = "status";
+  status.textContent = "Searching…";
+  try {
+    const res = await (await api("/v1/search/text?" + p)).json();
+    status.textContent = res.matches.length + " record(s) among " + res.database.records;
+    for (const m of res.matches) {
+      out.append(el("article", { class: "card", "data-id": m.id },
+        el("div", { class: "head" }, el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id })),
+        fields(m.record)));
+    }
+  } catch (e) {
+    status.className = "status error";
+    status.textContent = e.message;
+  }
+});
+
+async function showRecord(id) {
+  const out = $("#record");
+  out.replaceChildren(el("p", { text: "Loading…" }));
+  try {
+    const r = (await (await api("/v1/records/" + encodeURIComponent(id))).json()).record;
+    const dl = el("dl");
+    for (const [k, v] of Object.entries(r)) {
+      if (k !== "images" && v !== "" && v != null) dl.append(el("dt", { text: k }), el("dd", { text: typeof v === "string" ? v : JSON.stringify(v) }));
+    }
+    const photos = el("div", { class: "photos" });
+    for (const url of r.images) photos.append(await authImage(url + "?max=1200", "photo of " + id));
+    out.replaceChildren(el("h1", { text: r.title || r.id }), dl, el("h2", { text: r.images.length + " photo(s)" }), photos);
+  } catch (e) {
+    out.replaceChildren(el("p", { class: "error", text: e.message }));
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();

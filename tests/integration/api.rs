@@ -1,0 +1,362 @@
+//! The JSON API over a real socket: search, access control, audit,
+//! hostile uploads, writes while serving, metrics.
+
+use super::http::{Form, Server, add_key};
+use super::util::{Index, fixture, query};
+
+#[test]
+fn photo_search_returns_evidence_and_is_audited() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let r = srv.search(&query("demo-013_photo_tilt.jpg"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["database"]["records"], 18, "{v}");
+    assert_eq!(v["database"]["images"], 20, "{v}");
+    assert!(v["database"]["updated"].is_string(), "{v}");
+    let m = &v["matches"][0];
+    assert_eq!(m["id"], "demo-013", "{v}");
+    assert_eq!(m["verdict"], "match", "{v}");
+    assert_eq!(v["verdict"], "match");
+    assert!(m["evidence"]["inliers"].as_u64().unwrap() >= 10, "{m}");
+    assert_eq!(m["evidence"]["region"].as_array().unwrap().len(), 4, "{m}");
+    assert!(m.get("image").is_none(), "server paths stay private: {m}");
+    // The matched image, shrunk for a phone, is a real JPEG.
+    let url = m["image_url"].as_str().unwrap();
+    let img = srv.get(&format!("{url}?max=200"), Some(&srv.keys.officer));
+    assert_eq!(img.status, 200, "{}", img.text());
+    let decoded = image::load_from_memory(&img.body).unwrap();
+    assert!(decoded.width().max(decoded.height()) <= 200);
+
+    // Experts read the audit log; officers may not.
+    let log = srv.get("/v1/audit?action=search", Some(&srv.keys.expert));
+    assert_eq!(log.status, 200, "{}", log.text());
+    let e = &log.json()["entries"][0];
+    assert_eq!(e["key"], "officer-1", "{e}");
+    assert_eq!(e["ids"][0], "demo-013", "{e}");
+    assert_eq!(e["photo_sha256"], v["query"]["sha256"], "{e}");
+    assert!(
+        !log.text().contains(&srv.keys.officer),
+        "secrets never logged"
+    );
+    let denied = srv.get("/v1/audit", Some(&srv.keys.officer));
+    assert_eq!(denied.status, 403);
+    assert_eq!(denied.error_code(), "forbidden");
+}
+
+#[test]
+fn no_match_says_how_much_was_searched() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let v = srv.search(&query("neg_guitar.jpg")).json();
+    assert_ne!(v["verdict"], "match", "{v}");
+    let note = v["note"].as_str().unwrap();
+    assert!(
+        note.contains("18 records") && note.contains("not a clearance"),
+        "{note}"
+    );
+}
+
+#[test]
+fn keys_and_roles_are_enforced() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let none = srv.get("/v1/search/text?q=violin", None);
+    assert_eq!(none.status, 401);
+    assert_eq!(none.error_code(), "unauthorized");
+    let wrong = srv.get("/v1/search/text?q=violin", Some("prov_0000"));
+    assert_eq!(wrong.status, 401);
+    let ok = srv.get("/v1/search/text?q=violin&top=3", Some(&srv.keys.officer));
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["matches"][0]["id"], "demo-014");
+    // Reading whole records is for experts; writing for curators.
+    assert_eq!(
+        srv.get("/v1/records/demo-014", Some(&srv.keys.officer))
+            .status,
+        403
+    );
+    let rec = srv.get("/v1/records/demo-014", Some(&srv.keys.expert));
+    assert_eq!(rec.status, 200);
+    assert_eq!(
+        rec.json()["record"]["images"][0],
+        "/v1/records/demo-014/images/0"
+    );
+    assert_eq!(
+        srv.delete("/v1/records/demo-014", Some(&srv.keys.expert))
+            .status,
+        403
+    );
+    assert_eq!(
+        srv.get("/v1/records/nope", Some(&srv.keys.expert))
+            .error_code(),
+        "not_found"
+    );
+    // Health and readiness need no key; metrics need any valid one.
+    assert_eq!(srv.get("/healthz", None).status, 200);
+    assert_eq!(srv.get("/readyz", None).json()["database"]["records"], 18);
+    assert_eq!(srv.get("/metrics", None).status, 401);
+    let m = srv.get("/metrics", Some(&srv.keys.officer)).text();
+    assert!(m.contains("provenance_records 18"), "{m}");
+    assert!(
+        m.contains(
+            r#"provenance_http_requests_total{route="/v1/search/text",method="GET",status="200"} 1"#
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("provenance_http_request_duration_seconds_bucket"),
+        "{m}"
+    );
+    // Unknown routes and methods get the same error shape.
+    assert_eq!(srv.get("/v2/nothing", None).error_code(), "no_route");
+    assert_eq!(srv.delete("/v1/search/text", None).status, 405);
+    let doc = srv.get("/openapi.json", None).json();
+    assert!(doc["paths"]["/v1/search"]["post"].is_object());
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    // 6 a minute: a burst of one, then one every ten seconds. The server
+    // rereads the keys file within a second.
+    let slow = add_key(&ix.path().join("keys.json"), "officer", "slow-post", 6);
+    let mut first = None;
+    assert!(srv.wait_for(10, || {
+        let r = srv.get("/v1/search/text?q=violin", Some(&slow));
+        let ok = r.status == 200;
+        if ok {
+            first = Some(r);
+        }
+        ok
+    }));
+    let r = srv.get("/v1/search/text?q=violin", Some(&slow));
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.error_code(), "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
+    // Other keys are not affected.
+    assert_eq!(
+        srv.get("/v1/search/text?q=violin", Some(&srv.keys.officer))
+            .status,
+        200
+    );
+}
+
+#[test]
+fn hostile_uploads_get_clear_errors_and_the_server_stays_up() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &["--max-upload-mb", "1"]);
+    let officer = Some(srv.keys.officer.as_str());
+    let post = |name: &str, bytes: &[u8]| {
+        srv.send(
+            "POST",
+            "/v1/search",
+            officer,
+            Form::new().file("photo", name, bytes),
+        )
+    };
+    let cases: [(&str, u16, &str); 5] = [
+        ("bad/garbage.jpg", 415, "unsupported_image"),
+        ("bad/truncated.jpg", 400, "corrupt_image"),
+        ("bad/empty.png", 400, "empty_image"),
+        ("bad/bomb.png", 413, "image_too_large"),
+        (
+            "heic/truncated.heic",
+            if cfg!(feature = "heic") { 400 } else { 415 },
+            "",
+        ),
+    ];
+    for (file, status, code) in cases {
+        let r = post(file, &std::fs::read(fixture(file)).unwrap());
+        assert_eq!(r.status, status, "{file}: {}", r.text());
+        if !code.is_empty() {
+            assert_eq!(r.error_code(), code, "{file}");
+        }
+    }
+    // Over --max-upload-mb: refused from the declared length, before a
+    // byte of the body is read.
+    let head = srv.raw_exchange(&format!(
+        "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+        srv.keys.officer,
+        3 << 20
+    ));
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    // A form without a photo, with an unknown field, or not a form at all.
+    let r = srv.send(
+        "POST",
+        "/v1/search",
+        officer,
+        Form::new().text("text", "icon"),
+    );
+    assert_eq!((r.status, r.error_code().as_str()), (400, "bad_request"));
+    let r = srv.send(
+        "POST",
+        "/v1/search",
+        officer,
+        Form::new().text("photos", "x"),
+    );
+    assert_eq!(r.status, 400);
+    let r = srv.send_raw(
+        "POST",
+        "/v1/search",
+        officer,
+        "multipart/form-data; boundary=x",
+        b"--x\r\ngarbage",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = srv.send_raw("POST", "/v1/search", officer, "application/json", b"{}");
+    assert!(r.status == 400 || r.status == 415, "{}", r.text());
+    let r = srv.send(
+        "POST",
+        "/v1/search",
+        officer,
+        Form::new()
+            .file(
+                "photo",
+                "q.jpg",
+                &std::fs::read(query("demo-005_rot90.jpg")).unwrap(),
+            )
+            .text("top", "100000"),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    // Every failure was audited with its status; the server still works.
+    let log = srv
+        .get("/v1/audit?action=search&limit=50", Some(&srv.keys.expert))
+        .json();
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["status"] == 415),
+        "{log}"
+    );
+    assert_eq!(srv.get("/healthz", None).status, 200);
+    let v = srv.search(&query("demo-005_rot90.jpg")).json();
+    assert_eq!(v["matches"][0]["id"], "demo-005");
+}
+
+#[cfg(feature = "heic")]
+#[test]
+fn heic_photos_from_phones_match() {
+    let ix = Index::demo();
+    let photo = fixture("heic/demo-013_photo_tilt.heic");
+    let v = ix.search(&photo);
+    assert_eq!(v["matches"][0]["id"], "demo-013", "{v}");
+    assert_eq!(v["matches"][0]["verdict"], "match", "{v}");
+    let srv = Server::start(&ix, &[]);
+    let v = srv.search(&photo).json();
+    assert_eq!(v["matches"][0]["id"], "demo-013", "{v}");
+}
+
+#[test]
+fn records_written_through_the_api_or_the_cli_are_searchable_at_once() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let curator = Some(srv.keys.curator.as_str());
+    let guitar = std::fs::read(query("neg_guitar.jpg")).unwrap();
+    // A curator adds a record with its photo.
+    let rec = r#"{"title": "Guitar with inlaid rosette", "object_type": "instrument", "maker": "Workshop of Ramírez"}"#;
+    let r = srv.send(
+        "PUT",
+        "/v1/records/new-guitar",
+        curator,
+        Form::new()
+            .text("record", rec)
+            .file("image", "guitar.jpg", &guitar),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["database"]["records"], 19);
+    let v = srv.search(&query("neg_guitar.jpg")).json();
+    assert_eq!(v["matches"][0]["id"], "new-guitar", "{v}");
+    assert_eq!(v["matches"][0]["verdict"], "match", "{v}");
+    // Recovered: keeps its photos, no longer an alarm.
+    let r = srv.send(
+        "PUT",
+        "/v1/records/new-guitar",
+        curator,
+        Form::new().text("record", &rec.replace('{', r#"{"status": "recovered", "#)),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = srv.search(&query("neg_guitar.jpg")).json();
+    assert_eq!(v["matches"][0]["id"], "new-guitar", "{v}");
+    assert_eq!(v["matches"][0]["verdict"], "possible", "{v}");
+    // Bad writes: a bad image, a record without photos, mismatched ids.
+    let r = srv.send(
+        "PUT",
+        "/v1/records/x1",
+        curator,
+        Form::new()
+            .text("record", "{}")
+            .file("image", "g.jpg", b"junk"),
+    );
+    assert_eq!(r.status, 415, "{}", r.text());
+    let r = srv.send(
+        "PUT",
+        "/v1/records/x1",
+        curator,
+        Form::new().text("record", "{}"),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = srv.send(
+        "PUT",
+        "/v1/records/x1",
+        curator,
+        Form::new()
+            .text("record", r#"{"id": "x2"}"#)
+            .file("image", "g.jpg", &guitar),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = srv.send(
+        "PUT",
+        "/v1/records/x1",
+        curator,
+        Form::new()
+            .text("record", r#"{"status": "lost?"}"#)
+            .file("image", "g.jpg", &guitar),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(srv.get("/readyz", None).json()["database"]["records"], 19);
+    // Deleted: gone from searches.
+    assert_eq!(srv.delete("/v1/records/new-guitar", curator).status, 200);
+    assert_eq!(srv.delete("/v1/records/new-guitar", curator).status, 404);
+    let v = srv.search(&query("neg_guitar.jpg")).json();
+    assert_ne!(
+        v["matches"].get(0).map(|m| &m["id"]),
+        Some(&"new-guitar".into()),
+        "{v}"
+    );
+
+    // An import by the CLI into the same index, while the server runs.
+    let dir = ix.scratch("more");
+    std::fs::write(
+        dir.with_extension("jsonl"),
+        format!(
+            "{{\"id\": \"cli-lantern\", \"title\": \"Brass lantern\", \"images\": [{:?}]}}\n",
+            query("neg_lantern.jpg").display().to_string()
+        ),
+    )
+    .unwrap();
+    ix.import(&[dir.with_extension("jsonl")]).ok();
+    assert!(
+        srv.wait_for(
+            10,
+            || srv.search(&query("neg_lantern.jpg")).json()["matches"][0]["id"] == "cli-lantern"
+        ),
+        "the server did not pick up the CLI's import"
+    );
+    // The audit log has every change, by whom.
+    let log = srv
+        .get("/v1/audit?id=new-guitar", Some(&srv.keys.expert))
+        .json();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"put_record") && actions.contains(&"delete_record"),
+        "{actions:?}"
+    );
+}
