@@ -103,3 +103,40 @@ impl From<tokio::task::JoinError> for ApiError {
         ApiError::internal(format!("the request's worker failed: {e}"))
     }
 }
+
+/// Middleware: answers that did not come from [`ApiError`] (axum's
+/// extractor rejections, the body-size limit, the timeout) get the one
+/// error shape too, their text as the message.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    let retry = resp.headers().get(header::RETRY_AFTER).cloned();
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "upload_too_large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    if let Some(r) = retry {
+        out.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    out
+}

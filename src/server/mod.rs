@@ -175,10 +175,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(api)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            metrics::track,
-        ))
         .layer(DefaultBodyLimit::max(state.opts.max_upload_bytes))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.opts.max_upload_bytes,
@@ -188,6 +184,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.opts.request_timeout,
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(axum::middleware::from_fn(error::json_errors))
+        // Outermost: counts and times every answer, refusals included.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -14,6 +14,7 @@ mod import;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod persistence;
+mod routes;
 mod search;
 mod text;
 mod util;

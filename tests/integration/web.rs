@@ -1,1 +1,230 @@
+//! The web page in a real browser: headless Chromium driven over
+//! WebDriver (Debian's chromium and chromium-driver; `.ci/run` installs
+//! them). An officer enters the key once, picks a photo, and reads the
+//! top card; an expert searches descriptions and opens a record.
 
+use super::http::Server;
+use super::util::{Index, query};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    agent: ureq::Agent,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self
+            .agent
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .call();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Driver {
+    fn start() -> Driver {
+        assert!(
+            std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists(),
+            "browser tests need Debian's chromium and chromium-driver: apt-get install chromium chromium-driver (.ci/run does)"
+        );
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let until = Instant::now() + Duration::from_secs(20);
+        while agent.get(format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < until, "chromedriver did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut d = Driver {
+            child,
+            base,
+            session: String::new(),
+            agent,
+        };
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                // A phone's screen.
+                "--window-size=412,915"]}}}});
+        let v = d.call("POST", "/session", Some(caps));
+        d.session = v["value"]["sessionId"].as_str().expect("a session").to_string();
+        d
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let resp = match method {
+            "GET" => self.agent.get(url).call(),
+            "POST" => self
+                .agent
+                .post(url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or(json!({})).to_string().as_bytes()),
+            other => panic!("{other}"),
+        };
+        let mut resp = resp.expect("chromedriver answers");
+        let status = resp.status().as_u16();
+        let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        assert!(status < 400, "WebDriver {path}: {status} {v}");
+        v
+    }
+
+    fn s(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.session)
+    }
+
+    fn goto(&self, url: &str) {
+        self.call("POST", &self.s("/url"), Some(json!({"url": url})));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            &self.s("/element"),
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v["value"][ELEMENT].as_str().unwrap().to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{e}/value")),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &self.s(&format!("/element/{e}/click")), None);
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.call(
+            "POST",
+            &self.s("/execute/sync"),
+            Some(json!({"script": js, "args": []})),
+        )["value"]
+            .clone()
+    }
+
+    /// Polls a script until it returns something truthy.
+    fn wait_for(&self, js: &str, secs: u64) -> Value {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.script(js);
+            if !(v.is_null() || v == json!(false) || v == json!("")) {
+                return v;
+            }
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {js}; page: {}",
+                self.script("return document.body.innerText")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[test]
+fn officer_uploads_a_photo_and_reads_the_top_card() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    // Without a key, the page asks for one first.
+    d.goto(&format!("{}/", srv.base));
+    d.wait_for("return location.hash === '#/key'", 10);
+    d.type_into("#key", &srv.keys.officer);
+    d.click("#save-key");
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    d.type_into(
+        "#photo",
+        query("demo-013_photo_tilt.jpg").to_str().unwrap(),
+    );
+    d.click("#search-btn");
+    d.wait_for("return document.querySelector('.card')", 60);
+    let card = d.script(
+        "const c = document.querySelector('.card'); \
+         return {id: c.dataset.id, verdict: c.dataset.verdict, text: c.innerText, \
+                 canvas: !!c.querySelector('canvas'), status: document.querySelector('#search-status').innerText}",
+    );
+    assert_eq!(card["id"], "demo-013", "{card}");
+    assert_eq!(card["verdict"], "match", "{card}");
+    assert!(card["canvas"].as_bool().unwrap(), "the photo with its outline: {card}");
+    assert!(card["status"].as_str().unwrap().contains("18 records"), "{card}");
+    // The reference photo, fetched with the key, has loaded.
+    d.wait_for(
+        "const i = document.querySelector('.card img'); return i && i.complete && i.naturalWidth > 0",
+        20,
+    );
+    // The page shrank the photo before upload: the server saw at most
+    // 1600 px a side, and the search is in the audit log under the key.
+    let log = srv.get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert)).json();
+    assert_eq!(log["entries"][0]["key"], "officer-1", "{log}");
+    assert_eq!(log["entries"][0]["ids"][0], "demo-013", "{log}");
+
+    // An officer's key cannot open whole records: the page says why.
+    d.click(".card .rid");
+    let text = d.wait_for("return document.querySelector('#record .error')?.innerText", 20);
+    assert!(text.as_str().unwrap().contains("expert"), "{text}");
+}
+
+#[test]
+fn expert_searches_descriptions_with_filters_and_opens_a_record() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.goto(&format!("{}/#/key", srv.base));
+    d.type_into("#key", &srv.keys.expert);
+    d.click("#save-key");
+    d.goto(&format!("{}/#/text", srv.base));
+    d.wait_for("return !document.querySelector('#view-text').hidden", 10);
+    d.type_into("#q", "violin");
+    d.click("#text-btn");
+    let id = d.wait_for("return document.querySelector('#text-results .card')?.dataset.id", 30);
+    assert_eq!(id, "demo-014");
+    // A filter that excludes it.
+    d.script("document.querySelector('#t-status').value = 'recovered'");
+    d.click("#text-btn");
+    d.wait_for("return /record\\(s\\)/.test(document.querySelector('#text-status').innerText)", 30);
+    let ids = d.script("return [...document.querySelectorAll('#text-results .card')].map(c => c.dataset.id)");
+    assert!(!ids.as_array().unwrap().contains(&json!("demo-014")), "{ids}");
+    // The record page shows every photo of a two-photo record.
+    d.goto(&format!("{}/#/record/demo-002", srv.base));
+    d.wait_for(
+        "const i = [...document.querySelectorAll('#record .photos img')]; return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0)",
+        30,
+    );
+    let title = d.script("return document.querySelector('#record h1').innerText");
+    assert_eq!(title, "Head of a bearded philosopher");
+}

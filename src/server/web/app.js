@@ -141,7 +141,17 @@ $("#search-form").addEventListener("submit", async (ev) => {
       ? strong.length + " candidate(s) among " + db.records + " records"
       : "No match among " + db.records + " records (" + db.images + " images).";
     if (res.note) out.append(el("p", { class: "note", text: res.note }));
-    for (const m of res.matches.slice(0, 5)) out.append(await card(m, photo.canvas));
+    for (const m of strong) out.append(await card(m, photo.canvas));
+    // Weak candidates are not matches; listed for the expert, folded away.
+    const weak = res.matches.filter((m) => m.verdict === "none").slice(0, 5);
+    if (weak.length) {
+      const list = el("ul");
+      for (const m of weak) {
+        list.append(el("li", {}, el("a", { href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
+          " " + (m.record.title || "") + " (score " + m.score.toFixed(2) + ")"));
+      }
+      out.append(el("details", { class: "weak" }, el("summary", { text: weak.length + " weak candidate(s), not matches" }), list));
+    }
   } catch (e) {
     status.className = "status error";
     status.textContent = e.message;
