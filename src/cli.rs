@@ -153,6 +153,9 @@ pub enum Command {
         /// Photo searches computed at once (default: one per core).
         #[arg(long)]
         concurrent_searches: Option<usize>,
+        /// Seconds a client has to send its request headers.
+        #[arg(long, default_value_t = 10)]
+        header_timeout: u64,
     },
     /// Manage the API keys `serve` accepts.
     Keys {
@@ -351,6 +354,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             max_upload_mb,
             timeout,
             concurrent_searches,
+            header_timeout,
         } => {
             let mut opts = crate::server::ServeOptions::for_index(&index);
             if let Some(k) = keys {
@@ -362,6 +366,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             opts.audit_photos = audit_photos;
             opts.max_upload_bytes = max_upload_mb.max(1) << 20;
             opts.request_timeout = std::time::Duration::from_secs(timeout.max(1));
+            opts.header_timeout = std::time::Duration::from_secs(header_timeout.max(1));
             if let Some(n) = concurrent_searches {
                 opts.concurrent_searches = n.max(1);
             }

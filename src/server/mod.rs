@@ -51,6 +51,10 @@ pub struct ServeOptions {
     pub concurrent_searches: usize,
     /// Searches allowed to wait for a slot; beyond, 503.
     pub search_queue: usize,
+    /// A connection must send its request headers within this.
+    pub header_timeout: Duration,
+    /// Connections open at once; more are refused.
+    pub max_connections: usize,
 }
 
 impl ServeOptions {
@@ -63,6 +67,8 @@ impl ServeOptions {
             request_timeout: Duration::from_secs(60),
             concurrent_searches: std::thread::available_parallelism().map_or(2, |n| n.get()),
             search_queue: 64,
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
 }
@@ -247,18 +253,71 @@ pub fn serve(engine: Engine, addr: SocketAddr, opts: ServeOptions) -> anyhow::Re
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         tokio::spawn(watch(Arc::clone(&state)));
+        let limits = (state.opts.header_timeout, state.opts.max_connections);
         let app = router(state);
         println!("listening on http://{local}");
         use std::io::Write;
         std::io::stdout().flush()?;
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown())
-        .await?;
+        accept(listener, app, limits.0, limits.1).await;
         Ok(())
     })
+}
+
+/// The accept loop. `axum::serve` sets no header deadline, so a client
+/// that sends half a request line and waits would hold its connection
+/// (and a file descriptor) forever; here every connection must deliver
+/// its headers within `header_timeout`, and at most `max_connections`
+/// are open at once (more are closed at once rather than queued).
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    max_connections: usize,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let open = Arc::new(Semaphore::new(max_connections));
+    let mut stop = std::pin::pin!(shutdown());
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of descriptors, say: wait rather than spin.
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            continue; // over the limit: dropped, the client sees a reset
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    // Let requests in flight finish, for a while.
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+    }
 }
 
 /// Once a second: commits by other processes, and the keys file.

@@ -179,7 +179,8 @@ fn hostile_uploads_get_clear_errors_and_the_server_stays_up() {
         "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
         srv.keys.officer,
         3 << 20
-    ));
+    ))
+    .expect("an answer");
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     // A form without a photo, with an unknown field, or not a form at all.
     let r = srv.send(
@@ -359,4 +360,35 @@ fn records_written_through_the_api_or_the_cli_are_searchable_at_once() {
         actions.contains(&"put_record") && actions.contains(&"delete_record"),
         "{actions:?}"
     );
+}
+
+#[test]
+fn slow_clients_are_cut_off_while_others_are_served() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &["--header-timeout", "1", "--timeout", "2"]);
+    let officer = srv.keys.officer.clone();
+    // Clients that open connections and stall do not stop the others.
+    let stalled: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| {
+            use std::io::Write;
+            let mut s =
+                std::net::TcpStream::connect(srv.base.trim_start_matches("http://")).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHo").unwrap();
+            s
+        })
+        .collect();
+    assert_eq!(srv.get("/readyz", None).status, 200);
+    // Headers that never end: the server hangs up (after --header-timeout).
+    let r = srv.raw_exchange("POST /v1/search HTTP/1.1\r\nHost: x\r\n");
+    assert!(r.is_some(), "the server kept a half-sent request open");
+    // A body that never arrives: 408 after --timeout.
+    let r = srv
+        .raw_exchange(&format!(
+            "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {officer}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n--x\r\n"
+        ))
+        .expect("an answer");
+    assert!(r.starts_with("HTTP/1.1 408"), "{r}");
+    assert!(r.contains("\"timeout\""), "{r}");
+    assert_eq!(srv.get("/healthz", None).status, 200);
+    drop(stalled);
 }

@@ -246,16 +246,21 @@ impl Server {
     }
 
     /// Writes `request` on a fresh connection and returns what comes back
-    /// within five seconds (for requests no client library would send).
-    pub fn raw_exchange(&self, request: &str) -> String {
+    /// (an answer, or "" when the server closed the connection) within
+    /// ten seconds; `None` if the server kept silent that long. For
+    /// requests no client library would send.
+    pub fn raw_exchange(&self, request: &str) -> Option<String> {
         use std::io::{Read, Write};
         let addr = self.base.trim_start_matches("http://");
         let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         s.write_all(request.as_bytes()).unwrap();
         let mut buf = vec![0u8; 4096];
-        let n = s.read(&mut buf).unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        match s.read(&mut buf) {
+            Ok(n) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Some(String::new()),
+            Err(_) => None,
+        }
     }
 
     /// Polls `cond` until it holds or `secs` pass.

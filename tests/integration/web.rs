@@ -76,7 +76,10 @@ impl Driver {
                 // A phone's screen.
                 "--window-size=412,915"]}}}});
         let v = d.call("POST", "/session", Some(caps));
-        d.session = v["value"]["sessionId"].as_str().expect("a session").to_string();
+        d.session = v["value"]["sessionId"]
+            .as_str()
+            .expect("a session")
+            .to_string();
         d
     }
 
@@ -167,10 +170,7 @@ fn officer_uploads_a_photo_and_reads_the_top_card() {
     d.type_into("#key", &srv.keys.officer);
     d.click("#save-key");
     d.wait_for("return !document.querySelector('#view-search').hidden", 10);
-    d.type_into(
-        "#photo",
-        query("demo-013_photo_tilt.jpg").to_str().unwrap(),
-    );
+    d.type_into("#photo", query("demo-013_photo_tilt.jpg").to_str().unwrap());
     d.click("#search-btn");
     d.wait_for("return document.querySelector('.card')", 60);
     let card = d.script(
@@ -180,8 +180,14 @@ fn officer_uploads_a_photo_and_reads_the_top_card() {
     );
     assert_eq!(card["id"], "demo-013", "{card}");
     assert_eq!(card["verdict"], "match", "{card}");
-    assert!(card["canvas"].as_bool().unwrap(), "the photo with its outline: {card}");
-    assert!(card["status"].as_str().unwrap().contains("18 records"), "{card}");
+    assert!(
+        card["canvas"].as_bool().unwrap(),
+        "the photo with its outline: {card}"
+    );
+    assert!(
+        card["status"].as_str().unwrap().contains("18 records"),
+        "{card}"
+    );
     // The reference photo, fetched with the key, has loaded.
     d.wait_for(
         "const i = document.querySelector('.card img'); return i && i.complete && i.naturalWidth > 0",
@@ -189,13 +195,18 @@ fn officer_uploads_a_photo_and_reads_the_top_card() {
     );
     // The page shrank the photo before upload: the server saw at most
     // 1600 px a side, and the search is in the audit log under the key.
-    let log = srv.get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert)).json();
+    let log = srv
+        .get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert))
+        .json();
     assert_eq!(log["entries"][0]["key"], "officer-1", "{log}");
     assert_eq!(log["entries"][0]["ids"][0], "demo-013", "{log}");
 
     // An officer's key cannot open whole records: the page says why.
     d.click(".card .rid");
-    let text = d.wait_for("return document.querySelector('#record .error')?.innerText", 20);
+    let text = d.wait_for(
+        "return document.querySelector('#record .error')?.innerText",
+        20,
+    );
     assert!(text.as_str().unwrap().contains("expert"), "{text}");
 }
 
@@ -211,14 +222,25 @@ fn expert_searches_descriptions_with_filters_and_opens_a_record() {
     d.wait_for("return !document.querySelector('#view-text').hidden", 10);
     d.type_into("#q", "violin");
     d.click("#text-btn");
-    let id = d.wait_for("return document.querySelector('#text-results .card')?.dataset.id", 30);
+    let id = d.wait_for(
+        "return document.querySelector('#text-results .card')?.dataset.id",
+        30,
+    );
     assert_eq!(id, "demo-014");
     // A filter that excludes it.
     d.script("document.querySelector('#t-status').value = 'recovered'");
     d.click("#text-btn");
-    d.wait_for("return /record\\(s\\)/.test(document.querySelector('#text-status').innerText)", 30);
-    let ids = d.script("return [...document.querySelectorAll('#text-results .card')].map(c => c.dataset.id)");
-    assert!(!ids.as_array().unwrap().contains(&json!("demo-014")), "{ids}");
+    d.wait_for(
+        "return /record\\(s\\)/.test(document.querySelector('#text-status').innerText)",
+        30,
+    );
+    let ids = d.script(
+        "return [...document.querySelectorAll('#text-results .card')].map(c => c.dataset.id)",
+    );
+    assert!(
+        !ids.as_array().unwrap().contains(&json!("demo-014")),
+        "{ids}"
+    );
     // The record page shows every photo of a two-photo record.
     d.goto(&format!("{}/#/record/demo-002", srv.base));
     d.wait_for(
