@@ -48,6 +48,9 @@ trap 'kill $server 2>/dev/null || true' EXIT
 until grep -q listening "$work/serve.out"; do sleep 0.2; done
 url=http://127.0.0.1:18080/v1/search
 
+echo "== POST /v1/search: one connection (one officer), 20s"
+wrk -t1 -c1 -d20s --timeout 30s --latency -s "$work/search.lua" "$url" | sed -n '/Latency Distribution/,/Requests\/sec/p'
+
 echo "== POST /v1/search: 16 connections, $duration"
 wrk -t2 -c16 -d"$duration" --timeout 30s --latency -s "$work/search.lua" "$url"
 echo "server peak RSS: $(grep VmHWM /proc/$server/status | awk '{print $2/1024 " MiB"}')"
