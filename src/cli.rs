@@ -2,6 +2,7 @@
 //! library; each command is a few calls into it.
 
 use crate::batch;
+pub use crate::cli_service::{KeysCommand, ServeArgs};
 use crate::engine::{Engine, SearchOptions, SearchResponse};
 use crate::import::{self, ImportReport, Progress};
 use crate::info;
@@ -12,7 +13,7 @@ use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-const DEFAULT_INDEX: &str = "index-data";
+pub(crate) const DEFAULT_INDEX: &str = "index-data";
 
 #[derive(Parser)]
 #[command(
@@ -129,34 +130,7 @@ pub enum Command {
         index: PathBuf,
     },
     /// Serve the JSON API (/v1) and the web page for officers and experts.
-    Serve {
-        #[arg(long, default_value = DEFAULT_INDEX)]
-        index: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
-        /// API keys (made with `provenance keys add`); default INDEX/keys.json.
-        #[arg(long)]
-        keys: Option<PathBuf>,
-        /// Audit log (JSON lines, appended); default INDEX/audit.jsonl.
-        #[arg(long)]
-        audit: Option<PathBuf>,
-        /// Keep every searched photo in this folder (by default only its
-        /// SHA-256 is logged).
-        #[arg(long, value_name = "DIR")]
-        audit_photos: Option<PathBuf>,
-        /// Largest upload, in MiB.
-        #[arg(long, default_value_t = 32)]
-        max_upload_mb: usize,
-        /// Whole-request deadline, in seconds (slow uploads included).
-        #[arg(long, default_value_t = 60)]
-        timeout: u64,
-        /// Photo searches computed at once (default: one per core).
-        #[arg(long)]
-        concurrent_searches: Option<usize>,
-        /// Seconds a client has to send its request headers.
-        #[arg(long, default_value_t = 10)]
-        header_timeout: u64,
-    },
+    Serve(ServeArgs),
     /// Manage the API keys `serve` accepts.
     Keys {
         #[command(subcommand)]
@@ -166,30 +140,6 @@ pub enum Command {
     Demo {
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum KeysCommand {
-    /// Make a key; its secret is printed once on stdout, only its hash kept.
-    Add {
-        #[arg(long)]
-        keys: PathBuf,
-        /// officer (search), expert (+ read records and the audit log),
-        /// curator (+ write records) or admin.
-        #[arg(long)]
-        role: String,
-        /// Who holds it (a person, a border post, a system); shown in the audit log.
-        #[arg(long)]
-        name: String,
-        /// Requests per minute (0: unlimited); default by role.
-        #[arg(long)]
-        rate: Option<u32>,
-    },
-    /// The keys in a file (names, roles, rates; never secrets).
-    List {
-        #[arg(long)]
-        keys: PathBuf,
     },
 }
 
@@ -204,6 +154,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 let report = import::import_file(&engine, file, &Bar::new("importing"))
                     .with_context(|| format!("importing {}", file.display()))?;
                 print_import(file, &report);
+                crate::cli_service::audit_local_change(
+                    &index,
+                    "import",
+                    serde_json::json!({"file": file, "records": report.records,
+                        "images": report.images, "skipped": report.skipped.len()}),
+                );
                 if !report.skipped.is_empty() {
                     code = 1;
                 }
@@ -345,79 +301,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             eprintln!("rebuilt every derived index in {}", index.display());
             Ok(0)
         }
-        Command::Serve {
-            index,
-            addr,
-            keys,
-            audit,
-            audit_photos,
-            max_upload_mb,
-            timeout,
-            concurrent_searches,
-            header_timeout,
-        } => {
-            let mut opts = crate::server::ServeOptions::for_index(&index);
-            if let Some(k) = keys {
-                opts.keys = k;
-            }
-            if let Some(a) = audit {
-                opts.audit = a;
-            }
-            opts.audit_photos = audit_photos;
-            opts.max_upload_bytes = max_upload_mb.max(1) << 20;
-            opts.request_timeout = std::time::Duration::from_secs(timeout.max(1));
-            opts.header_timeout = std::time::Duration::from_secs(header_timeout.max(1));
-            if let Some(n) = concurrent_searches {
-                opts.concurrent_searches = n.max(1);
-            }
-            let engine = open(&index, emb)?;
-            crate::server::serve(engine, addr, opts)?;
-            Ok(0)
-        }
-        Command::Keys { action } => keys_command(action),
+        Command::Serve(args) => crate::cli_service::serve(args, emb),
+        Command::Keys { action } => crate::cli_service::keys(action),
         Command::Demo { index } => demo(&index, emb),
     }
 }
 
-fn keys_command(action: KeysCommand) -> Result<i32> {
-    use crate::server::keys::{KeyFile, Role};
-    match action {
-        KeysCommand::Add {
-            keys,
-            role,
-            name,
-            rate,
-        } => {
-            let role = Role::parse(&role).with_context(|| {
-                format!("unknown role {role:?}: officer, expert, curator or admin")
-            })?;
-            let (secret, entry) = KeyFile::add(&keys, &name, role, rate)?;
-            println!("{secret}");
-            eprintln!(
-                "key {:?} ({}, {} requests/min) added to {}; the secret above is shown only once",
-                entry.name,
-                entry.role.as_str(),
-                entry.rate_per_minute,
-                keys.display()
-            );
-        }
-        KeysCommand::List { keys } => {
-            for k in KeyFile::load(&keys)?.keys {
-                println!(
-                    "{}\t{}\t{}/min\tcreated {}",
-                    k.name,
-                    k.role.as_str(),
-                    k.rate_per_minute,
-                    k.created
-                );
-            }
-        }
-    }
-    Ok(0)
-}
-
 /// Opens an index, creating it (for `import` and `demo`).
-fn open(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
+pub(crate) fn open(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
     Engine::open_with(index, emb.embedder()?)
         .with_context(|| format!("cannot open index {}", index.display()))
 }

@@ -9,6 +9,7 @@ pub mod arrayfile;
 pub mod batch;
 pub mod candidates;
 pub mod cli;
+pub mod cli_service;
 pub mod decode;
 pub mod describe;
 pub mod dihedral;

@@ -346,7 +346,13 @@ fn records_written_through_the_api_or_the_cli_are_searchable_at_once() {
         ),
         "the server did not pick up the CLI's import"
     );
-    // The audit log has every change, by whom.
+    // The audit log has every change, by whom: the CLI's import too.
+    let log = srv
+        .get("/v1/audit?action=import&limit=1", Some(&srv.keys.expert))
+        .json();
+    let e = &log["entries"][0];
+    assert!(e["key"].as_str().unwrap().starts_with("cli:"), "{log}");
+    assert_eq!(e["request"]["records"], 1, "{log}");
     let log = srv
         .get("/v1/audit?id=new-guitar", Some(&srv.keys.expert))
         .json();
