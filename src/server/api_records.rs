@@ -276,10 +276,12 @@ pub async fn put_record(
             record.images = images.iter().map(|i| i.path.clone()).collect();
             let count = images.len();
             let _lock = engine.lock_writes()?;
+            // Decided under the lock: of two PUTs creating one id, one creates.
+            let created = engine.record(&id)?.is_none();
             engine.upsert(&[(record.clone(), images)])?;
             engine.refresh()?;
             let db = engine.database_state()?;
-            let status = if existing.is_some() {
+            let status = if !created {
                 StatusCode::OK
             } else {
                 StatusCode::CREATED
@@ -288,7 +290,7 @@ pub async fn put_record(
                 status,
                 Json(json!({
                     "id": id,
-                    "created": existing.is_none(),
+                    "created": created,
                     "images": count,
                     "record": record_json(&record),
                     "database": database_json(&db),
