@@ -136,6 +136,21 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Check every file's checksum and that the parts agree (read-only);
+    /// exits 1 naming what is damaged.
+    Verify {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete records: searches stop finding them at once.
+    Delete {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Build the bundled demo database and run a photo and a text search on it.
     Demo {
         #[arg(long, default_value = DEFAULT_INDEX)]
@@ -300,6 +315,45 @@ pub fn run(cli: Cli) -> Result<i32> {
             engine.rebuild_text()?;
             eprintln!("rebuilt every derived index in {}", index.display());
             Ok(0)
+        }
+        Command::Verify { index, json } => {
+            let checks = crate::verify::verify(&index);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&checks)?);
+            } else {
+                for c in &checks {
+                    let state = match c.state {
+                        crate::verify::State::Ok => "ok",
+                        crate::verify::State::Behind => "behind",
+                        crate::verify::State::Damaged => "DAMAGED",
+                    };
+                    println!("{state:8} {}: {}", c.part, c.message);
+                }
+            }
+            let damaged = checks
+                .iter()
+                .any(|c| c.state == crate::verify::State::Damaged);
+            Ok(i32::from(damaged))
+        }
+        Command::Delete { index, ids } => {
+            let engine = open_existing(&index, emb)?;
+            let _lock = engine.lock_writes()?;
+            let gone = engine.delete_many(&ids)?;
+            let mut code = 0;
+            for (id, existed) in ids.iter().zip(&gone) {
+                if *existed {
+                    eprintln!("deleted {id}");
+                } else {
+                    eprintln!("no record {id}");
+                    code = 1;
+                }
+            }
+            crate::cli_service::audit_local_change(
+                &index,
+                "delete",
+                serde_json::json!({"ids": ids, "deleted": gone.iter().filter(|g| **g).count()}),
+            );
+            Ok(code)
         }
         Command::Serve(args) => crate::cli_service::serve(args, emb),
         Command::Keys { action } => crate::cli_service::keys(action),

@@ -441,12 +441,25 @@ impl Engine {
 
     /// Deletes a record everywhere; false if it did not exist.
     pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
-        let existed = self.store().delete(id)?;
-        if existed {
-            self.text.delete(id)?;
+        Ok(self.delete_many(&[id.to_string()])?[0])
+    }
+
+    /// Deletes records, then brings the indexes up to date once. Searches
+    /// stop returning them as soon as the store commits: every candidate
+    /// is resolved through the store, where they no longer are.
+    pub fn delete_many(&self, ids: &[String]) -> Result<Vec<bool>, EngineError> {
+        let mut gone = Vec::with_capacity(ids.len());
+        for id in ids {
+            let existed = self.store().delete(id)?;
+            if existed {
+                self.text.delete(id)?;
+            }
+            gone.push(existed);
+        }
+        if gone.iter().any(|g| *g) {
             self.refresh()?;
         }
-        Ok(existed)
+        Ok(gone)
     }
 
     /// Builds a new generation if the store has moved on, and switches
@@ -582,6 +595,7 @@ fn build_generation(
         hash_version: HASH_VERSION,
         features_version: 0,
         words: 0,
+        checksums: Default::default(),
     };
     Generation::write(&dir, &manifest, &rows)?;
     crate::paths::sync_dir(&dir).map_err(io)?;

@@ -50,6 +50,10 @@ pub struct Manifest {
     /// Size of the visual vocabulary.
     #[serde(default)]
     pub words: u32,
+    /// CRC-32 of the files that carry no checksum of their own (the HNSW
+    /// dump), by path relative to the generation, for `verify`.
+    #[serde(default)]
+    pub checksums: std::collections::BTreeMap<String, u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +74,23 @@ pub enum GenerationError {
     Array(#[from] ArrayFileError),
     #[error(transparent)]
     Vectors(#[from] VectorIndexError),
+    #[error("{path}: checksum mismatch (damaged): run `provenance rebuild`")]
+    Checksum { path: PathBuf },
+}
+
+/// CRC-32 of a whole file, read in blocks.
+fn file_crc(path: &Path) -> std::io::Result<u32> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finalize());
+        }
+        h.update(&buf[..n]);
+    }
 }
 
 pub struct Generation {
@@ -156,9 +177,17 @@ impl Generation {
             vocabulary.words(),
             &words,
         )?;
+        let mut checksums = std::collections::BTreeMap::new();
+        if !rows.is_empty() {
+            for f in vectors::files(&p.hnsw()) {
+                let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
+                checksums.insert(rel, file_crc(&f).map_err(io)?);
+            }
+        }
         let manifest = Manifest {
             words: vocabulary.words() as u32,
             features_version: FEATURES_VERSION,
+            checksums,
             ..manifest.clone()
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
@@ -307,6 +336,22 @@ impl Generation {
         self.vectors.verify()?;
         self.features.verify()?;
         self.words.verify()?;
+        MappedArray::open(
+            &GenerationPaths(&self.dir).vocabulary(),
+            VOCABULARY_MAGIC,
+            1,
+        )?
+        .verify()?;
+        for (rel, crc) in &self.manifest.checksums {
+            let path = self.dir.join(rel);
+            let found = file_crc(&path).map_err(|source| GenerationError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if found != *crc {
+                return Err(GenerationError::Checksum { path });
+            }
+        }
         Ok(())
     }
 }

@@ -36,5 +36,6 @@ pub mod server;
 pub mod store;
 pub mod text;
 pub mod vectors;
+pub mod verify;
 pub mod vocabulary;
 pub mod writelock;

@@ -337,6 +337,32 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite's own check of every page and index; empty when sound.
+    pub fn integrity_problems(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+            .map_err(self.err())?;
+        Ok(rows.into_iter().filter(|r| r != "ok").collect())
+    }
+
+    /// Images whose descriptors were made by `embedder` (what a
+    /// generation built with it holds).
+    pub fn images_for(&self, embedder: &str) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM images WHERE embedder=?1",
+                [embedder],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(self.err())
+    }
+
     /// (records, images) currently stored.
     pub fn counts(&self) -> Result<(u64, u64), StoreError> {
         self.conn

@@ -377,6 +377,13 @@ impl TextIndex {
         Ok(self.reader.reload()?)
     }
 
+    /// Files of the index whose checksum does not match their contents.
+    pub fn damaged_files(&self) -> Result<Vec<std::path::PathBuf>, TextError> {
+        let mut files: Vec<_> = self.index.validate_checksum()?.into_iter().collect();
+        files.sort();
+        Ok(files)
+    }
+
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }

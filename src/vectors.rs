@@ -77,7 +77,9 @@ pub fn write(dir: &Path, vectors: &[f32], dim: usize) -> Result<(), VectorIndexE
     Ok(())
 }
 
-fn files(dir: &Path) -> [PathBuf; 2] {
+/// The files of a dumped index (hnsw_rs's format has no checksum: the
+/// generation's manifest keeps one for each).
+pub fn files(dir: &Path) -> [PathBuf; 2] {
     [
         dir.join(format!("{BASENAME}.hnsw.graph")),
         dir.join(format!("{BASENAME}.hnsw.data")),

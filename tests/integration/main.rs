@@ -11,6 +11,7 @@ mod batch;
 mod explain;
 mod http;
 mod import;
+mod integrity;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod persistence;

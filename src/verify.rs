@@ -1,0 +1,187 @@
+//! `provenance verify`: is every file of an index sound, and do the parts
+//! agree? Read-only: unlike opening an index, it never heals or rebuilds,
+//! so it can be run beside a server or after a crash to see the damage.
+
+use crate::generation::Generation;
+use crate::paths::{IndexPaths, parse_generation_name};
+use crate::store::Store;
+use crate::text::TextIndex;
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Ok,
+    /// Sound but behind the record store (a crash between commit steps,
+    /// or a writer at work): the next open or `rebuild` brings it level.
+    Behind,
+    Damaged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub part: String,
+    pub state: State,
+    pub message: String,
+}
+
+fn check(part: impl Into<String>, state: State, message: impl Into<String>) -> Check {
+    Check {
+        part: part.into(),
+        state,
+        message: message.into(),
+    }
+}
+
+/// Every check, in order: store, generation, text.
+pub fn verify(dir: &Path) -> Vec<Check> {
+    let paths = IndexPaths::new(dir);
+    let mut out = Vec::new();
+    let store_path = paths.store();
+    if !store_path.is_file() {
+        out.push(check(
+            store_path.display().to_string(),
+            State::Damaged,
+            "no record store: not an index",
+        ));
+        return out;
+    }
+    let store = match Store::open(&store_path) {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(check(
+                store_path.display().to_string(),
+                State::Damaged,
+                e.to_string(),
+            ));
+            return out;
+        }
+    };
+    let facts = (|| {
+        let problems = store.integrity_problems()?;
+        Ok::<_, crate::store::StoreError>((problems, store.seq()?, store.counts()?))
+    })();
+    let (seq, records) = match facts {
+        Ok((problems, seq, (records, images))) if problems.is_empty() => {
+            out.push(check(
+                store_path.display().to_string(),
+                State::Ok,
+                format!("{records} records, {images} images, sequence {seq}"),
+            ));
+            (seq, records)
+        }
+        Ok((problems, ..)) => {
+            out.push(check(
+                store_path.display().to_string(),
+                State::Damaged,
+                problems.join("; "),
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.push(check(
+                store_path.display().to_string(),
+                State::Damaged,
+                e.to_string(),
+            ));
+            return out;
+        }
+    };
+    out.push(verify_generation(&paths, &store, seq));
+    out.push(verify_text(&paths, seq, records));
+    out
+}
+
+fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
+    let current = paths.current();
+    let name = match std::fs::read_to_string(&current) {
+        Ok(n) => n.trim().to_string(),
+        Err(_) if seq == 0 => return check("CURRENT", State::Ok, "empty index, no generation yet"),
+        Err(e) => return check(current.display().to_string(), State::Damaged, e.to_string()),
+    };
+    if parse_generation_name(&name).is_none() {
+        return check(
+            current.display().to_string(),
+            State::Damaged,
+            format!("names {name:?}, not a generation"),
+        );
+    }
+    let dir = paths.root().join(&name);
+    let part = dir.display().to_string();
+    let g = match Generation::open(&dir) {
+        Ok(g) => g,
+        Err(e) => return check(part, State::Damaged, e.to_string()),
+    };
+    if let Err(e) = g.verify() {
+        return check(part, State::Damaged, e.to_string());
+    }
+    let m = &g.manifest;
+    if m.store_seq != seq {
+        return check(
+            part,
+            State::Behind,
+            format!(
+                "reflects store sequence {}, the store is at {seq}",
+                m.store_seq
+            ),
+        );
+    }
+    match store.images_for(&m.embedder) {
+        Ok(n) if n == m.images => check(
+            part,
+            State::Ok,
+            format!("{} images, every checksum matches", m.images),
+        ),
+        Ok(n) => check(
+            part,
+            State::Damaged,
+            format!("holds {} images, the store {n}", m.images),
+        ),
+        Err(e) => check(part, State::Damaged, e.to_string()),
+    }
+}
+
+fn verify_text(paths: &IndexPaths, seq: i64, records: u64) -> Check {
+    let part = paths.text().display().to_string();
+    let text = match TextIndex::open_or_create(&paths.text()) {
+        Ok(t) => t,
+        Err(e) => return check(part, State::Damaged, e.to_string()),
+    };
+    match text.damaged_files() {
+        Ok(files) if files.is_empty() => {}
+        Ok(files) => {
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            return check(
+                part,
+                State::Damaged,
+                format!("checksum mismatch in {}", names.join(", ")),
+            );
+        }
+        Err(e) => return check(part, State::Damaged, e.to_string()),
+    }
+    let text_seq: Option<i64> = std::fs::read_to_string(paths.text_seq())
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    if text_seq != Some(seq) {
+        return check(
+            part,
+            State::Behind,
+            format!("reflects store sequence {text_seq:?}, the store is at {seq}"),
+        );
+    }
+    let docs = text.num_docs();
+    if docs == records {
+        check(
+            part,
+            State::Ok,
+            format!("{docs} records, every checksum matches"),
+        )
+    } else {
+        check(
+            part,
+            State::Damaged,
+            format!("holds {docs} records, the store {records}"),
+        )
+    }
+}

@@ -1,0 +1,96 @@
+//! `verify` finds damage and names it; `rebuild` repairs what is derived;
+//! `delete` takes effect at once.
+
+use super::util::{Index, ids, query};
+use std::path::{Path, PathBuf};
+
+/// Flips one byte in the middle of a file.
+fn damage(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5A;
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn current_generation(ix: &Index) -> PathBuf {
+    let root = ix.path().join("ix");
+    let current = std::fs::read_to_string(root.join("CURRENT")).unwrap();
+    root.join(current.trim())
+}
+
+/// The largest file of the text index (a segment's postings or store).
+fn largest_text_file(ix: &Index) -> PathBuf {
+    std::fs::read_dir(ix.path().join("ix/text"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "json" && e != "lock"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap()
+}
+
+#[test]
+fn verify_names_every_damaged_file_and_rebuild_repairs_it() {
+    let ix = Index::demo();
+    let out = ix.cmd::<&str>("verify", &[]).ok();
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.starts_with("ok")).count(),
+        3,
+        "{}",
+        out.stdout
+    );
+    let generation = current_generation(&ix);
+    let targets = [
+        generation.join("vectors.bin"),
+        generation.join("hnsw/vectors.hnsw.data"),
+        generation.join("hnsw/vectors.hnsw.graph"),
+        generation.join("words.bin"),
+        generation.join("features.bin"),
+        generation.join("vocabulary.bin"),
+        largest_text_file(&ix),
+    ];
+    for file in &targets {
+        let before = std::fs::read(file).unwrap();
+        damage(file);
+        let out = ix.cmd::<&str>("verify", &[]).expect_code(1);
+        let name = file.file_name().unwrap().to_str().unwrap();
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with("DAMAGED") && l.contains(name)),
+            "{name}:\n{}",
+            out.stdout
+        );
+        std::fs::write(file, before).unwrap();
+    }
+    ix.cmd::<&str>("verify", &[]).ok();
+    // Damage that `rebuild` regenerates from the record store.
+    damage(&generation.join("vectors.bin"));
+    damage(&largest_text_file(&ix));
+    ix.cmd::<&str>("verify", &[]).expect_code(1);
+    ix.cmd::<&str>("rebuild", &[]).ok();
+    let out = ix.cmd::<&str>("verify", &["--json"]).ok();
+    let checks: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] == "ok"),
+        "{checks}"
+    );
+    assert_eq!(ids(&ix.search(&query("demo-014_grey.jpg")))[0], "demo-014");
+}
+
+#[test]
+fn delete_takes_effect_at_once() {
+    let ix = Index::demo();
+    let photo = query("demo-013_photo_tilt.jpg");
+    assert_eq!(ids(&ix.search(&photo))[0], "demo-013");
+    ix.cmd("delete", &["demo-013", "demo-014"]).ok();
+    assert!(!ids(&ix.search(&photo)).contains(&"demo-013".to_string()));
+    assert!(!ids(&ix.text("violin", &[])).contains(&"demo-014".to_string()));
+    assert_eq!(ix.counts().0, 16);
+    let out = ix.cmd("delete", &["demo-013"]).expect_code(1);
+    assert!(out.stderr.contains("no record demo-013"), "{}", out.stderr);
+    ix.cmd::<&str>("verify", &[]).ok();
+}
