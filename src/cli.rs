@@ -519,11 +519,14 @@ fn demo(index: &Path, emb: &EmbeddingArgs) -> Result<i32> {
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
-struct Bar(indicatif::ProgressBar);
+/// A progress bar on a terminal; in logs, a line per committed batch
+/// (what a crashed import had made durable).
+struct Bar(indicatif::ProgressBar, bool);
 
 impl Bar {
     fn new(what: &str) -> Bar {
-        let bar = if std::io::stderr().is_terminal() {
+        let tty = std::io::stderr().is_terminal();
+        let bar = if tty {
             indicatif::ProgressBar::new(0)
         } else {
             indicatif::ProgressBar::hidden()
@@ -535,7 +538,7 @@ impl Bar {
             .expect("valid template"),
         );
         bar.set_message(what.to_string());
-        Bar(bar)
+        Bar(bar, tty)
     }
 }
 
@@ -545,6 +548,11 @@ impl Progress for Bar {
     }
     fn advance(&self, n: u64) {
         self.0.inc(n);
+    }
+    fn committed(&self, through: usize, records: usize) {
+        if !self.1 {
+            eprintln!("committed: {records} records, through line {through}");
+        }
     }
     fn finish(&self) {
         self.0.finish_and_clear();

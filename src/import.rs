@@ -59,6 +59,10 @@ pub enum ImportError {
 pub trait Progress: Sync {
     fn start(&self, _total: u64) {}
     fn advance(&self, _n: u64) {}
+    /// A batch is durable in the store: `through` is the line number of
+    /// the last record read so far whose fate is sealed, `records` how
+    /// many records have been committed in all.
+    fn committed(&self, _through: usize, _records: usize) {}
     fn finish(&self) {}
 }
 
@@ -131,6 +135,7 @@ pub fn import_file(
             report.records += batch.len();
             report.images += batch.iter().map(|(_, i)| i.len()).sum::<usize>();
         }
+        progress.committed(chunk.last().map_or(0, |(line, _)| *line), report.records);
     }
     engine.refresh()?;
     progress.finish();

@@ -8,6 +8,7 @@
 mod api;
 mod bad_input;
 mod batch;
+mod crash;
 mod explain;
 mod http;
 mod import;
