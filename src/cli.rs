@@ -151,6 +151,28 @@ pub enum Command {
         #[arg(required = true)]
         ids: Vec<String>,
     },
+    /// Rebuild the image indexes without deleted images; remove uploads
+    /// no record uses.
+    Compact {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+    },
+    /// Copy the index as one committed state, while it keeps serving.
+    Snapshot {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// A new folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write every record as JSONL with its images copied beside, for `import`.
+    Export {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// A new folder: records.jsonl and images/.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Build the bundled demo database and run a photo and a text search on it.
     Demo {
         #[arg(long, default_value = DEFAULT_INDEX)]
@@ -354,6 +376,39 @@ pub fn run(cli: Cli) -> Result<i32> {
                 serde_json::json!({"ids": ids, "deleted": gone.iter().filter(|g| **g).count()}),
             );
             Ok(code)
+        }
+        Command::Compact { index } => {
+            let engine = open_existing(&index, emb)?;
+            let _lock = engine.lock_writes()?;
+            let (entries, files) = engine.compact()?;
+            eprintln!(
+                "compacted {}: {entries} index entries of deleted images dropped, {files} unused uploads removed",
+                index.display()
+            );
+            Ok(0)
+        }
+        Command::Snapshot { index, out } => {
+            let w = crate::snapshot::snapshot(&index, &out)?;
+            eprintln!(
+                "snapshot of {} ({} records) in {}: {} files, {} bytes",
+                index.display(),
+                w.records,
+                out.display(),
+                w.files,
+                w.bytes
+            );
+            Ok(0)
+        }
+        Command::Export { index, out } => {
+            let w = crate::snapshot::export(&index, &out)?;
+            eprintln!(
+                "exported {} records and {} images ({} bytes) to {}",
+                w.records,
+                w.files,
+                w.bytes,
+                out.join("records.jsonl").display()
+            );
+            Ok(0)
         }
         Command::Serve(args) => crate::cli_service::serve(args, emb),
         Command::Keys { action } => crate::cli_service::keys(action),

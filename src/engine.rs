@@ -210,8 +210,12 @@ impl Engine {
                 configured: describer.embedder().id().to_string(),
             });
         }
+        // Only added images make a generation stale: deletions and field
+        // changes take effect through the store, which every candidate is
+        // resolved against (`compact` reclaims the dead entries).
+        let images_seq = store.images_seq()?;
         let stale = generation.as_ref().is_none_or(|g| {
-            g.manifest.store_seq != seq || g.manifest.embedder != describer.embedder().id()
+            g.manifest.store_seq < images_seq || g.manifest.embedder != describer.embedder().id()
         });
         let generation = match generation {
             Some(g) if !stale || lock.is_none() => g,
@@ -439,6 +443,51 @@ impl Engine {
         Ok(seq)
     }
 
+    /// Replaces the fields of existing records and keeps their images (a
+    /// status change, a correction): no image is described again and no
+    /// image index is rebuilt, so it takes effect at the next
+    /// [`Engine::refresh`] in milliseconds. `false` for unknown ids.
+    pub fn update_records(&self, records: &[Record]) -> Result<Vec<bool>, EngineError> {
+        let done = self.store().update_records(records)?;
+        for (r, ok) in records.iter().zip(&done) {
+            if *ok {
+                self.text.upsert(r)?;
+            }
+        }
+        self.refresh()?;
+        Ok(done)
+    }
+
+    /// Rebuilds the image indexes without the entries of deleted or
+    /// replaced images, and removes uploaded images no record uses any
+    /// more. Returns (index entries dropped, upload files removed).
+    pub fn compact(&self) -> Result<(u64, u64), EngineError> {
+        let before = self.generation().manifest.images;
+        let next = build_generation(
+            &self.paths,
+            &self.describer,
+            self.generation().manifest.generation,
+        )?;
+        let after = next.manifest.images;
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        let used: std::collections::HashSet<String> =
+            self.store().all_image_paths()?.into_iter().collect();
+        let mut removed = 0;
+        if let Ok(entries) = std::fs::read_dir(self.paths.uploads()) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_file() && !used.contains(&p.display().to_string()) {
+                    std::fs::remove_file(&p).map_err(|source| EngineError::Io {
+                        path: p.clone(),
+                        source,
+                    })?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok((before.saturating_sub(after), removed))
+    }
+
     /// Deletes a record everywhere; false if it did not exist.
     pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
         Ok(self.delete_many(&[id.to_string()])?[0])
@@ -471,7 +520,7 @@ impl Engine {
             self.commit_text(seq)?;
         }
         let current = self.generation();
-        if current.manifest.store_seq == seq {
+        if current.manifest.store_seq >= self.store().images_seq()? {
             return Ok(());
         }
         let next = build_generation(&self.paths, &self.describer, current.manifest.generation)?;

@@ -33,6 +33,7 @@ pub mod record;
 pub mod records_io;
 pub mod scoring;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 pub mod text;
 pub mod vectors;

@@ -107,6 +107,7 @@ impl Store {
                  PRAGMA busy_timeout=10000;
                  CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
                  INSERT OR IGNORE INTO meta VALUES ('schema', 2), ('seq', 0);
+                 INSERT OR IGNORE INTO meta SELECT 'images_seq', value FROM meta WHERE key='seq';
                  CREATE TABLE IF NOT EXISTS records(
                     id TEXT PRIMARY KEY,
                     json TEXT NOT NULL,
@@ -152,6 +153,58 @@ impl Store {
         self.meta("seq")
     }
 
+    /// The sequence number of the last change that added images. Changes
+    /// after it only removed images or changed record fields: an image
+    /// index built at or after it still holds every live image (and some
+    /// dead ones, which searches skip because they resolve every
+    /// candidate through this store).
+    pub fn images_seq(&self) -> Result<i64, StoreError> {
+        self.meta("images_seq")
+    }
+
+    /// Replaces the fields of existing records, keeping their images and
+    /// descriptors (a status change, a corrected title); records that do
+    /// not exist are left out and reported `false`.
+    pub fn update_records(&mut self, records: &[Record]) -> Result<Vec<bool>, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let seq: i64 = tx
+            .query_row(
+                "UPDATE meta SET value=value+1 WHERE key='seq' RETURNING value",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        let mut done = Vec::with_capacity(records.len());
+        {
+            let mut upd = tx
+                .prepare_cached(
+                    "UPDATE records SET json=?2, status=?3, object_type=?4, source=?5, seq=?6 WHERE id=?1",
+                )
+                .map_err(err)?;
+            for r in records {
+                let json = serde_json::to_string(r).expect("a record always serialises");
+                let n = upd
+                    .execute(params![
+                        r.id,
+                        json,
+                        r.status.as_str(),
+                        r.object_type,
+                        r.source,
+                        seq
+                    ])
+                    .map_err(err)?;
+                done.push(n > 0);
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(done)
+    }
+
     /// Inserts or replaces records with their images, all in one
     /// transaction: either every record of the batch is committed or none.
     /// Returns the new sequence number.
@@ -172,6 +225,8 @@ impl Store {
                 [],
                 |r| r.get(0),
             )
+            .map_err(err)?;
+        tx.execute("UPDATE meta SET value=?1 WHERE key='images_seq'", [seq])
             .map_err(err)?;
         {
             let mut del = tx
@@ -278,6 +333,17 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// Every stored image path.
+    pub fn all_image_paths(&self) -> Result<Vec<String>, StoreError> {
+        self.conn
+            .prepare("SELECT path FROM images")
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .map_err(self.err())
+    }
+
     /// The stored paths of a record's images, in order.
     pub fn image_paths(&self, record_id: &str) -> Result<Vec<String>, StoreError> {
         self.conn
@@ -335,6 +401,27 @@ impl Store {
             f(self.parse(&id, &json)?);
         }
         Ok(())
+    }
+
+    /// Runs `f` inside one read transaction: every query it makes sees
+    /// the same committed state, whatever other connections commit.
+    pub fn in_read_transaction<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn.execute_batch("BEGIN").map_err(self.err())?;
+        let out = f(self);
+        self.conn.execute_batch("COMMIT").map_err(self.err())?;
+        out
+    }
+
+    /// A consistent, compacted copy of the whole store at `dest` (which
+    /// must not exist), taken in one read transaction: writers may go on.
+    pub fn copy_to(&self, dest: &Path) -> Result<(), StoreError> {
+        self.conn
+            .execute("VACUUM INTO ?1", [dest.display().to_string()])
+            .map(drop)
+            .map_err(self.err())
     }
 
     /// SQLite's own check of every page and index; empty when sound.

@@ -117,21 +117,36 @@ fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
         return check(part, State::Damaged, e.to_string());
     }
     let m = &g.manifest;
-    if m.store_seq != seq {
+    let images_seq = match store.images_seq() {
+        Ok(s) => s,
+        Err(e) => return check(part, State::Damaged, e.to_string()),
+    };
+    if m.store_seq < images_seq {
         return check(
             part,
             State::Behind,
             format!(
-                "reflects store sequence {}, the store is at {seq}",
+                "reflects store sequence {}, images were added at {images_seq}",
                 m.store_seq
             ),
         );
     }
+    // Since the build only deletions or field changes may have happened:
+    // the generation holds every live image, and maybe dead ones.
     match store.images_for(&m.embedder) {
         Ok(n) if n == m.images => check(
             part,
             State::Ok,
             format!("{} images, every checksum matches", m.images),
+        ),
+        Ok(n) if n < m.images && m.store_seq < seq => check(
+            part,
+            State::Ok,
+            format!(
+                "{} images, every checksum matches; {} deleted since (`compact` reclaims them)",
+                m.images,
+                m.images - n
+            ),
         ),
         Ok(n) => check(
             part,

@@ -257,22 +257,30 @@ pub async fn put_record(
             let engine = &state.engine;
             let existing = engine.record(&id)?;
             let mut record = parse_record(&id, json_text.as_deref(), existing.as_ref())?;
-            let images = if !uploads.is_empty() {
-                store_uploads(&state, uploads, engine.limits())?
-            } else if existing.is_some() {
-                engine
-                    .image_paths(&id)?
-                    .iter()
-                    .map(|p| {
-                        let img = decode_path(std::path::Path::new(p), engine.limits())?;
-                        Ok(crate::import::describe_image(engine, p.clone(), img))
-                    })
-                    .collect::<Result<Vec<_>, ApiError>>()?
-            } else {
-                return Err(ApiError::bad_request(format!(
-                    "record {id:?} is new: send its photos as `image` parts"
-                )));
-            };
+            if uploads.is_empty() {
+                // Fields only (a status change): the photos and their
+                // descriptors stay; nothing is described or rebuilt.
+                if existing.is_none() {
+                    return Err(ApiError::bad_request(format!(
+                        "record {id:?} is new: send its photos as `image` parts"
+                    )));
+                }
+                let _lock = engine.lock_writes()?;
+                record.images = engine.image_paths(&id)?;
+                if !engine.update_records(std::slice::from_ref(&record))?[0] {
+                    return Err(not_found(&id)); // deleted meanwhile
+                }
+                let db = engine.database_state()?;
+                return Ok(Json(json!({
+                    "id": id,
+                    "created": false,
+                    "images": record.images.len(),
+                    "record": record_json(&record),
+                    "database": database_json(&db),
+                }))
+                .into_response());
+            }
+            let images = store_uploads(&state, uploads, engine.limits())?;
             record.images = images.iter().map(|i| i.path.clone()).collect();
             let count = images.len();
             let _lock = engine.lock_writes()?;

@@ -92,5 +92,85 @@ fn delete_takes_effect_at_once() {
     assert_eq!(ix.counts().0, 16);
     let out = ix.cmd("delete", &["demo-013"]).expect_code(1);
     assert!(out.stderr.contains("no record demo-013"), "{}", out.stderr);
-    ix.cmd::<&str>("verify", &[]).ok();
+    // No image index was rebuilt for the deletion: the dead entries are
+    // still there, skipped, until `compact`.
+    let out = ix.cmd::<&str>("verify", &[]).ok();
+    assert!(out.stdout.contains("2 deleted since"), "{}", out.stdout);
+    ix.cmd::<&str>("compact", &[]).ok();
+    let out = ix.cmd::<&str>("verify", &[]).ok();
+    assert!(!out.stdout.contains("deleted since"), "{}", out.stdout);
+    assert_eq!(ix.info()["images"], 18);
+    assert!(!ids(&ix.search(&photo)).contains(&"demo-013".to_string()));
+}
+
+#[test]
+fn snapshot_while_serving_is_a_sound_searchable_copy() {
+    let ix = Index::demo();
+    let srv = super::http::Server::start(&ix, &[]);
+    let copy = ix.path().join("snap");
+    let out = ix
+        .cmd("snapshot", &["--out".as_ref(), copy.as_os_str()])
+        .ok();
+    assert!(out.stderr.contains("18 records"), "{}", out.stderr);
+    // The copy verifies and answers on its own; the server never stopped.
+    let v = super::util::run(&["verify".as_ref(), "--index".as_ref(), copy.as_os_str()]).ok();
+    assert_eq!(
+        v.stdout.lines().filter(|l| l.starts_with("ok")).count(),
+        3,
+        "{}",
+        v.stdout
+    );
+    let found = super::util::run(&[
+        "search".as_ref(),
+        "--index".as_ref(),
+        copy.as_os_str(),
+        query("demo-013_photo_tilt.jpg").as_os_str(),
+        "--json".as_ref(),
+    ])
+    .ok()
+    .json();
+    assert_eq!(ids(&found)[0], "demo-013");
+    assert_eq!(srv.get("/readyz", None).status, 200);
+    // A change after the snapshot stays out of it.
+    assert_eq!(
+        srv.delete("/v1/records/demo-013", Some(&srv.keys.curator))
+            .status,
+        200
+    );
+    let again = super::util::run(&[
+        "info".as_ref(),
+        "--index".as_ref(),
+        copy.as_os_str(),
+        "--json".as_ref(),
+    ])
+    .ok()
+    .json();
+    assert_eq!(again["records"], 18);
+    // Never over an existing folder.
+    ix.cmd("snapshot", &["--out".as_ref(), copy.as_os_str()])
+        .expect_code(2);
+}
+
+#[test]
+fn export_then_import_gives_the_same_database() {
+    let ix = Index::demo();
+    let out = ix.path().join("export");
+    ix.cmd("export", &["--out".as_ref(), out.as_os_str()]).ok();
+    let other = Index::new();
+    other.import(&[out.join("records.jsonl")]).ok();
+    assert_eq!(other.counts(), ix.counts());
+    for q in [
+        "demo-013_photo_tilt.jpg",
+        "demo-011_b_rot180.jpg",
+        "demo-001_webp.webp",
+    ] {
+        assert_eq!(
+            ids(&other.search(&query(q)))[0],
+            ids(&ix.search(&query(q)))[0],
+            "{q}"
+        );
+    }
+    let a = ix.text("violin", &[]);
+    let b = other.text("violin", &[]);
+    assert_eq!(ids(&a), ids(&b));
 }
