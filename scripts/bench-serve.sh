@@ -7,6 +7,7 @@
 # resident memory, and the import's time.
 #
 # Usage: scripts/bench-serve.sh [WORKDIR]   (default /tmp/provenance-serve; needs wrk)
+#        SERVE_INDEX=DIR scripts/bench-serve.sh   (an existing index, no import phase)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=$(cd ../shared/bench && pwd)
@@ -16,10 +17,17 @@ mkdir -p "$work"
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 1; }
 cargo build --release --quiet
 bin=$PWD/target/release/provenance
-index=$work/index
-rm -rf "$index" "$work/keys.json"
-echo "== importing the dev split"
-"$bin" import --index "$index" "$bench/dev/records.jsonl" 2>&1 | tail -1
+rm -f "$work/keys.json"
+if [[ -n "${SERVE_INDEX:-}" ]]; then
+    # An index built elsewhere (e.g. scripts/bench-match.sh --distractors
+    # 50000): measured as it is, without the import phase.
+    index=$SERVE_INDEX
+else
+    index=$work/index
+    rm -rf "$index"
+    echo "== importing the dev split"
+    "$bin" import --index "$index" "$bench/dev/records.jsonl" 2>&1 | tail -1
+fi
 key=$("$bin" keys add --keys "$work/keys.json" --role officer --name load-test --rate 0 2>/dev/null)
 
 # wrk builds every request up front from 200 query photos.
@@ -54,6 +62,11 @@ wrk -t1 -c1 -d20s --timeout 30s --latency -s "$work/search.lua" "$url" | sed -n 
 echo "== POST /v1/search: 16 connections, $duration"
 wrk -t2 -c16 -d"$duration" --timeout 30s --latency -s "$work/search.lua" "$url"
 echo "server peak RSS: $(grep VmHWM /proc/$server/status | awk '{print $2/1024 " MiB"}')"
+
+if [[ -n "${SERVE_INDEX:-}" ]]; then
+    curl -s http://127.0.0.1:18080/readyz; echo
+    exit 0
+fi
 
 echo "== the same while importing 1,000 records into the served index"
 python3 - "$bench/dev/records.jsonl" "$work/more.jsonl" <<'PY'

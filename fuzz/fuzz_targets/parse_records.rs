@@ -1,0 +1,22 @@
+//! Records files from other databases: every line is parsed and
+//! validated on its own; nothing may panic, whatever the bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use provenance::records_io::{parse_csv, parse_jsonl};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    for line in parse_jsonl(&text) {
+        if let Ok(r) = line.result {
+            r.validate().expect("a parsed record is valid");
+        }
+    }
+    if let Ok(lines) = parse_csv(&text) {
+        for line in lines {
+            if let Ok(r) = line.result {
+                r.validate().expect("a parsed record is valid");
+            }
+        }
+    }
+});
