@@ -53,7 +53,10 @@ LUA
 "$bin" serve --index "$index" --keys "$work/keys.json" --addr 127.0.0.1:18080 > "$work/serve.out" 2> "$work/serve.err" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-until grep -q listening "$work/serve.out"; do sleep 0.2; done
+until grep -q listening "$work/serve.out"; do
+    kill -0 $server 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
+    sleep 0.2
+done
 url=http://127.0.0.1:18080/v1/search
 
 echo "== POST /v1/search: one connection (one officer), 20s"
