@@ -38,12 +38,12 @@ fn main() {
                 .and_then(|t| words.iter().position(|(p, _)| *p == t))
                 .map(|x| x as i64)
                 .unwrap_or(-1);
-            let tm = truth_pos.and_then(|t| matching::verify(&q.features, &g.features(t)));
+            let tm = truth_pos.and_then(|t| matching::verify(&q.features, &g.features(t).unwrap()));
             let true_inl = tm.as_ref().map(|m| m.inliers).unwrap_or(0);
             let same_word = tm
                 .as_ref()
                 .map(|m| {
-                    let t = g.features(truth_pos.unwrap()).to_features();
+                    let t = g.features(truth_pos.unwrap()).unwrap().to_features();
                     m.pairs
                         .iter()
                         .filter(|(rp, qp)| {
@@ -68,7 +68,7 @@ fn main() {
                 .iter()
                 .take(30)
                 .filter(|(p, _)| Some(*p) != truth_pos)
-                .filter_map(|(p, _)| matching::verify(&q.features, &g.features(*p)))
+                .filter_map(|(p, _)| matching::verify(&q.features, &g.features(*p).unwrap()))
                 .map(|m| m.inliers)
                 .max()
                 .unwrap_or(0);

@@ -24,7 +24,7 @@ fn main() {
         let words = g.word_candidates(&q.features, 100);
         let t3 = Instant::now();
         for (p, _) in &words {
-            matching::verify(&q.features, &g.features(*p));
+            matching::verify(&q.features, &g.features(*p).unwrap());
         }
         let t4 = Instant::now();
         for (i, d) in [t1 - t0, t2 - t1, t3 - t2, t4 - t3].iter().enumerate() {

@@ -132,6 +132,10 @@ impl MappedArray {
         self.len
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -5,7 +5,7 @@
 use crate::describe::QueryDescriptors;
 use crate::dihedral::Dihedral;
 use crate::embed::l2_squared;
-use crate::generation::Generation;
+use crate::generation::{Generation, GenerationError};
 use crate::matching::{self, LocalMatch};
 use crate::scoring::{self, Evidence};
 use rayon::prelude::*;
@@ -35,7 +35,7 @@ pub type Pairs = Vec<([f32; 2], [f32; 2])>;
 pub fn candidates(
     generation: &Generation,
     query: &QueryDescriptors,
-) -> Vec<(u32, Evidence, Pairs)> {
+) -> Result<Vec<(u32, Evidence, Pairs)>, GenerationError> {
     let mut found: Vec<u32> = Vec::new();
     for e in &query.embeddings {
         found.extend(
@@ -72,11 +72,11 @@ pub fn candidates(
     let mut pairs: Vec<Pairs> = vec![Vec::new(); evidence.len()];
     let verified: Vec<(usize, LocalMatch)> = verify
         .par_iter()
-        .filter_map(|&i| {
-            let reference = generation.features(evidence[i].0);
-            matching::verify(&query.features, &reference).map(|m| (i, m))
+        .filter_map(|&i| match generation.features(evidence[i].0) {
+            Ok(reference) => matching::verify(&query.features, &reference).map(|m| Ok((i, m))),
+            Err(e) => Some(Err(e)),
         })
-        .collect();
+        .collect::<Result<_, GenerationError>>()?;
     for (i, m) in verified {
         let e = &mut evidence[i].1;
         e.inliers = m.inliers as u32;
@@ -84,7 +84,7 @@ pub fn candidates(
         e.cells = m.cells;
         e.region = Some(m.quad.map(|[x, y]| [x * scale, y * scale]));
         let (rw, _) = generation.shape(evidence[i].0);
-        let ref_scale = rw as f32 / generation.features(evidence[i].0).width.max(1) as f32;
+        let ref_scale = rw as f32 / generation.features(evidence[i].0)?.width.max(1) as f32;
         pairs[i] = m
             .pairs
             .iter()
@@ -96,11 +96,11 @@ pub fn candidates(
             })
             .collect();
     }
-    evidence
+    Ok(evidence
         .into_iter()
         .zip(pairs)
         .map(|((pos, e), p)| (pos, e, p))
-        .collect()
+        .collect())
 }
 
 /// Hash, embedding and shape evidence for one reference image.

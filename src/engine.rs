@@ -331,7 +331,7 @@ impl Engine {
     ) -> Result<SearchResponse, EngineError> {
         let query = self.describer.query(img);
         let generation = self.generation();
-        let evidence = candidates(&generation, &query);
+        let evidence = candidates(&generation, &query)?;
         let mut best: HashMap<String, Match> = HashMap::new();
         {
             let store = self.store();

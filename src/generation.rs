@@ -28,7 +28,8 @@ const HASH_ENTRY: usize = 24;
 const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
 const VOCABULARY_MAGIC: [u8; 8] = *b"PVVOCAB1";
 /// 2: local features, vocabulary and inverted index.
-pub const MANIFEST_VERSION: u32 = 2;
+/// 3: per-image feature checksums, small tables checked at open.
+pub const MANIFEST_VERSION: u32 = 3;
 /// Descriptors the vocabulary is learned from, at most: enough for the
 /// widest tree (65k words, 30 descriptors each), and a bounded cost however
 /// large the database. With 51k references 65k words measured 0.8 points
@@ -235,6 +236,10 @@ impl Generation {
                 });
             }
         }
+        // What turns into a verdict without further checks (which image a
+        // position is, its hashes) is verified before the first search.
+        slots.verify()?;
+        hashes.verify()?;
         let hnsw = VectorIndex::open(&p.hnsw(), n)?;
         let features = FeatureTable::open(&p.features_index(), &p.features())?;
         let vocab_file = MappedArray::open(&p.vocabulary(), VOCABULARY_MAGIC, 1)?;
@@ -300,8 +305,9 @@ impl Generation {
     }
 
     /// The local features of the image at `pos`.
-    pub fn features(&self, pos: u32) -> RefFeatures<'_> {
-        self.features.get(pos)
+    /// A reference's local features, checked against their CRC.
+    pub fn features(&self, pos: u32) -> Result<RefFeatures<'_>, GenerationError> {
+        Ok(self.features.get_checked(pos)?)
     }
 
     /// The visual word of a descriptor (for diagnostics).

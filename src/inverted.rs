@@ -139,6 +139,11 @@ impl InvertedIndex {
         let offsets = MappedArray::open(offsets_path, OFFSETS_MAGIC, 8)?;
         let postings = MappedArray::open(postings_path, POSTINGS_MAGIC, ENTRY as u32)?;
         let idf = MappedArray::open(idf_path, IDF_MAGIC, 4)?;
+        // The small tables are checked whole at open; the postings (large,
+        // and only ever proposing candidates that verification then
+        // checks) by `verify`.
+        offsets.verify()?;
+        idf.verify()?;
         let consistent = offsets.len() == idf.len() + 1
             && u64::from_le_bytes(offsets.get(idf.len()).try_into().expect("8 bytes"))
                 == postings.len() as u64;

@@ -19,7 +19,9 @@ const BLOB_HEADER: usize = 4;
 const INDEX_MAGIC: [u8; 8] = *b"PVLFIDX1";
 const ENTRIES_MAGIC: [u8; 8] = *b"PVLFENT1";
 /// Per image: first feature (u64), count (u32), width and height (u16).
-const INDEX_ENTRY: usize = 16;
+/// Per image: offset u64, count u32, width u16, height u16, CRC-32 of its
+/// features (checked each time a search reads them).
+const INDEX_ENTRY: usize = 20;
 
 /// The store's form of an image's features.
 pub fn encode(f: &Features) -> Vec<u8> {
@@ -137,6 +139,8 @@ pub fn write_table(
         index.extend_from_slice(&(count as u32).to_le_bytes());
         index.extend_from_slice(&(w as u16).to_le_bytes());
         index.extend_from_slice(&(h as u16).to_le_bytes());
+        let crc = f.map_or(0, |f| crc32fast::hash(f.entries));
+        index.extend_from_slice(&crc.to_le_bytes());
         if let Some(f) = f {
             entries.extend_from_slice(f.entries);
         }
@@ -155,6 +159,9 @@ impl FeatureTable {
     pub fn open(index_path: &Path, entries_path: &Path) -> Result<FeatureTable, ArrayFileError> {
         let index = MappedArray::open(index_path, INDEX_MAGIC, INDEX_ENTRY as u32)?;
         let entries = MappedArray::open(entries_path, ENTRIES_MAGIC, FEATURE_BYTES as u32)?;
+        // Small (20 bytes an image): checked whole at open. The features
+        // themselves are checked image by image as searches read them.
+        index.verify()?;
         let table = FeatureTable { index, entries };
         let total = (0..table.index.len())
             .map(|i| table.span(i).1 as u64)
@@ -187,7 +194,23 @@ impl FeatureTable {
         )
     }
 
-    /// The features of the image at `pos`.
+    /// The features of the image at `pos`, after checking their CRC: a
+    /// damaged file is an error naming it, never a wrong verdict.
+    pub fn get_checked(&self, pos: u32) -> Result<RefFeatures<'_>, ArrayFileError> {
+        let f = self.get(pos);
+        let e = self.index.get(pos as usize);
+        let crc = u32::from_le_bytes(e[16..20].try_into().expect("4 bytes"));
+        if f.entries.is_empty() || crc32fast::hash(f.entries) == crc {
+            Ok(f)
+        } else {
+            Err(ArrayFileError::Checksum {
+                path: self.entries.path().to_path_buf(),
+            })
+        }
+    }
+
+    /// The features of the image at `pos`, unchecked (for building the
+    /// next generation, whose own checksums are computed afresh).
     pub fn get(&self, pos: u32) -> RefFeatures<'_> {
         let (start, count, width, height) = self.span(pos as usize);
         let payload = self.entries.payload();

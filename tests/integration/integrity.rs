@@ -174,3 +174,29 @@ fn export_then_import_gives_the_same_database() {
     let b = other.text("violin", &[]);
     assert_eq!(ids(&a), ids(&b));
 }
+
+#[test]
+fn damage_is_named_when_read_never_answered_from() {
+    let ix = Index::demo();
+    let photo = query("demo-013_photo_tilt.jpg");
+    let generation = current_generation(&ix);
+    // Positions and hashes are checked when the index opens.
+    let hashes = generation.join("hashes.bin");
+    let before = std::fs::read(&hashes).unwrap();
+    damage(&hashes);
+    let out = ix.cmd("search", &[photo.as_os_str()]).expect_code(2);
+    assert!(out.stderr.contains("hashes.bin"), "{}", out.stderr);
+    std::fs::write(&hashes, before).unwrap();
+    // Local features, image by image, when a search reads them: damage
+    // every image's, and the search fails naming the file.
+    let features = generation.join("features.bin");
+    let mut bytes = std::fs::read(&features).unwrap();
+    for i in (64..bytes.len()).step_by(512) {
+        bytes[i] ^= 0x81;
+    }
+    std::fs::write(&features, bytes).unwrap();
+    let out = ix.cmd("search", &[photo.as_os_str()]).expect_code(2);
+    assert!(out.stderr.contains("features.bin"), "{}", out.stderr);
+    ix.cmd::<&str>("rebuild", &[]).ok();
+    assert_eq!(ids(&ix.search(&photo))[0], "demo-013");
+}
