@@ -122,21 +122,9 @@ pub fn keys(action: KeysCommand) -> Result<i32> {
 /// the same trail as the API's writes. A failure to log is reported, not
 /// fatal: the change itself is already committed.
 pub fn audit_local_change(index: &std::path::Path, action: &str, request: serde_json::Value) {
-    use crate::server::audit::{AuditEntry, AuditLog, now};
+    use crate::server::audit::{AuditEntry, AuditLog};
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let entry = AuditEntry {
-        time: now(),
-        key: format!("cli:{user}"),
-        role: "local".into(),
-        action: action.into(),
-        status: 200,
-        remote: None,
-        request,
-        ids: Vec::new(),
-        photo_sha256: None,
-        photo_bytes: None,
-        photo_saved: None,
-    };
+    let entry = AuditEntry::new(format!("cli:{user}"), "local", action, None, request);
     let path = index.join("audit.jsonl");
     if let Err(e) = AuditLog::open(&path, None).and_then(|log| log.append(&entry)) {
         eprintln!(

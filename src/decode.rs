@@ -143,6 +143,24 @@ fn decode_reader<R: BufRead + Seek>(
     reader.limits(lim);
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
+    check_declared_size(name, width, height, limits)?;
+    // A missing or unreadable EXIF block is not an error: the pixels are still good.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    img.apply_orientation(orientation);
+    Ok(img.into_rgb8())
+}
+
+/// Checks the size a file declares before a single pixel is decoded (a
+/// decompression bomb declares a huge picture in a few bytes).
+pub(crate) fn check_declared_size(
+    name: &str,
+    width: u32,
+    height: u32,
+    limits: &DecodeLimits,
+) -> Result<(), DecodeError> {
     if width == 0 || height == 0 {
         return Err(DecodeError::Corrupt {
             name: name.into(),
@@ -160,13 +178,7 @@ fn decode_reader<R: BufRead + Seek>(
             limit: format!("{} pixels, {} per side", limits.max_pixels, limits.max_side),
         });
     }
-    // A missing or unreadable EXIF block is not an error: the pixels are still good.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    img.apply_orientation(orientation);
-    Ok(img.into_rgb8())
+    Ok(())
 }
 
 /// True when the JPEG's last scan is followed by an end-of-image marker.

@@ -36,24 +36,7 @@ pub fn decode(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<RgbImag
     };
     let ctx = HeifContext::read_from_bytes(bytes).map_err(corrupt)?;
     let handle = ctx.primary_image_handle().map_err(corrupt)?;
-    let (width, height) = (handle.width(), handle.height());
-    if width == 0 || height == 0 {
-        return Err(DecodeError::Corrupt {
-            name: name.into(),
-            message: "zero width or height".into(),
-        });
-    }
-    if width > limits.max_side
-        || height > limits.max_side
-        || u64::from(width) * u64::from(height) > limits.max_pixels
-    {
-        return Err(DecodeError::TooManyPixels {
-            name: name.into(),
-            width,
-            height,
-            limit: format!("{} pixels, {} per side", limits.max_pixels, limits.max_side),
-        });
-    }
+    crate::decode::check_declared_size(name, handle.width(), handle.height(), limits)?;
     let decoded = LibHeif::new()
         .decode(&handle, ColorSpace::Rgb(RgbChroma::Rgb), None)
         .map_err(corrupt)?;

@@ -172,13 +172,7 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(err)?;
-        let seq: i64 = tx
-            .query_row(
-                "UPDATE meta SET value=value+1 WHERE key='seq' RETURNING value",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(err)?;
+        let seq = next_seq(&tx).map_err(err)?;
         let mut done = Vec::with_capacity(records.len());
         {
             let mut upd = tx
@@ -219,13 +213,7 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(err)?;
-        let seq: i64 = tx
-            .query_row(
-                "UPDATE meta SET value=value+1 WHERE key='seq' RETURNING value",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(err)?;
+        let seq = next_seq(&tx).map_err(err)?;
         tx.execute("UPDATE meta SET value=?1 WHERE key='images_seq'", [seq])
             .map_err(err)?;
         {
@@ -460,6 +448,15 @@ impl Store {
             )
             .map_err(self.err())
     }
+}
+
+/// Bumps the store's change sequence inside `tx`; returns the new value.
+fn next_seq(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<i64> {
+    tx.query_row(
+        "UPDATE meta SET value=value+1 WHERE key='seq' RETURNING value",
+        [],
+        |r| r.get(0),
+    )
 }
 
 pub fn f32s_to_bytes(v: &[f32]) -> Vec<u8> {

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::api_search::{database_json, urlencode};
-use super::audit::{AuditEntry, AuditQuery, now};
+use super::audit::{AuditEntry, AuditQuery};
 use super::auth::{Caller, Remote};
 use super::error::ApiError;
 use super::keys::Role;
@@ -30,19 +30,15 @@ fn record_json(r: &Record) -> Value {
 }
 
 fn audit_entry(caller: &Caller, action: &str, remote: Option<String>, id: &str) -> AuditEntry {
-    AuditEntry {
-        time: now(),
-        key: caller.name.clone(),
-        role: caller.role.as_str().into(),
-        action: action.into(),
-        status: 200,
+    let mut e = AuditEntry::new(
+        caller.name.as_str(),
+        caller.role.as_str(),
+        action,
         remote,
-        request: json!({"id": id}),
-        ids: vec![id.to_string()],
-        photo_sha256: None,
-        photo_bytes: None,
-        photo_saved: None,
-    }
+        json!({"id": id}),
+    );
+    e.ids = vec![id.to_string()];
+    e
 }
 
 /// Runs `f`, then audits it with the status it ended in.

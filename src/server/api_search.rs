@@ -1,7 +1,7 @@
 //! Searching: by photo (multipart upload) and by text; and the metrics.
 
 use super::AppState;
-use super::audit::{AuditEntry, now};
+use super::audit::AuditEntry;
 use super::auth::Remote;
 use super::error::ApiError;
 use super::keys::Role;
@@ -120,19 +120,13 @@ pub async fn search_photo(
     form: Multipart,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Officer)?;
-    let mut entry = AuditEntry {
-        time: now(),
-        key: caller.name,
-        role: caller.role.as_str().into(),
-        action: "search".into(),
-        status: 200,
+    let mut entry = AuditEntry::new(
+        caller.name,
+        caller.role.as_str(),
+        "search",
         remote,
-        request: Value::Null,
-        ids: Vec::new(),
-        photo_sha256: None,
-        photo_bytes: None,
-        photo_saved: None,
-    };
+        Value::Null,
+    );
     let result = run_photo_search(&st, form, &mut entry).await;
     if let Err(e) = &result {
         entry.status = e.status.as_u16();
@@ -146,19 +140,27 @@ async fn run_photo_search(
     form: Multipart,
     entry: &mut AuditEntry,
 ) -> Result<Json<Value>, ApiError> {
-    let req = read_search_form(form).await?;
-    let sha = hex(&Sha256::digest(&req.photo));
-    entry.request =
-        json!({"text": req.opts.text, "type": req.opts.object_type, "top": req.opts.top});
-    entry.photo_bytes = Some(req.photo.len());
-    entry.photo_saved = st.audit.keep_photo(&sha, &req.photo);
+    let PhotoRequest { photo, opts } = read_search_form(form).await?;
+    entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top});
+    entry.photo_bytes = Some(photo.len());
+    // Hashed (and kept, if configured) before queueing: a refused search
+    // is audited with its photo too. Off the async threads: it is I/O
+    // and a few milliseconds of hashing.
+    let state = Arc::clone(st);
+    let (photo, sha, saved) = tokio::task::spawn_blocking(move || {
+        let sha = hex(&Sha256::digest(&photo));
+        let saved = state.audit.keep_photo(&sha, &photo);
+        (photo, sha, saved)
+    })
+    .await?;
+    entry.photo_saved = saved;
     entry.photo_sha256 = Some(sha.clone());
     let _slot = st.search_slot().await?;
     let engine = Arc::clone(&st.engine);
     let (resp, (w, h)) = tokio::task::spawn_blocking(move || {
-        let img = crate::decode::decode_bytes(&req.photo, "photo", engine.limits())?;
+        let img = crate::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
-        Ok::<_, ApiError>((engine.search(img, &req.opts)?, dims))
+        Ok::<_, ApiError>((engine.search(img, &opts)?, dims))
     })
     .await??;
     let best = resp.matches.first().map_or(Verdict::None, |m| m.verdict);
@@ -191,19 +193,13 @@ pub async fn search_text(
     Query(p): Query<TextParams>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Officer)?;
-    let mut entry = AuditEntry {
-        time: now(),
-        key: caller.name,
-        role: caller.role.as_str().into(),
-        action: "search_text".into(),
-        status: 200,
+    let mut entry = AuditEntry::new(
+        caller.name,
+        caller.role.as_str(),
+        "search_text",
         remote,
-        request: json!({"q": p.q, "type": p.object_type, "status": p.status, "source": p.source}),
-        ids: Vec::new(),
-        photo_sha256: None,
-        photo_bytes: None,
-        photo_saved: None,
-    };
+        json!({"q": p.q, "type": p.object_type, "status": p.status, "source": p.source}),
+    );
     let result = run_text_search(&st, p).await;
     match &result {
         Ok((ids, _)) => entry.ids = ids.clone(),

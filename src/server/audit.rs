@@ -37,6 +37,32 @@ pub struct AuditEntry {
     pub photo_saved: Option<String>,
 }
 
+impl AuditEntry {
+    /// An entry stamped now, with status 200 until the request says
+    /// otherwise.
+    pub fn new(
+        key: impl Into<String>,
+        role: impl Into<String>,
+        action: &str,
+        remote: Option<String>,
+        request: serde_json::Value,
+    ) -> AuditEntry {
+        AuditEntry {
+            time: now(),
+            key: key.into(),
+            role: role.into(),
+            action: action.into(),
+            status: 200,
+            remote,
+            request,
+            ids: Vec::new(),
+            photo_sha256: None,
+            photo_bytes: None,
+            photo_saved: None,
+        }
+    }
+}
+
 /// What [`AuditLog::read`] returns: newest first, filtered.
 #[derive(Debug, Default, Clone)]
 pub struct AuditQuery {
