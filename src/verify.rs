@@ -37,60 +37,41 @@ fn check(part: impl Into<String>, state: State, message: impl Into<String>) -> C
 /// Every check, in order: store, generation, text.
 pub fn verify(dir: &Path) -> Vec<Check> {
     let paths = IndexPaths::new(dir);
-    let mut out = Vec::new();
-    let store_path = paths.store();
-    if !store_path.is_file() {
-        out.push(check(
-            store_path.display().to_string(),
-            State::Damaged,
-            "no record store: not an index",
-        ));
-        return out;
-    }
-    let store = match Store::open(&store_path) {
-        Ok(s) => s,
-        Err(e) => {
-            out.push(check(
-                store_path.display().to_string(),
-                State::Damaged,
-                e.to_string(),
-            ));
-            return out;
-        }
+    let (store, seq, records, first) = match verify_store(&paths) {
+        Ok(found) => found,
+        Err(damaged) => return vec![damaged],
     };
-    let facts = (|| {
-        let problems = store.integrity_problems()?;
-        Ok::<_, crate::store::StoreError>((problems, store.seq()?, store.counts()?))
-    })();
-    let (seq, records) = match facts {
-        Ok((problems, seq, (records, images))) if problems.is_empty() => {
-            out.push(check(
-                store_path.display().to_string(),
-                State::Ok,
-                format!("{records} records, {images} images, sequence {seq}"),
-            ));
-            (seq, records)
-        }
-        Ok((problems, ..)) => {
-            out.push(check(
-                store_path.display().to_string(),
-                State::Damaged,
-                problems.join("; "),
-            ));
-            return out;
-        }
-        Err(e) => {
-            out.push(check(
-                store_path.display().to_string(),
-                State::Damaged,
-                e.to_string(),
-            ));
-            return out;
-        }
-    };
+    let mut out = vec![first];
     out.push(verify_generation(&paths, &store, seq));
     out.push(verify_text(&paths, seq, records));
     out
+}
+
+/// The store, its sequence and record count, and its check; or the
+/// check that says why nothing else can be checked.
+fn verify_store(paths: &IndexPaths) -> Result<(Store, i64, u64, Check), Check> {
+    let part = paths.store().display().to_string();
+    let damaged = |message: String| check(part.clone(), State::Damaged, message);
+    if !paths.store().is_file() {
+        return Err(damaged("no record store: not an index".into()));
+    }
+    let store = Store::open(&paths.store()).map_err(|e| damaged(e.to_string()))?;
+    let problems = store
+        .integrity_problems()
+        .map_err(|e| damaged(e.to_string()))?;
+    if !problems.is_empty() {
+        return Err(damaged(problems.join("; ")));
+    }
+    let (seq, (records, images)) = store
+        .seq()
+        .and_then(|seq| Ok((seq, store.counts()?)))
+        .map_err(|e| damaged(e.to_string()))?;
+    let ok = check(
+        part.clone(),
+        State::Ok,
+        format!("{records} records, {images} images, sequence {seq}"),
+    );
+    Ok((store, seq, records, ok))
 }
 
 fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
