@@ -240,6 +240,9 @@ impl Generation {
         // position is, its hashes) is verified before the first search.
         slots.verify()?;
         hashes.verify()?;
+        // hnsw_rs panics on a malformed dump rather than returning an error,
+        // so its files are checked before it reads them.
+        verify_listed(dir, &manifest)?;
         let hnsw = VectorIndex::open(&p.hnsw(), n)?;
         let features = FeatureTable::open(&p.features_index(), &p.features())?;
         let vocab_file = MappedArray::open(&p.vocabulary(), VOCABULARY_MAGIC, 1)?;
@@ -348,18 +351,23 @@ impl Generation {
             1,
         )?
         .verify()?;
-        for (rel, crc) in &self.manifest.checksums {
-            let path = self.dir.join(rel);
-            let found = file_crc(&path).map_err(|source| GenerationError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            if found != *crc {
-                return Err(GenerationError::Checksum { path });
-            }
-        }
-        Ok(())
+        verify_listed(&self.dir, &self.manifest)
     }
+}
+
+/// Checks the files whose checksums the manifest lists.
+fn verify_listed(dir: &Path, manifest: &Manifest) -> Result<(), GenerationError> {
+    for (rel, crc) in &manifest.checksums {
+        let path = dir.join(rel);
+        let found = file_crc(&path).map_err(|source| GenerationError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if found != *crc {
+            return Err(GenerationError::Checksum { path });
+        }
+    }
+    Ok(())
 }
 
 /// An even sample of the database's descriptors: every k-th image's
