@@ -12,12 +12,12 @@ use crate::candidates::candidates;
 use crate::decode::{DecodeError, DecodeLimits};
 use crate::describe::Describer;
 use crate::embed::{ColourLayoutEmbedder, Embedder};
-use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, Manifest};
+use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, MAX_DELTAS, Manifest};
 use crate::hash::HASH_VERSION;
 use crate::paths::{IndexPaths, parse_generation_name};
 use crate::record::{Record, Status};
 use crate::scoring::{self, Evidence, Verdict};
-use crate::store::{Store, StoreError, StoredImage};
+use crate::store::{ImageRow, Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use crate::writelock::WriteLock;
 use image::RgbImage;
@@ -219,13 +219,8 @@ impl Engine {
         });
         let generation = match generation {
             Some(g) if !stale || lock.is_none() => g,
-            _ => build_generation(
-                &paths,
-                &describer,
-                generation
-                    .as_ref()
-                    .map_or(current.unwrap_or(0), |g| g.manifest.generation),
-            )?,
+            Some(g) => update_generation(&paths, &describer, &g)?,
+            None => build_generation(&paths, &describer, current.unwrap_or(0))?,
         };
         let engine = Engine {
             paths,
@@ -523,7 +518,7 @@ impl Engine {
         if current.manifest.store_seq >= self.store().images_seq()? {
             return Ok(());
         }
-        let next = build_generation(&self.paths, &self.describer, current.manifest.generation)?;
+        let next = update_generation(&self.paths, &self.describer, &current)?;
         *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
         Ok(())
     }
@@ -608,8 +603,9 @@ fn read_current(paths: &IndexPaths) -> Option<u64> {
     parse_generation_name(name.trim())
 }
 
-/// Writes generation `previous + 1` from the store, points `CURRENT` at it
-/// and removes generations older than the previous one.
+/// Writes generation `previous + 1` with every image of the store in one
+/// base segment, points `CURRENT` at it and removes generations older
+/// than the previous one.
 fn build_generation(
     paths: &IndexPaths,
     describer: &Describer,
@@ -619,21 +615,9 @@ fn build_generation(
     // not hold the engine's store lock meanwhile.
     let store = Store::open(&paths.store())?;
     let seq = store.seq()?;
-    let mut rows = Vec::new();
     let embedder = describer.embedder();
-    store.for_each_image(|r| rows.push(r))?;
-    rows.retain(|r| r.embedding.len() == embedder.dim());
-    // Another process may have committed a later generation than the one
-    // this engine has open: never reuse its number.
-    let id = previous.max(read_current(paths).unwrap_or(0)) + 1;
-    let dir = paths.generation(id);
-    let io = |source| EngineError::Io {
-        path: dir.clone(),
-        source,
-    };
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(io)?; // debris of a crashed build
-    }
+    let rows = image_rows(&store, 0, embedder.dim())?;
+    let (id, dir) = next_generation_dir(paths, previous)?;
     let manifest = Manifest {
         format_version: MANIFEST_VERSION,
         generation: id,
@@ -645,9 +629,87 @@ fn build_generation(
         features_version: 0,
         words: 0,
         checksums: Default::default(),
+        base_images: 0,
+        deltas: Vec::new(),
     };
     Generation::write(&dir, &manifest, &rows)?;
-    crate::paths::sync_dir(&dir).map_err(io)?;
+    commit_generation(paths, id, &dir)
+}
+
+/// Brings `current` up to the store: a new delta segment with the images
+/// added since it was built, or, when the deltas would be too many or
+/// hold more than half as many images as the base, a whole new build
+/// (which also drops deleted images and relearns the vocabulary).
+///
+/// Deltas cost only what they add, so a day's imports into a large
+/// database take seconds; the rebuilds they defer double the base each
+/// time at most, so their cost per image stays bounded.
+fn update_generation(
+    paths: &IndexPaths,
+    describer: &Describer,
+    current: &Generation,
+) -> Result<Generation, EngineError> {
+    let store = Store::open(&paths.store())?;
+    let seq = store.seq()?;
+    let dim = describer.embedder().dim();
+    let base = current.base_len();
+    let added = image_rows(&store, current.last_slot(), dim)?;
+    let deltas = current.manifest.deltas.len();
+    // Too many deltas: fold them into one (cheap while they are small).
+    let (keep, rows) = if deltas < MAX_DELTAS {
+        (deltas, added)
+    } else {
+        (0, image_rows(&store, current.base_last_slot(), dim)?)
+    };
+    let delta_images: usize = current.manifest.deltas[..keep]
+        .iter()
+        .map(|d| d.images as usize)
+        .sum::<usize>()
+        + rows.len();
+    if base == 0
+        || delta_images * 2 > base
+        || current.manifest.embedder != describer.embedder().id()
+    {
+        drop(rows);
+        return build_generation(paths, describer, current.manifest.generation);
+    }
+    let (id, dir) = next_generation_dir(paths, current.manifest.generation)?;
+    current.extend(&dir, id, seq, keep, &rows)?;
+    commit_generation(paths, id, &dir)
+}
+
+/// The live images above `after` (a store slot) that the embedder
+/// described.
+fn image_rows(store: &Store, after: i64, dim: usize) -> Result<Vec<ImageRow>, EngineError> {
+    let mut rows = Vec::new();
+    store.for_each_image_after(after, |r| rows.push(r))?;
+    rows.retain(|r| r.embedding.len() == dim);
+    Ok(rows)
+}
+
+/// The number and directory of the next generation, cleared of the
+/// debris of a crashed build.
+fn next_generation_dir(paths: &IndexPaths, previous: u64) -> Result<(u64, PathBuf), EngineError> {
+    // Another process may have committed a later generation than the one
+    // this engine has open: never reuse its number.
+    let id = previous.max(read_current(paths).unwrap_or(0)) + 1;
+    let dir = paths.generation(id);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|source| EngineError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    Ok((id, dir))
+}
+
+/// Makes the generation written into `dir` durable, points `CURRENT` at
+/// it, and removes generations older than the previous one.
+fn commit_generation(paths: &IndexPaths, id: u64, dir: &Path) -> Result<Generation, EngineError> {
+    crate::paths::sync_dir(dir).map_err(|source| EngineError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let name = crate::paths::generation_name(id);
     crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| {
         EngineError::Io {
@@ -655,7 +717,7 @@ fn build_generation(
             source,
         }
     })?;
-    let generation = Generation::open(&dir)?;
+    let generation = Generation::open(dir)?;
     remove_old_generations(paths.root(), id);
     Ok(generation)
 }

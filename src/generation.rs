@@ -1,35 +1,42 @@
 //! A generation: one immutable, memory-mapped snapshot of the image indexes
-//! (hashes, vectors, HNSW graph), built from the record store.
+//! (hashes, vectors, HNSW graph, local features, visual words), built from
+//! the record store.
 //!
 //! Generations are never modified: a change to the store produces a new
 //! directory, fsynced, then `CURRENT` is switched by an atomic rename.
 //! Readers holding the old generation keep using it until they drop it;
 //! a crash mid-build leaves an unreferenced directory that the next build
-//! removes. Dense positions (0..n) index every table; `slots.bin` maps a
-//! position back to the image's row in the store.
+//! removes.
+//!
+//! A generation is a base segment (its tables at the top of the directory,
+//! with the vocabulary learned from it) and up to [`MAX_DELTAS`] delta
+//! segments (`delta-K/`) holding the images added since. An import writes
+//! a new generation that hard-links every file of the previous one and
+//! adds one delta: it costs what it adds. When the deltas grow past half
+//! the base, everything is rebuilt into one base (see the engine).
+//! Dense positions index the segments one after the other; `slots.bin`
+//! maps a position back to the image's row in the store.
 
 use crate::arrayfile::{self, ArrayFileError, MappedArray};
 use crate::hash::{HASH_VERSION, ImageHashes};
-use crate::inverted::{self, InvertedIndex, Occurrence};
+use crate::inverted::Occurrence;
 use crate::localfeatures::{self, FeatureTable, RefFeatures};
 use crate::orb::{Descriptor, FEATURES_VERSION, Features};
 use crate::paths::GenerationPaths;
-use crate::store::{ImageRow, f32s_to_bytes};
-use crate::vectors::{self, Neighbour, VectorIndex, VectorIndexError};
+use crate::segment::{self, Segment, Weights};
+use crate::store::ImageRow;
+use crate::vectors::{Neighbour, VectorIndexError};
 use crate::vocabulary::Vocabulary;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-const SLOTS_MAGIC: [u8; 8] = *b"PVSLOTS1";
-const HASHES_MAGIC: [u8; 8] = *b"PVHASH02";
-/// Per image: phash, dhash (u64 each), width, height (u32 each).
-const HASH_ENTRY: usize = 24;
-const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
 const VOCABULARY_MAGIC: [u8; 8] = *b"PVVOCAB1";
 /// 2: local features, vocabulary and inverted index.
 /// 3: per-image feature checksums, small tables checked at open.
-pub const MANIFEST_VERSION: u32 = 3;
+/// 4: delta segments.
+pub const MANIFEST_VERSION: u32 = 4;
+/// Delta segments a generation holds at most: every search visits each.
+pub const MAX_DELTAS: usize = 8;
 /// Descriptors the vocabulary is learned from, at most: enough for the
 /// widest tree (65k words, 30 descriptors each), and a bounded cost however
 /// large the database. With 51k references 65k words measured 0.8 points
@@ -52,9 +59,25 @@ pub struct Manifest {
     #[serde(default)]
     pub words: u32,
     /// CRC-32 of the files that carry no checksum of their own (the HNSW
-    /// dump), by path relative to the generation, for `verify`.
+    /// dumps), by path relative to the generation, for `verify`.
     #[serde(default)]
     pub checksums: std::collections::BTreeMap<String, u32>,
+    /// Images in the base segment (`images` counts every segment).
+    #[serde(default)]
+    pub base_images: u64,
+    /// The delta segments, oldest first.
+    #[serde(default)]
+    pub deltas: Vec<Delta>,
+}
+
+/// A delta segment as the manifest lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Delta {
+    /// Its directory, relative to the generation.
+    pub dir: String,
+    pub images: u64,
+    /// The store sequence it brought the generation to.
+    pub store_seq: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +103,7 @@ pub enum GenerationError {
 }
 
 /// CRC-32 of a whole file, read in blocks.
-fn file_crc(path: &Path) -> std::io::Result<u32> {
+pub(crate) fn file_crc(path: &Path) -> std::io::Result<u32> {
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
     let mut h = crc32fast::Hasher::new();
@@ -97,19 +120,17 @@ fn file_crc(path: &Path) -> std::io::Result<u32> {
 pub struct Generation {
     pub manifest: Manifest,
     pub dir: PathBuf,
-    slots: MappedArray,
-    hashes: MappedArray,
-    vectors: MappedArray,
-    hnsw: VectorIndex,
-    features: FeatureTable,
     vocabulary: Vocabulary,
-    words: InvertedIndex,
+    /// The base, then the deltas.
+    segments: Vec<Segment>,
+    /// The first position of each segment.
+    starts: Vec<u32>,
 }
 
 impl Generation {
-    /// Writes a new generation into `dir` (which must not exist yet).
-    /// Writes a new generation into `dir` (which must not exist yet);
-    /// returns the manifest with the vocabulary size filled in.
+    /// Writes a new generation with every image in one base segment into
+    /// `dir` (which must not exist yet); returns the manifest with the
+    /// vocabulary size and checksums filled in.
     pub fn write(
         dir: &Path,
         manifest: &Manifest,
@@ -119,80 +140,94 @@ impl Generation {
             path: dir.to_path_buf(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
         let p = GenerationPaths(dir);
-        let dim = manifest.dim as usize;
-        let slots: Vec<u8> = rows.iter().flat_map(|r| r.slot.to_le_bytes()).collect();
-        let hashes: Vec<u8> = rows
-            .iter()
-            .flat_map(|r| {
-                let mut e = [0u8; HASH_ENTRY];
-                e[0..8].copy_from_slice(&r.hashes.phash.to_le_bytes());
-                e[8..16].copy_from_slice(&r.hashes.dhash.to_le_bytes());
-                e[16..20].copy_from_slice(&r.width.to_le_bytes());
-                e[20..24].copy_from_slice(&r.height.to_le_bytes());
-                e
-            })
-            .collect();
-        let mut flat = Vec::with_capacity(rows.len() * dim);
-        for r in rows {
-            assert_eq!(
-                r.embedding.len(),
-                dim,
-                "embedding width differs from the manifest"
-            );
-            flat.extend_from_slice(&r.embedding);
-        }
-        arrayfile::write(&p.slots(), SLOTS_MAGIC, 8, &slots)?;
-        arrayfile::write(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32, &hashes)?;
-        arrayfile::write(
-            &p.vectors(),
-            VECTORS_MAGIC,
-            4 * manifest.dim,
-            &f32s_to_bytes(&flat),
-        )?;
-        vectors::write(&p.hnsw(), &flat, dim)?;
-        let blobs: Vec<Option<&[u8]>> = rows.iter().map(|r| Some(r.features.as_slice())).collect();
-        localfeatures::write_table(&p.features_index(), &p.features(), &blobs)?;
+        segment::write_global(dir, manifest.dim as usize, rows)?;
         let table = FeatureTable::open(&p.features_index(), &p.features())?;
         let vocabulary = Vocabulary::train(&vocabulary_sample(&table));
+        drop(table);
         arrayfile::write(&p.vocabulary(), VOCABULARY_MAGIC, 1, &vocabulary.to_bytes())?;
-        let words: Vec<Vec<Occurrence>> = (0..table.len() as u32)
-            .into_par_iter()
-            .map(|pos| {
-                let f = table.get(pos);
-                f.descriptors()
-                    .zip(f.shapes())
-                    .map(|(d, (angle, level))| Occurrence {
-                        word: vocabulary.quantize(&d),
-                        angle,
-                        level,
-                    })
-                    .collect()
-            })
-            .collect();
-        inverted::write(
-            &p.word_offsets(),
-            &p.word_postings(),
-            &p.word_idf(),
-            vocabulary.words(),
-            &words,
-        )?;
-        let mut checksums = std::collections::BTreeMap::new();
-        if !rows.is_empty() {
-            for f in vectors::files(&p.hnsw()) {
-                let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
-                checksums.insert(rel, file_crc(&f).map_err(io)?);
-            }
-        }
+        let checksums = segment::write_words(dir, &vocabulary, Weights::Own)?;
         let manifest = Manifest {
             words: vocabulary.words() as u32,
             features_version: FEATURES_VERSION,
+            images: rows.len() as u64,
+            base_images: rows.len() as u64,
+            deltas: Vec::new(),
             checksums,
             ..manifest.clone()
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         crate::paths::write_atomic(&p.manifest(), &json).map_err(io)?;
+        Ok(manifest)
+    }
+
+    /// Writes a new generation into `dir` (which must not exist yet) that
+    /// shares this one's base and its first `keep` deltas (hard links: no
+    /// copy) and adds `rows`, the images added since, as a new delta.
+    /// `manifest` gives the new generation's number and store sequence.
+    pub fn extend(
+        &self,
+        dir: &Path,
+        generation: u64,
+        store_seq: i64,
+        keep: usize,
+        rows: &[ImageRow],
+    ) -> Result<Manifest, GenerationError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| GenerationError::Io { path, source }
+        };
+        let kept = &self.manifest.deltas[..keep.min(self.manifest.deltas.len())];
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // The base's files, then the kept deltas' directories.
+        for e in std::fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let e = e.map_err(io(&self.dir))?;
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name == "manifest.json" || name.ends_with(".tmp") || name.starts_with("delta-") {
+                continue;
+            }
+            link_tree(&e.path(), &dir.join(&*name))?;
+        }
+        for d in kept {
+            link_tree(&self.dir.join(&d.dir), &dir.join(&d.dir))?;
+        }
+        let name = format!("delta-{generation}");
+        let delta_dir = dir.join(&name);
+        segment::write_global(&delta_dir, self.manifest.dim as usize, rows)?;
+        let idf = self.segments[0].idf();
+        let own = segment::write_words(&delta_dir, &self.vocabulary, Weights::Base(&idf))?;
+        crate::paths::sync_dir(&delta_dir).map_err(io(&delta_dir))?;
+        let mut checksums: std::collections::BTreeMap<String, u32> = self
+            .manifest
+            .checksums
+            .iter()
+            .filter(|(rel, _)| {
+                !rel.starts_with("delta-") || kept.iter().any(|d| rel.starts_with(&d.dir))
+            })
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        checksums.extend(
+            own.into_iter()
+                .map(|(rel, crc)| (format!("{name}/{rel}"), crc)),
+        );
+        let mut deltas = kept.to_vec();
+        deltas.push(Delta {
+            dir: name,
+            images: rows.len() as u64,
+            store_seq,
+        });
+        let manifest = Manifest {
+            generation,
+            store_seq,
+            images: self.manifest.base_images + deltas.iter().map(|d| d.images).sum::<u64>(),
+            deltas,
+            checksums,
+            ..self.manifest.clone()
+        };
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        let mpath = GenerationPaths(dir).manifest();
+        crate::paths::write_atomic(&mpath, &json).map_err(io(&mpath))?;
         Ok(manifest)
     }
 
@@ -220,31 +255,19 @@ impl Generation {
                 ),
             });
         }
-        let n = manifest.images as usize;
-        let slots = MappedArray::open(&p.slots(), SLOTS_MAGIC, 8)?;
-        let hashes = MappedArray::open(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32)?;
-        let vectors = MappedArray::open(&p.vectors(), VECTORS_MAGIC, 4 * manifest.dim)?;
-        for (a, path) in [
-            (&slots, p.slots()),
-            (&hashes, p.hashes()),
-            (&vectors, p.vectors()),
-        ] {
-            if a.len() != n {
-                return Err(GenerationError::Manifest {
-                    path,
-                    message: format!("holds {} entries, the manifest lists {n}", a.len()),
-                });
-            }
+        let listed = manifest.base_images + manifest.deltas.iter().map(|d| d.images).sum::<u64>();
+        if listed != manifest.images {
+            return Err(GenerationError::Manifest {
+                path: mpath,
+                message: format!(
+                    "its segments hold {listed} images, its total says {}",
+                    manifest.images
+                ),
+            });
         }
-        // What turns into a verdict without further checks (which image a
-        // position is, its hashes) is verified before the first search.
-        slots.verify()?;
-        hashes.verify()?;
         // hnsw_rs panics on a malformed dump rather than returning an error,
         // so its files are checked before it reads them.
         verify_listed(dir, &manifest)?;
-        let hnsw = VectorIndex::open(&p.hnsw(), n)?;
-        let features = FeatureTable::open(&p.features_index(), &p.features())?;
         let vocab_file = MappedArray::open(&p.vocabulary(), VOCABULARY_MAGIC, 1)?;
         let vocabulary = Vocabulary::from_bytes(vocab_file.payload()).ok_or_else(|| {
             GenerationError::Manifest {
@@ -252,23 +275,33 @@ impl Generation {
                 message: "not a vocabulary".into(),
             }
         })?;
-        let words = InvertedIndex::open(&p.word_offsets(), &p.word_postings(), &p.word_idf(), n)?;
-        if features.len() != n || words.words() != vocabulary.words() {
-            return Err(GenerationError::Manifest {
-                path: p.features_index(),
-                message: "local feature tables disagree with the manifest".into(),
-            });
+        let words = vocabulary.words();
+        let mut segments = vec![Segment::open(
+            dir,
+            manifest.base_images as usize,
+            manifest.dim,
+            words,
+        )?];
+        for d in &manifest.deltas {
+            segments.push(Segment::open(
+                &dir.join(&d.dir),
+                d.images as usize,
+                manifest.dim,
+                words,
+            )?);
+        }
+        let mut starts = Vec::with_capacity(segments.len());
+        let mut next = 0u32;
+        for s in &segments {
+            starts.push(next);
+            next += s.len() as u32;
         }
         Ok(Generation {
             manifest,
             dir: dir.to_path_buf(),
-            slots,
-            hashes,
-            vectors,
-            hnsw,
-            features,
             vocabulary,
-            words,
+            segments,
+            starts,
         })
     }
 
@@ -280,37 +313,82 @@ impl Generation {
         self.len() == 0
     }
 
+    /// Images in the base segment.
+    pub fn base_len(&self) -> usize {
+        self.segments[0].len()
+    }
+
+    /// Images in the delta segments.
+    pub fn delta_len(&self) -> usize {
+        self.len() - self.base_len()
+    }
+
+    /// The highest store slot the generation holds: images added to the
+    /// store later belong in the next delta.
+    pub fn last_slot(&self) -> i64 {
+        self.segments
+            .iter()
+            .map(Segment::last_slot)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The highest store slot of the base segment.
+    pub fn base_last_slot(&self) -> i64 {
+        self.segments[0].last_slot()
+    }
+
+    /// The segment holding position `pos`, and the position within it.
+    fn locate(&self, pos: u32) -> (&Segment, u32) {
+        let i = self.starts.partition_point(|&s| s <= pos) - 1;
+        (&self.segments[i], pos - self.starts[i])
+    }
+
     /// The store slot of position `pos`.
     pub fn slot(&self, pos: u32) -> i64 {
-        i64::from_le_bytes(self.slots.get(pos as usize).try_into().unwrap())
+        let (s, p) = self.locate(pos);
+        s.slot(p)
     }
 
     pub fn hashes(&self, pos: u32) -> ImageHashes {
-        read_hashes(self.hashes.get(pos as usize))
+        let (s, p) = self.locate(pos);
+        s.hashes(p)
     }
 
     /// Width and height of the reference image (upright, as imported).
     pub fn shape(&self, pos: u32) -> (u32, u32) {
-        let b = self.hashes.get(pos as usize);
-        (
-            u32::from_le_bytes(b[16..20].try_into().unwrap()),
-            u32::from_le_bytes(b[20..24].try_into().unwrap()),
-        )
+        let (s, p) = self.locate(pos);
+        s.shape(p)
     }
 
     pub fn vector(&self, pos: u32) -> Vec<f32> {
-        crate::store::bytes_to_f32s(self.vectors.get(pos as usize))
+        let (s, p) = self.locate(pos);
+        s.vector(p)
     }
 
-    /// Approximate nearest neighbours of one query vector.
+    /// Approximate nearest neighbours of one query vector, over every
+    /// segment.
     pub fn nearest(&self, query: &[f32], k: usize, ef: usize) -> Vec<Neighbour> {
-        self.hnsw.search(query, k, ef)
+        let mut all: Vec<Neighbour> = self
+            .segments
+            .iter()
+            .zip(&self.starts)
+            .flat_map(|(s, &start)| {
+                s.nearest(query, k, ef).into_iter().map(move |n| Neighbour {
+                    id: n.id + start,
+                    distance: n.distance,
+                })
+            })
+            .collect();
+        all.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+        all.truncate(k);
+        all
     }
 
-    /// The local features of the image at `pos`.
     /// A reference's local features, checked against their CRC.
     pub fn features(&self, pos: u32) -> Result<RefFeatures<'_>, GenerationError> {
-        Ok(self.features.get_checked(pos)?)
+        let (s, p) = self.locate(pos);
+        s.features(p)
     }
 
     /// The visual word of a descriptor (for diagnostics).
@@ -335,16 +413,26 @@ impl Generation {
                 level: k.level,
             })
             .collect();
-        self.words.search(&words, top)
+        let mut all: Vec<(u32, f32)> = self
+            .segments
+            .iter()
+            .zip(&self.starts)
+            .flat_map(|(s, &start)| {
+                s.word_candidates(&words, top)
+                    .into_iter()
+                    .map(move |(p, score)| (p + start, score))
+            })
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(top);
+        all
     }
 
     /// Checks every table's checksum (reads every byte).
     pub fn verify(&self) -> Result<(), GenerationError> {
-        self.slots.verify()?;
-        self.hashes.verify()?;
-        self.vectors.verify()?;
-        self.features.verify()?;
-        self.words.verify()?;
+        for s in &self.segments {
+            s.verify()?;
+        }
         MappedArray::open(
             &GenerationPaths(&self.dir).vocabulary(),
             VOCABULARY_MAGIC,
@@ -352,6 +440,30 @@ impl Generation {
         )?
         .verify()?;
         verify_listed(&self.dir, &self.manifest)
+    }
+
+    /// Every store slot the generation holds, in position order.
+    pub fn slots(&self) -> Vec<i64> {
+        (0..self.len() as u32).map(|p| self.slot(p)).collect()
+    }
+}
+
+/// Hard-links a file, or a directory's files recursively, to `to`.
+/// Generation files are never modified, so a link is as good as a copy.
+fn link_tree(from: &Path, to: &Path) -> Result<(), GenerationError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GenerationError::Io { path, source }
+    };
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(io(to))?;
+        for e in std::fs::read_dir(from).map_err(io(from))? {
+            let e = e.map_err(io(from))?;
+            link_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        crate::paths::sync_dir(to).map_err(io(to))
+    } else {
+        std::fs::hard_link(from, to).map_err(io(to))
     }
 }
 
@@ -392,11 +504,4 @@ fn vocabulary_sample(table: &FeatureTable) -> Vec<Descriptor> {
     // images were stored in (a re-import must not change results).
     sample.sort_unstable();
     sample
-}
-
-fn read_hashes(b: &[u8]) -> ImageHashes {
-    ImageHashes {
-        phash: u64::from_le_bytes(b[0..8].try_into().unwrap()),
-        dhash: u64::from_le_bytes(b[8..16].try_into().unwrap()),
-    }
 }

@@ -19,6 +19,9 @@ pub struct IndexInfo {
     /// Size of the visual vocabulary of the current generation.
     pub visual_words: u32,
     pub format_version: u32,
+    /// Images in the base segment, and in each delta segment since.
+    pub base_images: u64,
+    pub delta_images: Vec<u64>,
     pub bytes_store: u64,
     pub bytes_text: u64,
     pub bytes_generation: u64,
@@ -45,6 +48,8 @@ pub fn collect(engine: &Engine) -> Result<IndexInfo, EngineError> {
         features_version: m.features_version,
         visual_words: m.words,
         format_version: m.format_version,
+        base_images: m.base_images,
+        delta_images: m.deltas.iter().map(|d| d.images).collect(),
         bytes_store,
         bytes_text: dir_size(&p.text()),
         bytes_generation: dir_size(&g.dir),
@@ -56,17 +61,26 @@ fn file_size(p: &Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
+/// Bytes on disk under `p`, each file counted once however many
+/// generations hard-link it.
 fn dir_size(p: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(p) else {
-        return file_size(p);
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
-        })
-        .sum()
+    fn walk(p: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(entries) = std::fs::read_dir(p) else {
+            return file_size(p);
+        };
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path(), seen),
+                _ => match e.metadata() {
+                    Ok(m) if seen.insert((m.dev(), m.ino())) => m.len(),
+                    _ => 0,
+                },
+            })
+            .sum()
+    }
+    walk(p, &mut Default::default())
 }
 
 fn mib(b: u64) -> String {
@@ -93,6 +107,17 @@ impl fmt::Display for IndexInfo {
             "local:        ORB version {}, {} visual words",
             self.features_version, self.visual_words
         )?;
+        if self.delta_images.is_empty() {
+            writeln!(f, "segments:     one base of {} images", self.base_images)?;
+        } else {
+            writeln!(
+                f,
+                "segments:     a base of {} images and {} deltas ({} images)",
+                self.base_images,
+                self.delta_images.len(),
+                self.delta_images.iter().sum::<u64>()
+            )?;
+        }
         writeln!(f, "record store: {}", mib(self.bytes_store))?;
         writeln!(f, "text index:   {}", mib(self.bytes_text))?;
         writeln!(f, "image index:  {}", mib(self.bytes_generation))?;

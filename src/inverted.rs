@@ -25,7 +25,9 @@ const OFFSETS_MAGIC: [u8; 8] = *b"PVWOFF01";
 const POSTINGS_MAGIC: [u8; 8] = *b"PVWPST02";
 const IDF_MAGIC: [u8; 8] = *b"PVWIDF01";
 /// Words found in more than this share of images say almost nothing and
-/// cost the longest posting lists: queries skip them.
+/// cost the longest posting lists: queries skip them. Judged by the idf,
+/// which a delta segment shares with its base, so that a word is a stop
+/// word in every segment or in none.
 const STOP_WORD_SHARE: f64 = 0.25;
 /// A posting: image position (u32), weight (f32), orientation step and
 /// pyramid level (u8 each), two spare bytes.
@@ -47,13 +49,16 @@ pub struct Occurrence {
     pub level: u8,
 }
 
-/// Builds the tables from each image's words (position = index).
+/// Builds the tables from each image's words (position = index), with
+/// word weights from these images' own document frequencies, or the given
+/// ones (a delta segment takes its base's, so that scores stay comparable).
 pub fn write(
     offsets_path: &Path,
     postings_path: &Path,
     idf_path: &Path,
     words: usize,
     images: &[Vec<Occurrence>],
+    given_idf: Option<&[f32]>,
 ) -> Result<(), ArrayFileError> {
     let n = images.len().max(1) as f64;
     let mut df = vec![0u32; words];
@@ -67,16 +72,22 @@ pub fn write(
             tf
         })
         .collect();
-    let idf: Vec<f32> = df
-        .iter()
-        .map(|&d| {
-            if d == 0 {
-                0.0
-            } else {
-                (n / d as f64).ln() as f32
-            }
-        })
-        .collect();
+    let idf: Vec<f32> = match given_idf {
+        Some(given) => {
+            assert_eq!(given.len(), words, "weights for another vocabulary");
+            given.to_vec()
+        }
+        None => df
+            .iter()
+            .map(|&d| {
+                if d == 0 {
+                    0.0
+                } else {
+                    (n / d as f64).ln() as f32
+                }
+            })
+            .collect(),
+    };
     let mut total = vec![0u64; words];
     for o in images.iter().flatten() {
         total[o.word as usize] += 1;
@@ -176,12 +187,12 @@ impl InvertedIndex {
             .into_iter()
             .map(|(w, c)| (w, c as f32))
             .collect();
-        let max_df = (STOP_WORD_SHARE * self.images as f64).max(1.0) as u64;
+        let min_idf = (1.0 / STOP_WORD_SHARE).ln() as f32;
         let weights: Vec<f32> = tf
             .iter()
             .map(|&(w, c)| {
                 let idf = if (w as usize) < self.words() {
-                    f32::from_le_bytes(self.idf.get(w as usize).try_into().expect("4 bytes"))
+                    self.idf_of(w)
                 } else {
                     0.0
                 };
@@ -197,7 +208,7 @@ impl InvertedIndex {
             .iter()
             .filter_map(|o| {
                 let k = tf.binary_search_by_key(&o.word, |&(w, _)| w).ok()?;
-                let list = self.postings_of(o.word, max_df)?;
+                let list = self.postings_of(o.word, min_idf)?;
                 Some((weights[k] / tf[k].1 / qnorm, list, o))
             })
             .collect();
@@ -248,16 +259,22 @@ impl InvertedIndex {
     }
 
     /// The posting list of a word, None for unknown and stop words.
-    fn postings_of(&self, w: u32, max_df: u64) -> Option<&[u8]> {
-        if w as usize >= self.words() {
+    fn postings_of(&self, w: u32, min_idf: f32) -> Option<&[u8]> {
+        if w as usize >= self.words() || self.idf_of(w) < min_idf {
             return None;
         }
         let start = self.offset(w as usize);
         let end = self.offset(w as usize + 1);
-        if end - start > max_df {
-            return None;
-        }
         Some(&self.postings.payload()[start as usize * ENTRY..end as usize * ENTRY])
+    }
+
+    fn idf_of(&self, w: u32) -> f32 {
+        f32::from_le_bytes(self.idf.get(w as usize).try_into().expect("4 bytes"))
+    }
+
+    /// Every word's weight.
+    pub fn idf(&self) -> Vec<f32> {
+        (0..self.words() as u32).map(|w| self.idf_of(w)).collect()
     }
 
     fn offset(&self, w: usize) -> u64 {
@@ -321,7 +338,7 @@ mod tests {
     fn index(images: &[Vec<Occurrence>], words: usize) -> (tempfile::TempDir, InvertedIndex) {
         let dir = tempfile::tempdir().unwrap();
         let p = |n: &str| dir.path().join(n);
-        write(&p("o"), &p("p"), &p("i"), words, images).unwrap();
+        write(&p("o"), &p("p"), &p("i"), words, images, None).unwrap();
         let idx = InvertedIndex::open(&p("o"), &p("p"), &p("i"), images.len()).unwrap();
         (dir, idx)
     }

@@ -32,6 +32,7 @@ pub mod paths;
 pub mod record;
 pub mod records_io;
 pub mod scoring;
+pub mod segment;
 pub mod server;
 pub mod snapshot;
 pub mod store;

@@ -344,14 +344,24 @@ impl Store {
     }
 
     /// Streams every image row in slot order (for building a generation).
-    pub fn for_each_image(&self, mut f: impl FnMut(ImageRow)) -> Result<(), StoreError> {
+    pub fn for_each_image(&self, f: impl FnMut(ImageRow)) -> Result<(), StoreError> {
+        self.for_each_image_after(0, f)
+    }
+
+    /// Every image whose slot is above `after`, in slot order: slots only
+    /// grow, so these are the images added since that one.
+    pub fn for_each_image_after(
+        &self,
+        after: i64,
+        mut f: impl FnMut(ImageRow),
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT slot, phash, dhash, embedding, width, height, features, features_version FROM images ORDER BY slot",
+                "SELECT slot, phash, dhash, embedding, width, height, features, features_version FROM images WHERE slot > ?1 ORDER BY slot",
             )
             .map_err(self.err())?;
-        let mut rows = stmt.query([]).map_err(self.err())?;
+        let mut rows = stmt.query([after]).map_err(self.err())?;
         while let Some(r) = rows.next().map_err(self.err())? {
             let blob: Vec<u8> = r.get(3).map_err(self.err())?;
             f(ImageRow {
@@ -425,17 +435,18 @@ impl Store {
         Ok(rows.into_iter().filter(|r| r != "ok").collect())
     }
 
-    /// Images whose descriptors were made by `embedder` (what a
-    /// generation built with it holds).
-    pub fn images_for(&self, embedder: &str) -> Result<u64, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM images WHERE embedder=?1",
-                [embedder],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(self.err())
+    /// The slots of the images `embedder` described, in order.
+    pub fn slots_for(&self, embedder: &str) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT slot FROM images WHERE embedder=?1 ORDER BY slot")
+            .map_err(self.err())?;
+        let slots = stmt
+            .query_map([embedder], |r| r.get(0))
+            .map_err(self.err())?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(self.err())?;
+        Ok(slots)
     }
 
     /// (records, images) currently stored.

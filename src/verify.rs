@@ -112,30 +112,44 @@ fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
             ),
         );
     }
-    // Since the build only deletions or field changes may have happened:
-    // the generation holds every live image, and maybe dead ones.
-    match store.images_for(&m.embedder) {
-        Ok(n) if n == m.images => check(
-            part,
-            State::Ok,
-            format!("{} images, every checksum matches", m.images),
-        ),
-        Ok(n) if n < m.images && m.store_seq < seq => check(
-            part,
-            State::Ok,
-            format!(
-                "{} images, every checksum matches; {} deleted since (`compact` reclaims them)",
-                m.images,
-                m.images - n
-            ),
-        ),
-        Ok(n) => check(
+    // Since the last build or delta only deletions or field changes may
+    // have happened: the generation holds every live image, and maybe
+    // dead ones.
+    let live = match store.slots_for(&m.embedder) {
+        Ok(s) => s,
+        Err(e) => return check(part, State::Damaged, e.to_string()),
+    };
+    let mut held = g.slots();
+    held.sort_unstable();
+    let missing = live
+        .iter()
+        .filter(|s| held.binary_search(s).is_err())
+        .count();
+    if missing > 0 {
+        return check(
             part,
             State::Damaged,
-            format!("holds {} images, the store {n}", m.images),
-        ),
-        Err(e) => check(part, State::Damaged, e.to_string()),
+            format!(
+                "lacks {missing} of the store's {} images: run `provenance rebuild`",
+                live.len()
+            ),
+        );
     }
+    let segments = if m.deltas.is_empty() {
+        String::new()
+    } else {
+        format!(" in a base and {} deltas", m.deltas.len())
+    };
+    let dead = held.len().saturating_sub(live.len());
+    let detail = if dead == 0 {
+        format!("{} images{segments}, every checksum matches", m.images)
+    } else {
+        format!(
+            "{} images{segments}, every checksum matches; {dead} deleted since (`compact` reclaims them)",
+            m.images
+        )
+    };
+    check(part, State::Ok, detail)
 }
 
 fn verify_text(paths: &IndexPaths, seq: i64, records: u64) -> Check {

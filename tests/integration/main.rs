@@ -19,6 +19,7 @@ mod persistence;
 mod routes;
 mod search;
 mod text;
+mod updates;
 mod util;
 mod vectors;
 mod web;

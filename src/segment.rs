@@ -1,0 +1,257 @@
+//! A segment: the image tables of one batch of reference images (slots,
+//! hashes, vectors, HNSW graph, local features, visual-word postings),
+//! written once and memory-mapped.
+//!
+//! A generation is a base segment plus the delta segments of the imports
+//! since it was built: an import writes only the tables of the images it
+//! added, so it costs what it adds, not what the database holds. Deltas
+//! share the base's vocabulary and word weights (idf), which keeps their
+//! bag-of-words scores comparable with the base's.
+
+use crate::arrayfile::{self, MappedArray};
+use crate::generation::GenerationError;
+use crate::hash::ImageHashes;
+use crate::inverted::{self, InvertedIndex, Occurrence};
+use crate::localfeatures::{FeatureTable, RefFeatures};
+use crate::paths::GenerationPaths;
+use crate::store::{ImageRow, f32s_to_bytes};
+use crate::vectors::{self, Neighbour, VectorIndex};
+use crate::vocabulary::Vocabulary;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const SLOTS_MAGIC: [u8; 8] = *b"PVSLOTS1";
+const HASHES_MAGIC: [u8; 8] = *b"PVHASH02";
+/// Per image: phash, dhash (u64 each), width, height (u32 each).
+const HASH_ENTRY: usize = 24;
+const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
+
+/// Whose word weights a segment's postings carry.
+pub enum Weights<'a> {
+    /// Its own document frequencies (the base segment).
+    Own,
+    /// The base's (a delta).
+    Base(&'a [f32]),
+}
+
+/// Writes the word postings of the segment whose other tables
+/// [`write_global`] wrote into `dir`. Returns the CRC-32 of the files that
+/// carry no checksum of their own (the HNSW dump), by path relative to
+/// `dir`.
+pub fn write_words(
+    dir: &Path,
+    vocabulary: &Vocabulary,
+    weights: Weights<'_>,
+) -> Result<BTreeMap<String, u32>, GenerationError> {
+    let io = |source| GenerationError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let p = GenerationPaths(dir);
+    let table = FeatureTable::open(&p.features_index(), &p.features())?;
+    let words: Vec<Vec<Occurrence>> = (0..table.len() as u32)
+        .into_par_iter()
+        .map(|pos| {
+            let f = table.get(pos);
+            f.descriptors()
+                .zip(f.shapes())
+                .map(|(d, (angle, level))| Occurrence {
+                    word: vocabulary.quantize(&d),
+                    angle,
+                    level,
+                })
+                .collect()
+        })
+        .collect();
+    let idf = match weights {
+        Weights::Own => None,
+        Weights::Base(idf) => Some(idf),
+    };
+    inverted::write(
+        &p.word_offsets(),
+        &p.word_postings(),
+        &p.word_idf(),
+        vocabulary.words(),
+        &words,
+        idf,
+    )?;
+    let mut checksums = BTreeMap::new();
+    if !table.is_empty() {
+        for f in vectors::files(&p.hnsw()) {
+            let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
+            checksums.insert(rel, crate::generation::file_crc(&f).map_err(io)?);
+        }
+    }
+    Ok(checksums)
+}
+
+/// Writes every table of `rows` into `dir` (which must be new) but the
+/// word postings: a base's vocabulary is learned from these features.
+pub fn write_global(dir: &Path, dim: usize, rows: &[ImageRow]) -> Result<(), GenerationError> {
+    std::fs::create_dir_all(dir).map_err(|source| GenerationError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let p = GenerationPaths(dir);
+    let slots: Vec<u8> = rows.iter().flat_map(|r| r.slot.to_le_bytes()).collect();
+    let hashes: Vec<u8> = rows
+        .iter()
+        .flat_map(|r| {
+            let mut e = [0u8; HASH_ENTRY];
+            e[0..8].copy_from_slice(&r.hashes.phash.to_le_bytes());
+            e[8..16].copy_from_slice(&r.hashes.dhash.to_le_bytes());
+            e[16..20].copy_from_slice(&r.width.to_le_bytes());
+            e[20..24].copy_from_slice(&r.height.to_le_bytes());
+            e
+        })
+        .collect();
+    let mut flat = Vec::with_capacity(rows.len() * dim);
+    for r in rows {
+        assert_eq!(
+            r.embedding.len(),
+            dim,
+            "embedding width differs from the manifest"
+        );
+        flat.extend_from_slice(&r.embedding);
+    }
+    arrayfile::write(&p.slots(), SLOTS_MAGIC, 8, &slots)?;
+    arrayfile::write(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32, &hashes)?;
+    arrayfile::write(
+        &p.vectors(),
+        VECTORS_MAGIC,
+        4 * dim as u32,
+        &f32s_to_bytes(&flat),
+    )?;
+    vectors::write(&p.hnsw(), &flat, dim)?;
+    let blobs: Vec<Option<&[u8]>> = rows.iter().map(|r| Some(r.features.as_slice())).collect();
+    crate::localfeatures::write_table(&p.features_index(), &p.features(), &blobs)?;
+    Ok(())
+}
+
+pub struct Segment {
+    slots: MappedArray,
+    hashes: MappedArray,
+    vectors: MappedArray,
+    hnsw: VectorIndex,
+    features: FeatureTable,
+    words: InvertedIndex,
+}
+
+impl Segment {
+    /// Opens the segment in `dir`, which must hold `n` images of `dim`
+    /// floats and postings over `words` words. The HNSW dump must have
+    /// been checked already (hnsw_rs panics on a malformed one).
+    pub fn open(dir: &Path, n: usize, dim: u32, words: usize) -> Result<Segment, GenerationError> {
+        let p = GenerationPaths(dir);
+        let slots = MappedArray::open(&p.slots(), SLOTS_MAGIC, 8)?;
+        let hashes = MappedArray::open(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32)?;
+        let vectors = MappedArray::open(&p.vectors(), VECTORS_MAGIC, 4 * dim)?;
+        for (a, path) in [
+            (&slots, p.slots()),
+            (&hashes, p.hashes()),
+            (&vectors, p.vectors()),
+        ] {
+            if a.len() != n {
+                return Err(GenerationError::Manifest {
+                    path,
+                    message: format!("holds {} entries, the manifest lists {n}", a.len()),
+                });
+            }
+        }
+        // What turns into a verdict without further checks (which image a
+        // position is, its hashes) is verified before the first search.
+        slots.verify()?;
+        hashes.verify()?;
+        let hnsw = VectorIndex::open(&p.hnsw(), n)?;
+        let features = FeatureTable::open(&p.features_index(), &p.features())?;
+        let postings =
+            InvertedIndex::open(&p.word_offsets(), &p.word_postings(), &p.word_idf(), n)?;
+        if features.len() != n || postings.words() != words {
+            return Err(GenerationError::Manifest {
+                path: p.features_index(),
+                message: "local feature tables disagree with the manifest".into(),
+            });
+        }
+        Ok(Segment {
+            slots,
+            hashes,
+            vectors,
+            hnsw,
+            features,
+            words: postings,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn slot(&self, pos: u32) -> i64 {
+        i64::from_le_bytes(self.slots.get(pos as usize).try_into().unwrap())
+    }
+
+    /// The last (highest) store slot, 0 when empty: slots grow with every
+    /// image added, so the next delta holds the images above it.
+    pub fn last_slot(&self) -> i64 {
+        self.len()
+            .checked_sub(1)
+            .map_or(0, |last| self.slot(last as u32))
+    }
+
+    pub fn hashes(&self, pos: u32) -> ImageHashes {
+        let b = self.hashes.get(pos as usize);
+        ImageHashes {
+            phash: u64::from_le_bytes(b[0..8].try_into().unwrap()),
+            dhash: u64::from_le_bytes(b[8..16].try_into().unwrap()),
+        }
+    }
+
+    pub fn shape(&self, pos: u32) -> (u32, u32) {
+        let b = self.hashes.get(pos as usize);
+        (
+            u32::from_le_bytes(b[16..20].try_into().unwrap()),
+            u32::from_le_bytes(b[20..24].try_into().unwrap()),
+        )
+    }
+
+    pub fn vector(&self, pos: u32) -> Vec<f32> {
+        crate::store::bytes_to_f32s(self.vectors.get(pos as usize))
+    }
+
+    pub fn nearest(&self, query: &[f32], k: usize, ef: usize) -> Vec<Neighbour> {
+        self.hnsw.search(query, k, ef)
+    }
+
+    pub fn features(&self, pos: u32) -> Result<RefFeatures<'_>, GenerationError> {
+        Ok(self.features.get_checked(pos)?)
+    }
+
+    /// Every image's features, unchecked (for learning a vocabulary).
+    pub fn feature_table(&self) -> &FeatureTable {
+        &self.features
+    }
+
+    pub fn word_candidates(&self, words: &[Occurrence], top: usize) -> Vec<(u32, f32)> {
+        self.words.search(words, top)
+    }
+
+    /// The word weights, for the deltas written on this base.
+    pub fn idf(&self) -> Vec<f32> {
+        self.words.idf()
+    }
+
+    /// Checks every table's checksum (reads every byte).
+    pub fn verify(&self) -> Result<(), GenerationError> {
+        self.slots.verify()?;
+        self.hashes.verify()?;
+        self.vectors.verify()?;
+        self.features.verify()?;
+        self.words.verify()?;
+        Ok(())
+    }
+}
