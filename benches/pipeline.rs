@@ -176,7 +176,7 @@ fn clustered(seed: u64, n: usize) -> Vec<f32> {
 static VECTORS: LazyLock<(VectorIndex, Vec<f32>)> = LazyLock::new(|| {
     let dir = temp_dir().join("hnsw");
     vectors::write(&dir, &clustered(1, VEC_N), VEC_DIM).expect("index writes");
-    let index = VectorIndex::open(&dir, VEC_N).expect("index opens");
+    let index = VectorIndex::open(&dir, VEC_N, VEC_DIM).expect("index opens");
     (index, clustered(2, 256))
 });
 

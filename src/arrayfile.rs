@@ -119,6 +119,13 @@ impl MappedArray {
             return Err(bad_len(expected));
         }
         let crc = u32_at(24);
+        // The header's spare bytes are written as zero: anything else is
+        // damage (the payload's checksum does not cover them).
+        if u32_at(28) != 0 {
+            return Err(ArrayFileError::Checksum {
+                path: path.to_path_buf(),
+            });
+        }
         Ok(MappedArray {
             map: (size > 0).then_some(map),
             path: path.to_path_buf(),

@@ -628,7 +628,6 @@ fn build_generation(
         hash_version: HASH_VERSION,
         features_version: 0,
         words: 0,
-        checksums: Default::default(),
         base_images: 0,
         deltas: Vec::new(),
     };

@@ -34,7 +34,8 @@ const VOCABULARY_MAGIC: [u8; 8] = *b"PVVOCAB1";
 /// 2: local features, vocabulary and inverted index.
 /// 3: per-image feature checksums, small tables checked at open.
 /// 4: delta segments.
-pub const MANIFEST_VERSION: u32 = 4;
+/// 5: the HNSW graph in memory-mapped tables of our own.
+pub const MANIFEST_VERSION: u32 = 5;
 /// Delta segments a generation holds at most: every search visits each.
 pub const MAX_DELTAS: usize = 8;
 /// Descriptors the vocabulary is learned from, at most: enough for the
@@ -58,10 +59,6 @@ pub struct Manifest {
     /// Size of the visual vocabulary.
     #[serde(default)]
     pub words: u32,
-    /// CRC-32 of the files that carry no checksum of their own (the HNSW
-    /// dumps), by path relative to the generation, for `verify`.
-    #[serde(default)]
-    pub checksums: std::collections::BTreeMap<String, u32>,
     /// Images in the base segment (`images` counts every segment).
     #[serde(default)]
     pub base_images: u64,
@@ -98,23 +95,6 @@ pub enum GenerationError {
     Array(#[from] ArrayFileError),
     #[error(transparent)]
     Vectors(#[from] VectorIndexError),
-    #[error("{path}: checksum mismatch (damaged): run `provenance rebuild`")]
-    Checksum { path: PathBuf },
-}
-
-/// CRC-32 of a whole file, read in blocks.
-pub(crate) fn file_crc(path: &Path) -> std::io::Result<u32> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(h.finalize());
-        }
-        h.update(&buf[..n]);
-    }
 }
 
 pub struct Generation {
@@ -130,7 +110,7 @@ pub struct Generation {
 impl Generation {
     /// Writes a new generation with every image in one base segment into
     /// `dir` (which must not exist yet); returns the manifest with the
-    /// vocabulary size and checksums filled in.
+    /// vocabulary size filled in.
     pub fn write(
         dir: &Path,
         manifest: &Manifest,
@@ -146,14 +126,13 @@ impl Generation {
         let vocabulary = Vocabulary::train(&vocabulary_sample(&table));
         drop(table);
         arrayfile::write(&p.vocabulary(), VOCABULARY_MAGIC, 1, &vocabulary.to_bytes())?;
-        let checksums = segment::write_words(dir, &vocabulary, Weights::Own)?;
+        segment::write_words(dir, &vocabulary, Weights::Own)?;
         let manifest = Manifest {
             words: vocabulary.words() as u32,
             features_version: FEATURES_VERSION,
             images: rows.len() as u64,
             base_images: rows.len() as u64,
             deltas: Vec::new(),
-            checksums,
             ..manifest.clone()
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
@@ -196,21 +175,8 @@ impl Generation {
         let delta_dir = dir.join(&name);
         segment::write_global(&delta_dir, self.manifest.dim as usize, rows)?;
         let idf = self.segments[0].idf();
-        let own = segment::write_words(&delta_dir, &self.vocabulary, Weights::Base(&idf))?;
+        segment::write_words(&delta_dir, &self.vocabulary, Weights::Base(&idf))?;
         crate::paths::sync_dir(&delta_dir).map_err(io(&delta_dir))?;
-        let mut checksums: std::collections::BTreeMap<String, u32> = self
-            .manifest
-            .checksums
-            .iter()
-            .filter(|(rel, _)| {
-                !rel.starts_with("delta-") || kept.iter().any(|d| rel.starts_with(&d.dir))
-            })
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        checksums.extend(
-            own.into_iter()
-                .map(|(rel, crc)| (format!("{name}/{rel}"), crc)),
-        );
         let mut deltas = kept.to_vec();
         deltas.push(Delta {
             dir: name,
@@ -222,7 +188,6 @@ impl Generation {
             store_seq,
             images: self.manifest.base_images + deltas.iter().map(|d| d.images).sum::<u64>(),
             deltas,
-            checksums,
             ..self.manifest.clone()
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
@@ -265,9 +230,6 @@ impl Generation {
                 ),
             });
         }
-        // hnsw_rs panics on a malformed dump rather than returning an error,
-        // so its files are checked before it reads them.
-        verify_listed(dir, &manifest)?;
         let vocab_file = MappedArray::open(&p.vocabulary(), VOCABULARY_MAGIC, 1)?;
         let vocabulary = Vocabulary::from_bytes(vocab_file.payload()).ok_or_else(|| {
             GenerationError::Manifest {
@@ -439,7 +401,7 @@ impl Generation {
             1,
         )?
         .verify()?;
-        verify_listed(&self.dir, &self.manifest)
+        Ok(())
     }
 
     /// Every store slot the generation holds, in position order.
@@ -465,21 +427,6 @@ fn link_tree(from: &Path, to: &Path) -> Result<(), GenerationError> {
     } else {
         std::fs::hard_link(from, to).map_err(io(to))
     }
-}
-
-/// Checks the files whose checksums the manifest lists.
-fn verify_listed(dir: &Path, manifest: &Manifest) -> Result<(), GenerationError> {
-    for (rel, crc) in &manifest.checksums {
-        let path = dir.join(rel);
-        let found = file_crc(&path).map_err(|source| GenerationError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        if found != *crc {
-            return Err(GenerationError::Checksum { path });
-        }
-    }
-    Ok(())
 }
 
 /// An even sample of the database's descriptors: every k-th image's

@@ -88,12 +88,6 @@ impl GenerationPaths<'_> {
     pub fn hashes(&self) -> PathBuf {
         self.0.join("hashes.bin")
     }
-    pub fn vectors(&self) -> PathBuf {
-        self.0.join("vectors.bin")
-    }
-    pub fn hnsw(&self) -> PathBuf {
-        self.0.join("hnsw")
-    }
     pub fn features_index(&self) -> PathBuf {
         self.0.join("features.idx")
     }

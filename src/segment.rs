@@ -14,18 +14,16 @@ use crate::hash::ImageHashes;
 use crate::inverted::{self, InvertedIndex, Occurrence};
 use crate::localfeatures::{FeatureTable, RefFeatures};
 use crate::paths::GenerationPaths;
-use crate::store::{ImageRow, f32s_to_bytes};
+use crate::store::ImageRow;
 use crate::vectors::{self, Neighbour, VectorIndex};
 use crate::vocabulary::Vocabulary;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 const SLOTS_MAGIC: [u8; 8] = *b"PVSLOTS1";
 const HASHES_MAGIC: [u8; 8] = *b"PVHASH02";
 /// Per image: phash, dhash (u64 each), width, height (u32 each).
 const HASH_ENTRY: usize = 24;
-const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
 
 /// Whose word weights a segment's postings carry.
 pub enum Weights<'a> {
@@ -36,18 +34,12 @@ pub enum Weights<'a> {
 }
 
 /// Writes the word postings of the segment whose other tables
-/// [`write_global`] wrote into `dir`. Returns the CRC-32 of the files that
-/// carry no checksum of their own (the HNSW dump), by path relative to
-/// `dir`.
+/// [`write_global`] wrote into `dir`.
 pub fn write_words(
     dir: &Path,
     vocabulary: &Vocabulary,
     weights: Weights<'_>,
-) -> Result<BTreeMap<String, u32>, GenerationError> {
-    let io = |source| GenerationError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+) -> Result<(), GenerationError> {
     let p = GenerationPaths(dir);
     let table = FeatureTable::open(&p.features_index(), &p.features())?;
     let words: Vec<Vec<Occurrence>> = (0..table.len() as u32)
@@ -76,14 +68,7 @@ pub fn write_words(
         &words,
         idf,
     )?;
-    let mut checksums = BTreeMap::new();
-    if !table.is_empty() {
-        for f in vectors::files(&p.hnsw()) {
-            let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
-            checksums.insert(rel, crate::generation::file_crc(&f).map_err(io)?);
-        }
-    }
-    Ok(checksums)
+    Ok(())
 }
 
 /// Writes every table of `rows` into `dir` (which must be new) but the
@@ -117,13 +102,7 @@ pub fn write_global(dir: &Path, dim: usize, rows: &[ImageRow]) -> Result<(), Gen
     }
     arrayfile::write(&p.slots(), SLOTS_MAGIC, 8, &slots)?;
     arrayfile::write(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32, &hashes)?;
-    arrayfile::write(
-        &p.vectors(),
-        VECTORS_MAGIC,
-        4 * dim as u32,
-        &f32s_to_bytes(&flat),
-    )?;
-    vectors::write(&p.hnsw(), &flat, dim)?;
+    vectors::write(dir, &flat, dim)?;
     let blobs: Vec<Option<&[u8]>> = rows.iter().map(|r| Some(r.features.as_slice())).collect();
     crate::localfeatures::write_table(&p.features_index(), &p.features(), &blobs)?;
     Ok(())
@@ -132,26 +111,19 @@ pub fn write_global(dir: &Path, dim: usize, rows: &[ImageRow]) -> Result<(), Gen
 pub struct Segment {
     slots: MappedArray,
     hashes: MappedArray,
-    vectors: MappedArray,
-    hnsw: VectorIndex,
+    vectors: VectorIndex,
     features: FeatureTable,
     words: InvertedIndex,
 }
 
 impl Segment {
     /// Opens the segment in `dir`, which must hold `n` images of `dim`
-    /// floats and postings over `words` words. The HNSW dump must have
-    /// been checked already (hnsw_rs panics on a malformed one).
+    /// floats and postings over `words` words.
     pub fn open(dir: &Path, n: usize, dim: u32, words: usize) -> Result<Segment, GenerationError> {
         let p = GenerationPaths(dir);
         let slots = MappedArray::open(&p.slots(), SLOTS_MAGIC, 8)?;
         let hashes = MappedArray::open(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32)?;
-        let vectors = MappedArray::open(&p.vectors(), VECTORS_MAGIC, 4 * dim)?;
-        for (a, path) in [
-            (&slots, p.slots()),
-            (&hashes, p.hashes()),
-            (&vectors, p.vectors()),
-        ] {
+        for (a, path) in [(&slots, p.slots()), (&hashes, p.hashes())] {
             if a.len() != n {
                 return Err(GenerationError::Manifest {
                     path,
@@ -163,7 +135,7 @@ impl Segment {
         // position is, its hashes) is verified before the first search.
         slots.verify()?;
         hashes.verify()?;
-        let hnsw = VectorIndex::open(&p.hnsw(), n)?;
+        let vectors = VectorIndex::open(dir, n, dim as usize)?;
         let features = FeatureTable::open(&p.features_index(), &p.features())?;
         let postings =
             InvertedIndex::open(&p.word_offsets(), &p.word_postings(), &p.word_idf(), n)?;
@@ -177,7 +149,6 @@ impl Segment {
             slots,
             hashes,
             vectors,
-            hnsw,
             features,
             words: postings,
         })
@@ -220,11 +191,11 @@ impl Segment {
     }
 
     pub fn vector(&self, pos: u32) -> Vec<f32> {
-        crate::store::bytes_to_f32s(self.vectors.get(pos as usize))
+        self.vectors.vector(pos)
     }
 
     pub fn nearest(&self, query: &[f32], k: usize, ef: usize) -> Vec<Neighbour> {
-        self.hnsw.search(query, k, ef)
+        self.vectors.search(query, k, ef)
     }
 
     pub fn features(&self, pos: u32) -> Result<RefFeatures<'_>, GenerationError> {

@@ -1,40 +1,68 @@
-//! Approximate nearest-neighbour search over global embeddings (HNSW,
-//! through `hnsw_rs`), written to disk and reloaded with its vectors
-//! memory-mapped.
+//! Approximate nearest-neighbour search over global embeddings: the
+//! vectors of a segment and their HNSW graph, both memory-mapped.
 //!
-//! Ids are dense positions (0..n) in the generation's tables. The graph
-//! itself is rebuilt when a generation is written; it is loaded onto the
-//! heap on open (an `hnsw_rs` limitation: ~3.4 KB per point at M=16).
+//! The graph is built with `hnsw_rs` and then written in a format of our
+//! own, because `hnsw_rs` reloads its graph onto the heap (about 3.4 KB
+//! per point at M=16: 3.4 GB per million images) and panics on a
+//! malformed dump. Here the links are flat arrays in checksummed files:
+//! layer 0 (where every point lives, 2·M links each) is one fixed-stride
+//! table, the few points of the upper layers a sorted sparse table. The
+//! search (greedy descent through the upper layers, then a beam of width
+//! `ef` on layer 0, as in Malkov & Yashunin) reads them in place, so
+//! opening costs a checksum pass and resident memory stays what the
+//! searches touch.
+//!
+//! Ids are dense positions (0..n) in the segment's tables.
 
-use hnsw_rs::hnswio::{HnswIo, ReloadOptions};
-use hnsw_rs::prelude::{AnnT, DistL2, Hnsw};
-use std::mem::ManuallyDrop;
+use crate::arrayfile::{self, ArrayFileError, MappedArray};
+use hnsw_rs::prelude::{DistL2, Hnsw};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 use std::path::{Path, PathBuf};
 
-const BASENAME: &str = "vectors";
 /// Graph degree: 16 links per node is the usual recall/memory balance.
 const MAX_CONNECTIONS: usize = 16;
-/// `hnsw_rs` can only dump graphs created with 16 layers.
+/// Links per point on layer 0 (hnsw_rs keeps twice as many there).
+const LAYER0_LINKS: usize = 2 * MAX_CONNECTIONS;
 const MAX_LAYERS: usize = 16;
 const EF_CONSTRUCTION: usize = 200;
+/// No link (a point with fewer neighbours than the table's width).
+const NONE: u32 = u32::MAX;
+
+const VECTORS_MAGIC: [u8; 8] = *b"PVVECF32";
+const LAYER0_MAGIC: [u8; 8] = *b"PVGRAPH0";
+/// Per upper-layer point: id, top level, offset of its links (u32 each).
+const UPPER_INDEX_MAGIC: [u8; 8] = *b"PVGRUPIX";
+const UPPER_INDEX_ENTRY: usize = 12;
+const UPPER_LINKS_MAGIC: [u8; 8] = *b"PVGRUPLK";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VectorIndexError {
-    #[error("{path}: vector index file missing")]
-    Missing { path: PathBuf },
-    #[error("{path}: cannot write or read the vector index: {message}")]
-    Hnsw { path: PathBuf, message: String },
+    #[error(transparent)]
+    File(#[from] ArrayFileError),
+    #[error("{path}: {message}")]
+    Inconsistent { path: PathBuf, message: String },
 }
 
-/// A neighbour: dense id and squared... (hnsw_rs DistL2 is the plain L2 distance).
+/// A neighbour: dense id and L2 distance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Neighbour {
     pub id: u32,
     pub distance: f32,
 }
 
-/// Builds an index over `vectors` (row-major, `dim` wide; id = row).
-pub fn build(vectors: &[f32], dim: usize) -> Hnsw<'static, f32, DistL2> {
+/// The files of a segment's vector index, in `dir`.
+pub fn files(dir: &Path) -> [PathBuf; 4] {
+    [
+        dir.join("vectors.bin"),
+        dir.join("graph.bin"),
+        dir.join("graph-upper.idx"),
+        dir.join("graph-upper.bin"),
+    ]
+}
+
+/// Builds the HNSW graph of `vectors` (row-major, `dim` wide; id = row).
+fn build(vectors: &[f32], dim: usize) -> Hnsw<'static, f32, DistL2> {
     let n = vectors.len() / dim.max(1);
     let hnsw = Hnsw::<f32, DistL2>::new(
         MAX_CONNECTIONS,
@@ -49,127 +77,260 @@ pub fn build(vectors: &[f32], dim: usize) -> Hnsw<'static, f32, DistL2> {
     hnsw
 }
 
-/// Builds and writes the index for `vectors` into `dir` (which must be new:
-/// dumps write in place and must never touch files a reader has mapped).
+/// Writes `vectors` and their graph into `dir` (new files, fsynced).
 pub fn write(dir: &Path, vectors: &[f32], dim: usize) -> Result<(), VectorIndexError> {
-    let err = |message: String| VectorIndexError::Hnsw {
+    std::fs::create_dir_all(dir).map_err(|source| ArrayFileError::Io {
         path: dir.to_path_buf(),
-        message,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    if vectors.is_empty() {
-        return Ok(());
+        source,
+    })?;
+    let [vpath, l0path, uipath, ulpath] = files(dir);
+    let n = vectors.len() / dim.max(1);
+    let bytes: Vec<u8> = vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
+    arrayfile::write(&vpath, VECTORS_MAGIC, 4 * dim as u32, &bytes)?;
+    let mut layer0 = vec![NONE; n * LAYER0_LINKS];
+    // (id, top level, links of levels 1..=top, MAX_CONNECTIONS each)
+    let mut upper: Vec<(u32, u32, Vec<u32>)> = Vec::new();
+    if n > 0 {
+        let hnsw = build(vectors, dim);
+        for point in hnsw.get_point_indexation() {
+            let id = point.get_origin_id();
+            let top = point.get_point_id().0 as usize;
+            let layers = point.get_neighborhood_id();
+            for (slot, nb) in layers[0].iter().take(LAYER0_LINKS).enumerate() {
+                layer0[id * LAYER0_LINKS + slot] = nb.d_id as u32;
+            }
+            if top > 0 {
+                let mut links = vec![NONE; top * MAX_CONNECTIONS];
+                for (level, layer) in layers.iter().enumerate().take(top + 1).skip(1) {
+                    let at = (level - 1) * MAX_CONNECTIONS;
+                    for (slot, nb) in layer.iter().take(MAX_CONNECTIONS).enumerate() {
+                        links[at + slot] = nb.d_id as u32;
+                    }
+                }
+                upper.push((id as u32, top as u32, links));
+            }
+        }
     }
-    let hnsw = build(vectors, dim);
-    let name = hnsw
-        .file_dump(dir, BASENAME)
-        .map_err(|e| err(e.to_string()))?;
-    if name != BASENAME {
-        return Err(err(format!(
-            "dump chose basename {name}, expected {BASENAME}"
-        )));
+    upper.sort_unstable_by_key(|u| u.0);
+    let mut index = Vec::with_capacity(upper.len() * UPPER_INDEX_ENTRY);
+    let mut links = Vec::new();
+    for (id, top, l) in &upper {
+        index.extend_from_slice(&id.to_le_bytes());
+        index.extend_from_slice(&top.to_le_bytes());
+        index.extend_from_slice(&(links.len() as u32).to_le_bytes());
+        links.extend_from_slice(l);
     }
-    for f in files(dir) {
-        std::fs::File::open(&f)
-            .and_then(|h| h.sync_all())
-            .map_err(|e| err(e.to_string()))?;
-    }
+    let le = |v: &[u32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    arrayfile::write(
+        &l0path,
+        LAYER0_MAGIC,
+        (4 * LAYER0_LINKS) as u32,
+        &le(&layer0),
+    )?;
+    arrayfile::write(&uipath, UPPER_INDEX_MAGIC, UPPER_INDEX_ENTRY as u32, &index)?;
+    arrayfile::write(&ulpath, UPPER_LINKS_MAGIC, 4, &le(&links))?;
     Ok(())
 }
 
-/// The files of a dumped index (hnsw_rs's format has no checksum: the
-/// generation's manifest keeps one for each).
-pub fn files(dir: &Path) -> [PathBuf; 2] {
-    [
-        dir.join(format!("{BASENAME}.hnsw.graph")),
-        dir.join(format!("{BASENAME}.hnsw.data")),
-    ]
-}
-
-/// A loaded, searchable index. Empty when the database holds no vectors.
+/// A segment's vectors and graph, memory-mapped and searchable.
 pub struct VectorIndex {
-    // Field order matters: the graph borrows from the loader, so it is
-    // dropped first (see Drop).
-    hnsw: Option<ManuallyDrop<Hnsw<'static, f32, DistL2>>>,
-    loader: *mut HnswIo,
+    vectors: MappedArray,
+    layer0: MappedArray,
+    upper_index: MappedArray,
+    upper_links: MappedArray,
+    entry: u32,
+    top: u32,
 }
-
-// SAFETY: `loader` is only touched in Drop; Hnsw is Send + Sync and the
-// loader's mapped data is read-only.
-unsafe impl Send for VectorIndex {}
-unsafe impl Sync for VectorIndex {}
 
 impl VectorIndex {
-    /// Opens the index in `dir`; `expected` is how many vectors it must hold.
-    pub fn open(dir: &Path, expected: usize) -> Result<VectorIndex, VectorIndexError> {
-        if expected == 0 {
-            return Ok(VectorIndex {
-                hnsw: None,
-                loader: std::ptr::null_mut(),
-            });
-        }
-        // hnsw_rs exits the process on a missing file: check first.
-        for f in files(dir) {
-            if !f.is_file() {
-                return Err(VectorIndexError::Missing { path: f });
-            }
-        }
-        let mut loader = Box::new(HnswIo::new(dir, BASENAME));
-        loader.set_options(ReloadOptions::default().set_mmap(true));
-        let loader = Box::into_raw(loader);
-        // SAFETY: `loader` lives until Drop, after the graph that borrows it.
-        let loaded = unsafe { (*loader).load_hnsw::<f32, DistL2>() };
-        let mut hnsw = match loaded {
-            Ok(h) => h,
-            Err(e) => {
-                // SAFETY: nothing borrows the loader any more.
-                drop(unsafe { Box::from_raw(loader) });
-                return Err(VectorIndexError::Hnsw {
-                    path: dir.to_path_buf(),
-                    message: e.to_string(),
+    /// Opens the index in `dir`, which must hold `n` vectors of `dim`
+    /// floats. The graph's tables are checked whole (a damaged link would
+    /// send searches astray); the vectors only for their length here.
+    pub fn open(dir: &Path, n: usize, dim: usize) -> Result<VectorIndex, VectorIndexError> {
+        let [vpath, l0path, uipath, ulpath] = files(dir);
+        let vectors = MappedArray::open(&vpath, VECTORS_MAGIC, 4 * dim as u32)?;
+        let layer0 = MappedArray::open(&l0path, LAYER0_MAGIC, (4 * LAYER0_LINKS) as u32)?;
+        let upper_index = MappedArray::open(&uipath, UPPER_INDEX_MAGIC, UPPER_INDEX_ENTRY as u32)?;
+        let upper_links = MappedArray::open(&ulpath, UPPER_LINKS_MAGIC, 4)?;
+        layer0.verify()?;
+        upper_index.verify()?;
+        upper_links.verify()?;
+        for (a, path) in [(&vectors, &vpath), (&layer0, &l0path)] {
+            if a.len() != n {
+                return Err(VectorIndexError::Inconsistent {
+                    path: path.clone(),
+                    message: format!("holds {} entries, the manifest lists {n}", a.len()),
                 });
             }
-        };
-        hnsw.set_searching_mode(true);
-        if hnsw.get_nb_point() != expected {
-            let found = hnsw.get_nb_point();
-            drop(hnsw);
-            drop(unsafe { Box::from_raw(loader) });
-            return Err(VectorIndexError::Hnsw {
-                path: dir.to_path_buf(),
-                message: format!("holds {found} vectors, the generation lists {expected}"),
-            });
         }
-        Ok(VectorIndex {
-            hnsw: Some(ManuallyDrop::new(hnsw)),
-            loader,
-        })
+        // The entry point: the (first) point of the highest level.
+        let mut ix = VectorIndex {
+            vectors,
+            layer0,
+            upper_index,
+            upper_links,
+            entry: 0,
+            top: 0,
+        };
+        let mut last = None;
+        for i in 0..ix.upper_index.len() {
+            let (id, top, offset) = ix.upper_entry(i);
+            let end = offset as usize + top as usize * MAX_CONNECTIONS;
+            if id as usize >= n || last.is_some_and(|l| l >= id) || end > ix.upper_links.len() {
+                return Err(VectorIndexError::Inconsistent {
+                    path: uipath,
+                    message: format!("entry {i} is out of order or out of range"),
+                });
+            }
+            last = Some(id);
+            if top > ix.top {
+                (ix.entry, ix.top) = (id, top);
+            }
+        }
+        Ok(ix)
+    }
+
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The stored vector of `id`.
+    pub fn vector(&self, id: u32) -> Vec<f32> {
+        crate::store::bytes_to_f32s(self.vectors.get(id as usize))
+    }
+
+    /// Checks the vectors' checksum too (reads every byte).
+    pub fn verify(&self) -> Result<(), ArrayFileError> {
+        self.vectors.verify()?;
+        self.layer0.verify()?;
+        self.upper_index.verify()?;
+        self.upper_links.verify()
+    }
+
+    fn upper_entry(&self, i: usize) -> (u32, u32, u32) {
+        let b = self.upper_index.get(i);
+        let word = |k: usize| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().expect("4 bytes"));
+        (word(0), word(1), word(2))
+    }
+
+    /// The links of `id` on `level`, without padding or ids out of range.
+    fn links(&self, id: u32, level: u32) -> impl Iterator<Item = u32> + '_ {
+        let bytes: &[u8] = if level == 0 {
+            self.layer0.get(id as usize)
+        } else {
+            let n = self.upper_index.len();
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if self.upper_entry(mid).0 < id {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            match (lo < n).then(|| self.upper_entry(lo)) {
+                Some((found, top, offset)) if found == id && level <= top => {
+                    let start = 4 * (offset as usize + (level as usize - 1) * MAX_CONNECTIONS);
+                    &self.upper_links.payload()[start..start + 4 * MAX_CONNECTIONS]
+                }
+                _ => &[],
+            }
+        };
+        let n = self.len() as u32;
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .filter(move |&l| l < n)
+    }
+
+    fn distance(&self, query: &[f32], id: u32) -> f32 {
+        let b = self.vectors.get(id as usize);
+        b.chunks_exact(4)
+            .zip(query)
+            .map(|(c, q)| {
+                let d = f32::from_le_bytes(c.try_into().expect("4 bytes")) - q;
+                d * d
+            })
+            .sum()
     }
 
     /// The `k` nearest neighbours of `query`, nearest first.
     pub fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<Neighbour> {
-        let Some(h) = &self.hnsw else {
+        if self.is_empty() || k == 0 {
             return Vec::new();
-        };
-        h.search(query, k, ef.max(k))
+        }
+        let ef = ef.max(k);
+        let mut ep = self.entry;
+        let mut best = self.distance(query, ep);
+        for level in (1..=self.top).rev() {
+            loop {
+                let mut moved = false;
+                for l in self.links(ep, level) {
+                    let d = self.distance(query, l);
+                    if d < best {
+                        (ep, best, moved) = (l, d, true);
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+        // Beam search on layer 0: `frontier` nearest first, `found` the
+        // ef best so far with the farthest on top.
+        let mut visited: HashSet<u32> = HashSet::with_capacity(ef * LAYER0_LINKS);
+        visited.insert(ep);
+        let mut frontier = BinaryHeap::from([Reverse((Dist(best), ep))]);
+        let mut found = BinaryHeap::from([(Dist(best), ep)]);
+        while let Some(Reverse((Dist(d), c))) = frontier.pop() {
+            if found.len() >= ef && found.peek().is_some_and(|w| d > w.0.0) {
+                break;
+            }
+            for l in self.links(c, 0) {
+                if !visited.insert(l) {
+                    continue;
+                }
+                let dl = self.distance(query, l);
+                if found.len() < ef || found.peek().is_some_and(|w| dl < w.0.0) {
+                    frontier.push(Reverse((Dist(dl), l)));
+                    found.push((Dist(dl), l));
+                    if found.len() > ef {
+                        found.pop();
+                    }
+                }
+            }
+        }
+        let mut out: Vec<Neighbour> = found
             .into_iter()
-            .map(|n| Neighbour {
-                id: n.d_id as u32,
-                distance: n.distance,
+            .map(|(Dist(d), id)| Neighbour {
+                id,
+                distance: d.sqrt(),
             })
-            .collect()
+            .collect();
+        out.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+        out.truncate(k);
+        out
     }
 }
 
-impl Drop for VectorIndex {
-    fn drop(&mut self) {
-        if let Some(h) = self.hnsw.as_mut() {
-            // SAFETY: dropped exactly once, before the loader it borrows from.
-            unsafe { ManuallyDrop::drop(h) };
-        }
-        if !self.loader.is_null() {
-            // SAFETY: created by Box::into_raw in `open`, freed once here.
-            drop(unsafe { Box::from_raw(self.loader) });
-        }
+/// A distance ordered totally (NaN last), for the heaps.
+#[derive(Clone, Copy, PartialEq)]
+struct Dist(f32);
+
+impl Eq for Dist {}
+
+impl PartialOrd for Dist {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Dist {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
     }
 }

@@ -46,8 +46,9 @@ fn verify_names_every_damaged_file_and_rebuild_repairs_it() {
     let generation = current_generation(&ix);
     let targets = [
         generation.join("vectors.bin"),
-        generation.join("hnsw/vectors.hnsw.data"),
-        generation.join("hnsw/vectors.hnsw.graph"),
+        generation.join("graph.bin"),
+        generation.join("graph-upper.idx"),
+        generation.join("graph-upper.bin"),
         generation.join("words.bin"),
         generation.join("features.bin"),
         generation.join("vocabulary.bin"),

@@ -56,7 +56,7 @@ fn deleted_generation_files_are_rebuilt_or_reported() {
     let ix = Index::demo();
     let root = ix.path().join("ix");
     let current = std::fs::read_to_string(root.join("CURRENT")).unwrap();
-    std::fs::remove_dir_all(root.join(current.trim()).join("hnsw")).unwrap();
+    std::fs::remove_file(root.join(current.trim()).join("graph.bin")).unwrap();
     let out = ix.cmd(
         "search",
         &[query("demo-005_rot90.jpg").as_os_str(), "--json".as_ref()],

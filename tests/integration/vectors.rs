@@ -1,5 +1,5 @@
-//! The HNSW wrapper through the library: recall against brute force after
-//! a write and a memory-mapped reload.
+//! The vector index through the library: recall against brute force of
+//! the memory-mapped graph after a write and a reopen.
 
 use provenance::vectors::{self, VectorIndex};
 
@@ -107,7 +107,7 @@ fn hnsw_recall_at_10_after_reload() {
     let data = clustered(&mut rng, N, DIM, 100, 0.1);
     let dir = tempfile::tempdir().unwrap();
     vectors::write(dir.path(), &data, DIM).unwrap();
-    let index = VectorIndex::open(dir.path(), N).unwrap();
+    let index = VectorIndex::open(dir.path(), N, DIM).unwrap();
     let queries = clustered(&mut rng, 200, DIM, 100, 0.1);
 
     let at_64 = recall(&index, &data, &queries, DIM, K, 64);
@@ -125,8 +125,9 @@ fn reopen_checks_the_vector_count() {
     let data = clustered(&mut rng, 100, 8, 4, 0.1);
     let dir = tempfile::tempdir().unwrap();
     vectors::write(dir.path(), &data, 8).unwrap();
-    assert!(VectorIndex::open(dir.path(), 99).is_err());
-    let ix = VectorIndex::open(dir.path(), 100).unwrap();
+    assert!(VectorIndex::open(dir.path(), 99, 8).is_err());
+    assert!(VectorIndex::open(dir.path(), 100, 4).is_err());
+    let ix = VectorIndex::open(dir.path(), 100, 8).unwrap();
     // A stored vector is its own nearest neighbour.
     let n = ix.search(&data[8 * 42..8 * 43], 1, 16);
     assert_eq!(n[0].id, 42);
@@ -135,10 +136,12 @@ fn reopen_checks_the_vector_count() {
 #[test]
 fn missing_index_is_an_error_not_an_exit() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(VectorIndex::open(dir.path(), 10).is_err());
-    // An empty database needs no files.
+    assert!(VectorIndex::open(dir.path(), 10, 4).is_err());
+    assert!(VectorIndex::open(dir.path(), 0, 4).is_err());
+    // An empty segment has (empty) files, and searching it finds nothing.
+    vectors::write(dir.path(), &[], 4).unwrap();
     assert!(
-        VectorIndex::open(dir.path(), 0)
+        VectorIndex::open(dir.path(), 0, 4)
             .unwrap()
             .search(&[0.0; 4], 3, 16)
             .is_empty()
