@@ -66,6 +66,73 @@ pub fn write(
     f.sync_all().map_err(io)
 }
 
+/// Writes an array file element by element, for tables too large to
+/// assemble in memory first: the header (with the count and checksum) is
+/// written last, over a placeholder.
+pub struct Writer {
+    file: std::io::BufWriter<File>,
+    path: PathBuf,
+    magic: [u8; 8],
+    elem_size: u32,
+    bytes: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl Writer {
+    pub fn create(path: &Path, magic: [u8; 8], elem_size: u32) -> Result<Writer, ArrayFileError> {
+        let io = |source| ArrayFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, File::create(path).map_err(io)?);
+        file.write_all(&[0u8; HEADER]).map_err(io)?;
+        Ok(Writer {
+            file,
+            path: path.to_path_buf(),
+            magic,
+            elem_size,
+            bytes: 0,
+            crc: crc32fast::Hasher::new(),
+        })
+    }
+
+    /// Appends whole elements.
+    pub fn push(&mut self, elements: &[u8]) -> Result<(), ArrayFileError> {
+        assert_eq!(
+            elements.len() % self.elem_size as usize,
+            0,
+            "not a whole number of elements"
+        );
+        self.crc.update(elements);
+        self.bytes += elements.len() as u64;
+        self.file
+            .write_all(elements)
+            .map_err(|source| ArrayFileError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Writes the header and fsyncs the file.
+    pub fn finish(self) -> Result<(), ArrayFileError> {
+        use std::io::{Seek, SeekFrom};
+        let io = |source| ArrayFileError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut header = [0u8; HEADER];
+        header[0..8].copy_from_slice(&self.magic);
+        header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        header[12..16].copy_from_slice(&self.elem_size.to_le_bytes());
+        header[16..24].copy_from_slice(&(self.bytes / self.elem_size as u64).to_le_bytes());
+        header[24..28].copy_from_slice(&self.crc.clone().finalize().to_le_bytes());
+        let mut f = self.file.into_inner().map_err(|e| io(e.into_error()))?;
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        f.write_all(&header).map_err(io)?;
+        f.sync_all().map_err(io)
+    }
+}
+
 /// A read-only mapping of an array file.
 pub struct MappedArray {
     map: Option<Mmap>,

@@ -12,12 +12,12 @@ use crate::candidates::candidates;
 use crate::decode::{DecodeError, DecodeLimits};
 use crate::describe::Describer;
 use crate::embed::{ColourLayoutEmbedder, Embedder};
-use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, MAX_DELTAS, Manifest};
-use crate::hash::HASH_VERSION;
-use crate::paths::{IndexPaths, parse_generation_name};
+use crate::builder::{build_generation, read_current, update_generation};
+use crate::generation::{Generation, GenerationError};
+use crate::paths::IndexPaths;
 use crate::record::{Record, Status};
 use crate::scoring::{self, Evidence, Verdict};
-use crate::store::{ImageRow, Store, StoreError, StoredImage};
+use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use crate::writelock::WriteLock;
 use image::RgbImage;
@@ -594,145 +594,6 @@ fn open_text(paths: &IndexPaths) -> Result<TextIndex, EngineError> {
             std::fs::remove_dir_all(paths.text()).map_err(io)?;
             let _ = std::fs::remove_file(paths.text_seq());
             Ok(TextIndex::open_or_create(&paths.text())?)
-        }
-    }
-}
-
-fn read_current(paths: &IndexPaths) -> Option<u64> {
-    let name = std::fs::read_to_string(paths.current()).ok()?;
-    parse_generation_name(name.trim())
-}
-
-/// Writes generation `previous + 1` with every image of the store in one
-/// base segment, points `CURRENT` at it and removes generations older
-/// than the previous one.
-fn build_generation(
-    paths: &IndexPaths,
-    describer: &Describer,
-    previous: u64,
-) -> Result<Generation, EngineError> {
-    // A connection of its own: the build reads the whole table and must
-    // not hold the engine's store lock meanwhile.
-    let store = Store::open(&paths.store())?;
-    let seq = store.seq()?;
-    let embedder = describer.embedder();
-    let rows = image_rows(&store, 0, embedder.dim())?;
-    let (id, dir) = next_generation_dir(paths, previous)?;
-    let manifest = Manifest {
-        format_version: MANIFEST_VERSION,
-        generation: id,
-        store_seq: seq,
-        images: rows.len() as u64,
-        dim: embedder.dim() as u32,
-        embedder: embedder.id().to_string(),
-        hash_version: HASH_VERSION,
-        features_version: 0,
-        words: 0,
-        base_images: 0,
-        deltas: Vec::new(),
-    };
-    Generation::write(&dir, &manifest, &rows)?;
-    commit_generation(paths, id, &dir)
-}
-
-/// Brings `current` up to the store: a new delta segment with the images
-/// added since it was built, or, when the deltas would be too many or
-/// hold more than half as many images as the base, a whole new build
-/// (which also drops deleted images and relearns the vocabulary).
-///
-/// Deltas cost only what they add, so a day's imports into a large
-/// database take seconds; the rebuilds they defer double the base each
-/// time at most, so their cost per image stays bounded.
-fn update_generation(
-    paths: &IndexPaths,
-    describer: &Describer,
-    current: &Generation,
-) -> Result<Generation, EngineError> {
-    let store = Store::open(&paths.store())?;
-    let seq = store.seq()?;
-    let dim = describer.embedder().dim();
-    let base = current.base_len();
-    let added = image_rows(&store, current.last_slot(), dim)?;
-    let deltas = current.manifest.deltas.len();
-    // Too many deltas: fold them into one (cheap while they are small).
-    let (keep, rows) = if deltas < MAX_DELTAS {
-        (deltas, added)
-    } else {
-        (0, image_rows(&store, current.base_last_slot(), dim)?)
-    };
-    let delta_images: usize = current.manifest.deltas[..keep]
-        .iter()
-        .map(|d| d.images as usize)
-        .sum::<usize>()
-        + rows.len();
-    if base == 0
-        || delta_images * 2 > base
-        || current.manifest.embedder != describer.embedder().id()
-    {
-        drop(rows);
-        return build_generation(paths, describer, current.manifest.generation);
-    }
-    let (id, dir) = next_generation_dir(paths, current.manifest.generation)?;
-    current.extend(&dir, id, seq, keep, &rows)?;
-    commit_generation(paths, id, &dir)
-}
-
-/// The live images above `after` (a store slot) that the embedder
-/// described.
-fn image_rows(store: &Store, after: i64, dim: usize) -> Result<Vec<ImageRow>, EngineError> {
-    let mut rows = Vec::new();
-    store.for_each_image_after(after, |r| rows.push(r))?;
-    rows.retain(|r| r.embedding.len() == dim);
-    Ok(rows)
-}
-
-/// The number and directory of the next generation, cleared of the
-/// debris of a crashed build.
-fn next_generation_dir(paths: &IndexPaths, previous: u64) -> Result<(u64, PathBuf), EngineError> {
-    // Another process may have committed a later generation than the one
-    // this engine has open: never reuse its number.
-    let id = previous.max(read_current(paths).unwrap_or(0)) + 1;
-    let dir = paths.generation(id);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|source| EngineError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-    }
-    Ok((id, dir))
-}
-
-/// Makes the generation written into `dir` durable, points `CURRENT` at
-/// it, and removes generations older than the previous one.
-fn commit_generation(paths: &IndexPaths, id: u64, dir: &Path) -> Result<Generation, EngineError> {
-    crate::paths::sync_dir(dir).map_err(|source| EngineError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let name = crate::paths::generation_name(id);
-    crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| {
-        EngineError::Io {
-            path: paths.current(),
-            source,
-        }
-    })?;
-    let generation = Generation::open(dir)?;
-    remove_old_generations(paths.root(), id);
-    Ok(generation)
-}
-
-/// Best effort: a generation still mapped by a reader stays readable on
-/// Unix after removal, and leftovers are retried at the next build.
-fn remove_old_generations(root: &Path, current: u64) {
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        if let Some(id) = name.to_str().and_then(parse_generation_name)
-            && id + 1 < current
-        {
-            let _ = std::fs::remove_dir_all(e.path());
         }
     }
 }

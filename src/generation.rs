@@ -115,13 +115,14 @@ impl Generation {
         dir: &Path,
         manifest: &Manifest,
         rows: &[ImageRow],
+        features_of: impl FnMut(usize) -> Option<Vec<u8>>,
     ) -> Result<Manifest, GenerationError> {
         let io = |source| GenerationError::Io {
             path: dir.to_path_buf(),
             source,
         };
         let p = GenerationPaths(dir);
-        segment::write_global(dir, manifest.dim as usize, rows)?;
+        segment::write_global(dir, manifest.dim as usize, rows, features_of)?;
         let table = FeatureTable::open(&p.features_index(), &p.features())?;
         let vocabulary = Vocabulary::train(&vocabulary_sample(&table));
         drop(table);
@@ -151,6 +152,7 @@ impl Generation {
         store_seq: i64,
         keep: usize,
         rows: &[ImageRow],
+        features_of: impl FnMut(usize) -> Option<Vec<u8>>,
     ) -> Result<Manifest, GenerationError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -173,7 +175,7 @@ impl Generation {
         }
         let name = format!("delta-{generation}");
         let delta_dir = dir.join(&name);
-        segment::write_global(&delta_dir, self.manifest.dim as usize, rows)?;
+        segment::write_global(&delta_dir, self.manifest.dim as usize, rows, features_of)?;
         let idf = self.segments[0].idf();
         segment::write_words(&delta_dir, &self.vocabulary, Weights::Base(&idf))?;
         crate::paths::sync_dir(&delta_dir).map_err(io(&delta_dir))?;
@@ -351,6 +353,15 @@ impl Generation {
     pub fn features(&self, pos: u32) -> Result<RefFeatures<'_>, GenerationError> {
         let (s, p) = self.locate(pos);
         s.features(p)
+    }
+
+    /// The features blob (as the store keeps it) of the image in store
+    /// slot `slot`: None if no segment holds it or its entry is damaged.
+    pub fn features_blob_of_slot(&self, slot: i64) -> Option<Vec<u8>> {
+        self.segments.iter().find_map(|s| {
+            let pos = s.position_of(slot)?;
+            s.features(pos).ok().map(|f| f.to_blob())
+        })
     }
 
     /// The visual word of a descriptor (for diagnostics).

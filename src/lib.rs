@@ -7,6 +7,7 @@
 
 pub mod arrayfile;
 pub mod batch;
+pub mod builder;
 pub mod candidates;
 pub mod cli;
 pub mod cli_service;

@@ -73,6 +73,15 @@ pub struct RefFeatures<'a> {
 }
 
 impl<'a> RefFeatures<'a> {
+    /// The store's form (see [`encode`]).
+    pub fn to_blob(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(BLOB_HEADER + self.entries.len());
+        out.extend_from_slice(&(self.width as u16).to_le_bytes());
+        out.extend_from_slice(&(self.height as u16).to_le_bytes());
+        out.extend_from_slice(self.entries);
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len() / FEATURE_BYTES
     }
@@ -122,32 +131,37 @@ impl<'a> RefFeatures<'a> {
     }
 }
 
-/// Writes the generation's table from each image's blob (None or a bad
-/// blob: an image without local features).
+/// Writes a segment's table from each image's blob, asked for one at a
+/// time so that a table of any size streams through (None or a bad blob:
+/// an image without local features).
 pub fn write_table(
     index_path: &Path,
     entries_path: &Path,
-    blobs: &[Option<&[u8]>],
+    images: usize,
+    mut blob_of: impl FnMut(usize) -> Option<Vec<u8>>,
 ) -> Result<(), ArrayFileError> {
-    let mut index = Vec::with_capacity(blobs.len() * INDEX_ENTRY);
-    let mut entries = Vec::new();
+    let mut index = arrayfile::Writer::create(index_path, INDEX_MAGIC, INDEX_ENTRY as u32)?;
+    let mut entries = arrayfile::Writer::create(entries_path, ENTRIES_MAGIC, FEATURE_BYTES as u32)?;
     let mut next = 0u64;
-    for blob in blobs {
-        let f = blob.and_then(decode);
+    for i in 0..images {
+        let blob = blob_of(i);
+        let f = blob.as_deref().and_then(decode);
         let (count, w, h) = f.map_or((0, 0, 0), |f| (f.len(), f.width, f.height));
-        index.extend_from_slice(&next.to_le_bytes());
-        index.extend_from_slice(&(count as u32).to_le_bytes());
-        index.extend_from_slice(&(w as u16).to_le_bytes());
-        index.extend_from_slice(&(h as u16).to_le_bytes());
+        let mut e = [0u8; INDEX_ENTRY];
+        e[0..8].copy_from_slice(&next.to_le_bytes());
+        e[8..12].copy_from_slice(&(count as u32).to_le_bytes());
+        e[12..14].copy_from_slice(&(w as u16).to_le_bytes());
+        e[14..16].copy_from_slice(&(h as u16).to_le_bytes());
         let crc = f.map_or(0, |f| crc32fast::hash(f.entries));
-        index.extend_from_slice(&crc.to_le_bytes());
+        e[16..20].copy_from_slice(&crc.to_le_bytes());
+        index.push(&e)?;
         if let Some(f) = f {
-            entries.extend_from_slice(f.entries);
+            entries.push(f.entries)?;
         }
         next += count as u64;
     }
-    arrayfile::write(index_path, INDEX_MAGIC, INDEX_ENTRY as u32, &index)?;
-    arrayfile::write(entries_path, ENTRIES_MAGIC, FEATURE_BYTES as u32, &entries)
+    index.finish()?;
+    entries.finish()
 }
 
 pub struct FeatureTable {
@@ -264,11 +278,13 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let (i, e) = (dir.path().join("i"), dir.path().join("e"));
-        write_table(&i, &e, &[None, Some(&blob), Some(&blob[..3])]).unwrap();
+        let blobs = [None, Some(blob.clone()), Some(blob[..3].to_vec())];
+        write_table(&i, &e, 3, |k| blobs[k].clone()).unwrap();
         let t = FeatureTable::open(&i, &e).unwrap();
         assert_eq!(t.len(), 3);
         assert!(t.get(0).is_empty());
         assert_eq!(t.get(1).to_features().descriptors, f.descriptors);
+        assert_eq!(t.get(1).to_blob(), blob);
         assert!(t.get(2).is_empty());
         t.verify().unwrap();
     }

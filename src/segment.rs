@@ -73,7 +73,14 @@ pub fn write_words(
 
 /// Writes every table of `rows` into `dir` (which must be new) but the
 /// word postings: a base's vocabulary is learned from these features.
-pub fn write_global(dir: &Path, dim: usize, rows: &[ImageRow]) -> Result<(), GenerationError> {
+/// `features_of(i)` gives row i's local features (the store's blob form),
+/// asked for in order.
+pub fn write_global(
+    dir: &Path,
+    dim: usize,
+    rows: &[ImageRow],
+    features_of: impl FnMut(usize) -> Option<Vec<u8>>,
+) -> Result<(), GenerationError> {
     std::fs::create_dir_all(dir).map_err(|source| GenerationError::Io {
         path: dir.to_path_buf(),
         source,
@@ -103,8 +110,12 @@ pub fn write_global(dir: &Path, dim: usize, rows: &[ImageRow]) -> Result<(), Gen
     arrayfile::write(&p.slots(), SLOTS_MAGIC, 8, &slots)?;
     arrayfile::write(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32, &hashes)?;
     vectors::write(dir, &flat, dim)?;
-    let blobs: Vec<Option<&[u8]>> = rows.iter().map(|r| Some(r.features.as_slice())).collect();
-    crate::localfeatures::write_table(&p.features_index(), &p.features(), &blobs)?;
+    crate::localfeatures::write_table(
+        &p.features_index(),
+        &p.features(),
+        rows.len(),
+        features_of,
+    )?;
     Ok(())
 }
 
@@ -172,6 +183,21 @@ impl Segment {
         self.len()
             .checked_sub(1)
             .map_or(0, |last| self.slot(last as u32))
+    }
+
+    /// The position of store slot `slot`, if this segment holds it
+    /// (slots are stored in increasing order).
+    pub fn position_of(&self, slot: i64) -> Option<u32> {
+        let (mut lo, mut hi) = (0usize, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.slot(mid as u32).cmp(&slot) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid as u32),
+            }
+        }
+        None
     }
 
     pub fn hashes(&self, pos: u32) -> ImageHashes {

@@ -18,7 +18,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
 /// 2: local features per image.
-const SCHEMA_VERSION: i64 = 2;
+/// 3: features released once a generation holds them; incremental
+/// vacuum, so that the space they took is given back.
+const SCHEMA_VERSION: i64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -65,11 +67,23 @@ pub struct ImageRef {
 /// One row of the image table, as a rebuild streams it.
 pub struct ImageRow {
     pub slot: i64,
+    pub path: String,
     pub width: u32,
     pub height: u32,
     pub hashes: ImageHashes,
     pub embedding: Vec<f32>,
-    pub features: Vec<u8>,
+    pub features: FeatureSource,
+}
+
+/// Where an image's local features are to be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureSource {
+    /// In the store ([`Store::features_of`]).
+    Store,
+    /// In the committed generation (see [`Store::release_features`]).
+    Released,
+    /// Nowhere: extracted by another version, not comparable.
+    Unusable,
 }
 
 pub struct Store {
@@ -99,6 +113,10 @@ impl Store {
     }
 
     fn init(&self) -> Result<(), StoreError> {
+        // Only a database without tables can take this setting directly.
+        self.conn
+            .execute_batch("PRAGMA auto_vacuum=INCREMENTAL;")
+            .map_err(self.err())?;
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode=WAL;
@@ -106,7 +124,7 @@ impl Store {
                  PRAGMA foreign_keys=ON;
                  PRAGMA busy_timeout=10000;
                  CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                 INSERT OR IGNORE INTO meta VALUES ('schema', 2), ('seq', 0);
+                 INSERT OR IGNORE INTO meta VALUES ('schema', 3), ('seq', 0);
                  INSERT OR IGNORE INTO meta SELECT 'images_seq', value FROM meta WHERE key='seq';
                  CREATE TABLE IF NOT EXISTS records(
                     id TEXT PRIMARY KEY,
@@ -132,7 +150,17 @@ impl Store {
                  CREATE INDEX IF NOT EXISTS images_by_record ON images(record_id);",
             )
             .map_err(self.err())?;
-        let found = self.meta("schema")?;
+        let mut found = self.meta("schema")?;
+        if found == 2 {
+            // Same tables; the vacuum mode needs the file rewritten once.
+            self.conn
+                .execute_batch(
+                    "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;
+                     UPDATE meta SET value=3 WHERE key='schema';",
+                )
+                .map_err(self.err())?;
+            found = 3;
+        }
         if found != SCHEMA_VERSION {
             return Err(StoreError::Schema {
                 path: self.path.clone(),
@@ -358,14 +386,16 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT slot, phash, dhash, embedding, width, height, features, features_version FROM images WHERE slot > ?1 ORDER BY slot",
+                "SELECT slot, phash, dhash, embedding, width, height, length(features), features_version, path FROM images WHERE slot > ?1 ORDER BY slot",
             )
             .map_err(self.err())?;
         let mut rows = stmt.query([after]).map_err(self.err())?;
         while let Some(r) = rows.next().map_err(self.err())? {
             let blob: Vec<u8> = r.get(3).map_err(self.err())?;
+            let features: i64 = r.get(6).map_err(self.err())?;
             f(ImageRow {
                 slot: r.get(0).map_err(self.err())?,
+                path: r.get(8).map_err(self.err())?,
                 width: r.get(4).map_err(self.err())?,
                 height: r.get(5).map_err(self.err())?,
                 hashes: ImageHashes {
@@ -376,10 +406,12 @@ impl Store {
                 // Features another version extracted are not comparable:
                 // such an image is matched by its global descriptors only
                 // until its record is imported again.
-                features: if r.get::<_, u32>(7).map_err(self.err())? == FEATURES_VERSION {
-                    r.get(6).map_err(self.err())?
+                features: if r.get::<_, u32>(7).map_err(self.err())? != FEATURES_VERSION {
+                    FeatureSource::Unusable
+                } else if features == 0 {
+                    FeatureSource::Released
                 } else {
-                    Vec::new()
+                    FeatureSource::Store
                 },
             });
         }
@@ -433,6 +465,41 @@ impl Store {
             .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
             .map_err(self.err())?;
         Ok(rows.into_iter().filter(|r| r != "ok").collect())
+    }
+
+    /// The local features' blob of the image in `slot`, if the store
+    /// still holds it.
+    pub fn features_of(&self, slot: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT features FROM images WHERE slot=?1", [slot], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err())?;
+        Ok(blob.filter(|b| !b.is_empty()))
+    }
+
+    /// Drops the local features of the images up to `through` (a slot)
+    /// that `embedder` described, once a committed generation holds
+    /// them: they are the largest part of an image's entry, and keeping
+    /// them twice would double the disk per image. Later builds take them
+    /// from the generation; if it is lost, from the images themselves.
+    /// Returns how many were dropped.
+    pub fn release_features(&self, through: i64, embedder: &str) -> Result<u64, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE images SET features=x'' WHERE slot <= ?1 AND embedder=?2 AND features_version=?3 AND length(features) > 0",
+                rusqlite::params![through, embedder, FEATURES_VERSION],
+            )
+            .map_err(self.err())?;
+        if n > 0 {
+            self.conn
+                .execute_batch("PRAGMA incremental_vacuum;")
+                .map_err(self.err())?;
+        }
+        Ok(n as u64)
     }
 
     /// The slots of the images `embedder` described, in order.
