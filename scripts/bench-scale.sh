@@ -46,9 +46,9 @@ import "$bench/dev/records.jsonl"
 import json, sys
 i = json.load(sys.stdin)
 n = max(i["images"], 1)
-print(f"disk per image: {i[\"bytes_total\"] / n / 1024:.1f} KiB in all "
-      f"(store {i[\"bytes_store\"] / n / 1024:.1f}, image index {i[\"bytes_generation\"] / n / 1024:.1f}, "
-      f"text {i[\"bytes_text\"] / n / 1024:.1f})")'
+kib = lambda k: i[k] / n / 1024
+print("disk per image: %.1f KiB in all (store %.1f, image index %.1f, text %.1f)"
+      % (kib("bytes_total"), kib("bytes_store"), kib("bytes_generation"), kib("bytes_text")))'
 
 echo "== searching 900 query photos"
 results=$work/results.jsonl

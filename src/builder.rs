@@ -257,4 +257,3 @@ fn remove_old_generations(root: &Path, current: u64) {
         }
     }
 }
-

@@ -8,11 +8,11 @@
 //! bring the derived indexes up to date; readers keep an `Arc` to an
 //! immutable generation, so a search never waits for a write.
 
+use crate::builder::{build_generation, read_current, update_generation};
 use crate::candidates::candidates;
 use crate::decode::{DecodeError, DecodeLimits};
 use crate::describe::Describer;
 use crate::embed::{ColourLayoutEmbedder, Embedder};
-use crate::builder::{build_generation, read_current, update_generation};
 use crate::generation::{Generation, GenerationError};
 use crate::paths::IndexPaths;
 use crate::record::{Record, Status};

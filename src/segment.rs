@@ -110,12 +110,7 @@ pub fn write_global(
     arrayfile::write(&p.slots(), SLOTS_MAGIC, 8, &slots)?;
     arrayfile::write(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32, &hashes)?;
     vectors::write(dir, &flat, dim)?;
-    crate::localfeatures::write_table(
-        &p.features_index(),
-        &p.features(),
-        rows.len(),
-        features_of,
-    )?;
+    crate::localfeatures::write_table(&p.features_index(), &p.features(), rows.len(), features_of)?;
     Ok(())
 }
 

@@ -495,9 +495,13 @@ impl Store {
             )
             .map_err(self.err())?;
         if n > 0 {
-            self.conn
-                .execute_batch("PRAGMA incremental_vacuum;")
+            // The pragma frees one page per step: run it to the end.
+            let mut stmt = self
+                .conn
+                .prepare("PRAGMA incremental_vacuum")
                 .map_err(self.err())?;
+            let mut rows = stmt.query([]).map_err(self.err())?;
+            while rows.next().map_err(self.err())?.is_some() {}
         }
         Ok(n as u64)
     }

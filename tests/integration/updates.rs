@@ -114,3 +114,41 @@ fn an_import_larger_than_half_the_base_rebuilds_it() {
     assert!(delta_images(&ix).is_empty(), "{info}");
     assert_eq!(info["base_images"], info["images"]);
 }
+
+#[test]
+fn features_are_kept_once_and_a_lost_index_is_rebuilt_from_the_images() {
+    let ix = Index::demo();
+    let info = ix.info();
+    let images = info["images"].as_u64().unwrap();
+    // Each image's local features take about 18 KB; once a generation
+    // holds them the store keeps none.
+    assert!(
+        info["bytes_store"].as_u64().unwrap() < images * 8 * 1024,
+        "{info}"
+    );
+    let photo = super::util::query("demo-013_photo_tilt.jpg");
+    let inliers =
+        |v: &serde_json::Value| super::util::matches(v)[0]["evidence"]["inliers"].as_u64();
+    let before = ix.search(&photo);
+    assert_eq!(ids(&before)[0], "demo-013");
+    assert!(inliers(&before).unwrap() >= 12, "{before}");
+    // Every image index lost: `rebuild` reads the images again.
+    let root = ix.path().join("ix");
+    for e in std::fs::read_dir(&root).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_str().unwrap().starts_with("gen-") {
+            std::fs::remove_dir_all(p).unwrap();
+        }
+    }
+    ix.cmd::<&str>("verify", &[]).expect_code(1);
+    let out = ix.cmd::<&str>("rebuild", &[]).ok();
+    assert!(
+        out.stderr.contains("extracting them again"),
+        "{}",
+        out.stderr
+    );
+    ix.cmd::<&str>("verify", &[]).ok();
+    let after = ix.search(&photo);
+    assert_eq!(ids(&after)[0], "demo-013");
+    assert_eq!(inliers(&after), inliers(&before), "{after}");
+}
