@@ -32,18 +32,23 @@ fn main() {
         .map(|r| {
             let img = decode_path(&base.join(&r[1]), &DecodeLimits::default()).unwrap();
             let q = engine.describer().query(img);
-            let words = g.word_candidates(&q.features, 1000);
+            let words = g.word_candidates(&q.features, 1000).unwrap();
             let truth_pos = pos_of.get(&r[2]).copied();
             let rank = truth_pos
                 .and_then(|t| words.iter().position(|(p, _)| *p == t))
                 .map(|x| x as i64)
                 .unwrap_or(-1);
-            let tm = truth_pos.and_then(|t| matching::verify(&q.features, &g.features(t).unwrap()));
+            let tm = truth_pos
+                .and_then(|t| matching::verify(&q.features, &g.features(t).unwrap().as_ref()));
             let true_inl = tm.as_ref().map(|m| m.inliers).unwrap_or(0);
             let same_word = tm
                 .as_ref()
                 .map(|m| {
-                    let t = g.features(truth_pos.unwrap()).unwrap().to_features();
+                    let t = g
+                        .features(truth_pos.unwrap())
+                        .unwrap()
+                        .as_ref()
+                        .to_features();
                     m.pairs
                         .iter()
                         .filter(|(rp, qp)| {
@@ -68,7 +73,9 @@ fn main() {
                 .iter()
                 .take(30)
                 .filter(|(p, _)| Some(*p) != truth_pos)
-                .filter_map(|(p, _)| matching::verify(&q.features, &g.features(*p).unwrap()))
+                .filter_map(|(p, _)| {
+                    matching::verify(&q.features, &g.features(*p).unwrap().as_ref())
+                })
                 .map(|m| m.inliers)
                 .max()
                 .unwrap_or(0);

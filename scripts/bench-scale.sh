@@ -12,6 +12,8 @@
 # Each DISTRACTOR_DIR holds records.jsonl and refs/. The dev split goes in
 # last, so with a large base it lands in a delta segment, as a day's
 # imports into a large database would.
+#        SCALE_INDEX=DIR scripts/bench-scale.sh WORKDIR
+#   measures an existing index (holding the dev split) without importing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=$(cd ../shared/bench && pwd)
@@ -22,8 +24,8 @@ cargo build --release --quiet
 # A copy: a rebuild of the tree during a long run must not change it.
 cp target/release/provenance "$work/provenance"
 bin=$work/provenance
-index=$work/index
-rm -rf "$index"
+index=${SCALE_INDEX:-$work/index}
+[[ -n ${SCALE_INDEX:-} ]] || rm -rf "$index"
 
 import() {
     local file=$1
@@ -35,12 +37,14 @@ import() {
     echo "  images: $before -> $after"
 }
 
-for d in "$@"; do
-    echo "== importing $d"
-    import "$d/records.jsonl"
-done
-echo "== importing the dev split"
-import "$bench/dev/records.jsonl"
+if [[ -z ${SCALE_INDEX:-} ]]; then
+    for d in "$@"; do
+        echo "== importing $d"
+        import "$d/records.jsonl"
+    done
+    echo "== importing the dev split"
+    import "$bench/dev/records.jsonl"
+fi
 "$bin" info --index "$index"
 "$bin" info --index "$index" --json | python3 -c '
 import json, sys

@@ -136,6 +136,8 @@ impl Writer {
 /// A read-only mapping of an array file.
 pub struct MappedArray {
     map: Option<Mmap>,
+    /// For [`MappedArray::read`], which copies instead of mapping.
+    file: File,
     path: PathBuf,
     elem_size: usize,
     len: usize,
@@ -195,11 +197,41 @@ impl MappedArray {
         }
         Ok(MappedArray {
             map: (size > 0).then_some(map),
+            file,
             path: path.to_path_buf(),
             elem_size: es as usize,
             len: count as usize,
             crc,
         })
+    }
+
+    /// Copies `count` elements from `first` with one positioned read
+    /// rather than through the mapping. For a few scattered entries of a
+    /// very large table: a page fault on a mapping maps the 16 pages
+    /// around it into the process as well (the kernel's fault-around),
+    /// so that mapped reads of 18 KB entries left ~35 MB more resident
+    /// per search; read this way, the process holds only what it copied
+    /// (the page cache still holds the file, shared and reclaimable).
+    pub fn read(&self, first: usize, count: usize) -> Result<Vec<u8>, ArrayFileError> {
+        use std::os::unix::fs::FileExt;
+        assert!(first + count <= self.len, "read past the end");
+        let mut buf = vec![0u8; count * self.elem_size];
+        self.file
+            .read_exact_at(&mut buf, (HEADER + first * self.elem_size) as u64)
+            .map_err(|source| ArrayFileError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(buf)
+    }
+
+    /// Tells the kernel that reads will be scattered (a few entries of a
+    /// large table per search), so that a page fault does not read ahead
+    /// pages no search asked for. Advice only: a failure changes nothing.
+    pub fn advise_random(&self) {
+        if let Some(map) = &self.map {
+            let _ = map.advise(memmap2::Advice::Random);
+        }
     }
 
     pub fn len(&self) -> usize {

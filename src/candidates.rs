@@ -45,7 +45,7 @@ pub fn candidates(
                 .map(|n| n.id),
         );
     }
-    let words = generation.word_candidates(&query.features, WORD_CANDIDATES);
+    let words = generation.word_candidates(&query.features, WORD_CANDIDATES)?;
     let word_score: HashMap<u32, f32> = words.iter().copied().collect();
     found.extend(word_score.keys());
     // Positions in order, so that equal scores always resolve the same way.
@@ -70,21 +70,23 @@ pub fn candidates(
         .collect();
     let scale = query.width as f32 / query.features.width.max(1) as f32;
     let mut pairs: Vec<Pairs> = vec![Vec::new(); evidence.len()];
-    let verified: Vec<(usize, LocalMatch)> = verify
+    // (candidate, match, width of the copy its features come from)
+    let verified: Vec<(usize, LocalMatch, u32)> = verify
         .par_iter()
         .filter_map(|&i| match generation.features(evidence[i].0) {
-            Ok(reference) => matching::verify(&query.features, &reference).map(|m| Ok((i, m))),
+            Ok(reference) => matching::verify(&query.features, &reference.as_ref())
+                .map(|m| Ok((i, m, reference.width))),
             Err(e) => Some(Err(e)),
         })
         .collect::<Result<_, GenerationError>>()?;
-    for (i, m) in verified {
+    for (i, m, features_width) in verified {
         let e = &mut evidence[i].1;
         e.inliers = m.inliers as u32;
         e.coverage = m.coverage;
         e.cells = m.cells;
         e.region = Some(m.quad.map(|[x, y]| [x * scale, y * scale]));
         let (rw, _) = generation.shape(evidence[i].0);
-        let ref_scale = rw as f32 / generation.features(evidence[i].0)?.width.max(1) as f32;
+        let ref_scale = rw as f32 / features_width.max(1) as f32;
         pairs[i] = m
             .pairs
             .iter()

@@ -20,7 +20,7 @@
 use crate::arrayfile::{self, ArrayFileError, MappedArray};
 use crate::hash::{HASH_VERSION, ImageHashes};
 use crate::inverted::Occurrence;
-use crate::localfeatures::{self, FeatureTable, RefFeatures};
+use crate::localfeatures::{self, FeatureTable, OwnedFeatures};
 use crate::orb::{Descriptor, FEATURES_VERSION, Features};
 use crate::paths::GenerationPaths;
 use crate::segment::{self, Segment, Weights};
@@ -350,7 +350,7 @@ impl Generation {
     }
 
     /// A reference's local features, checked against their CRC.
-    pub fn features(&self, pos: u32) -> Result<RefFeatures<'_>, GenerationError> {
+    pub fn features(&self, pos: u32) -> Result<OwnedFeatures, GenerationError> {
         let (s, p) = self.locate(pos);
         s.features(p)
     }
@@ -360,7 +360,7 @@ impl Generation {
     pub fn features_blob_of_slot(&self, slot: i64) -> Option<Vec<u8>> {
         self.segments.iter().find_map(|s| {
             let pos = s.position_of(slot)?;
-            s.features(pos).ok().map(|f| f.to_blob())
+            s.features(pos).ok().map(|f| f.as_ref().to_blob())
         })
     }
 
@@ -375,7 +375,11 @@ impl Generation {
     /// One word per descriptor: assigning query descriptors to their
     /// nearest few words as well (multiple assignment), with or without
     /// a Hamming check inside the word, measured worse on the benchmark.
-    pub fn word_candidates(&self, query: &Features, top: usize) -> Vec<(u32, f32)> {
+    pub fn word_candidates(
+        &self,
+        query: &Features,
+        top: usize,
+    ) -> Result<Vec<(u32, f32)>, GenerationError> {
         let words: Vec<Occurrence> = query
             .keypoints
             .iter()
@@ -386,19 +390,17 @@ impl Generation {
                 level: k.level,
             })
             .collect();
-        let mut all: Vec<(u32, f32)> = self
-            .segments
-            .iter()
-            .zip(&self.starts)
-            .flat_map(|(s, &start)| {
-                s.word_candidates(&words, top)
+        let mut all: Vec<(u32, f32)> = Vec::new();
+        for (s, &start) in self.segments.iter().zip(&self.starts) {
+            all.extend(
+                s.word_candidates(&words, top)?
                     .into_iter()
-                    .map(move |(p, score)| (p + start, score))
-            })
-            .collect();
+                    .map(|(p, score)| (p + start, score)),
+            );
+        }
         all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         all.truncate(top);
-        all
+        Ok(all)
     }
 
     /// Checks every table's checksum (reads every byte).

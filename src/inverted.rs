@@ -179,9 +179,13 @@ impl InvertedIndex {
 
     /// The `top` images by geometrically consistent bag-of-words
     /// similarity with the query's features, best first.
-    pub fn search(&self, query: &[Occurrence], top: usize) -> Vec<(u32, f32)> {
+    pub fn search(
+        &self,
+        query: &[Occurrence],
+        top: usize,
+    ) -> Result<Vec<(u32, f32)>, ArrayFileError> {
         if self.images == 0 || query.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let tf: Vec<(u32, f32)> = term_counts(query)
             .into_iter()
@@ -201,14 +205,19 @@ impl InvertedIndex {
             .collect();
         let qnorm = weights.iter().map(|x| x * x).sum::<f32>().sqrt();
         if qnorm == 0.0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         // Each query feature's share of its word's weight, and its postings.
+        // Each distinct word's list, read once (see `postings_of`).
+        let lists: Vec<Option<Vec<u8>>> = tf
+            .iter()
+            .map(|&(w, _)| self.postings_of(w, min_idf))
+            .collect::<Result<_, _>>()?;
         let features: Vec<(f32, &[u8], &Occurrence)> = query
             .iter()
             .filter_map(|o| {
                 let k = tf.binary_search_by_key(&o.word, |&(w, _)| w).ok()?;
-                let list = self.postings_of(o.word, min_idf)?;
+                let list = lists[k].as_deref()?;
                 Some((weights[k] / tf[k].1 / qnorm, list, o))
             })
             .collect();
@@ -252,20 +261,29 @@ impl InvertedIndex {
                 a.min(l)
             })
             .collect();
-        top_k(&consistent, top)
+        Ok(top_k(&consistent, top)
             .into_iter()
             .map(|(s, score)| (shortlist[s as usize].0, score))
-            .collect()
+            .collect())
     }
 
-    /// The posting list of a word, None for unknown and stop words.
-    fn postings_of(&self, w: u32, min_idf: f32) -> Option<&[u8]> {
+    /// A copy of the posting list of a word, None for unknown and stop
+    /// words. Copied with a positioned read rather than mapped: a query
+    /// touches ~800 lists scattered over the whole file, and each mapped
+    /// page fault maps 16 pages around it, so that after a few dozen
+    /// searches the whole file was resident in the process.
+    fn postings_of(&self, w: u32, min_idf: f32) -> Result<Option<Vec<u8>>, ArrayFileError> {
         if w as usize >= self.words() || self.idf_of(w) < min_idf {
-            return None;
+            return Ok(None);
         }
-        let start = self.offset(w as usize);
-        let end = self.offset(w as usize + 1);
-        Some(&self.postings.payload()[start as usize * ENTRY..end as usize * ENTRY])
+        let start = self.offset(w as usize) as usize;
+        let end = self.offset(w as usize + 1) as usize;
+        if end < start || end > self.postings.len() {
+            return Err(ArrayFileError::Checksum {
+                path: self.postings.path().to_path_buf(),
+            });
+        }
+        self.postings.read(start, end - start).map(Some)
     }
 
     fn idf_of(&self, w: u32) -> f32 {
@@ -356,12 +374,12 @@ mod tests {
             .collect();
         let (_dir, idx) = index(&images, 64);
         let q = |ws: &[u32]| ws.iter().map(|&w| occ(w, 0, 0)).collect::<Vec<_>>();
-        let hits = idx.search(&q(&[0, 17, 9999, 42]), 3);
+        let hits = idx.search(&q(&[0, 17, 9999, 42]), 3).unwrap();
         assert_eq!(hits[0].0, 7);
         assert!(hits[0].1 > hits[1].1);
         assert!(hits[0].1 <= 1.0 + 1e-5);
         assert!(
-            idx.search(&q(&[0]), 3).is_empty(),
+            idx.search(&q(&[0]), 3).unwrap().is_empty(),
             "a stop word alone finds nothing"
         );
         idx.verify().unwrap();
@@ -382,7 +400,7 @@ mod tests {
         images.extend((0..8).map(|i| vec![occ(20 + i, 0, 0)]));
         let (_dir, idx) = index(&images, 32);
         let query: Vec<Occurrence> = (1..=6).map(|w| occ(w, 74 + 30 * w as u8, 2)).collect();
-        let hits = idx.search(&query, 2);
+        let hits = idx.search(&query, 2).unwrap();
         assert_eq!(hits[0].0, 0, "{hits:?}");
     }
 }

@@ -64,6 +64,24 @@ pub fn decode(blob: &[u8]) -> Option<RefFeatures<'_>> {
     })
 }
 
+/// One reference image's features, copied out of the table.
+#[derive(Debug, Clone)]
+pub struct OwnedFeatures {
+    pub width: u32,
+    pub height: u32,
+    entries: Vec<u8>,
+}
+
+impl OwnedFeatures {
+    pub fn as_ref(&self) -> RefFeatures<'_> {
+        RefFeatures {
+            width: self.width,
+            height: self.height,
+            entries: &self.entries,
+        }
+    }
+}
+
 /// One reference image's features, borrowed from a blob or the table.
 #[derive(Debug, Clone, Copy)]
 pub struct RefFeatures<'a> {
@@ -173,6 +191,7 @@ impl FeatureTable {
     pub fn open(index_path: &Path, entries_path: &Path) -> Result<FeatureTable, ArrayFileError> {
         let index = MappedArray::open(index_path, INDEX_MAGIC, INDEX_ENTRY as u32)?;
         let entries = MappedArray::open(entries_path, ENTRIES_MAGIC, FEATURE_BYTES as u32)?;
+        entries.advise_random();
         // Small (20 bytes an image): checked whole at open. The features
         // themselves are checked image by image as searches read them.
         index.verify()?;
@@ -208,14 +227,20 @@ impl FeatureTable {
         )
     }
 
-    /// The features of the image at `pos`, after checking their CRC: a
-    /// damaged file is an error naming it, never a wrong verdict.
-    pub fn get_checked(&self, pos: u32) -> Result<RefFeatures<'_>, ArrayFileError> {
-        let f = self.get(pos);
+    /// A copy of the features of the image at `pos` (a positioned read,
+    /// see [`MappedArray::read`]), after checking their CRC: a damaged
+    /// file is an error naming it, never a wrong verdict.
+    pub fn get_checked(&self, pos: u32) -> Result<OwnedFeatures, ArrayFileError> {
+        let (start, count, width, height) = self.span(pos as usize);
+        let entries = self.entries.read(start as usize, count as usize)?;
         let e = self.index.get(pos as usize);
         let crc = u32::from_le_bytes(e[16..20].try_into().expect("4 bytes"));
-        if f.entries.is_empty() || crc32fast::hash(f.entries) == crc {
-            Ok(f)
+        if entries.is_empty() || crc32fast::hash(&entries) == crc {
+            Ok(OwnedFeatures {
+                width,
+                height,
+                entries,
+            })
         } else {
             Err(ArrayFileError::Checksum {
                 path: self.entries.path().to_path_buf(),

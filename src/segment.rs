@@ -12,7 +12,7 @@ use crate::arrayfile::{self, MappedArray};
 use crate::generation::GenerationError;
 use crate::hash::ImageHashes;
 use crate::inverted::{self, InvertedIndex, Occurrence};
-use crate::localfeatures::{FeatureTable, RefFeatures};
+use crate::localfeatures::{FeatureTable, OwnedFeatures};
 use crate::paths::GenerationPaths;
 use crate::store::ImageRow;
 use crate::vectors::{self, Neighbour, VectorIndex};
@@ -219,7 +219,7 @@ impl Segment {
         self.vectors.search(query, k, ef)
     }
 
-    pub fn features(&self, pos: u32) -> Result<RefFeatures<'_>, GenerationError> {
+    pub fn features(&self, pos: u32) -> Result<OwnedFeatures, GenerationError> {
         Ok(self.features.get_checked(pos)?)
     }
 
@@ -228,8 +228,12 @@ impl Segment {
         &self.features
     }
 
-    pub fn word_candidates(&self, words: &[Occurrence], top: usize) -> Vec<(u32, f32)> {
-        self.words.search(words, top)
+    pub fn word_candidates(
+        &self,
+        words: &[Occurrence],
+        top: usize,
+    ) -> Result<Vec<(u32, f32)>, GenerationError> {
+        Ok(self.words.search(words, top)?)
     }
 
     /// The word weights, for the deltas written on this base.

@@ -152,6 +152,8 @@ impl VectorIndex {
         let layer0 = MappedArray::open(&l0path, LAYER0_MAGIC, (4 * LAYER0_LINKS) as u32)?;
         let upper_index = MappedArray::open(&uipath, UPPER_INDEX_MAGIC, UPPER_INDEX_ENTRY as u32)?;
         let upper_links = MappedArray::open(&ulpath, UPPER_LINKS_MAGIC, 4)?;
+        vectors.advise_random();
+        layer0.advise_random();
         layer0.verify()?;
         upper_index.verify()?;
         upper_links.verify()?;

@@ -398,3 +398,21 @@ fn slow_clients_are_cut_off_while_others_are_served() {
     assert_eq!(srv.get("/healthz", None).status, 200);
     drop(stalled);
 }
+
+#[test]
+fn a_keys_file_named_without_a_folder_is_written_in_the_current_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_provenance"))
+        .args(["keys", "add", "--keys", "keys.json", "--role", "officer"])
+        .args(["--name", "desk"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("prov_"));
+    assert!(dir.path().join("keys.json").is_file());
+}
