@@ -10,8 +10,8 @@
 use crate::orb::{Descriptor, hamming};
 use rayon::prelude::*;
 
-/// Widest tree: 256 × 256 = 65,536 words.
-pub const MAX_BRANCHING: usize = 256;
+/// Widest tree: 512 × 512 = 262,144 words.
+pub const MAX_BRANCHING: usize = 512;
 /// Descriptors per word the vocabulary aims for: fewer makes words too
 /// specific to match across viewpoints, more makes them unselective.
 const DESCRIPTORS_PER_WORD: usize = 30;
