@@ -10,7 +10,7 @@
 use crate::decode::{DecodeLimits, decode_path};
 use crate::describe::Describer;
 use crate::engine::EngineError;
-use crate::generation::{Generation, MANIFEST_VERSION, MAX_DELTAS, Manifest};
+use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, MAX_DELTAS, Manifest};
 use crate::hash::HASH_VERSION;
 use crate::paths::{IndexPaths, parse_generation_name};
 use crate::store::{FeatureSource, ImageRow, Store, StoreError};
@@ -122,7 +122,7 @@ pub(crate) fn build_generation(
     let rows = image_rows(&store, 0, embedder.dim())?;
     // The generation on disk holds the features the store released (it
     // may be damaged, or another version's: then the images are read).
-    let source = read_current(paths).and_then(|id| Generation::open(&paths.generation(id)).ok());
+    let source = open_current(paths).and_then(|(_, g)| g.ok());
     let mut features = Features::new(&store, source.as_ref(), describer, &rows);
     let (id, dir) = next_generation_dir(paths, previous)?;
     let manifest = Manifest {
@@ -242,8 +242,30 @@ fn commit_generation(
     Ok(generation)
 }
 
-/// Best effort: a generation still mapped by a reader stays readable on
-/// Unix after removal, and leftovers are retried at the next build.
+/// Opens the generation `CURRENT` names (None: no generation yet). A
+/// writer removes the previous generation as soon as `CURRENT` names the
+/// next, so a reader that read the old name may find its files gone: it
+/// then reads `CURRENT` again.
+pub(crate) fn open_current(
+    paths: &IndexPaths,
+) -> Option<(u64, Result<Generation, GenerationError>)> {
+    let mut id = read_current(paths)?;
+    for _ in 0..8 {
+        let opened = Generation::open(&paths.generation(id));
+        match (&opened, read_current(paths)) {
+            (Err(_), Some(now)) if now != id => id = now,
+            _ => return Some((id, opened)),
+        }
+    }
+    Some((id, Generation::open(&paths.generation(id))))
+}
+
+/// Removes every generation before `current`: readers that still map one
+/// keep reading it (on Unix its files live on until unmapped and closed),
+/// and one that is just opening it finds `CURRENT` moved and follows
+/// ([`open_current`]). Keeping the previous generation would double the
+/// disk after every full rebuild. Best effort: leftovers are retried at
+/// the next build.
 fn remove_old_generations(root: &Path, current: u64) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
@@ -251,7 +273,7 @@ fn remove_old_generations(root: &Path, current: u64) {
     for e in entries.flatten() {
         let name = e.file_name();
         if let Some(id) = name.to_str().and_then(parse_generation_name)
-            && id + 1 < current
+            && id < current
         {
             let _ = std::fs::remove_dir_all(e.path());
         }

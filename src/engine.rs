@@ -8,7 +8,7 @@
 //! bring the derived indexes up to date; readers keep an `Arc` to an
 //! immutable generation, so a search never waits for a write.
 
-use crate::builder::{build_generation, read_current, update_generation};
+use crate::builder::{build_generation, open_current, read_current, update_generation};
 use crate::candidates::candidates;
 use crate::decode::{DecodeError, DecodeLimits};
 use crate::describe::Describer;
@@ -191,11 +191,12 @@ impl Engine {
         let describer = Describer::new(embedder);
         let generation = match current {
             Some(_) if ignore_generation => None,
-            Some(id) => match Generation::open(&paths.generation(id)) {
-                Ok(g) => Some(g),
+            Some(_) => match open_current(&paths).map(|(_, g)| g) {
+                Some(Ok(g)) => Some(g),
                 // Another version's format: derived data, rebuilt below.
-                Err(GenerationError::Version { .. }) if lock.is_some() => None,
-                Err(e) => return Err(e.into()),
+                Some(Err(GenerationError::Version { .. })) if lock.is_some() => None,
+                Some(Err(e)) => return Err(e.into()),
+                None => None,
             },
             None => None,
         };
@@ -258,7 +259,10 @@ impl Engine {
         if id == self.generation().manifest.generation {
             return Ok(false);
         }
-        let next = Generation::open(&self.paths.generation(id))?;
+        let Some((_, next)) = open_current(&self.paths) else {
+            return Ok(false);
+        };
+        let next = next?;
         if next.manifest.embedder != self.describer.embedder().id() && next.manifest.images > 0 {
             return Err(EngineError::Embedder {
                 index: next.manifest.embedder.clone(),

@@ -2,7 +2,6 @@
 //! agree? Read-only: unlike opening an index, it never heals or rebuilds,
 //! so it can be run beside a server or after a crash to see the damage.
 
-use crate::generation::Generation;
 use crate::paths::{IndexPaths, parse_generation_name};
 use crate::store::Store;
 use crate::text::TextIndex;
@@ -88,11 +87,16 @@ fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
             format!("names {name:?}, not a generation"),
         );
     }
-    let dir = paths.root().join(&name);
-    let part = dir.display().to_string();
-    let g = match Generation::open(&dir) {
-        Ok(g) => g,
-        Err(e) => return check(part, State::Damaged, e.to_string()),
+    let (g, part) = match crate::builder::open_current(paths) {
+        Some((id, Ok(g))) => (g, paths.generation(id).display().to_string()),
+        Some((id, Err(e))) => {
+            let part = paths.generation(id).display().to_string();
+            return check(part, State::Damaged, e.to_string());
+        }
+        None => {
+            let part = paths.root().join(&name).display().to_string();
+            return check(part, State::Damaged, "CURRENT vanished while verifying");
+        }
     };
     if let Err(e) = g.verify() {
         return check(part, State::Damaged, e.to_string());

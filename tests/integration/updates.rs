@@ -113,6 +113,18 @@ fn an_import_larger_than_half_the_base_rebuilds_it() {
     let info = ix.info();
     assert!(delta_images(&ix).is_empty(), "{info}");
     assert_eq!(info["base_images"], info["images"]);
+    // The replaced generation is gone: a rebuild does not double the disk.
+    let generations = std::fs::read_dir(ix.path().join("ix"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count();
+    assert_eq!(generations, 1);
 }
 
 #[test]
