@@ -107,8 +107,7 @@ pub(crate) fn read_current(paths: &IndexPaths) -> Option<u64> {
 }
 
 /// Writes generation `previous + 1` with every image of the store in one
-/// base segment, points `CURRENT` at it and removes generations older
-/// than the previous one.
+/// base segment, points `CURRENT` at it and removes the older ones.
 pub(crate) fn build_generation(
     paths: &IndexPaths,
     describer: &Describer,
@@ -169,7 +168,6 @@ pub(crate) fn update_generation(
     } else {
         (0, image_rows(&store, current.base_last_slot(), dim)?)
     };
-    let mut features = Features::new(&store, Some(current), describer, &rows);
     let delta_images: usize = current.manifest.deltas[..keep]
         .iter()
         .map(|d| d.images as usize)
@@ -182,6 +180,7 @@ pub(crate) fn update_generation(
         drop(rows);
         return build_generation(paths, describer, current.manifest.generation);
     }
+    let mut features = Features::new(&store, Some(current), describer, &rows);
     let (id, dir) = next_generation_dir(paths, current.manifest.generation)?;
     current.extend(&dir, id, seq, keep, &rows, |i| features.of(&rows[i]))?;
     features.finish()?;

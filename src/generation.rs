@@ -287,11 +287,6 @@ impl Generation {
         self.segments[0].len()
     }
 
-    /// Images in the delta segments.
-    pub fn delta_len(&self) -> usize {
-        self.len() - self.base_len()
-    }
-
     /// The highest store slot the generation holds: images added to the
     /// store later belong in the next delta.
     pub fn last_slot(&self) -> i64 {

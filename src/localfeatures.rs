@@ -191,7 +191,6 @@ impl FeatureTable {
     pub fn open(index_path: &Path, entries_path: &Path) -> Result<FeatureTable, ArrayFileError> {
         let index = MappedArray::open(index_path, INDEX_MAGIC, INDEX_ENTRY as u32)?;
         let entries = MappedArray::open(entries_path, ENTRIES_MAGIC, FEATURE_BYTES as u32)?;
-        entries.advise_random();
         // Small (20 bytes an image): checked whole at open. The features
         // themselves are checked image by image as searches read them.
         index.verify()?;

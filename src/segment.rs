@@ -223,11 +223,6 @@ impl Segment {
         Ok(self.features.get_checked(pos)?)
     }
 
-    /// Every image's features, unchecked (for learning a vocabulary).
-    pub fn feature_table(&self) -> &FeatureTable {
-        &self.features
-    }
-
     pub fn word_candidates(
         &self,
         words: &[Occurrence],
