@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 struct Features<'a> {
     store: &'a Store,
     source: Option<&'a Generation>,
-    /// Extracted again from the image file: released, but not (or not
-    /// soundly) in the source generation.
+    describer: &'a Describer,
+    /// Extracted again from the image file: released, and not in the
+    /// source generation.
     recovered: HashMap<i64, Vec<u8>>,
     /// The first store error met while writing: the build then fails
     /// rather than commit a generation missing features.
@@ -33,17 +34,17 @@ struct Features<'a> {
 
 impl<'a> Features<'a> {
     /// Recovers, in parallel, the features the store released and
-    /// `source` cannot give back.
+    /// `source` does not hold (all of them when the index was lost).
     fn new(
         store: &'a Store,
         source: Option<&'a Generation>,
-        describer: &Describer,
+        describer: &'a Describer,
         rows: &[ImageRow],
     ) -> Features<'a> {
         let lost: Vec<&ImageRow> = rows
             .par_iter()
             .filter(|r| r.features == FeatureSource::Released)
-            .filter(|r| source.is_none_or(|g| g.features_blob_of_slot(r.slot).is_none()))
+            .filter(|r| source.is_none_or(|g| !g.holds_slot(r.slot)))
             .collect();
         if !lost.is_empty() {
             eprintln!(
@@ -53,23 +54,12 @@ impl<'a> Features<'a> {
         }
         let recovered = lost
             .into_par_iter()
-            .map(|r| {
-                let blob = match decode_path(Path::new(&r.path), &DecodeLimits::default()) {
-                    Ok(img) => crate::localfeatures::encode(&describer.reference(img).features),
-                    Err(e) => {
-                        eprintln!(
-                            "{}: {e}: the image is matched by its global descriptors only until it is imported again",
-                            r.path
-                        );
-                        Vec::new()
-                    }
-                };
-                (r.slot, blob)
-            })
+            .map(|r| (r.slot, extract(describer, r)))
             .collect();
         Features {
             store,
             source,
+            describer,
             recovered,
             error: None,
         }
@@ -92,11 +82,28 @@ impl<'a> Features<'a> {
                     None
                 }
             },
+            // Held but failing its checksum (damage): read the image too.
             FeatureSource::Released => self
                 .recovered
                 .remove(&row.slot)
-                .or_else(|| self.source?.features_blob_of_slot(row.slot)),
+                .or_else(|| self.source?.features_blob_of_slot(row.slot))
+                .or_else(|| Some(extract(self.describer, row))),
             FeatureSource::Unusable => None,
+        }
+    }
+}
+
+/// An image's local features, extracted again from its file (empty, and
+/// said, when the file cannot be read any more).
+fn extract(describer: &Describer, row: &ImageRow) -> Vec<u8> {
+    match decode_path(Path::new(&row.path), &DecodeLimits::default()) {
+        Ok(img) => crate::localfeatures::encode(&describer.reference(img).features),
+        Err(e) => {
+            eprintln!(
+                "{}: {e}: the image is matched by its global descriptors only until it is imported again",
+                row.path
+            );
+            Vec::new()
         }
     }
 }

@@ -148,8 +148,8 @@ impl Generation {
 
     /// Writes a new generation into `dir` (which must not exist yet) that
     /// shares this one's base and its first `keep` deltas (hard links: no
-    /// copy) and adds `rows`, the images added since, as a new delta.
-    /// `manifest` gives the new generation's number and store sequence.
+    /// copy) and adds `rows`, the images added since, as a new delta;
+    /// `generation` and `store_seq` are the new generation's.
     pub fn extend(
         &self,
         dir: &Path,
@@ -355,6 +355,11 @@ impl Generation {
         s.features(p)
     }
 
+    /// Whether a segment holds the image in store slot `slot`.
+    pub fn holds_slot(&self, slot: i64) -> bool {
+        self.segments.iter().any(|s| s.position_of(slot).is_some())
+    }
+
     /// The features blob (as the store keeps it) of the image in store
     /// slot `slot`: None if no segment holds it or its entry is damaged.
     pub fn features_blob_of_slot(&self, slot: i64) -> Option<Vec<u8>> {
@@ -423,23 +428,11 @@ impl Generation {
     }
 }
 
-/// Hard-links a file, or a directory's files recursively, to `to`.
-/// Generation files are never modified, so a link is as good as a copy.
+/// [`crate::paths::link_tree`], its error as a generation's.
 fn link_tree(from: &Path, to: &Path) -> Result<(), GenerationError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| GenerationError::Io { path, source }
-    };
-    if from.is_dir() {
-        std::fs::create_dir_all(to).map_err(io(to))?;
-        for e in std::fs::read_dir(from).map_err(io(from))? {
-            let e = e.map_err(io(from))?;
-            link_tree(&e.path(), &to.join(e.file_name()))?;
-        }
-        crate::paths::sync_dir(to).map_err(io(to))
-    } else {
-        std::fs::hard_link(from, to).map_err(io(to))
-    }
+    crate::paths::link_tree(from, to)
+        .map(|_| ())
+        .map_err(|(path, source)| GenerationError::Io { path, source })
 }
 
 /// An even sample of the database's descriptors: every k-th image's

@@ -128,3 +128,42 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
+
+/// What [`link_tree`] made: files and their bytes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Linked {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Hard-links a file, or every file under a directory, to `to` (copying
+/// across file systems), and makes the new directories durable. Only for
+/// files never modified in place (generations, tantivy segments,
+/// uploads): a link to them is as good as a copy. An error names the path
+/// it concerns.
+pub fn link_tree(from: &Path, to: &Path) -> Result<Linked, (PathBuf, std::io::Error)> {
+    let at = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| (p, e)
+    };
+    let meta = std::fs::metadata(from).map_err(at(from))?;
+    if !meta.is_dir() {
+        if std::fs::hard_link(from, to).is_err() {
+            std::fs::copy(from, to).map_err(at(from))?;
+        }
+        return Ok(Linked {
+            files: 1,
+            bytes: meta.len(),
+        });
+    }
+    std::fs::create_dir_all(to).map_err(at(to))?;
+    let mut linked = Linked::default();
+    for e in std::fs::read_dir(from).map_err(at(from))? {
+        let e = e.map_err(at(from))?;
+        let sub = link_tree(&e.path(), &to.join(e.file_name()))?;
+        linked.files += sub.files;
+        linked.bytes += sub.bytes;
+    }
+    sync_dir(to).map_err(at(to))?;
+    Ok(linked)
+}

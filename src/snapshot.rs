@@ -37,25 +37,12 @@ pub struct Written {
     pub bytes: u64,
 }
 
-/// Hard-links (or, across file systems, copies) every file under `from`.
-/// Only for files that are never modified in place: generations, tantivy
-/// segments, uploads.
+/// [`crate::paths::link_tree`], counted in `w`.
 fn link_tree(from: &Path, to: &Path, w: &mut Written) -> Result<(), SnapshotError> {
-    std::fs::create_dir_all(to).map_err(io(to))?;
-    for e in std::fs::read_dir(from).map_err(io(from))? {
-        let e = e.map_err(io(from))?;
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let kind = e.file_type().map_err(io(&src))?;
-        if kind.is_dir() {
-            link_tree(&src, &dst, w)?;
-        } else if kind.is_file() {
-            if std::fs::hard_link(&src, &dst).is_err() {
-                std::fs::copy(&src, &dst).map_err(io(&src))?;
-            }
-            w.files += 1;
-            w.bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
-        }
-    }
+    let linked = crate::paths::link_tree(from, to)
+        .map_err(|(path, source)| SnapshotError::Io { path, source })?;
+    w.files += linked.files;
+    w.bytes += linked.bytes;
     Ok(())
 }
 
