@@ -1,0 +1,133 @@
+//! A region of a photo warped upright onto a rectangle.
+//!
+//! A framed picture photographed at an angle is a quadrilateral in the
+//! photo (`crate::quad` finds it). Warped back onto a rectangle it looks
+//! like a re-used catalogue photo of the picture, which the global
+//! descriptors (hashes, embedding) recognise even when its own corners
+//! are too blurred or washed out for local features.
+
+use crate::geometry::Homography;
+use image::{Rgb, RgbImage};
+
+/// Most samples per rendered pixel along each axis, so that a large
+/// region is averaged rather than aliased (fewer when the region has
+/// fewer photo pixels than the rendering).
+const SUPERSAMPLE: u32 = 3;
+
+/// Renders a rectangle of `size`, scaled so its longer side is `side`
+/// pixels, out of `photo`, where `transform` maps
+/// the rectangle's pixels to the pixels of a copy of the photo
+/// `copy_width` wide (the copy the region was found in).
+/// Parts of the rectangle outside the photo (a crop cut them off) take
+/// the mean colour of the parts inside. None when under a quarter of it
+/// is inside the photo or the transform sends it to infinity.
+pub fn render(
+    photo: &RgbImage,
+    copy_width: u32,
+    transform: &Homography,
+    size: (f32, f32),
+    side: u32,
+) -> Option<RgbImage> {
+    let (rw, rh) = size;
+    if rw < 1.0 || rh < 1.0 || side == 0 || photo.width() < 2 || photo.height() < 2 {
+        return None;
+    }
+    let (w, h) = if rw >= rh {
+        (side, ((side as f32 * rh / rw).round() as u32).max(1))
+    } else {
+        (((side as f32 * rw / rh).round() as u32).max(1), side)
+    };
+    let to_photo = photo.width() as f32 / copy_width.max(1) as f32;
+    let per_pixel = rw.max(rh) * to_photo / side as f32;
+    let samples = (per_pixel.ceil() as u32).clamp(1, SUPERSAMPLE);
+    let (pw, ph) = (photo.width() as f32, photo.height() as f32);
+    let mut pixels: Vec<Option<[f32; 3]>> = Vec::with_capacity((w * h) as usize);
+    let mut inside = 0usize;
+    let mut sum = [0f32; 3];
+    let n = samples as f32;
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = [0f32; 3];
+            let mut count = 0u32;
+            for sy in 0..samples {
+                for sx in 0..samples {
+                    let u = (x as f32 + (sx as f32 + 0.5) / n) * rw / w as f32;
+                    let v = (y as f32 + (sy as f32 + 0.5) / n) * rh / h as f32;
+                    let [qx, qy] = transform.apply([u, v])?;
+                    let (px, py) = (qx * to_photo - 0.5, qy * to_photo - 0.5);
+                    if px < -0.5 || py < -0.5 || px > pw - 0.5 || py > ph - 0.5 {
+                        continue;
+                    }
+                    let c = bilinear(photo, px, py);
+                    for k in 0..3 {
+                        acc[k] += c[k];
+                    }
+                    count += 1;
+                }
+            }
+            if count == 0 {
+                pixels.push(None);
+            } else {
+                let c = acc.map(|a| a / count as f32);
+                for k in 0..3 {
+                    sum[k] += c[k];
+                }
+                inside += 1;
+                pixels.push(Some(c));
+            }
+        }
+    }
+    if inside * 4 < pixels.len() {
+        return None;
+    }
+    let mean = sum.map(|s| s / inside as f32);
+    let mut out = RgbImage::new(w, h);
+    for (p, c) in out.pixels_mut().zip(pixels) {
+        let c = c.unwrap_or(mean);
+        *p = Rgb(c.map(|v| v.round().clamp(0.0, 255.0) as u8));
+    }
+    Some(out)
+}
+
+fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (x, y) = (x.max(0.0), y.max(0.0));
+    let (x0, y0) = (x.floor() as i64, y.floor() as i64);
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let at = |xx: i64, yy: i64| img.get_pixel(xx.clamp(0, w - 1) as u32, yy.clamp(0, h - 1) as u32);
+    let (a, b, c, d) = (
+        at(x0, y0),
+        at(x0 + 1, y0),
+        at(x0, y0 + 1),
+        at(x0 + 1, y0 + 1),
+    );
+    std::array::from_fn(|k| {
+        let top = a[k] as f32 * (1.0 - fx) + b[k] as f32 * fx;
+        let bottom = c[k] as f32 * (1.0 - fx) + d[k] as f32 * fx;
+        top * (1.0 - fy) + bottom * fy
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_renders_the_photo_itself() {
+        let photo = RgbImage::from_fn(256, 128, |x, y| Rgb([x as u8, y as u8, 77]));
+        let r = render(&photo, 256, &Homography::identity(), (256.0, 128.0), 128).unwrap();
+        assert_eq!(r.dimensions(), (128, 64));
+        let p = r.get_pixel(64, 32);
+        assert!(
+            (p[0] as i32 - 129).abs() <= 2 && (p[1] as i32 - 65).abs() <= 2,
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_frame_mostly_outside_the_photo_renders_nothing() {
+        let photo = RgbImage::new(100, 100);
+        let shifted = Homography([1.0, 0.0, 90.0, 0.0, 1.0, 90.0, 0.0, 0.0, 1.0]);
+        assert!(render(&photo, 100, &shifted, (100.0, 100.0), 128).is_none());
+    }
+}
