@@ -2,14 +2,14 @@
 //! scoring, and the evidence for each (global distances, geometric
 //! verification of local features).
 
-use crate::describe::QueryDescriptors;
+use crate::describe::{QueryDescriptors, RegionFeatures};
 use crate::dihedral::Dihedral;
 use crate::embed::l2_squared;
 use crate::generation::{Generation, GenerationError};
 use crate::matching::{self, LocalMatch};
 use crate::scoring::{self, Evidence};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Neighbours fetched from the vector index per query orientation.
 const VECTOR_CANDIDATES: usize = 24;
@@ -18,6 +18,17 @@ const VECTOR_EF: usize = 128;
 /// Verifying costs about 0.5 ms per candidate. With 51k references,
 /// verifying 200 instead of 100 found 1 point more R@1 for 85 ms more.
 const WORD_CANDIDATES: usize = 100;
+/// Neighbours fetched per outlined region (`crate::quad`) and turn.
+const REGION_CANDIDATES: usize = 10;
+/// Word candidates looked up with an outlined region's own features
+/// (`crate::describe::RegionFeatures`)…
+const REGION_WORD_CANDIDATES: usize = 30;
+/// …when it has at least this many. The region's features verify those
+/// candidates and the best [`REGION_VERIFIED`] of the rest: on the
+/// benchmark, verifying every candidate with them as well found no more
+/// and cost 2x the time.
+const MIN_REGION_FEATURES: usize = 40;
+const REGION_VERIFIED: usize = 5;
 /// Best candidates by global evidence that are verified as well.
 const GLOBAL_VERIFIED: usize = 10;
 
@@ -45,8 +56,34 @@ pub fn candidates(
                 .map(|n| n.id),
         );
     }
-    let words = generation.word_candidates(&query.features, WORD_CANDIDATES)?;
-    let word_score: HashMap<u32, f32> = words.iter().copied().collect();
+    for region in &query.regions {
+        for e in &region.embeddings {
+            found.extend(
+                generation
+                    .nearest(e, REGION_CANDIDATES, VECTOR_EF)
+                    .into_iter()
+                    .map(|n| n.id),
+            );
+        }
+    }
+    let mut words = generation.word_candidates(&query.features, WORD_CANDIDATES)?;
+    let regions: Vec<&RegionFeatures> = query
+        .regions
+        .iter()
+        .filter_map(|r| r.features.as_ref())
+        .filter(|r| r.features.len() >= MIN_REGION_FEATURES)
+        .collect();
+    let mut region_found: HashSet<u32> = HashSet::new();
+    for region in &regions {
+        let found = generation.word_candidates(&region.features, REGION_WORD_CANDIDATES)?;
+        region_found.extend(found.iter().map(|&(pos, _)| pos));
+        words.extend(found);
+    }
+    let mut word_score: HashMap<u32, f32> = HashMap::new();
+    for (pos, score) in words {
+        let best = word_score.entry(pos).or_insert(score);
+        *best = best.max(score);
+    }
     found.extend(word_score.keys());
     // Positions in order, so that equal scores always resolve the same way.
     found.sort_unstable();
@@ -70,12 +107,27 @@ pub fn candidates(
         .collect();
     let scale = query.width as f32 / query.features.width.max(1) as f32;
     let mut pairs: Vec<Pairs> = vec![Vec::new(); evidence.len()];
-    // (candidate, match, width of the copy its features come from)
+    // (candidate, match in photo pixels, width of the copy its features come from)
     let verified: Vec<(usize, LocalMatch, u32)> = verify
         .par_iter()
-        .filter_map(|&i| match generation.features(evidence[i].0) {
-            Ok(reference) => matching::verify(&query.features, &reference.as_ref())
-                .map(|m| Ok((i, m, reference.width))),
+        .enumerate()
+        .filter_map(|(rank, &i)| match generation.features(evidence[i].0) {
+            Ok(reference) => {
+                let reference = reference.as_ref();
+                let whole = matching::verify(&query.features, &reference)
+                    .map(|m| in_photo(m, |[x, y]| [x * scale, y * scale]));
+                let use_regions = rank < REGION_VERIFIED || region_found.contains(&evidence[i].0);
+                let best = regions
+                    .iter()
+                    .filter(|_| use_regions)
+                    .filter_map(|r| {
+                        matching::verify(&r.features, &reference)
+                            .map(|m| in_photo(m, |p| r.to_photo.apply(p).unwrap_or(p)))
+                    })
+                    .chain(whole)
+                    .max_by_key(|m| m.inliers);
+                best.map(|m| Ok((i, m, reference.width)))
+            }
             Err(e) => Some(Err(e)),
         })
         .collect::<Result<_, GenerationError>>()?;
@@ -84,18 +136,13 @@ pub fn candidates(
         e.inliers = m.inliers as u32;
         e.coverage = m.coverage;
         e.cells = m.cells;
-        e.region = Some(m.quad.map(|[x, y]| [x * scale, y * scale]));
+        e.region = Some(m.quad);
         let (rw, _) = generation.shape(evidence[i].0);
         let ref_scale = rw as f32 / features_width.max(1) as f32;
         pairs[i] = m
             .pairs
             .iter()
-            .map(|(r, q)| {
-                (
-                    [r[0] * ref_scale, r[1] * ref_scale],
-                    [q[0] * scale, q[1] * scale],
-                )
-            })
+            .map(|(r, q)| ([r[0] * ref_scale, r[1] * ref_scale], *q))
             .collect();
     }
     Ok(evidence
@@ -103,6 +150,16 @@ pub fn candidates(
         .zip(pairs)
         .map(|((pos, e), p)| (pos, e, p))
         .collect())
+}
+
+/// A match with its query-side points (outline and pairs) mapped from
+/// the pixels of the features' copy into the photo's.
+fn in_photo(mut m: LocalMatch, to_photo: impl Fn([f32; 2]) -> [f32; 2]) -> LocalMatch {
+    m.quad = m.quad.map(&to_photo);
+    for (_, q) in &mut m.pairs {
+        *q = to_photo(*q);
+    }
+    m
 }
 
 /// Hash, embedding and shape evidence for one reference image.
@@ -129,10 +186,23 @@ fn global_evidence(generation: &Generation, query: &QueryDescriptors, pos: u32) 
         .map(|e| l2_squared(e, &v))
         .fold(f32::INFINITY, f32::min)
         .sqrt();
+    let region_hash_distance = query
+        .regions
+        .iter()
+        .flat_map(|r| r.hashes.iter().map(|q| q.distance(&h)))
+        .min();
+    let region_embedding_distance = query
+        .regions
+        .iter()
+        .flat_map(|r| r.embeddings.iter().map(|e| l2_squared(e, &v)))
+        .reduce(f32::min)
+        .map(f32::sqrt);
     Evidence {
         hash_distance,
         embedding_distance,
         aspect_difference: aspect_difference(shape, generation.shape(pos)),
+        region_hash_distance,
+        region_embedding_distance,
         ..Evidence::default()
     }
 }

@@ -10,8 +10,10 @@
 use crate::decode::{fit_within, shrunk};
 use crate::dihedral::Dihedral;
 use crate::embed::Embedder;
+use crate::geometry::Homography;
 use crate::hash::{self, ImageHashes};
 use crate::orb::{self, Features};
+use crate::{quad, rectify};
 use image::{GrayImage, RgbImage};
 use std::sync::Arc;
 
@@ -50,7 +52,44 @@ pub struct QueryDescriptors {
     /// Local features, in the pixels of a copy at most
     /// [`QUERY_FEATURE_SIDE`] wide (`features.width` says how wide).
     pub features: Features,
+    /// Outlined regions of the photo (a picture in its frame), each
+    /// warped upright and described on its own (`crate::quad`).
+    pub regions: Vec<RegionDescriptors>,
 }
+
+/// One outlined region of a query photo, warped to a rectangle.
+#[derive(Debug, Clone)]
+pub struct RegionDescriptors {
+    /// Its corners in the photo's pixels, clockwise from the top-left.
+    pub corners: [[f32; 2]; 4],
+    /// Hashes in the eight orientations (index i is `Dihedral::ALL[i]`).
+    pub hashes: [ImageHashes; 8],
+    /// Embeddings turned by 0, 90, 180 and 270 degrees (`Dihedral::ALL[..4]`):
+    /// a frame says where the picture is, not which way up it hangs.
+    pub embeddings: Vec<Vec<f32>>,
+    /// Local features of the region warped upright from the full-size
+    /// photo (for the best [`FEATURE_REGIONS`] outlines only): the object
+    /// at the resolution and without the perspective of a reference
+    /// photo, free of the clutter around it.
+    pub features: Option<RegionFeatures>,
+}
+
+/// Local features of a warped region and the way back to the photo.
+#[derive(Debug, Clone)]
+pub struct RegionFeatures {
+    pub features: Features,
+    /// The rendered region's pixels → the photo's pixels.
+    pub to_photo: Homography,
+}
+
+/// Outlines looked for in a query photo.
+const REGIONS: usize = 3;
+/// Outlines whose local features are extracted as well: the best one
+/// (two found no more on the benchmark, for 15% more time).
+pub const FEATURE_REGIONS: usize = 1;
+/// Longer side of the global descriptors' rendering of a region: enough
+/// for the 32×32 hash thumbnail and the 128-pixel embedding copy.
+const REGION_GLOBAL_SIDE: u32 = 128;
 
 #[derive(Clone)]
 pub struct Describer {
@@ -73,7 +112,7 @@ impl Describer {
             work,
             small,
             grey,
-        } = prepare(img, REFERENCE_FEATURE_SIDE, self.embedder.input_side());
+        } = prepare(&img, REFERENCE_FEATURE_SIDE, self.embedder.input_side());
         ReferenceDescriptors {
             width,
             height,
@@ -90,7 +129,9 @@ impl Describer {
             work,
             small,
             grey,
-        } = prepare(img, QUERY_FEATURE_SIDE, self.embedder.input_side());
+        } = prepare(&img, QUERY_FEATURE_SIDE, self.embedder.input_side());
+        let regions = self.regions(&img, &work);
+        drop(img);
         QueryDescriptors {
             width,
             height,
@@ -100,8 +141,65 @@ impl Describer {
                 .map(|d| self.embedder.embed(&d.apply_image(&small)))
                 .collect(),
             features: orb::extract(&grey, &orb::QUERY),
+            regions,
         }
     }
+
+    /// Finds outlined regions in the photo and describes each.
+    fn regions(&self, photo: &RgbImage, work: &RgbImage) -> Vec<RegionDescriptors> {
+        let small = fit_within(work.clone(), quad::SEARCH_SIDE);
+        let grey = image::DynamicImage::ImageRgb8(small).into_luma8();
+        let to_photo = photo.width() as f32 / grey.width().max(1) as f32;
+        quad::find(&grey, REGIONS)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(rank, q)| {
+                let side = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
+                let w = (side(q[0], q[1]) + side(q[3], q[2])) / 2.0;
+                let h = (side(q[1], q[2]) + side(q[0], q[3])) / 2.0;
+                let rect = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+                let transform = Homography::from_four(&rect, &q)?;
+                let region =
+                    rectify::render(work, grey.width(), &transform, (w, h), REGION_GLOBAL_SIDE)?;
+                let small = fit_within(region.clone(), self.embedder.input_side());
+                let corners = q.map(|[x, y]| [x * to_photo, y * to_photo]);
+                let features = (rank < FEATURE_REGIONS)
+                    .then(|| region_features(photo, grey.width(), &transform, (w, h), &corners))
+                    .flatten();
+                Some(RegionDescriptors {
+                    corners,
+                    hashes: hash::hash_dihedral(&region),
+                    embeddings: Dihedral::ALL[..4]
+                        .iter()
+                        .map(|d| self.embedder.embed(&d.apply_image(&small)))
+                        .collect(),
+                    features,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Warps a region upright out of the full-size photo, at the size of a
+/// reference's feature copy (smaller when the photo has fewer pixels
+/// there: enlarging adds no corners), and extracts its local features.
+fn region_features(
+    photo: &RgbImage,
+    copy_width: u32,
+    transform: &Homography,
+    size: (f32, f32),
+    corners: &[[f32; 2]; 4],
+) -> Option<RegionFeatures> {
+    let extent = size.0.max(size.1) * photo.width() as f32 / copy_width.max(1) as f32;
+    let side = (extent.round() as u32).clamp(64, REFERENCE_FEATURE_SIDE);
+    let rendered = rectify::render(photo, copy_width, transform, size, side)?;
+    let (w, h) = (rendered.width() as f32, rendered.height() as f32);
+    let to_photo = Homography::from_four(&[[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]], corners)?;
+    let grey = image::DynamicImage::ImageRgb8(rendered).into_luma8();
+    Some(RegionFeatures {
+        features: orb::extract(&grey, &orb::QUERY),
+        to_photo,
+    })
 }
 
 /// The copies every descriptor is computed from, made the same way for
@@ -116,13 +214,13 @@ struct Prepared {
 
 /// The hash and embedding copies are made the same way for both sides;
 /// only the local-feature copy's size depends on the side.
-fn prepare(img: RgbImage, feature_side: u32, embed_side: u32) -> Prepared {
+fn prepare(img: &RgbImage, feature_side: u32, embed_side: u32) -> Prepared {
     let (width, height) = img.dimensions();
     // Shrunk from the original (no full-size copy is made; a small
     // original is copied, cheaply).
-    let copy = shrunk(&img, feature_side).unwrap_or_else(|| img.clone());
+    let copy = shrunk(img, feature_side).unwrap_or_else(|| img.clone());
     let grey = image::DynamicImage::ImageRgb8(copy).into_luma8();
-    let work = fit_within(img, WORK_SIDE);
+    let work = shrunk(img, WORK_SIDE).unwrap_or_else(|| img.clone());
     let small = fit_within(work.clone(), embed_side);
     Prepared {
         width,
