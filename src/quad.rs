@@ -27,7 +27,7 @@ const VOTE_SPREAD: i32 = 2;
 const LINES: usize = 18;
 /// Two lines closer than this in angle (bins) and distance (pixels) are one.
 const SAME_THETA: i32 = 4;
-const SAME_RHO: f32 = 4.0;
+const SAME_RHO: f32 = 8.0;
 /// Sides a kept quad may share with a better one.
 const MAX_SHARED_SIDES: usize = 2;
 /// At most this many of the strong lines may be parallel: a striped
@@ -221,11 +221,11 @@ impl Edges {
     }
 
     /// How well the photo's edges follow the outline: the length of its
-    /// visible sides that does, or None if a visible side mostly does not
+    /// visible sides that does, times the share that does squared, or None if a visible side mostly does not
     /// or under three sides are visible.
     fn support(&self, q: &[[f32; 2]; 4]) -> Option<f32> {
         let (w, h) = (self.w as f32, self.h as f32);
-        let mut total = 0.0;
+        let (mut total, mut total_seen) = (0.0, 0.0);
         let mut visible_sides = 0;
         for i in 0..4 {
             let (a, b) = (q[i], q[(i + 1) % 4]);
@@ -250,8 +250,14 @@ impl Edges {
                 return None;
             }
             total += followed as f32 * 2.0;
+            total_seen += seen as f32 * 2.0;
         }
-        (visible_sides >= 3).then_some(total)
+        // Weighted by the share followed, squared: a quad that mixes the
+        // lines of two nested outlines (a frame's outer edge, the
+        // picture's) runs partly over the frame where no edge is, and
+        // must not outrank either outline for being longer.
+        let share = total / total_seen.max(1.0);
+        (visible_sides >= 3).then_some(total * share * share)
     }
 }
 

@@ -26,16 +26,23 @@ fn framed_photo(picture: &RgbImage) -> RgbImage {
         [140.0, 600.0],
     ];
     let to_picture = Homography::from_four(&placed, &outer).expect("a frame");
+    // Clutter: pixel noise, softened into blotches full of corners but
+    // with no long straight edge.
+    let noise = RgbImage::from_fn(900, 720, |x, y| {
+        let mut h = x.wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA77);
+        h ^= h >> 15;
+        h = h.wrapping_mul(0x2C1B_3C6D);
+        h ^= h >> 12;
+        Rgb([(h >> 24) as u8, (h >> 16) as u8, (h >> 8) as u8])
+    });
+    let clutter = image::imageops::blur(&noise, 3.0);
     RgbImage::from_fn(900, 720, |x, y| {
         let [u, v] = to_picture
             .apply([x as f32 + 0.5, y as f32 + 0.5])
             .unwrap_or([-1e9, -1e9]);
         let in_frame = u >= -border && v >= -border && u < pw + border && v < ph + border;
         if !in_frame {
-            // Clutter: small blocks of pseudo-random grey, many corners.
-            let cell = (x / 12) * 7919 + (y / 12) * 104_729;
-            let g = (cell.wrapping_mul(2_654_435_761) >> 24) as u8;
-            return Rgb([g, g / 2 + 60, 255 - g]);
+            return *clutter.get_pixel(x, y);
         }
         if u < 0.0 || v < 0.0 || u >= pw || v >= ph {
             return Rgb([70, 45, 25]); // dark wood
