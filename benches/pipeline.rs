@@ -11,7 +11,7 @@ use provenance::embed::{ColourLayoutEmbedder, Embedder};
 use provenance::engine::{Engine, SearchOptions};
 use provenance::import::{NoProgress, import_file};
 use provenance::vectors::{self, VectorIndex};
-use provenance::{hash, localfeatures, matching, orb};
+use provenance::{hash, localfeatures, matching, orb, quad};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -105,6 +105,17 @@ fn orb_reference_640px() -> orb::Features {
 #[divan::bench]
 fn orb_query_720px() -> orb::Features {
     orb::extract(black_box(&GREY_QUERY), &orb::QUERY)
+}
+
+/// Finding a picture's outline (`quad`) in a photo of it at 320 px.
+#[divan::bench]
+fn quad_find_320px(bencher: divan::Bencher) {
+    let grey = image::DynamicImage::ImageRgb8(decode::fit_within(
+        decoded("demo/queries/demo-013_photo_tilt.jpg"),
+        quad::SEARCH_SIDE,
+    ))
+    .into_luma8();
+    bencher.bench(|| quad::find(black_box(&grey), 3));
 }
 
 /// Geometric verification of one candidate (the true one): ratio-tested

@@ -37,28 +37,50 @@ pub fn render(
     } else {
         (((side as f32 * rw / rh).round() as u32).max(1), side)
     };
-    let to_photo = photo.width() as f32 / copy_width.max(1) as f32;
-    let per_pixel = rw.max(rh) * to_photo / side as f32;
+    let to_photo = photo.width() as f64 / copy_width.max(1) as f64;
+    let per_pixel = rw.max(rh) as f64 * to_photo / side as f64;
     let samples = (per_pixel.ceil() as u32).clamp(1, SUPERSAMPLE);
-    let (pw, ph) = (photo.width() as f32, photo.height() as f32);
+    // One matrix from sample coordinates (in rendered pixels) to photo
+    // pixels (centres at .5 → the bilinear grid), so that the loop below
+    // is a few multiply-adds and one division per sample.
+    let (sx, sy) = (rw as f64 / w as f64, rh as f64 / h as f64);
+    let t = &transform.0;
+    let m: [f64; 9] = [
+        t[0] * sx * to_photo - 0.5 * t[6] * sx,
+        t[1] * sy * to_photo - 0.5 * t[7] * sy,
+        t[2] * to_photo - 0.5 * t[8],
+        t[3] * sx * to_photo - 0.5 * t[6] * sx,
+        t[4] * sy * to_photo - 0.5 * t[7] * sy,
+        t[5] * to_photo - 0.5 * t[8],
+        t[6] * sx,
+        t[7] * sy,
+        t[8],
+    ];
+    let (pw, ph) = (photo.width() as f64, photo.height() as f64);
     let mut pixels: Vec<Option<[f32; 3]>> = Vec::with_capacity((w * h) as usize);
     let mut inside = 0usize;
     let mut sum = [0f32; 3];
-    let n = samples as f32;
+    let offsets: Vec<f64> = (0..samples)
+        .map(|k| (k as f64 + 0.5) / samples as f64)
+        .collect();
     for y in 0..h {
         for x in 0..w {
             let mut acc = [0f32; 3];
             let mut count = 0u32;
-            for sy in 0..samples {
-                for sx in 0..samples {
-                    let u = (x as f32 + (sx as f32 + 0.5) / n) * rw / w as f32;
-                    let v = (y as f32 + (sy as f32 + 0.5) / n) * rh / h as f32;
-                    let [qx, qy] = transform.apply([u, v])?;
-                    let (px, py) = (qx * to_photo - 0.5, qy * to_photo - 0.5);
-                    if px < -0.5 || py < -0.5 || px > pw - 0.5 || py > ph - 0.5 {
+            for &oy in &offsets {
+                let v = y as f64 + oy;
+                for &ox in &offsets {
+                    let u = x as f64 + ox;
+                    let z = m[6] * u + m[7] * v + m[8];
+                    if z <= 1e-12 {
+                        return None;
+                    }
+                    let px = (m[0] * u + m[1] * v + m[2]) / z;
+                    let py = (m[3] * u + m[4] * v + m[5]) / z;
+                    if !(px >= -0.5 && py >= -0.5 && px <= pw - 0.5 && py <= ph - 0.5) {
                         continue;
                     }
-                    let c = bilinear(photo, px, py);
+                    let c = bilinear(photo, px as f32, py as f32);
                     for k in 0..3 {
                         acc[k] += c[k];
                     }
@@ -89,21 +111,21 @@ pub fn render(
     Some(out)
 }
 
+/// Bilinear sample at (x, y), edges clamped; reads the raw buffer
+/// (`get_pixel`'s bounds checks cost more than the arithmetic).
 fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
-    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (w, h) = (img.width() as usize, img.height() as usize);
     let (x, y) = (x.max(0.0), y.max(0.0));
-    let (x0, y0) = (x.floor() as i64, y.floor() as i64);
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let at = |xx: i64, yy: i64| img.get_pixel(xx.clamp(0, w - 1) as u32, yy.clamp(0, h - 1) as u32);
-    let (a, b, c, d) = (
-        at(x0, y0),
-        at(x0 + 1, y0),
-        at(x0, y0 + 1),
-        at(x0 + 1, y0 + 1),
-    );
+    let (x0, y0) = ((x as usize).min(w - 1), (y as usize).min(h - 1));
+    let (fx, fy) = (x - x0 as f32, (y - y0 as f32));
+    let (fx, fy) = (fx.min(1.0), fy.min(1.0));
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let raw = img.as_raw();
+    let at = |xx: usize, yy: usize| 3 * (yy * w + xx);
+    let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
     std::array::from_fn(|k| {
-        let top = a[k] as f32 * (1.0 - fx) + b[k] as f32 * fx;
-        let bottom = c[k] as f32 * (1.0 - fx) + d[k] as f32 * fx;
+        let top = raw[a + k] as f32 * (1.0 - fx) + raw[b + k] as f32 * fx;
+        let bottom = raw[c + k] as f32 * (1.0 - fx) + raw[d + k] as f32 * fx;
         top * (1.0 - fy) + bottom * fy
     })
 }
