@@ -39,7 +39,7 @@ pub type Pairs = Vec<([f32; 2], [f32; 2])>;
 ///
 /// Two index lookups propose candidates (the embedding's nearest
 /// neighbours in every orientation, images sharing consistent visual
-/// words); hash distances are then computed for those candidates only,
+/// words), for the whole photo and for its outlined regions; hash distances are then computed for those candidates only,
 /// and the most promising are verified geometrically, in parallel.
 /// Nothing here touches every reference image: an exact scan of the
 /// hashes found no reference on the benchmark that these two missed.
@@ -47,24 +47,25 @@ pub fn candidates(
     generation: &Generation,
     query: &QueryDescriptors,
 ) -> Result<Vec<(u32, Evidence, Pairs)>, GenerationError> {
+    // The photo's embeddings, then each outlined region's.
+    let lookups = query
+        .embeddings
+        .iter()
+        .map(|e| (e, VECTOR_CANDIDATES))
+        .chain(
+            query
+                .regions
+                .iter()
+                .flat_map(|r| r.embeddings.iter().map(|e| (e, REGION_CANDIDATES))),
+        );
     let mut found: Vec<u32> = Vec::new();
-    for e in &query.embeddings {
+    for (e, k) in lookups {
         found.extend(
             generation
-                .nearest(e, VECTOR_CANDIDATES, VECTOR_EF)
+                .nearest(e, k, VECTOR_EF)
                 .into_iter()
                 .map(|n| n.id),
         );
-    }
-    for region in &query.regions {
-        for e in &region.embeddings {
-            found.extend(
-                generation
-                    .nearest(e, REGION_CANDIDATES, VECTOR_EF)
-                    .into_iter()
-                    .map(|n| n.id),
-            );
-        }
     }
     let mut words = generation.word_candidates(&query.features, WORD_CANDIDATES)?;
     let regions: Vec<&RegionFeatures> = query
