@@ -4,7 +4,6 @@
 //!
 //! Usage: cargo run --release --example quads -- OUT_DIR PHOTO...
 use provenance::decode::{DecodeLimits, decode_path, fit_within};
-use provenance::geometry::Homography;
 use provenance::{quad, rectify};
 
 fn main() {
@@ -42,12 +41,8 @@ fn main() {
             .to_string();
         canvas.save(out.join(format!("{name}.png"))).unwrap();
         for (n, q) in quads.iter().enumerate() {
-            let side = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
-            let w = (side(q[0], q[1]) + side(q[3], q[2])) / 2.0;
-            let h = (side(q[1], q[2]) + side(q[0], q[3])) / 2.0;
-            let rect = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
-            let upright = Homography::from_four(&rect, q)
-                .and_then(|t| rectify::render(&img, grey.width(), &t, (w, h), 256));
+            let upright = rectify::upright(q)
+                .and_then(|(t, size)| rectify::render(&img, grey.width(), &t, size, 256));
             if let Some(region) = upright {
                 region.save(out.join(format!("{name}-r{n}.png"))).unwrap();
             }

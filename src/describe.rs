@@ -60,8 +60,6 @@ pub struct QueryDescriptors {
 /// One outlined region of a query photo, warped to a rectangle.
 #[derive(Debug, Clone)]
 pub struct RegionDescriptors {
-    /// Its corners in the photo's pixels, clockwise from the top-left.
-    pub corners: [[f32; 2]; 4],
     /// Hashes in the eight orientations (index i is `Dihedral::ALL[i]`).
     pub hashes: [ImageHashes; 8],
     /// Embeddings turned by 0, 90, 180 and 270 degrees (`Dihedral::ALL[..4]`):
@@ -160,20 +158,15 @@ impl Describer {
             .into_iter()
             .enumerate()
             .filter_map(|(rank, q)| {
-                let side = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
-                let w = (side(q[0], q[1]) + side(q[3], q[2])) / 2.0;
-                let h = (side(q[1], q[2]) + side(q[0], q[3])) / 2.0;
-                let rect = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
-                let transform = Homography::from_four(&rect, &q)?;
+                let (transform, size) = rectify::upright(&q)?;
                 let region =
-                    rectify::render(work, grey.width(), &transform, (w, h), REGION_GLOBAL_SIDE)?;
+                    rectify::render(work, grey.width(), &transform, size, REGION_GLOBAL_SIDE)?;
                 let small = fit_within(region.clone(), self.embedder.input_side());
                 let corners = q.map(|[x, y]| [x * to_photo, y * to_photo]);
                 let features = (rank < FEATURE_REGIONS)
-                    .then(|| region_features(photo, grey.width(), &transform, (w, h), &corners))
+                    .then(|| region_features(photo, grey.width(), &transform, size, &corners))
                     .flatten();
                 Some(RegionDescriptors {
-                    corners,
                     hashes: hash::hash_dihedral(&region),
                     embeddings: Dihedral::ALL[..4]
                         .iter()

@@ -306,16 +306,10 @@ fn has_arc(mask: u32) -> bool {
 /// Harris corner response over a 7×7 block of Sobel gradients: FAST fires
 /// along edges too, Harris ranks true corners first.
 fn harris(img: &GrayImage, x: i32, y: i32) -> f32 {
-    let px = img.as_raw();
-    let stride = img.width() as usize;
-    let p = |xx: i32, yy: i32| px[yy as usize * stride + xx as usize] as i32;
     let (mut a, mut b, mut c) = (0i64, 0i64, 0i64);
     for yy in y - 3..=y + 3 {
         for xx in x - 3..=x + 3 {
-            let ix = (p(xx + 1, yy - 1) + 2 * p(xx + 1, yy) + p(xx + 1, yy + 1))
-                - (p(xx - 1, yy - 1) + 2 * p(xx - 1, yy) + p(xx - 1, yy + 1));
-            let iy = (p(xx - 1, yy + 1) + 2 * p(xx, yy + 1) + p(xx + 1, yy + 1))
-                - (p(xx - 1, yy - 1) + 2 * p(xx, yy - 1) + p(xx + 1, yy - 1));
+            let (ix, iy) = sobel(img, xx as usize, yy as usize);
             a += (ix * ix) as i64;
             b += (iy * iy) as i64;
             c += (ix * iy) as i64;
@@ -323,6 +317,19 @@ fn harris(img: &GrayImage, x: i32, y: i32) -> f32 {
     }
     let (a, b, c) = (a as f64, b as f64, c as f64);
     (a * b - c * c - 0.04 * (a + b) * (a + b)) as f32
+}
+
+/// The Sobel gradient (x, y) at an inner pixel (not on the border).
+#[inline(always)]
+pub fn sobel(img: &GrayImage, x: usize, y: usize) -> (i32, i32) {
+    let px = img.as_raw();
+    let stride = img.width() as usize;
+    let p = |xx: usize, yy: usize| px[yy * stride + xx] as i32;
+    let gx = (p(x + 1, y - 1) + 2 * p(x + 1, y) + p(x + 1, y + 1))
+        - (p(x - 1, y - 1) + 2 * p(x - 1, y) + p(x - 1, y + 1));
+    let gy = (p(x - 1, y + 1) + 2 * p(x, y + 1) + p(x + 1, y + 1))
+        - (p(x - 1, y - 1) + 2 * p(x, y - 1) + p(x + 1, y - 1));
+    (gx, gy)
 }
 
 /// Half-widths of the circular patch, row by row.

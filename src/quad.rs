@@ -12,6 +12,7 @@
 //! rectangle (`crate::rectify`) and described like a reference photo, so
 //! the global indexes can find the object whatever surrounds it.
 
+use crate::orb;
 use image::GrayImage;
 
 /// The photo is searched at this longer side: outlines are long, fine
@@ -177,19 +178,12 @@ impl Edges {
     fn new(grey: &GrayImage) -> Edges {
         let smooth = image::imageops::blur(grey, 1.0);
         let (w, h) = (smooth.width() as usize, smooth.height() as usize);
-        let px = |x: usize, y: usize| smooth.as_raw()[y * w + x] as f32;
         let mut magnitude = vec![0f32; w * h];
         let mut direction = vec![0f32; w * h];
         for y in 1..h - 1 {
             for x in 1..w - 1 {
-                let gx = px(x + 1, y - 1) + 2.0 * px(x + 1, y) + px(x + 1, y + 1)
-                    - px(x - 1, y - 1)
-                    - 2.0 * px(x - 1, y)
-                    - px(x - 1, y + 1);
-                let gy = px(x - 1, y + 1) + 2.0 * px(x, y + 1) + px(x + 1, y + 1)
-                    - px(x - 1, y - 1)
-                    - 2.0 * px(x, y - 1)
-                    - px(x + 1, y - 1);
+                let (gx, gy) = orb::sobel(&smooth, x, y);
+                let (gx, gy) = (gx as f32, gy as f32);
                 magnitude[y * w + x] = gx.hypot(gy);
                 direction[y * w + x] = gy.atan2(gx);
             }

@@ -14,6 +14,17 @@ use image::{Rgb, RgbImage};
 /// fewer photo pixels than the rendering).
 const SUPERSAMPLE: u32 = 3;
 
+/// The rectangle a quadrilateral (corners clockwise from the top-left)
+/// is warped onto, its sides the mean of the opposite sides' lengths,
+/// and the transform from the rectangle's pixels to the quad's.
+pub fn upright(q: &[[f32; 2]; 4]) -> Option<(Homography, (f32, f32))> {
+    let side = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
+    let w = (side(q[0], q[1]) + side(q[3], q[2])) / 2.0;
+    let h = (side(q[1], q[2]) + side(q[0], q[3])) / 2.0;
+    let rect = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    Some((Homography::from_four(&rect, q)?, (w, h)))
+}
+
 /// Renders a rectangle of `size`, scaled so its longer side is `side`
 /// pixels, out of `photo`, where `transform` maps
 /// the rectangle's pixels to the pixels of a copy of the photo

@@ -133,13 +133,9 @@ fn logistic(x: f32) -> f32 {
 
 /// The strength of the evidence (see the module documentation).
 pub fn strength(e: &Evidence) -> f32 {
-    let logit = -PER_HASH_BIT * e.hash_distance as f32 - PER_EMBEDDING_UNIT * e.embedding_distance;
-    let global = GLOBAL_SCALE * logit + GLOBAL_OFFSET;
+    let global = global_strength(e.hash_distance, e.embedding_distance);
     let region = match (e.region_hash_distance, e.region_embedding_distance) {
-        (Some(h), Some(d)) => {
-            let logit = -PER_HASH_BIT * h as f32 - PER_EMBEDDING_UNIT * d;
-            GLOBAL_SCALE * logit + GLOBAL_OFFSET
-        }
+        (Some(h), Some(d)) => global_strength(h, d),
         _ => f32::MIN,
     };
     let global = global.max(region);
@@ -149,6 +145,12 @@ pub fn strength(e: &Evidence) -> f32 {
         0.0
     };
     global.max(local)
+}
+
+/// Hash bits and embedding distance on the strength scale.
+fn global_strength(hash_distance: u32, embedding_distance: f32) -> f32 {
+    let logit = -PER_HASH_BIT * hash_distance as f32 - PER_EMBEDDING_UNIT * embedding_distance;
+    GLOBAL_SCALE * logit + GLOBAL_OFFSET
 }
 
 pub fn score(e: &Evidence) -> f32 {
