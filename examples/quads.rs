@@ -47,6 +47,10 @@ fn main() {
                 region.save(out.join(format!("{name}-r{n}.png"))).unwrap();
             }
         }
-        println!("{name}: {} quads, {ms:.1} ms: {quads:?}", quads.len());
+        let scale = img.width() as f32 / grey.width() as f32;
+        println!(
+            "{name}: {} quads, {ms:.1} ms, scale {scale}: {quads:?}",
+            quads.len()
+        );
     }
 }

@@ -7,6 +7,7 @@ use crate::dihedral::Dihedral;
 use crate::embed::l2_squared;
 use crate::generation::{Generation, GenerationError};
 use crate::matching::{self, LocalMatch};
+use crate::quad;
 use crate::scoring::{self, Evidence};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -138,6 +139,11 @@ pub fn candidates(
         e.coverage = m.coverage;
         e.cells = m.cells;
         e.region = Some(m.quad);
+        e.outline_error = query
+            .regions
+            .iter()
+            .map(|r| quad::corner_error(&m.quad, &r.outline))
+            .reduce(f32::min);
         let (rw, _) = generation.shape(evidence[i].0);
         let ref_scale = rw as f32 / features_width.max(1) as f32;
         pairs[i] = m

@@ -70,6 +70,8 @@ pub struct RegionDescriptors {
     /// at the resolution and without the perspective of a reference
     /// photo, free of the clutter around it.
     pub features: Option<RegionFeatures>,
+    /// The outline in the photo's pixels.
+    pub outline: [[f32; 2]; 4],
 }
 
 /// Local features of a warped region and the way back to the photo.
@@ -173,6 +175,7 @@ impl Describer {
                         .map(|d| self.embedder.embed(&d.apply_image(&small)))
                         .collect(),
                     features,
+                    outline: corners,
                 })
             })
             .collect()

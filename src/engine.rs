@@ -16,6 +16,7 @@ use crate::embed::{ColourLayoutEmbedder, Embedder};
 use crate::generation::{Generation, GenerationError};
 use crate::paths::IndexPaths;
 use crate::record::{Record, Status};
+use crate::rivals;
 use crate::scoring::{self, Evidence, Verdict};
 use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
@@ -89,6 +90,32 @@ impl From<&Record> for RecordSummary {
             object_type: r.object_type.clone(),
             status: r.status,
             source: r.source.clone(),
+        }
+    }
+}
+
+/// Discounts the candidates that explain the same part of the photo
+/// worse than a stronger one (`crate::rivals`), then re-scores them.
+fn discount_rivals(matches: &mut [Match]) {
+    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    let mut view: Vec<rivals::Candidate<'_>> = matches
+        .iter_mut()
+        .filter_map(|m| {
+            let points = m.pairs.iter().map(|(_, q)| *q).collect();
+            m.evidence
+                .as_mut()
+                .map(|evidence| rivals::Candidate { evidence, points })
+        })
+        .collect();
+    rivals::discount(&mut view);
+    drop(view);
+    for m in matches.iter_mut() {
+        if let Some(e) = &m.evidence {
+            let score = scoring::score(e);
+            if score != m.score {
+                m.verdict = Verdict::for_record(score, m.record.status);
+                m.score = score;
+            }
         }
     }
 }
@@ -364,6 +391,7 @@ impl Engine {
             }
         }
         let mut matches: Vec<Match> = best.into_values().collect();
+        discount_rivals(&mut matches);
         if let Some(words) = opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
             self.boost_by_text(&mut matches, words)?;
         }

@@ -34,6 +34,7 @@ pub mod quad;
 pub mod record;
 pub mod records_io;
 pub mod rectify;
+pub mod rivals;
 pub mod scoring;
 pub mod segment;
 pub mod server;

@@ -335,6 +335,32 @@ fn strong_lines(edges: &Edges) -> Vec<(f32, f32)> {
         .collect()
 }
 
+/// How far apart two outlines are: the mean distance between their
+/// corners, over the size (mean diagonal) of `b`, for the pairing of
+/// corners that fits best (any turn, either winding), since a picture's
+/// outline says nothing about which way up the picture is.
+pub fn corner_error(a: &[[f32; 2]; 4], b: &[[f32; 2]; 4]) -> f32 {
+    let dist = |p: [f32; 2], q: [f32; 2]| (p[0] - q[0]).hypot(p[1] - q[1]);
+    let size = (dist(b[0], b[2]) + dist(b[1], b[3])) / 2.0;
+    let mut best = f32::INFINITY;
+    for mirrored in [false, true] {
+        for turn in 0..4 {
+            let total: f32 = (0..4)
+                .map(|k| {
+                    let j = if mirrored {
+                        (4 + turn - k) % 4
+                    } else {
+                        (k + turn) % 4
+                    };
+                    dist(a[k], b[j])
+                })
+                .sum();
+            best = best.min(total / 4.0);
+        }
+    }
+    best / size.max(1e-6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +404,17 @@ mod tests {
     fn a_plain_photo_has_no_outline() {
         let img = GrayImage::from_fn(200, 150, |x, y| Luma([((x + y) / 4) as u8]));
         assert!(find(&img, 3).is_empty());
+    }
+
+    #[test]
+    fn corner_error_ignores_which_corner_comes_first() {
+        let q = [[10.0, 10.0], [110.0, 20.0], [100.0, 90.0], [5.0, 80.0]];
+        let turned = [q[2], q[3], q[0], q[1]];
+        let mirrored = [q[3], q[2], q[1], q[0]];
+        assert!(corner_error(&turned, &q) < 1e-6);
+        assert!(corner_error(&mirrored, &q) < 1e-6);
+        let shifted = q.map(|[x, y]| [x + 12.0, y]);
+        let e = corner_error(&shifted, &q);
+        assert!((0.05..0.15).contains(&e), "{e}");
     }
 }
