@@ -11,6 +11,7 @@ use crate::decode::{DecodeLimits, decode_path};
 use crate::describe::Describer;
 use crate::engine::EngineError;
 use crate::generation::{Generation, GenerationError, MANIFEST_VERSION, MAX_DELTAS, Manifest};
+use crate::generation_features::GenerationFeatures;
 use crate::hash::HASH_VERSION;
 use crate::paths::{IndexPaths, parse_generation_name};
 use crate::store::{FeatureSource, ImageRow, Store, StoreError};
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// at a time, so that no build holds every image's features in memory.
 struct Features<'a> {
     store: &'a Store,
-    source: Option<&'a Generation>,
+    source: Option<GenerationFeatures>,
     describer: &'a Describer,
     /// Extracted again from the image file: released, and not in the
     /// source generation.
@@ -37,14 +38,14 @@ impl<'a> Features<'a> {
     /// `source` does not hold (all of them when the index was lost).
     fn new(
         store: &'a Store,
-        source: Option<&'a Generation>,
+        source: Option<GenerationFeatures>,
         describer: &'a Describer,
         rows: &[ImageRow],
     ) -> Features<'a> {
         let lost: Vec<&ImageRow> = rows
             .par_iter()
             .filter(|r| r.features == FeatureSource::Released)
-            .filter(|r| source.is_none_or(|g| !g.holds_slot(r.slot)))
+            .filter(|r| source.as_ref().is_none_or(|g| !g.holds_slot(r.slot)))
             .collect();
         if !lost.is_empty() {
             eprintln!(
@@ -86,7 +87,7 @@ impl<'a> Features<'a> {
             FeatureSource::Released => self
                 .recovered
                 .remove(&row.slot)
-                .or_else(|| self.source?.features_blob_of_slot(row.slot))
+                .or_else(|| self.source.as_ref()?.features_blob_of_slot(row.slot))
                 .or_else(|| Some(extract(self.describer, row))),
             FeatureSource::Unusable => None,
         }
@@ -127,9 +128,10 @@ pub(crate) fn build_generation(
     let embedder = describer.embedder();
     let rows = image_rows(&store, 0, embedder.dim())?;
     // The generation on disk holds the features the store released (it
-    // may be damaged, or another version's: then the images are read).
-    let source = open_current(paths).and_then(|(_, g)| g.ok());
-    let mut features = Features::new(&store, source.as_ref(), describer, &rows);
+    // may be damaged, or hold another features version: then the images
+    // are read; another format version's features are fine).
+    let source = read_current(paths).and_then(|id| GenerationFeatures::open(&paths.generation(id)));
+    let mut features = Features::new(&store, source, describer, &rows);
     let (id, dir) = next_generation_dir(paths, previous)?;
     let manifest = Manifest {
         format_version: MANIFEST_VERSION,
@@ -146,7 +148,6 @@ pub(crate) fn build_generation(
     };
     Generation::write(&dir, &manifest, &rows, |i| features.of(&rows[i]))?;
     features.finish()?;
-    drop(source);
     commit_generation(paths, id, &dir, &store, describer)
 }
 
@@ -187,7 +188,12 @@ pub(crate) fn update_generation(
         drop(rows);
         return build_generation(paths, describer, current.manifest.generation);
     }
-    let mut features = Features::new(&store, Some(current), describer, &rows);
+    let mut features = Features::new(
+        &store,
+        GenerationFeatures::open(&current.dir),
+        describer,
+        &rows,
+    );
     let (id, dir) = next_generation_dir(paths, current.manifest.generation)?;
     current.extend(&dir, id, seq, keep, &rows, |i| features.of(&rows[i]))?;
     features.finish()?;

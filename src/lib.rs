@@ -20,6 +20,7 @@ pub mod embed_onnx;
 pub mod engine;
 pub mod explain;
 pub mod generation;
+pub mod generation_features;
 pub mod geometry;
 pub mod hash;
 pub mod heic;

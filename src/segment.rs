@@ -20,7 +20,7 @@ use crate::vocabulary::Vocabulary;
 use rayon::prelude::*;
 use std::path::Path;
 
-const SLOTS_MAGIC: [u8; 8] = *b"PVSLOTS1";
+pub(crate) const SLOTS_MAGIC: [u8; 8] = *b"PVSLOTS1";
 const HASHES_MAGIC: [u8; 8] = *b"PVHASH02";
 /// Per image: phash, dhash (u64 each), width, height (u32 each).
 const HASH_ENTRY: usize = 24;

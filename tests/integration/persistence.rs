@@ -111,6 +111,41 @@ fn a_generation_of_another_version_is_rebuilt_from_the_store() {
     let old = text.replace("\"features_version\": 2", "\"features_version\": 1");
     assert_ne!(old, text, "the manifest names its features version");
     std::fs::write(&manifest, old).unwrap();
-    let (id, verdict, _) = top(&ix.search(&query("demo-013_photo_tilt.jpg"))).unwrap();
+    let photo = query("demo-013_photo_tilt.jpg");
+    let out = ix
+        .cmd("search", &[photo.as_os_str(), "--json".as_ref()])
+        .ok();
+    // Features of another version are described again from the images.
+    assert!(
+        out.stderr.contains("extracting them again"),
+        "{}",
+        out.stderr
+    );
+    let (id, verdict, _) = top(&out.json()).unwrap();
     assert_eq!((id.as_str(), verdict.as_str()), ("demo-013", "match"));
+}
+
+#[test]
+fn a_new_format_reuses_the_stored_local_features() {
+    let ix = Index::demo();
+    let generation = ix.info()["generation"].as_u64().unwrap();
+    let manifest = current_generation(&ix).join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let other = text.replace("\"format_version\": ", "\"format_version\": 1");
+    assert_ne!(other, text, "the manifest names its format version");
+    std::fs::write(&manifest, other).unwrap();
+    // Opening rebuilds the derived tables: the features come from the
+    // old generation, not from decoding every image again.
+    let photo = query("demo-013_photo_tilt.jpg");
+    let out = ix
+        .cmd("search", &[photo.as_os_str(), "--json".as_ref()])
+        .ok();
+    assert!(
+        !out.stderr.contains("extracting them again"),
+        "{}",
+        out.stderr
+    );
+    let (id, verdict, _) = top(&out.json()).unwrap();
+    assert_eq!((id.as_str(), verdict.as_str()), ("demo-013", "match"));
+    assert!(ix.info()["generation"].as_u64().unwrap() > generation);
 }
