@@ -230,9 +230,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             if json {
                 let line = batch::BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
-                println!("{}", serde_json::to_string(&line)?);
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string(&line)?
+                )?;
             } else {
-                print_response(&resp, true);
+                print_response(&resp, true)?;
             }
             Ok(0)
         }
@@ -260,9 +264,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             let resp = engine.search_text(&query, &filter, top)?;
             if json {
                 let line = batch::BatchLine::from_response(query, &resp, 0.0);
-                println!("{}", serde_json::to_string(&line)?);
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string(&line)?
+                )?;
             } else {
-                print_response(&resp, false);
+                print_response(&resp, false)?;
             }
             Ok(0)
         }
@@ -319,9 +327,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             let engine = open(&index, emb)?;
             let info = info::collect(&engine)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string_pretty(&info)?
+                )?;
             } else {
-                print!("{info}");
+                write!(std::io::stdout().lock(), "{info}")?;
             }
             Ok(0)
         }
@@ -484,12 +496,14 @@ fn write_explanation(
     Ok(())
 }
 
-fn print_response(resp: &SearchResponse, photo: bool) {
+fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     let db = &resp.database;
-    println!(
+    writeln!(
+        out,
         "Searched {} records ({} images), database generation {} (change {}).",
         db.records, db.images, db.generation, db.store_seq
-    );
+    )?;
     // For a photo, weak candidates are noise to an officer: show every
     // match and possible match, and at most three of the closest others
     // (`--json` keeps them all).
@@ -503,7 +517,8 @@ fn print_response(resp: &SearchResponse, photo: bool) {
         }
         let r = &m.record;
         let verdict = if photo { m.verdict.as_str() } else { "" };
-        println!(
+        writeln!(
+            out,
             "{:>3}. {:<16} {:.3} {:<8} {} — {} ({}, {})",
             i + 1,
             m.id,
@@ -525,7 +540,7 @@ fn print_response(resp: &SearchResponse, photo: bool) {
                 &r.object_type
             },
             r.status
-        );
+        )?;
     }
     if photo
         && !resp
@@ -533,11 +548,13 @@ fn print_response(resp: &SearchResponse, photo: bool) {
             .iter()
             .any(|m| m.verdict != crate::scoring::Verdict::None)
     {
-        println!(
+        writeln!(
+            out,
             "No match in {} records. No match is not a clearance: the object may be unreported or photographed beyond recognition.",
             db.records
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn demo(index: &Path, emb: &EmbeddingArgs) -> Result<i32> {
@@ -560,7 +577,7 @@ fn demo(index: &Path, emb: &EmbeddingArgs) -> Result<i32> {
     let query = crate::decode::decode_path(&photo, engine.limits())?;
     let resp = engine.search(query.clone(), &SearchOptions::default())?;
     write_explanation(&engine, &query, &resp, &explanation)?;
-    print_response(&resp, true);
+    print_response(&resp, true)?;
     let words = "bearded philosofer";
     println!(
         "\n$ provenance text --index {} \"{words}\"",
@@ -569,7 +586,7 @@ fn demo(index: &Path, emb: &EmbeddingArgs) -> Result<i32> {
     print_response(
         &engine.search_text(words, &TextFilter::default(), 5)?,
         false,
-    );
+    )?;
     Ok(0)
 }
 

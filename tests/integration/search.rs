@@ -232,3 +232,32 @@ fn exif_orientation_is_applied_on_decode() {
     let (ref_w, ref_h) = image::image_dimensions(fixture("demo/refs/demo-009.jpg")).unwrap();
     assert_eq!(ref_w > ref_h, raw_h > raw_w);
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    // `provenance info | head -1`: the reader closes the pipe before the
+    // output is written; the command ends quietly instead of panicking.
+    let ix = Index::demo();
+    for args in [
+        vec!["info".to_string()],
+        vec![
+            "search".to_string(),
+            query("demo-001_webp.webp").display().to_string(),
+        ],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provenance"))
+            .arg(&args[0])
+            .arg("--index")
+            .arg(ix.path().join("ix"))
+            .args(&args[1..])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
