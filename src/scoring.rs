@@ -20,6 +20,11 @@
 //!   flat, smooth or washed-out pictures whose corners are too few for
 //!   local features.
 //!
+//! Local evidence is stronger when its transform puts the reference's
+//! outline on an outline found in the photo; both kinds add up where each
+//! alone would be a match; and `crate::rivals` discounts a candidate that a
+//! stronger one of the same photo explains away.
+//!
 //! The score is a logistic function of the strength, anchored on the two
 //! thresholds read off the benchmark's 262 negative queries (photos of
 //! objects that are not in the database, `../shared/bench`): strength
