@@ -35,6 +35,7 @@ pub mod quad;
 pub mod record;
 pub mod records_io;
 pub mod rectify;
+pub mod response;
 pub mod rivals;
 pub mod scoring;
 pub mod segment;
