@@ -10,6 +10,7 @@ pub mod batch;
 pub mod builder;
 pub mod candidates;
 pub mod cli;
+pub mod cli_output;
 pub mod cli_service;
 pub mod decode;
 pub mod describe;
