@@ -89,6 +89,14 @@ fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
     }
     let (g, part) = match crate::builder::open_current(paths) {
         Some((id, Ok(g))) => (g, paths.generation(id).display().to_string()),
+        Some((id, Err(e @ crate::generation::GenerationError::Version { .. }))) => {
+            // Derived data of another release: sound, and rebuilt from the
+            // store (reusing its features) the next time the index opens.
+            let part = paths.generation(id).display().to_string();
+            let message =
+                format!("{e}: rebuilt from the record store when the index is next opened");
+            return check(part, State::Behind, message);
+        }
         Some((id, Err(e))) => {
             let part = paths.generation(id).display().to_string();
             return check(part, State::Damaged, e.to_string());

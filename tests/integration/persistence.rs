@@ -134,6 +134,10 @@ fn a_new_format_reuses_the_stored_local_features() {
     let other = text.replace("\"format_version\": ", "\"format_version\": 1");
     assert_ne!(other, text, "the manifest names its format version");
     std::fs::write(&manifest, other).unwrap();
+    // Not damage: derived data of another release, rebuilt on opening.
+    let out = ix.cmd::<&str>("verify", &[]).ok();
+    assert!(out.stdout.contains("behind"), "{}", out.stdout);
+    assert!(!out.stdout.contains("DAMAGED"), "{}", out.stdout);
     // Opening rebuilds the derived tables: the features come from the
     // old generation, not from decoding every image again.
     let photo = query("demo-013_photo_tilt.jpg");
