@@ -13,7 +13,7 @@ use crate::arrayfile::MappedArray;
 use crate::localfeatures::FeatureTable;
 use crate::orb::FEATURES_VERSION;
 use crate::paths::GenerationPaths;
-use crate::segment::SLOTS_MAGIC;
+use crate::segment::{SLOTS_MAGIC, position_in};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -65,30 +65,15 @@ impl GenerationFeatures {
     pub fn holds_slot(&self, slot: i64) -> bool {
         self.segments
             .iter()
-            .any(|(slots, _)| position_of(slots, slot).is_some())
+            .any(|(slots, _)| position_in(slots, slot).is_some())
     }
 
     /// The features blob (as the store keeps it) of the image in store
     /// slot `slot`: None if no segment holds it or its entry is damaged.
     pub fn features_blob_of_slot(&self, slot: i64) -> Option<Vec<u8>> {
         self.segments.iter().find_map(|(slots, table)| {
-            let pos = position_of(slots, slot)?;
+            let pos = position_in(slots, slot)?;
             table.get_checked(pos).ok().map(|f| f.as_ref().to_blob())
         })
     }
-}
-
-/// Binary search of a segment's ascending slots.
-fn position_of(slots: &MappedArray, slot: i64) -> Option<u32> {
-    let at = |i: usize| i64::from_le_bytes(slots.get(i).try_into().expect("8 bytes"));
-    let (mut lo, mut hi) = (0usize, slots.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        match at(mid).cmp(&slot) {
-            std::cmp::Ordering::Less => lo = mid + 1,
-            std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(mid as u32),
-        }
-    }
-    None
 }

@@ -183,16 +183,7 @@ impl Segment {
     /// The position of store slot `slot`, if this segment holds it
     /// (slots are stored in increasing order).
     pub fn position_of(&self, slot: i64) -> Option<u32> {
-        let (mut lo, mut hi) = (0usize, self.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.slot(mid as u32).cmp(&slot) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(mid as u32),
-            }
-        }
-        None
+        position_in(&self.slots, slot)
     }
 
     pub fn hashes(&self, pos: u32) -> ImageHashes {
@@ -245,4 +236,19 @@ impl Segment {
         self.words.verify()?;
         Ok(())
     }
+}
+/// The position of store slot `slot` in a segment's slots table
+/// (ascending), by binary search.
+pub(crate) fn position_in(slots: &MappedArray, slot: i64) -> Option<u32> {
+    let at = |i: usize| i64::from_le_bytes(slots.get(i).try_into().expect("8 bytes"));
+    let (mut lo, mut hi) = (0usize, slots.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match at(mid).cmp(&slot) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(mid as u32),
+        }
+    }
+    None
 }
