@@ -25,8 +25,8 @@
 //! keep their strength. The best candidate is never discounted, so the
 //! verdict on the photo and every threshold read off the negative queries
 //! stay as they were; what changes is that the variants below it no
-//! longer rank with true matches of other photos (on the dev split µAP
-//! 0.898 → see ARCHITECTURE.md).
+//! longer rank with true matches of other photos (ARCHITECTURE.md has the
+//! figures).
 
 use crate::scoring::{self, Evidence};
 
