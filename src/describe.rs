@@ -55,6 +55,9 @@ pub struct QueryDescriptors {
     /// Outlined regions of the photo (a picture in its frame), each
     /// warped upright and described on its own (`crate::quad`).
     pub regions: Vec<RegionDescriptors>,
+    /// The grey copy the features come from, kept to compare the best
+    /// candidates' pixels with (`crate::pixels`).
+    pub grey: GrayImage,
 }
 
 /// One outlined region of a query photo, warped to a rectangle.
@@ -148,6 +151,7 @@ impl Describer {
                 .collect(),
             features,
             regions,
+            grey,
         }
     }
 

@@ -9,20 +9,22 @@
 //! immutable generation, so a search never waits for a write.
 
 use crate::builder::{build_generation, open_current, read_current, update_generation};
-use crate::candidates::candidates;
+use crate::candidates::{Pairs, candidates};
 use crate::decode::{DecodeError, DecodeLimits};
-use crate::describe::Describer;
+use crate::describe::{Describer, QueryDescriptors};
 use crate::embed::{ColourLayoutEmbedder, Embedder};
 use crate::generation::{Generation, GenerationError};
 use crate::paths::IndexPaths;
+use crate::pixels;
 use crate::record::Record;
 use crate::response::discount_rivals;
 pub use crate::response::{DatabaseState, Match, RecordSummary, SearchOptions, SearchResponse};
-use crate::scoring::{self, Verdict};
+use crate::scoring::{self, Evidence, Verdict};
 use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use crate::writelock::WriteLock;
 use image::RgbImage;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -246,7 +248,8 @@ impl Engine {
     ) -> Result<SearchResponse, EngineError> {
         let query = self.describer.query(img);
         let generation = self.generation();
-        let evidence = candidates(&generation, &query)?;
+        let mut evidence = candidates(&generation, &query)?;
+        self.compare_pixels(&generation, &query, &mut evidence)?;
         let mut best: HashMap<String, Match> = HashMap::new();
         {
             let store = self.store();
@@ -290,6 +293,37 @@ impl Engine {
             database: self.database_state()?,
             matches,
         })
+    }
+
+    /// Compares the photo with the best candidates' reference images
+    /// (`crate::pixels`). The files are read without the store's lock.
+    fn compare_pixels(
+        &self,
+        generation: &Generation,
+        query: &QueryDescriptors,
+        evidence: &mut [(u32, Evidence, Pairs)],
+    ) -> Result<(), EngineError> {
+        let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
+        let files: Vec<Option<String>> = {
+            let store = self.store();
+            chosen
+                .iter()
+                .map(|&i| Ok(store.image(generation.slot(evidence[i].0))?.map(|r| r.path)))
+                .collect::<Result<_, StoreError>>()?
+        };
+        let agreements: Vec<Option<f32>> = chosen
+            .par_iter()
+            .zip(&files)
+            .map(|(&i, file)| {
+                let region = evidence[i].1.region?;
+                let file = Path::new(file.as_deref()?);
+                pixels::agreement_with_file(&query.grey, query.width, &region, file, &self.limits)
+            })
+            .collect();
+        for (i, a) in chosen.into_iter().zip(agreements) {
+            evidence[i].1.pixel_agreement = a;
+        }
+        Ok(())
     }
 
     /// Raises candidates whose description matches the officer's words, by

@@ -32,6 +32,7 @@ pub mod localfeatures;
 pub mod matching;
 pub mod orb;
 pub mod paths;
+pub mod pixels;
 pub mod quad;
 pub mod record;
 pub mod records_io;

@@ -17,6 +17,7 @@ mod integrity;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod persistence;
+mod pixels;
 mod rivals;
 mod routes;
 mod search;

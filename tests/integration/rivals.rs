@@ -5,14 +5,14 @@ use crate::util::{Index, fixture, matches, top};
 use image::{Rgb, RgbImage};
 use serde_json::Value;
 
-fn demo_picture(name: &str) -> RgbImage {
+pub(crate) fn demo_picture(name: &str) -> RgbImage {
     image::open(fixture(&format!("demo/refs/{name}.jpg")))
         .unwrap()
         .to_rgb8()
 }
 
 /// The picture with its right third painted over: another state of it.
-fn variant_of(picture: &RgbImage) -> RgbImage {
+pub(crate) fn variant_of(picture: &RgbImage) -> RgbImage {
     let mut v = picture.clone();
     let from = v.width() * 2 / 3;
     for (x, _, p) in v.enumerate_pixels_mut() {
@@ -24,7 +24,7 @@ fn variant_of(picture: &RgbImage) -> RgbImage {
 }
 
 /// An index of the given (id, picture) records.
-fn index_of(records: &[(&str, &RgbImage)]) -> Index {
+pub(crate) fn index_of(records: &[(&str, &RgbImage)]) -> Index {
     let ix = Index::new();
     let mut lines = String::new();
     for (id, picture) in records {
@@ -41,7 +41,7 @@ fn index_of(records: &[(&str, &RgbImage)]) -> Index {
     ix
 }
 
-fn result<'a>(v: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn result<'a>(v: &'a Value, id: &str) -> &'a Value {
     matches(v)
         .iter()
         .find(|m| m["id"] == id)
