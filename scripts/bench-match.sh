@@ -4,20 +4,29 @@
 # the median and p99 time per query (decode to verdict, from each result's
 # "sec"; `batch` searches as many photos at once as there are cores).
 #
-# Usage: scripts/bench-match.sh [--distractors N] [WORKDIR]
+# Usage: scripts/bench-match.sh [--distractors N] [--compact] [WORKDIR]
 #   --distractors N  first imports N extra reference images made by
 #                    ../shared/bench/make_distractors.py (generated into
 #                    WORKDIR once, in a Python venv it creates if needed),
 #                    to show how quality and speed hold as the database grows.
+#   --compact        runs `provenance compact` after the imports, as an
+#                    operator would after a bulk load: one base segment whose
+#                    visual vocabulary is learned from every image, rather
+#                    than the dev split in a delta segment searched with a
+#                    vocabulary learned from the distractors alone.
 # WORKDIR defaults to /tmp/provenance-match.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=$(cd ../shared/bench && pwd)
 distractors=0
-if [[ "${1:-}" == "--distractors" ]]; then
-    distractors=$2
-    shift 2
-fi
+compact=0
+while [[ "${1:-}" == --* ]]; do
+    case $1 in
+        --distractors) distractors=$2; shift 2 ;;
+        --compact) compact=1; shift ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
 work=${1:-/tmp/provenance-match}
 mkdir -p "$work"
 cargo build --release --quiet
@@ -42,6 +51,10 @@ fi
 
 echo "== importing the dev split"
 /usr/bin/time -f "import: %e s wall, %M KiB peak" "$bin" import --index "$index" "$bench/dev/records.jsonl"
+if (( compact )); then
+    echo "== compacting"
+    /usr/bin/time -f "compact: %e s wall, %M KiB peak" "$bin" compact --index "$index"
+fi
 du -sh "$index"
 "$bin" info --index "$index" | head -5
 
