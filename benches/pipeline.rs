@@ -11,7 +11,7 @@ use provenance::embed::{ColourLayoutEmbedder, Embedder};
 use provenance::engine::{Engine, SearchOptions};
 use provenance::import::{NoProgress, import_file};
 use provenance::vectors::{self, VectorIndex};
-use provenance::{hash, localfeatures, matching, orb, quad};
+use provenance::{hash, localfeatures, matching, orb, pixels, quad};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -126,6 +126,22 @@ fn verify_one_candidate(bencher: divan::Bencher) {
     let blob = localfeatures::encode(&orb::extract(&GREY_REF, &orb::REFERENCE));
     let reference = localfeatures::decode(&blob).unwrap();
     bencher.bench(|| matching::verify(black_box(&query), &reference));
+}
+
+/// Pixel agreement of one candidate (`pixels.rs`): decoding the
+/// reference's 720 px JPEG, its 24×24 grid, and the photo sampled inside
+/// the outline (here the reference itself, whole).
+#[divan::bench]
+fn pixel_agreement_one_candidate(bencher: divan::Bencher) {
+    let path = fixture(JPEG);
+    let photo = image::DynamicImage::ImageRgb8(decoded(JPEG)).into_luma8();
+    let (w, h) = (photo.width() as f32, photo.height() as f32);
+    let outline = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    let limits = DecodeLimits::default();
+    bencher.bench(|| {
+        pixels::agreement_with_file(black_box(&photo), photo.width(), &outline, &path, &limits)
+            .expect("agrees")
+    });
 }
 
 /// The demo database (18 records, 20 images), imported once.
