@@ -303,7 +303,10 @@ impl Engine {
         query: &QueryDescriptors,
         evidence: &mut [(u32, Evidence, Pairs)],
     ) -> Result<(), EngineError> {
-        let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
+        let chosen: Vec<usize> = pixels::chosen(evidence.iter().map(|(_, e, _)| e))
+            .into_iter()
+            .filter(|&i| pixels::worth_decoding(generation.shape(evidence[i].0)))
+            .collect();
         let files: Vec<Option<String>> = {
             let store = self.store();
             chosen

@@ -15,9 +15,9 @@
 //! their correlation, ignore the brightness, contrast and colour cast of
 //! the photo; the coarse grid ignores blur, noise, compression and small
 //! errors of the transform. On the dev split the right best candidates
-//! have a median agreement of 0.95 (a tenth below 0.61: glare, a hand,
-//! steep angles), the best candidates of negative queries 0.14 (a tenth
-//! above 0.55).
+//! have a median agreement of 0.92 (a tenth below 0.58: glare, a hand,
+//! steep angles; 85% reach 0.7), the best candidates of negative queries
+//! 0.09 (a tenth above 0.37; 1% reach 0.7).
 
 use crate::decode::{DecodeLimits, decode_path};
 use crate::geometry::Homography;
@@ -27,9 +27,15 @@ use std::path::Path;
 
 /// Candidates compared pixel by pixel: the best few, which decide the
 /// verdict and the order at the top. Each costs a decode of the
-/// reference's file: 4.8 ms in all for a 720 px JPEG
+/// reference's file: 3.0 ms in all for a 720 px JPEG
 /// (`cargo bench --bench pipeline -- pixel_agreement`), the two in parallel.
 pub const CHECKED: usize = 2;
+/// References with more pixels are not compared: a 12-Mpixel JPEG already
+/// takes 59 ms to decode and average (4000×3000, this machine), a
+/// 100-Mpixel one would take longer than the whole search. The
+/// benchmark's are at most 1 Mpixel; storing each reference's grid in the
+/// index at import would lift the limit.
+pub const MAX_REFERENCE_PIXELS: u64 = 12_000_000;
 /// Cells per side of the grid over the reference.
 pub const GRID: u32 = 24;
 /// Below this share of the grid inside the photo there is too little of
@@ -60,7 +66,7 @@ pub fn agreement_with_file(
     file: &Path,
     limits: &DecodeLimits,
 ) -> Option<f32> {
-    let reference = DynamicImage::ImageRgb8(decode_path(file, limits).ok()?).into_luma8();
+    let reference = DynamicImage::ImageRgb8(decode_path(file, limits).ok()?);
     let s = grey.width() as f32 / photo_width.max(1) as f32;
     agreement(
         grey,
@@ -69,11 +75,19 @@ pub fn agreement_with_file(
     )
 }
 
-/// The reference as the comparison sees it: its grey pixels averaged
-/// into [`GRID`]×[`GRID`] cells (its aspect does not matter: the grid is
-/// mapped by the same transform as its outline).
-pub fn reference_grid(reference: &GrayImage) -> Vec<f32> {
-    imageops::resize(reference, GRID, GRID, imageops::FilterType::Triangle)
+/// Whether a reference of this size is compared (see
+/// [`MAX_REFERENCE_PIXELS`]).
+pub fn worth_decoding((width, height): (u32, u32)) -> bool {
+    width as u64 * height as u64 <= MAX_REFERENCE_PIXELS
+}
+
+/// The reference as the comparison sees it: its pixels averaged into
+/// [`GRID`]×[`GRID`] cells, then grey (its aspect does not matter: the
+/// grid is mapped by the same transform as its outline).
+pub fn reference_grid(reference: &DynamicImage) -> Vec<f32> {
+    reference
+        .thumbnail_exact(GRID, GRID)
+        .into_luma8()
         .pixels()
         .map(|p| p[0] as f32)
         .collect()
@@ -202,15 +216,36 @@ mod tests {
     #[test]
     fn the_same_picture_agrees_and_another_does_not() {
         let (photo, outline) = photo_of(&picture(1));
-        let same = agreement(&photo, &outline, &reference_grid(&picture(1))).unwrap();
+        let same = agreement(
+            &photo,
+            &outline,
+            &reference_grid(&DynamicImage::ImageLuma8(picture(1))),
+        )
+        .unwrap();
         assert!(same > 0.9, "{same}");
-        let other = agreement(&photo, &outline, &reference_grid(&picture(2))).unwrap();
+        let other = agreement(
+            &photo,
+            &outline,
+            &reference_grid(&DynamicImage::ImageLuma8(picture(2))),
+        )
+        .unwrap();
         assert!(other < 0.5, "{other}");
         // Brightness and contrast do not matter.
         let mut washed = photo.clone();
         washed.pixels_mut().for_each(|p| p[0] = 60 + p[0] / 3);
-        let washed = agreement(&washed, &outline, &reference_grid(&picture(1))).unwrap();
+        let washed = agreement(
+            &washed,
+            &outline,
+            &reference_grid(&DynamicImage::ImageLuma8(picture(1))),
+        )
+        .unwrap();
         assert!(washed > 0.9, "{washed}");
+    }
+
+    #[test]
+    fn only_references_cheap_to_decode_are_compared() {
+        assert!(worth_decoding((4000, 3000)));
+        assert!(!worth_decoding((10_000, 10_000)));
     }
 
     #[test]
@@ -223,11 +258,22 @@ mod tests {
             [700.0, 1900.0],
         ];
         assert_eq!(
-            agreement(&photo, &outside, &reference_grid(&picture(1))),
+            agreement(
+                &photo,
+                &outside,
+                &reference_grid(&DynamicImage::ImageLuma8(picture(1)))
+            ),
             None
         );
         let flat = GrayImage::from_pixel(100, 100, Luma([128]));
         let inside = [[100.0, 50.0], [700.0, 50.0], [700.0, 450.0], [100.0, 450.0]];
-        assert_eq!(agreement(&photo, &inside, &reference_grid(&flat)), None);
+        assert_eq!(
+            agreement(
+                &photo,
+                &inside,
+                &reference_grid(&DynamicImage::ImageLuma8(flat))
+            ),
+            None
+        );
     }
 }

@@ -43,7 +43,7 @@ pub const MATCH_THRESHOLD: f32 = 0.80;
 pub const POSSIBLE_THRESHOLD: f32 = 0.50;
 
 /// Strength at which the score is [`POSSIBLE_THRESHOLD`]: the best
-/// candidate of 2 of the 262 negative queries reached 5.47 or more, the
+/// candidate of 2 of the 262 negative queries reached 5.41 or more, the
 /// third 5.24.
 pub const POSSIBLE_STRENGTH: f32 = 5.25;
 /// Strength at which the score is [`MATCH_THRESHOLD`]: the strongest
@@ -62,9 +62,9 @@ const OUTLINE_TOLERANCE: f32 = 0.1;
 const OUTLINE_BONUS: f32 = 1.0;
 /// Local evidence is stronger when the photo inside the verified outline
 /// agrees with the whole reference pixel by pixel (`crate::pixels`): from
-/// nothing at agreement [`PIXEL_FLOOR`] (above the best candidates of 9 in
-/// 10 negative queries, and above a "C" icon against a "C++" one of the
-/// same icon set, 0.70) to [`PIXEL_BONUS`] at 1. Only a bonus:
+/// nothing at agreement [`PIXEL_FLOOR`] (which the best candidates of 1% of
+/// negative queries reach; a "C" icon against a "C++" one of the same icon
+/// set, 0.67, does not) to [`PIXEL_BONUS`] at 1. Only a bonus:
 /// glare, a hand or a steep angle lower the agreement of true views, so
 /// low agreement is no proof of a look-alike, and a reference file that
 /// cannot be read costs only the bonus.
