@@ -128,20 +128,26 @@ fn verify_one_candidate(bencher: divan::Bencher) {
     bencher.bench(|| matching::verify(black_box(&query), &reference));
 }
 
-/// Pixel agreement of one candidate (`pixels.rs`): decoding the
-/// reference's 720 px JPEG, its 24×24 grid, and the photo sampled inside
-/// the outline (here the reference itself, whole).
+/// Pixel agreement of one candidate (`pixels.rs`): the photo (here the
+/// reference itself, whole) sampled inside the outline and compared with
+/// the grid the store keeps.
 #[divan::bench]
 fn pixel_agreement_one_candidate(bencher: divan::Bencher) {
-    let path = fixture(JPEG);
-    let photo = image::DynamicImage::ImageRgb8(decoded(JPEG)).into_luma8();
+    let reference = decoded(JPEG);
+    let grid = pixels::grid(&reference);
+    let photo = image::DynamicImage::ImageRgb8(reference).into_luma8();
     let (w, h) = (photo.width() as f32, photo.height() as f32);
     let outline = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    bencher.bench(|| pixels::agreement(black_box(&photo), &outline, &grid).expect("agrees"));
+}
+
+/// The same for an image imported before grids were kept: its 720 px
+/// JPEG decoded for the grid first.
+#[divan::bench]
+fn pixel_grid_from_file(bencher: divan::Bencher) {
+    let path = fixture(JPEG);
     let limits = DecodeLimits::default();
-    bencher.bench(|| {
-        pixels::agreement_with_file(black_box(&photo), photo.width(), &outline, &path, &limits)
-            .expect("agrees")
-    });
+    bencher.bench(|| pixels::grid_of_file(black_box(&path), &limits).expect("decodes"));
 }
 
 /// The demo database (18 records, 20 images), imported once.

@@ -39,6 +39,8 @@ pub struct ReferenceDescriptors {
     /// Local features, in the pixels of a copy at most
     /// [`REFERENCE_FEATURE_SIDE`] wide.
     pub features: Features,
+    /// The coarse grey grid the pixel comparison reads (`crate::pixels`).
+    pub grid: Vec<u8>,
 }
 
 /// What a query photo is looked up with: every descriptor in all eight
@@ -119,6 +121,7 @@ impl Describer {
         ReferenceDescriptors {
             width,
             height,
+            grid: crate::pixels::grid(&work),
             hashes: hash::hash_image(&work),
             embedding: self.embedder.embed(&small),
             features: orb::extract(&grey, &orb::REFERENCE),

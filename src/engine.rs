@@ -20,7 +20,7 @@ use crate::record::Record;
 use crate::response::discount_rivals;
 pub use crate::response::{DatabaseState, Match, RecordSummary, SearchOptions, SearchResponse};
 use crate::scoring::{self, Evidence, Verdict};
-use crate::store::{Store, StoreError, StoredImage};
+use crate::store::{ImageRef, Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use crate::writelock::WriteLock;
 use image::RgbImage;
@@ -296,31 +296,38 @@ impl Engine {
     }
 
     /// Compares the photo with the best candidates' reference images
-    /// (`crate::pixels`). The files are read without the store's lock.
+    /// (`crate::pixels`), by the grids the store keeps; an image imported
+    /// before grids were kept has its file decoded, without the store's lock.
     fn compare_pixels(
         &self,
         generation: &Generation,
         query: &QueryDescriptors,
         evidence: &mut [(u32, Evidence, Pairs)],
     ) -> Result<(), EngineError> {
-        let chosen: Vec<usize> = pixels::chosen(evidence.iter().map(|(_, e, _)| e))
-            .into_iter()
-            .filter(|&i| pixels::worth_decoding(generation.shape(evidence[i].0)))
-            .collect();
-        let files: Vec<Option<String>> = {
+        let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
+        let images: Vec<Option<ImageRef>> = {
             let store = self.store();
             chosen
                 .iter()
-                .map(|&i| Ok(store.image(generation.slot(evidence[i].0))?.map(|r| r.path)))
+                .map(|&i| store.image(generation.slot(evidence[i].0)))
                 .collect::<Result<_, StoreError>>()?
         };
         let agreements: Vec<Option<f32>> = chosen
             .par_iter()
-            .zip(&files)
-            .map(|(&i, file)| {
-                let region = evidence[i].1.region?;
-                let file = Path::new(file.as_deref()?);
-                pixels::agreement_with_file(&query.grey, query.width, &region, file, &self.limits)
+            .zip(images)
+            .map(|(&i, image)| {
+                let (pos, e, _) = &evidence[i];
+                let region = e.region?;
+                let image = image?;
+                let grid = match image.grid {
+                    Some(grid) => grid,
+                    None if pixels::worth_decoding(generation.shape(*pos)) => {
+                        pixels::grid_of_file(Path::new(&image.path), &self.limits)?
+                    }
+                    None => return None,
+                };
+                let s = query.grey.width() as f32 / query.width.max(1) as f32;
+                pixels::agreement(&query.grey, &region.map(|[x, y]| [x * s, y * s]), &grid)
             })
             .collect();
         for (i, a) in chosen.into_iter().zip(agreements) {

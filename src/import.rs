@@ -174,6 +174,7 @@ pub fn describe_image(engine: &Engine, path: String, img: image::RgbImage) -> St
         hashes: d.hashes,
         embedding: d.embedding,
         features: crate::localfeatures::encode(&d.features),
+        grid: d.grid,
     }
 }
 

@@ -22,19 +22,17 @@
 use crate::decode::{DecodeLimits, decode_path};
 use crate::geometry::Homography;
 use crate::scoring::{self, Evidence};
-use image::{DynamicImage, GrayImage, imageops};
+use image::{DynamicImage, GrayImage, RgbImage, imageops};
 use std::path::Path;
 
 /// Candidates compared pixel by pixel: the best few, which decide the
-/// verdict and the order at the top. Each costs a decode of the
-/// reference's file: 3.0 ms in all for a 720 px JPEG
-/// (`cargo bench --bench pipeline -- pixel_agreement`), the two in parallel.
+/// verdict and the order at the top.
 pub const CHECKED: usize = 2;
-/// References with more pixels are not compared: a 12-Mpixel JPEG already
-/// takes 59 ms to decode and average (4000×3000, this machine), a
-/// 100-Mpixel one would take longer than the whole search. The
-/// benchmark's are at most 1 Mpixel; storing each reference's grid in the
-/// index at import would lift the limit.
+/// An image imported before grids were kept in the store has its file
+/// decoded for it at query time, if it has at most this many pixels: a
+/// 12-Mpixel JPEG already takes 59 ms to decode and average (4000×3000,
+/// this machine), a 100-Mpixel one would take longer than the whole
+/// search. Re-importing such records keeps their grids.
 pub const MAX_REFERENCE_PIXELS: u64 = 12_000_000;
 /// Cells per side of the grid over the reference.
 pub const GRID: u32 = 24;
@@ -55,53 +53,41 @@ pub fn chosen<'a>(evidence: impl Iterator<Item = &'a Evidence>) -> Vec<usize> {
     best.into_iter().map(|(i, _)| i).collect()
 }
 
-/// The agreement of a photo (`grey`, a copy of a photo `photo_width`
-/// pixels wide) with the reference image in `file`, inside `region` (in
-/// the photo's pixels). None when the file can no longer be read: the
-/// match then goes without the bonus, it is not refused.
-pub fn agreement_with_file(
-    grey: &GrayImage,
-    photo_width: u32,
-    region: &[[f32; 2]; 4],
-    file: &Path,
-    limits: &DecodeLimits,
-) -> Option<f32> {
-    let reference = DynamicImage::ImageRgb8(decode_path(file, limits).ok()?);
-    let s = grey.width() as f32 / photo_width.max(1) as f32;
-    agreement(
-        grey,
-        &region.map(|[x, y]| [x * s, y * s]),
-        &reference_grid(&reference),
-    )
+/// The grid of the reference image in `file`, for images imported before
+/// grids were kept. None when the file can no longer be read: the match
+/// then goes without the bonus, it is not refused.
+pub fn grid_of_file(file: &Path, limits: &DecodeLimits) -> Option<Vec<u8>> {
+    let reference = decode_path(file, limits).ok()?;
+    Some(grid(&reference))
 }
 
-/// Whether a reference of this size is compared (see
+/// Whether a reference of this size is decoded for its grid (see
 /// [`MAX_REFERENCE_PIXELS`]).
 pub fn worth_decoding((width, height): (u32, u32)) -> bool {
     width as u64 * height as u64 <= MAX_REFERENCE_PIXELS
 }
 
-/// The reference as the comparison sees it: its pixels averaged into
-/// [`GRID`]×[`GRID`] cells, then grey (its aspect does not matter: the
-/// grid is mapped by the same transform as its outline).
-pub fn reference_grid(reference: &DynamicImage) -> Vec<f32> {
-    reference
-        .thumbnail_exact(GRID, GRID)
+/// The reference as the comparison sees it, kept in the store for each
+/// image: its pixels averaged into [`GRID`]×[`GRID`] cells, then grey (its
+/// aspect does not matter: the grid is mapped by the same transform as its
+/// outline). 576 bytes; the same from any copy at least a few times
+/// larger than the grid.
+pub fn grid(reference: &RgbImage) -> Vec<u8> {
+    DynamicImage::ImageRgb8(imageops::thumbnail(reference, GRID, GRID))
         .into_luma8()
-        .pixels()
-        .map(|p| p[0] as f32)
-        .collect()
+        .into_raw()
 }
 
 /// Gradient correlation in [-1, 1] between a reference grid and the photo
 /// inside `outline` (the reference's corners TL, TR, BR, BL in `photo`'s
 /// pixels); None when too little of it is in the photo or either side is
 /// flat.
-pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], reference: &[f32]) -> Option<f32> {
+pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Option<f32> {
     let n = GRID as usize;
-    if reference.len() != n * n || photo.width() < 2 || photo.height() < 2 {
+    if grid.len() != n * n || photo.width() < 2 || photo.height() < 2 {
         return None;
     }
+    let reference: Vec<f32> = grid.iter().map(|&v| v as f32).collect();
     let g = GRID as f32;
     let to_photo = Homography::from_four(&[[0.0, 0.0], [g, 0.0], [g, g], [0.0, g]], outline)?;
     let (sampled, inside) = sample(photo, &to_photo, outline)?;
@@ -116,7 +102,7 @@ pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], reference: &[f32]) 
                 continue;
             }
             let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
-            let (r, p) = (gradient(reference), gradient(&sampled));
+            let (r, p) = (gradient(&reference), gradient(&sampled));
             ab += (r[0] * p[0] + r[1] * p[1]) as f64;
             aa += (r[0] * r[0] + r[1] * r[1]) as f64;
             bb += (p[0] * p[0] + p[1] * p[1]) as f64;
@@ -204,6 +190,10 @@ mod tests {
         })
     }
 
+    fn grid_of(g: &GrayImage) -> Vec<u8> {
+        grid(&DynamicImage::ImageLuma8(g.clone()).to_rgb8())
+    }
+
     /// `inner` pasted into a larger, darker photo at (100, 50), twice as big.
     fn photo_of(inner: &GrayImage) -> (GrayImage, [[f32; 2]; 4]) {
         let big = imageops::resize(inner, 600, 400, imageops::FilterType::Triangle);
@@ -216,29 +206,14 @@ mod tests {
     #[test]
     fn the_same_picture_agrees_and_another_does_not() {
         let (photo, outline) = photo_of(&picture(1));
-        let same = agreement(
-            &photo,
-            &outline,
-            &reference_grid(&DynamicImage::ImageLuma8(picture(1))),
-        )
-        .unwrap();
+        let same = agreement(&photo, &outline, &grid_of(&picture(1))).unwrap();
         assert!(same > 0.9, "{same}");
-        let other = agreement(
-            &photo,
-            &outline,
-            &reference_grid(&DynamicImage::ImageLuma8(picture(2))),
-        )
-        .unwrap();
+        let other = agreement(&photo, &outline, &grid_of(&picture(2))).unwrap();
         assert!(other < 0.5, "{other}");
         // Brightness and contrast do not matter.
         let mut washed = photo.clone();
         washed.pixels_mut().for_each(|p| p[0] = 60 + p[0] / 3);
-        let washed = agreement(
-            &washed,
-            &outline,
-            &reference_grid(&DynamicImage::ImageLuma8(picture(1))),
-        )
-        .unwrap();
+        let washed = agreement(&washed, &outline, &grid_of(&picture(1))).unwrap();
         assert!(washed > 0.9, "{washed}");
     }
 
@@ -257,23 +232,9 @@ mod tests {
             [2700.0, 1900.0],
             [700.0, 1900.0],
         ];
-        assert_eq!(
-            agreement(
-                &photo,
-                &outside,
-                &reference_grid(&DynamicImage::ImageLuma8(picture(1)))
-            ),
-            None
-        );
+        assert_eq!(agreement(&photo, &outside, &grid_of(&picture(1))), None);
         let flat = GrayImage::from_pixel(100, 100, Luma([128]));
         let inside = [[100.0, 50.0], [700.0, 50.0], [700.0, 450.0], [100.0, 450.0]];
-        assert_eq!(
-            agreement(
-                &photo,
-                &inside,
-                &reference_grid(&DynamicImage::ImageLuma8(flat))
-            ),
-            None
-        );
+        assert_eq!(agreement(&photo, &inside, &grid_of(&flat)), None);
     }
 }

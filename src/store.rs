@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 /// 2: local features per image.
 /// 3: features released once a generation holds them; incremental
 /// vacuum, so that the space they took is given back.
-const SCHEMA_VERSION: i64 = 3;
+/// 4: each image's pixel grid (`crate::pixels`), NULL for images imported
+/// before it.
+const SCHEMA_VERSION: i64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,6 +55,8 @@ pub struct StoredImage {
     pub embedding: Vec<f32>,
     /// Local features, [`crate::localfeatures::encode`]d.
     pub features: Vec<u8>,
+    /// Grey [`crate::pixels::GRID`]² grid, for the pixel comparison.
+    pub grid: Vec<u8>,
 }
 
 /// What a search result needs to know about a matched image.
@@ -62,6 +66,9 @@ pub struct ImageRef {
     /// Position of the image in its record's `images` list.
     pub n: u32,
     pub path: String,
+    /// Its pixel grid (`crate::pixels`); None for an image imported by a
+    /// release that did not keep one.
+    pub grid: Option<Vec<u8>>,
 }
 
 /// One row of the image table, as a rebuild streams it.
@@ -124,7 +131,7 @@ impl Store {
                  PRAGMA foreign_keys=ON;
                  PRAGMA busy_timeout=10000;
                  CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                 INSERT OR IGNORE INTO meta VALUES ('schema', 3), ('seq', 0);
+                 INSERT OR IGNORE INTO meta VALUES ('schema', 4), ('seq', 0);
                  INSERT OR IGNORE INTO meta SELECT 'images_seq', value FROM meta WHERE key='seq';
                  CREATE TABLE IF NOT EXISTS records(
                     id TEXT PRIMARY KEY,
@@ -146,7 +153,8 @@ impl Store {
                     embedder TEXT NOT NULL,
                     embedding BLOB NOT NULL,
                     features_version INTEGER NOT NULL,
-                    features BLOB NOT NULL);
+                    features BLOB NOT NULL,
+                    grid BLOB);
                  CREATE INDEX IF NOT EXISTS images_by_record ON images(record_id);",
             )
             .map_err(self.err())?;
@@ -160,6 +168,25 @@ impl Store {
                 )
                 .map_err(self.err())?;
             found = 3;
+        }
+        if found == 3 {
+            // One more column; the images imported before have no grid. In
+            // a write transaction that looks again, so that two processes
+            // opening the same old store do not both add it.
+            let tx = rusqlite::Transaction::new_unchecked(
+                &self.conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )
+            .map_err(self.err())?;
+            if self.meta("schema")? == 3 {
+                tx.execute_batch(
+                    "ALTER TABLE images ADD COLUMN grid BLOB;
+                     UPDATE meta SET value=4 WHERE key='schema';",
+                )
+                .map_err(self.err())?;
+            }
+            tx.commit().map_err(self.err())?;
+            found = self.meta("schema")?;
         }
         if found != SCHEMA_VERSION {
             return Err(StoreError::Schema {
@@ -257,8 +284,8 @@ impl Store {
                 .map_err(err)?;
             let mut img = tx
                 .prepare_cached(
-                    "INSERT INTO images(record_id, n, path, width, height, hash_version, phash, dhash, embedder, embedding, features_version, features)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                    "INSERT INTO images(record_id, n, path, width, height, hash_version, phash, dhash, embedder, embedding, features_version, features, grid)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                 )
                 .map_err(err)?;
             for (record, images) in batch {
@@ -287,6 +314,7 @@ impl Store {
                         f32s_to_bytes(&im.embedding),
                         FEATURES_VERSION,
                         im.features,
+                        im.grid,
                     ])
                     .map_err(err)?;
                 }
@@ -335,13 +363,14 @@ impl Store {
     /// Where image `slot` comes from; `None` if it has since been replaced.
     pub fn image(&self, slot: i64) -> Result<Option<ImageRef>, StoreError> {
         self.conn
-            .prepare_cached("SELECT record_id, n, path FROM images WHERE slot=?1")
+            .prepare_cached("SELECT record_id, n, path, grid FROM images WHERE slot=?1")
             .and_then(|mut s| {
                 s.query_row([slot], |r| {
                     Ok(ImageRef {
                         record_id: r.get(0)?,
                         n: r.get(1)?,
                         path: r.get(2)?,
+                        grid: r.get(3)?,
                     })
                 })
                 .optional()
@@ -566,6 +595,7 @@ mod tests {
             },
             embedding: vec![seed as f32, 0.5],
             features: vec![],
+            grid: vec![seed as u8; 4],
         }
     }
 

@@ -153,3 +153,34 @@ fn a_new_format_reuses_the_stored_local_features() {
     assert_eq!((id.as_str(), verdict.as_str()), ("demo-013", "match"));
     assert!(ix.info()["generation"].as_u64().unwrap() > generation);
 }
+
+#[test]
+fn a_store_from_before_pixel_grids_is_upgraded_in_place() {
+    let ix = Index::demo();
+    let photo = query("demo-011_b_rot180.jpg");
+    let agreement = |v: &serde_json::Value| v["matches"][0]["evidence"]["pixel_agreement"].as_f64();
+    let fresh = ix.search(&photo);
+    let kept = agreement(&fresh).unwrap_or_else(|| panic!("no agreement: {fresh}"));
+    // The previous release's store: schema 3, no grid per image.
+    let store = ix.path().join("ix").join("records.sqlite");
+    rusqlite::Connection::open(&store)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE images DROP COLUMN grid; UPDATE meta SET value=3 WHERE key='schema';",
+        )
+        .unwrap();
+    // Its images' grids now come from their files: the same answer.
+    let old = ix.search(&photo);
+    let (id, verdict, _) = top(&old).unwrap();
+    assert_eq!((id.as_str(), verdict.as_str()), ("demo-011", "match"));
+    let decoded = agreement(&old).unwrap_or_else(|| panic!("no agreement: {old}"));
+    assert!((decoded - kept).abs() < 0.05, "{decoded} vs {kept}");
+    ix.cmd::<&str>("verify", &[]).ok();
+    let schema: i64 = rusqlite::Connection::open(&store)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key='schema'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(schema, 4);
+}

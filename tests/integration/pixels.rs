@@ -1,6 +1,7 @@
 //! Pixel agreement (`pixels.rs`): a view of the picture itself agrees with
 //! the reference over all of it, a variant sharing a part of it agrees
-//! less, and a reference file that is gone costs the bonus, not the match.
+//! less; the store keeps each image's grid, and where it has none and the
+//! file is gone, that costs the bonus, not the match.
 
 use crate::rivals::{demo_picture, index_of, result};
 use image::{Rgb, RgbImage};
@@ -62,20 +63,36 @@ fn a_variant_agrees_less_than_the_picture_itself() {
 }
 
 #[test]
-fn a_reference_file_gone_costs_only_the_bonus() {
+fn a_reference_file_gone_changes_nothing_and_without_a_grid_costs_only_the_bonus() {
     let picture = demo_picture("demo-005");
     let ix = index_of(&[("original", &picture)]);
     let path = ix.scratch("photo.jpg");
     photo_of(&picture).save(&path).unwrap();
     let before = ix.search(&path);
-    assert!(agreement(&before, "original").is_some(), "{before}");
+    let kept = agreement(&before, "original").unwrap_or_else(|| panic!("{before}"));
 
+    // The store keeps each image's grid: its file is not read.
     std::fs::remove_file(ix.scratch("original.png")).unwrap();
     let after = ix.search(&path);
-    assert_eq!(agreement(&after, "original"), None, "{after}");
-    assert_eq!(result(&after, "original")["verdict"], "match", "{after}");
+    assert_eq!(agreement(&after, "original"), Some(kept), "{after}");
+
+    // A store from before grids were kept, and the file gone: no
+    // comparison, a lower score, the same verdict.
+    rusqlite::Connection::open(ix.path().join("ix").join("records.sqlite"))
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE images DROP COLUMN grid; UPDATE meta SET value=3 WHERE key='schema';",
+        )
+        .unwrap();
+    let without = ix.search(&path);
+    assert_eq!(agreement(&without, "original"), None, "{without}");
+    assert_eq!(
+        result(&without, "original")["verdict"],
+        "match",
+        "{without}"
+    );
     assert!(
-        result(&after, "original")["score"].as_f64()
+        result(&without, "original")["score"].as_f64()
             <= result(&before, "original")["score"].as_f64()
     );
 }
