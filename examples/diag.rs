@@ -79,9 +79,31 @@ fn main() {
                 .map(|m| m.inliers)
                 .max()
                 .unwrap_or(0);
+            // The best outlined region's own features, looked up alone.
+            let region = q.regions.iter().find_map(|x| x.features.as_ref());
+            let (region_rank, region_inliers, region_features) = match region {
+                Some(rf) => {
+                    let found = g.word_candidates(&rf.features, 1000).unwrap();
+                    let rank = truth_pos
+                        .and_then(|t| found.iter().position(|(p, _)| *p == t))
+                        .map(|x| x as i64)
+                        .unwrap_or(-1);
+                    let inl = truth_pos
+                        .and_then(|t| {
+                            matching::verify(&rf.features, &g.features(t).unwrap().as_ref())
+                        })
+                        .map(|m| m.inliers as i64)
+                        .unwrap_or(0);
+                    (rank, inl, rf.features.len() as i64)
+                }
+                None => (-2, -1, -1),
+            };
             format!(
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{}",
                 r[0],
+                region_rank,
+                region_inliers,
+                region_features,
                 same_word,
                 r[3],
                 rank,
@@ -93,7 +115,7 @@ fn main() {
         })
         .collect();
     println!(
-        "qid,same_word,difficulty,word_rank,true_inliers,best_other_inliers,query_features,transforms"
+        "qid,region_rank,region_inliers,region_features,same_word,difficulty,word_rank,true_inliers,best_other_inliers,query_features,transforms"
     );
     for l in out {
         println!("{l}");
