@@ -348,6 +348,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .with_context(|| format!("cannot rebuild index {}", index.display()))?;
             let _lock = engine.lock_writes()?;
             engine.rebuild_text()?;
+            let (filled, unreadable) = engine.fill_missing_grids()?;
+            if filled + unreadable > 0 {
+                eprintln!(
+                    "kept the pixel grid of {filled} images imported before grids were kept; {unreadable} image files could not be read (those images are matched without pixel comparison)"
+                );
+            }
             eprintln!("rebuilt every derived index in {}", index.display());
             Ok(0)
         }

@@ -488,6 +488,26 @@ impl Engine {
         Ok(())
     }
 
+    /// Gives every image imported before pixel grids were kept its grid,
+    /// from its file; returns (images given one, files that could not be
+    /// read). The store's lock is held only to write each batch.
+    pub fn fill_missing_grids(&self) -> Result<(usize, usize), EngineError> {
+        let missing = self.store().images_without_grid()?;
+        let mut filled = 0;
+        for batch in missing.chunks(256) {
+            let grids: Vec<(i64, Vec<u8>)> = batch
+                .par_iter()
+                .filter_map(|(slot, path)| {
+                    let img = crate::decode::decode_path(Path::new(path), &self.limits).ok()?;
+                    Some((*slot, pixels::grid_of_image(&img)))
+                })
+                .collect();
+            self.store().set_grids(&grids)?;
+            filled += grids.len();
+        }
+        Ok((filled, missing.len() - filled))
+    }
+
     /// Regenerates every derived index from the record store.
     pub fn rebuild(&self) -> Result<(), EngineError> {
         let next = build_generation(

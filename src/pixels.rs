@@ -19,7 +19,8 @@
 //! steep angles; 85% reach 0.7), the best candidates of negative queries
 //! 0.09 (a tenth above 0.37; 1% reach 0.7).
 
-use crate::decode::{DecodeLimits, decode_path};
+use crate::decode::{DecodeLimits, decode_path, shrunk};
+use crate::describe::WORK_SIDE;
 use crate::geometry::Homography;
 use crate::scoring::{self, Evidence};
 use image::{DynamicImage, GrayImage, RgbImage, imageops};
@@ -57,8 +58,16 @@ pub fn chosen<'a>(evidence: impl Iterator<Item = &'a Evidence>) -> Vec<usize> {
 /// grids were kept. None when the file can no longer be read: the match
 /// then goes without the bonus, it is not refused.
 pub fn grid_of_file(file: &Path, limits: &DecodeLimits) -> Option<Vec<u8>> {
-    let reference = decode_path(file, limits).ok()?;
-    Some(grid(&reference))
+    Some(grid_of_image(&decode_path(file, limits).ok()?))
+}
+
+/// The grid of a decoded reference image, made from the same working copy
+/// as at import (`crate::describe`), so that it is the same grid.
+pub fn grid_of_image(img: &RgbImage) -> Vec<u8> {
+    match shrunk(img, WORK_SIDE) {
+        Some(work) => grid(&work),
+        None => grid(img),
+    }
 }
 
 /// Whether a reference of this size is decoded for its grid (see

@@ -17,6 +17,8 @@ use crate::record::Record;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
+mod descriptors;
+
 /// 2: local features per image.
 /// 3: features released once a generation holds them; incremental
 /// vacuum, so that the space they took is given back.
@@ -494,45 +496,6 @@ impl Store {
             .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
             .map_err(self.err())?;
         Ok(rows.into_iter().filter(|r| r != "ok").collect())
-    }
-
-    /// The local features' blob of the image in `slot`, if the store
-    /// still holds it.
-    pub fn features_of(&self, slot: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        let blob: Option<Vec<u8>> = self
-            .conn
-            .query_row("SELECT features FROM images WHERE slot=?1", [slot], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(self.err())?;
-        Ok(blob.filter(|b| !b.is_empty()))
-    }
-
-    /// Drops the local features of the images up to `through` (a slot)
-    /// that `embedder` described, once a committed generation holds
-    /// them: they are the largest part of an image's entry, and keeping
-    /// them twice would double the disk per image. Later builds take them
-    /// from the generation; if it is lost, from the images themselves.
-    /// Returns how many were dropped.
-    pub fn release_features(&self, through: i64, embedder: &str) -> Result<u64, StoreError> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE images SET features=x'' WHERE slot <= ?1 AND embedder=?2 AND features_version=?3 AND length(features) > 0",
-                rusqlite::params![through, embedder, FEATURES_VERSION],
-            )
-            .map_err(self.err())?;
-        if n > 0 {
-            // The pragma frees one page per step: run it to the end.
-            let mut stmt = self
-                .conn
-                .prepare("PRAGMA incremental_vacuum")
-                .map_err(self.err())?;
-            let mut rows = stmt.query([]).map_err(self.err())?;
-            while rows.next().map_err(self.err())?.is_some() {}
-        }
-        Ok(n as u64)
     }
 
     /// The slots of the images `embedder` described, in order.
