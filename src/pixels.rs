@@ -22,6 +22,7 @@
 use crate::decode::{DecodeLimits, decode_path, shrunk};
 use crate::describe::WORK_SIDE;
 use crate::geometry::Homography;
+use crate::rectify::bilinear;
 use crate::scoring::{self, Evidence};
 use image::{DynamicImage, GrayImage, RgbImage, imageops};
 use std::path::Path;
@@ -155,6 +156,7 @@ fn sample(
     let fx = small.width() as f32 / photo.width() as f32;
     let fy = small.height() as f32 / photo.height() as f32;
     let (w, h) = ((small.width() - 1) as f32, (small.height() - 1) as f32);
+    let dims = (small.width() as usize, small.height() as usize);
     let n = GRID as usize;
     let mut values = vec![0f32; n * n];
     let mut inside = vec![false; n * n];
@@ -168,23 +170,11 @@ fn sample(
             if !(0.0..=w).contains(&sx) || !(0.0..=h).contains(&sy) {
                 continue;
             }
-            values[y * n + x] = bilinear(&small, sx, sy);
+            values[y * n + x] = bilinear::<1>(small.as_raw(), dims, sx, sy)[0];
             inside[y * n + x] = true;
         }
     }
     Some((values, inside))
-}
-
-fn bilinear(img: &GrayImage, x: f32, y: f32) -> f32 {
-    let (x0, y0) = (x.floor() as u32, y.floor() as u32);
-    let (x1, y1) = (
-        (x0 + 1).min(img.width() - 1),
-        (y0 + 1).min(img.height() - 1),
-    );
-    let (ax, ay) = (x - x0 as f32, y - y0 as f32);
-    let p = |x, y| img.get_pixel(x, y)[0] as f32;
-    (1.0 - ay) * ((1.0 - ax) * p(x0, y0) + ax * p(x1, y0))
-        + ay * ((1.0 - ax) * p(x0, y1) + ax * p(x1, y1))
 }
 
 #[cfg(test)]

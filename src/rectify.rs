@@ -68,6 +68,7 @@ pub fn render(
         t[8],
     ];
     let (pw, ph) = (photo.width() as f64, photo.height() as f64);
+    let dims = (photo.width() as usize, photo.height() as usize);
     let mut pixels: Vec<Option<[f32; 3]>> = Vec::with_capacity((w * h) as usize);
     let mut inside = 0usize;
     let mut sum = [0f32; 3];
@@ -91,7 +92,7 @@ pub fn render(
                     if !(px >= -0.5 && py >= -0.5 && px <= pw - 0.5 && py <= ph - 0.5) {
                         continue;
                     }
-                    let c = bilinear(photo, px as f32, py as f32);
+                    let c = bilinear::<3>(photo.as_raw(), dims, px as f32, py as f32);
                     for k in 0..3 {
                         acc[k] += c[k];
                     }
@@ -122,17 +123,21 @@ pub fn render(
     Some(out)
 }
 
-/// Bilinear sample at (x, y), edges clamped; reads the raw buffer
-/// (`get_pixel`'s bounds checks cost more than the arithmetic).
-fn bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
-    let (w, h) = (img.width() as usize, img.height() as usize);
+/// Bilinear sample at (x, y) of an image's raw buffer with `C` channels
+/// per pixel, `w`×`h`, edges clamped; reads the raw buffer (`get_pixel`'s
+/// bounds checks cost more than the arithmetic).
+pub(crate) fn bilinear<const C: usize>(
+    raw: &[u8],
+    (w, h): (usize, usize),
+    x: f32,
+    y: f32,
+) -> [f32; C] {
     let (x, y) = (x.max(0.0), y.max(0.0));
     let (x0, y0) = ((x as usize).min(w - 1), (y as usize).min(h - 1));
     let (fx, fy) = (x - x0 as f32, (y - y0 as f32));
     let (fx, fy) = (fx.min(1.0), fy.min(1.0));
     let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let raw = img.as_raw();
-    let at = |xx: usize, yy: usize| 3 * (yy * w + xx);
+    let at = |xx: usize, yy: usize| C * (yy * w + xx);
     let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
     std::array::from_fn(|k| {
         let top = raw[a + k] as f32 * (1.0 - fx) + raw[b + k] as f32 * fx;

@@ -162,13 +162,7 @@ fn a_store_from_before_pixel_grids_is_upgraded_in_place() {
     let fresh = ix.search(&photo);
     let kept = agreement(&fresh).unwrap_or_else(|| panic!("no agreement: {fresh}"));
     // The previous release's store: schema 3, no grid per image.
-    let store = ix.path().join("ix").join("records.sqlite");
-    rusqlite::Connection::open(&store)
-        .unwrap()
-        .execute_batch(
-            "ALTER TABLE images DROP COLUMN grid; UPDATE meta SET value=3 WHERE key='schema';",
-        )
-        .unwrap();
+    ix.as_schema_3();
     // Its images' grids now come from their files: the same answer.
     let old = ix.search(&photo);
     let (id, verdict, _) = top(&old).unwrap();
@@ -183,7 +177,7 @@ fn a_store_from_before_pixel_grids_is_upgraded_in_place() {
     let out = ix.cmd::<&str>("rebuild", &[]).ok();
     assert!(!out.stderr.contains("pixel grid"), "{}", out.stderr);
     assert_eq!(agreement(&ix.search(&photo)), Some(kept));
-    let schema: i64 = rusqlite::Connection::open(&store)
+    let schema: i64 = rusqlite::Connection::open(ix.store_file())
         .unwrap()
         .query_row("SELECT value FROM meta WHERE key='schema'", [], |r| {
             r.get(0)

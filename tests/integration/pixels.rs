@@ -78,12 +78,7 @@ fn a_reference_file_gone_changes_nothing_and_without_a_grid_costs_only_the_bonus
 
     // A store from before grids were kept, and the file gone: no
     // comparison, a lower score, the same verdict.
-    rusqlite::Connection::open(ix.path().join("ix").join("records.sqlite"))
-        .unwrap()
-        .execute_batch(
-            "ALTER TABLE images DROP COLUMN grid; UPDATE meta SET value=3 WHERE key='schema';",
-        )
-        .unwrap();
+    ix.as_schema_3();
     let without = ix.search(&path);
     assert_eq!(agreement(&without, "original"), None, "{without}");
     assert_eq!(

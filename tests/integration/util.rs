@@ -123,6 +123,22 @@ impl Index {
         self.cmd::<&str>("info", &["--json"]).ok().json()
     }
 
+    /// The record store's file.
+    pub fn store_file(&self) -> PathBuf {
+        self.path().join("ix").join("records.sqlite")
+    }
+
+    /// Turns the record store back into the previous release's (schema 3:
+    /// no pixel grid per image), as an index it wrote would be.
+    pub fn as_schema_3(&self) {
+        rusqlite::Connection::open(self.store_file())
+            .unwrap()
+            .execute_batch(
+                "ALTER TABLE images DROP COLUMN grid; UPDATE meta SET value=3 WHERE key='schema';",
+            )
+            .unwrap();
+    }
+
     /// `(records, images)` from `info --json`.
     pub fn counts(&self) -> (u64, u64) {
         let v = self.info();
