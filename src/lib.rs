@@ -30,6 +30,7 @@ pub mod info;
 pub mod inverted;
 pub mod localfeatures;
 pub mod matching;
+pub mod nearest;
 pub mod orb;
 pub mod paths;
 pub mod pixels;
