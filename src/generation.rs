@@ -377,9 +377,11 @@ impl Generation {
     /// Images sharing the most distinctive visual words with the query's
     /// descriptors, best first, with their bag-of-words similarity.
     ///
-    /// One word per descriptor: assigning query descriptors to their
-    /// nearest few words as well (multiple assignment), with or without
-    /// a Hamming check inside the word, measured worse on the benchmark.
+    /// One word per descriptor: assigning every query's descriptors to
+    /// their nearest few words as well (multiple assignment), with or
+    /// without a Hamming check inside the word, lost weak true matches
+    /// to chance candidates; `crate::candidates` uses it only for a
+    /// second look at photos that nothing matched conclusively.
     pub fn word_candidates(
         &self,
         query: &Features,
@@ -395,10 +397,45 @@ impl Generation {
                 level: k.level,
             })
             .collect();
+        self.candidates_of_words(&words, top)
+    }
+
+    /// [`Self::word_candidates`] with each query descriptor assigned to
+    /// its nearest word and the `extra` next nearest of its branch.
+    pub fn word_candidates_near(
+        &self,
+        query: &Features,
+        top: usize,
+        extra: usize,
+    ) -> Result<Vec<(u32, f32)>, GenerationError> {
+        let words: Vec<Occurrence> = query
+            .keypoints
+            .iter()
+            .zip(&query.descriptors)
+            .flat_map(|(k, d)| {
+                let angle = localfeatures::angle_step(k.angle);
+                self.vocabulary
+                    .quantize_near(d, extra)
+                    .into_iter()
+                    .map(move |word| Occurrence {
+                        word,
+                        angle,
+                        level: k.level,
+                    })
+            })
+            .collect();
+        self.candidates_of_words(&words, top)
+    }
+
+    fn candidates_of_words(
+        &self,
+        words: &[Occurrence],
+        top: usize,
+    ) -> Result<Vec<(u32, f32)>, GenerationError> {
         let mut all: Vec<(u32, f32)> = Vec::new();
         for (s, &start) in self.segments.iter().zip(&self.starts) {
             all.extend(
-                s.word_candidates(&words, top)?
+                s.word_candidates(words, top)?
                     .into_iter()
                     .map(|(p, score)| (p + start, score)),
             );

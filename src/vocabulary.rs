@@ -70,6 +70,27 @@ impl Vocabulary {
         (root * b + nearest(leaves, d)) as u32
     }
 
+    /// The word of one descriptor, then the `extra` next nearest leaves of
+    /// its branch: multiple assignment, for descriptors that a viewpoint
+    /// change moved across a leaf's border. (Keeping only leaves within a
+    /// few bits of the nearest measured worse.)
+    pub fn quantize_near(&self, d: &Descriptor, extra: usize) -> Vec<u32> {
+        let b = self.branching;
+        let root = nearest(&self.centroids[..b], d);
+        let leaves = &self.centroids[b + root * b..b + (root + 1) * b];
+        let mut by_distance: Vec<(u32, usize)> = leaves
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (hamming(c, d), i))
+            .collect();
+        by_distance.sort_unstable();
+        by_distance
+            .iter()
+            .take(1 + extra)
+            .map(|&(_, i)| (root * b + i) as u32)
+            .collect()
+    }
+
     /// Serialised: branching (u32 LE) then the centroids, 32 bytes each.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4 + self.centroids.len() * 32);
@@ -227,5 +248,23 @@ mod tests {
         let back = Vocabulary::from_bytes(&v.to_bytes()).unwrap();
         assert_eq!(back, v);
         assert!(Vocabulary::from_bytes(&v.to_bytes()[..100]).is_none());
+    }
+
+    #[test]
+    fn near_words_start_with_the_word_and_stay_in_its_branch() {
+        let sample = random_descriptors(20_000, 3);
+        let v = Vocabulary::train(&sample);
+        let b = v.branching;
+        for d in random_descriptors(50, 11) {
+            let near = v.quantize_near(&d, 2);
+            assert_eq!(near.len(), 3);
+            assert_eq!(near[0], v.quantize(&d));
+            assert!(near.iter().all(|&w| w as usize / b == near[0] as usize / b));
+            let mut distinct = near.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), 3);
+            assert_eq!(v.quantize_near(&d, 0), vec![near[0]]);
+        }
     }
 }

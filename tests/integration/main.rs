@@ -21,6 +21,7 @@ mod pixels;
 mod rivals;
 mod routes;
 mod search;
+mod second_look;
 mod text;
 mod updates;
 mod util;
