@@ -48,27 +48,29 @@ unsafe fn two_nearest_popcnt(query: &[Descriptor], reference: &[Descriptor]) -> 
     two_nearest_portable(query, reference)
 }
 
+/// A plain loop, not a closure: inlined into [`two_nearest_popcnt`], a
+/// closure would not inherit its target feature (measured: 1.4 ms a
+/// candidate instead of 0.77).
 #[inline(always)]
 fn two_nearest_portable(query: &[Descriptor], reference: &[Descriptor]) -> Vec<TwoNearest> {
-    query
-        .iter()
-        .map(|qd| {
-            let (mut d1, mut d2, mut i1) = (u32::MAX, u32::MAX, 0u32);
-            for (ri, rd) in reference.iter().enumerate() {
-                let d = hamming(qd, rd);
-                if d < d2 {
-                    if d < d1 {
-                        d2 = d1;
-                        d1 = d;
-                        i1 = ri as u32;
-                    } else {
-                        d2 = d;
-                    }
+    let mut out = Vec::with_capacity(query.len());
+    for qd in query {
+        let (mut d1, mut d2, mut i1) = (u32::MAX, u32::MAX, 0u32);
+        for (ri, rd) in reference.iter().enumerate() {
+            let d = hamming(qd, rd);
+            if d < d2 {
+                if d < d1 {
+                    d2 = d1;
+                    d1 = d;
+                    i1 = ri as u32;
+                } else {
+                    d2 = d;
                 }
             }
-            TwoNearest { d1, i1, d2 }
-        })
-        .collect()
+        }
+        out.push(TwoNearest { d1, i1, d2 });
+    }
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -194,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn every_path_gives_the_scalar_answer() {
+    fn every_path_gives_the_portable_answer() {
         let query = random(200, 1);
         for n in [0, 1, 2, 7, 8, 9, 100, 501] {
             let mut reference = random(n, 2 + n as u64);
@@ -208,6 +210,12 @@ mod tests {
             }
             let expected = two_nearest_portable(&query, &reference);
             assert_eq!(two_nearest(&query, &reference), expected, "{n} references");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("popcnt") {
+                // SAFETY: the CPU supports the feature.
+                let popcnt = unsafe { two_nearest_popcnt(&query, &reference) };
+                assert_eq!(popcnt, expected, "POPCNT, {n} references");
+            }
             if n > 16 {
                 assert_eq!(
                     expected[5],
