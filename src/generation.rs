@@ -387,17 +387,7 @@ impl Generation {
         query: &Features,
         top: usize,
     ) -> Result<Vec<(u32, f32)>, GenerationError> {
-        let words: Vec<Occurrence> = query
-            .keypoints
-            .iter()
-            .zip(&query.descriptors)
-            .map(|(k, d)| Occurrence {
-                word: self.vocabulary.quantize(d),
-                angle: localfeatures::angle_step(k.angle),
-                level: k.level,
-            })
-            .collect();
-        self.candidates_of_words(&words, top)
+        self.word_candidates_near(query, top, 0)
     }
 
     /// [`Self::word_candidates`] with each query descriptor assigned to
@@ -424,18 +414,10 @@ impl Generation {
                     })
             })
             .collect();
-        self.candidates_of_words(&words, top)
-    }
-
-    fn candidates_of_words(
-        &self,
-        words: &[Occurrence],
-        top: usize,
-    ) -> Result<Vec<(u32, f32)>, GenerationError> {
         let mut all: Vec<(u32, f32)> = Vec::new();
         for (s, &start) in self.segments.iter().zip(&self.starts) {
             all.extend(
-                s.word_candidates(words, top)?
+                s.word_candidates(&words, top)?
                     .into_iter()
                     .map(|(p, score)| (p + start, score)),
             );

@@ -75,6 +75,9 @@ impl Vocabulary {
     /// change moved across a leaf's border. (Keeping only leaves within a
     /// few bits of the nearest measured worse.)
     pub fn quantize_near(&self, d: &Descriptor, extra: usize) -> Vec<u32> {
+        if extra == 0 {
+            return vec![self.quantize(d)];
+        }
         let b = self.branching;
         let root = nearest(&self.centroids[..b], d);
         let leaves = &self.centroids[b + root * b..b + (root + 1) * b];
