@@ -170,7 +170,7 @@ fn second_look(
         let found = wide(&r.features, REGION_WORD_CANDIDATES)?;
         lookups.push((found, REGION_WORD_CANDIDATES, true));
     }
-    let mut new: Vec<(u32, f32, bool)> = Vec::new();
+    let mut verify = Vec::new();
     for (found, top, region) in lookups {
         let mut taken = 0;
         for (pos, words) in found {
@@ -178,19 +178,15 @@ fn second_look(
                 break;
             }
             if known.insert(pos) {
-                new.push((pos, words, region));
+                let mut e = global_evidence(generation, query, pos);
+                e.words = words;
+                e.second_look = true;
+                verify.push((evidence.len(), region));
+                evidence.push((pos, e));
+                pairs.push(Vec::new());
                 taken += 1;
             }
         }
-    }
-    let mut verify = Vec::with_capacity(new.len());
-    for (pos, words, region) in new {
-        let mut e = global_evidence(generation, query, pos);
-        e.words = words;
-        e.second_look = true;
-        verify.push((evidence.len(), region));
-        evidence.push((pos, e));
-        pairs.push(Vec::new());
     }
     verify_some(generation, query, regions, evidence, pairs, &verify)
 }
