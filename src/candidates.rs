@@ -147,7 +147,9 @@ pub fn candidates(
 /// their branch, which finds references whose descriptors a steep angle
 /// or blur moved across a word's border, and the best new candidates are
 /// verified too. Only then: on every photo, the extra words' chance
-/// candidates cost a few weak true matches their first place.
+/// candidates cost a few weak true matches their first place. The wider
+/// lookup's shortlist is ranked by the words that agree on one transform
+/// (`crate::hough`), not by agreeing turns and scales alone.
 fn second_look(
     generation: &Generation,
     query: &QueryDescriptors,

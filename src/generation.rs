@@ -19,7 +19,7 @@
 
 use crate::arrayfile::{self, ArrayFileError, MappedArray};
 use crate::hash::{HASH_VERSION, ImageHashes};
-use crate::inverted::Occurrence;
+use crate::inverted::{self, Consistency, Occurrence};
 use crate::localfeatures::{self, FeatureTable, OwnedFeatures};
 use crate::orb::{Descriptor, FEATURES_VERSION, Features};
 use crate::paths::GenerationPaths;
@@ -35,7 +35,8 @@ const VOCABULARY_MAGIC: [u8; 8] = *b"PVVOCAB1";
 /// 3: per-image feature checksums, small tables checked at open.
 /// 4: delta segments.
 /// 5: the HNSW graph in memory-mapped tables of our own.
-pub const MANIFEST_VERSION: u32 = 5;
+/// 6: postings hold each feature's offset from its image's centre.
+pub const MANIFEST_VERSION: u32 = 6;
 /// Delta segments a generation holds at most: every search visits each.
 pub const MAX_DELTAS: usize = 8;
 /// Descriptors the vocabulary is learned from: 80 per image, at least 2M
@@ -391,7 +392,10 @@ impl Generation {
     }
 
     /// [`Self::word_candidates`] with each query descriptor assigned to
-    /// its nearest word and the `extra` next nearest of its branch.
+    /// its nearest word and the `extra` next nearest of its branch. With
+    /// extra words, the shortlist is checked for one similarity transform
+    /// rather than for agreeing turns and scales alone: more words bring
+    /// more chance matches (with 50,000 distractors, R@1 0.910 → 0.917).
     pub fn word_candidates_near(
         &self,
         query: &Features,
@@ -404,6 +408,8 @@ impl Generation {
             .zip(&query.descriptors)
             .flat_map(|(k, d)| {
                 let angle = localfeatures::angle_step(k.angle);
+                let dx = inverted::offset_step(k.x, query.width);
+                let dy = inverted::offset_step(k.y, query.height);
                 self.vocabulary
                     .quantize_near(d, extra)
                     .into_iter()
@@ -411,13 +417,20 @@ impl Generation {
                         word,
                         angle,
                         level: k.level,
+                        dx,
+                        dy,
                     })
             })
             .collect();
+        let check = if extra > 0 {
+            Consistency::Transform
+        } else {
+            Consistency::Weak
+        };
         let mut all: Vec<(u32, f32)> = Vec::new();
         for (s, &start) in self.segments.iter().zip(&self.starts) {
             all.extend(
-                s.word_candidates(&words, top)?
+                s.word_candidates(&words, top, check)?
                     .into_iter()
                     .map(|(p, score)| (p + start, score)),
             );

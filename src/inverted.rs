@@ -7,7 +7,7 @@
 //! those words' posting lists, so the cost grows with the posting lists
 //! touched and never with a scan of every reference image. Weights are
 //! precomputed at build time: a posting is (image position, weight,
-//! orientation, pyramid level).
+//! orientation, pyramid level, offset from the image's centre).
 //!
 //! Scores are then checked for weak geometric consistency (Jégou et al.
 //! 2008): the features of a true view are all turned by about the same
@@ -17,12 +17,21 @@
 //! an image keeps only the votes of its strongest bins. In a cluttered
 //! photo this is what lifts the right reference above the hundreds that
 //! share background words with it.
+//!
+//! [`Consistency::Transform`] asks more, for the second look's wider net
+//! (`crate::candidates`): that the votes also agree on where the
+//! reference's centre falls in the photo, each feature's offset from its
+//! centre turned and scaled by its vote. That is a Hough transform on
+//! visual words (Lowe 2004); chance matches rarely agree on all four.
 
 use crate::arrayfile::{self, ArrayFileError, MappedArray};
+use crate::hough::{self, Vote, VoteGeometry};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::path::Path;
 
 const OFFSETS_MAGIC: [u8; 8] = *b"PVWOFF01";
-const POSTINGS_MAGIC: [u8; 8] = *b"PVWPST02";
+const POSTINGS_MAGIC: [u8; 8] = *b"PVWPST03";
 const IDF_MAGIC: [u8; 8] = *b"PVWIDF01";
 /// Words found in more than this share of images say almost nothing and
 /// cost the longest posting lists: queries skip them. Judged by the idf,
@@ -30,7 +39,7 @@ const IDF_MAGIC: [u8; 8] = *b"PVWIDF01";
 /// word in every segment or in none.
 const STOP_WORD_SHARE: f64 = 0.25;
 /// A posting: image position (u32), weight (f32), orientation step and
-/// pyramid level (u8 each), two spare bytes.
+/// pyramid level (u8 each), offset from the image centre (i8 each).
 const ENTRY: usize = 12;
 /// Images re-scored for geometric consistency: with 51k references, a
 /// shortlist of 1,000 lost the true reference of 7% of the hard photos
@@ -47,6 +56,21 @@ pub struct Occurrence {
     /// Orientation in 256 steps per turn.
     pub angle: u8,
     pub level: u8,
+    /// Position relative to the image's centre, in [`OFFSET_UNIT`] pixels.
+    pub dx: i8,
+    pub dy: i8,
+}
+
+/// Pixels per step of an [`Occurrence`]'s offset: features come from
+/// copies at most 720 pixels long, whose half fits in an i8 of 4-pixel
+/// steps.
+pub const OFFSET_UNIT: f32 = 4.0;
+
+/// The offset step of a coordinate in an image `size` pixels long.
+pub fn offset_step(coord: f32, size: u32) -> i8 {
+    ((coord - size as f32 / 2.0) / OFFSET_UNIT)
+        .round()
+        .clamp(-127.0, 127.0) as i8
 }
 
 /// Builds the tables from each image's words (position = index), with
@@ -123,6 +147,8 @@ pub fn write(
             postings[at + 4..at + 8].copy_from_slice(&weight.to_le_bytes());
             postings[at + 8] = o.angle;
             postings[at + 9] = o.level;
+            postings[at + 10] = o.dx as u8;
+            postings[at + 11] = o.dy as u8;
         }
     }
     let offsets: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
@@ -183,6 +209,7 @@ impl InvertedIndex {
         &self,
         query: &[Occurrence],
         top: usize,
+        check: Consistency,
     ) -> Result<Vec<(u32, f32)>, ArrayFileError> {
         if self.images == 0 || query.is_empty() {
             return Ok(Vec::new());
@@ -254,17 +281,87 @@ impl InvertedIndex {
                 by_level[s as usize * LEVEL_BINS + l] += vote;
             }
         }
-        let consistent: Vec<f32> = (0..shortlist.len())
-            .map(|s| {
-                let a = peak(&by_angle[s * ANGLE_BINS..(s + 1) * ANGLE_BINS], true);
-                let l = peak(&by_level[s * LEVEL_BINS..(s + 1) * LEVEL_BINS], false);
-                a.min(l)
-            })
+        let peaks = |s: usize, width: usize| {
+            let a = peak(&by_angle[s * ANGLE_BINS..(s + 1) * ANGLE_BINS], true, width);
+            let l = peak(
+                &by_level[s * LEVEL_BINS..(s + 1) * LEVEL_BINS],
+                false,
+                width,
+            );
+            a.min(l)
+        };
+        if check == Consistency::Weak {
+            let weak: Vec<f32> = (0..shortlist.len()).map(|s| peaks(s, 2)).collect();
+            return Ok(top_k(&weak, top)
+                .into_iter()
+                .map(|(s, score)| (shortlist[s as usize].0, score))
+                .collect());
+        }
+        // Pass 3: each image's heaviest set of votes that agree on one
+        // transform. Those votes lie within three neighbouring bins of turn
+        // and of level, so the peaks of such bins bound the score: images
+        // are taken by bound, in rounds that each read the postings once
+        // more, until none can beat the `top`-th.
+        let mut bound: Vec<(f32, u32)> = (0..shortlist.len())
+            .map(|s| (peaks(s, 3), s as u32))
             .collect();
-        Ok(top_k(&consistent, top)
-            .into_iter()
-            .map(|(s, score)| (shortlist[s as usize].0, score))
-            .collect())
+        bound.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let side = hough::query_side(query);
+        let geometry = VoteGeometry::new();
+        let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
+        let beaten = |best: &BinaryHeap<Reverse<Scored>>, b: f32| {
+            best.len() >= top && best.peek().is_some_and(|w| w.0.0 >= b)
+        };
+        let mut in_round = vec![u32::MAX; shortlist.len()];
+        let mut next = 0;
+        let mut round = 4 * top.max(64);
+        while next < bound.len() && !beaten(&best, bound[next].0) {
+            let images = &bound[next..(next + round).min(bound.len())];
+            for (r, &(_, s)) in images.iter().enumerate() {
+                in_round[s as usize] = r as u32;
+            }
+            let mut cast: Vec<(u32, Vote)> = Vec::new();
+            for &(qw, list, o) in &features {
+                for p in list.chunks_exact(ENTRY) {
+                    let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
+                    let Some(&s) = slot.get(pos).filter(|&&s| s != u32::MAX) else {
+                        continue;
+                    };
+                    let r = in_round[s as usize];
+                    if r != u32::MAX {
+                        let w = qw * f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
+                        let shape = p[8..12].try_into().expect("4 bytes");
+                        cast.push((r, geometry.vote(o, shape, w)));
+                    }
+                }
+            }
+            cast.sort_unstable_by_key(|&(r, _)| r);
+            let mut votes: Vec<Vote> = Vec::new();
+            for (r, &(b, s)) in images.iter().enumerate() {
+                if beaten(&best, b) {
+                    break;
+                }
+                let from = cast.partition_point(|&(cr, _)| cr < r as u32);
+                let to = cast.partition_point(|&(cr, _)| cr <= r as u32);
+                votes.clear();
+                votes.extend(cast[from..to].iter().map(|&(_, v)| v));
+                let score = hough::best_cluster(&mut votes, side);
+                if score > 0.0 {
+                    best.push(Reverse(Scored(score, shortlist[s as usize].0)));
+                    if best.len() > top {
+                        best.pop();
+                    }
+                }
+            }
+            for &(_, s) in images {
+                in_round[s as usize] = u32::MAX;
+            }
+            next += images.len();
+            round *= 2;
+        }
+        let mut hits: Vec<(u32, f32)> = best.into_iter().map(|r| (r.0.1, r.0.0)).collect();
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(hits)
     }
 
     /// A copy of the posting list of a word, None for unknown and stop
@@ -306,6 +403,15 @@ impl InvertedIndex {
     }
 }
 
+/// How the shortlist of [`InvertedIndex::search`] is checked for geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// Turns and scales agree (weak geometric consistency).
+    Weak,
+    /// Turns, scales and positions agree on one similarity transform.
+    Transform,
+}
+
 /// (word, occurrences) for each distinct word, in word order.
 fn term_counts(occurrences: &[Occurrence]) -> Vec<(u32, u32)> {
     let mut words: Vec<u32> = occurrences.iter().map(|o| o.word).collect();
@@ -320,14 +426,33 @@ fn term_counts(occurrences: &[Occurrence]) -> Vec<(u32, u32)> {
     tf
 }
 
-/// The largest sum of two neighbouring bins: a true view's votes straddle
-/// a bin boundary as often as not. Orientation bins wrap around.
-fn peak(bins: &[f32], wraps: bool) -> f32 {
+/// The largest sum of `width` neighbouring bins: a true view's votes
+/// straddle a bin boundary as often as not. Orientation bins wrap around.
+fn peak(bins: &[f32], wraps: bool, width: usize) -> f32 {
     let n = bins.len();
-    let pairs = if wraps { n } else { n - 1 };
-    (0..pairs)
-        .map(|i| bins[i] + bins[(i + 1) % n])
+    let starts = if wraps { n } else { n + 1 - width };
+    (0..starts)
+        .map(|i| (i..i + width).map(|j| bins[j % n]).sum::<f32>())
         .fold(0.0, f32::max)
+}
+
+/// A score and its image, ordered by score, then by image (lowest
+/// first), so that ties are broken the same way on every run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scored(f32, u32);
+
+impl Eq for Scored {}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
 }
 
 fn top_k(scores: &[f32], k: usize) -> Vec<(u32, f32)> {
@@ -350,7 +475,13 @@ mod tests {
     use super::*;
 
     fn occ(word: u32, angle: u8, level: u8) -> Occurrence {
-        Occurrence { word, angle, level }
+        Occurrence {
+            word,
+            angle,
+            level,
+            dx: 0,
+            dy: 0,
+        }
     }
 
     fn index(images: &[Vec<Occurrence>], words: usize) -> (tempfile::TempDir, InvertedIndex) {
@@ -374,12 +505,16 @@ mod tests {
             .collect();
         let (_dir, idx) = index(&images, 64);
         let q = |ws: &[u32]| ws.iter().map(|&w| occ(w, 0, 0)).collect::<Vec<_>>();
-        let hits = idx.search(&q(&[0, 17, 9999, 42]), 3).unwrap();
+        let hits = idx
+            .search(&q(&[0, 17, 9999, 42]), 3, Consistency::Weak)
+            .unwrap();
         assert_eq!(hits[0].0, 7);
         assert!(hits[0].1 > hits[1].1);
         assert!(hits[0].1 <= 1.0 + 1e-5);
         assert!(
-            idx.search(&q(&[0]), 3).unwrap().is_empty(),
+            idx.search(&q(&[0]), 3, Consistency::Weak)
+                .unwrap()
+                .is_empty(),
             "a stop word alone finds nothing"
         );
         idx.verify().unwrap();
@@ -400,7 +535,66 @@ mod tests {
         images.extend((0..8).map(|i| vec![occ(20 + i, 0, 0)]));
         let (_dir, idx) = index(&images, 32);
         let query: Vec<Occurrence> = (1..=6).map(|w| occ(w, 74 + 30 * w as u8, 2)).collect();
-        let hits = idx.search(&query, 2).unwrap();
+        let hits = idx.search(&query, 2, Consistency::Weak).unwrap();
         assert_eq!(hits[0].0, 0, "{hits:?}");
+    }
+
+    #[test]
+    fn one_transform_beats_more_words_at_scattered_places() {
+        // Image 0 shares 4 words with the query, seen a quarter turn round,
+        // one level larger and shifted; image 1 shares 6 words with the
+        // same turn and level each, but at places no single transform
+        // explains.
+        let at = |word: u32, angle: u8, level: u8, dx: i8, dy: i8| Occurrence {
+            word,
+            angle,
+            level,
+            dx,
+            dy,
+        };
+        let shown: [(i8, i8); 4] = [(20, 0), (0, 20), (-20, -10), (10, -20)];
+        let mut images = vec![
+            shown
+                .iter()
+                .enumerate()
+                .map(|(i, &(x, y))| at(1 + i as u32, 10 * i as u8, 1, x, y))
+                .collect::<Vec<_>>(),
+            (0..6).map(|i| at(10 + i, 0, 0, 0, 0)).collect(),
+        ];
+        images.extend((0..8).map(|i| vec![occ(30 + i, 0, 0)]));
+        let (_dir, idx) = index(&images, 64);
+        let mut query: Vec<Occurrence> = shown
+            .iter()
+            .enumerate()
+            .map(|(i, &(x, y))| {
+                // 1.3 × a quarter turn, (x, y) → (-y, x), then (10, 5) on.
+                let qx = (10.0 - 1.3 * y as f32).round() as i8;
+                let qy = (5.0 + 1.3 * x as f32).round() as i8;
+                at(1 + i as u32, 10 * i as u8 + 64, 2, qx, qy)
+            })
+            .collect();
+        let scattered = [
+            (-60, -60),
+            (60, -60),
+            (-60, 60),
+            (60, 60),
+            (0, -60),
+            (0, 60),
+        ];
+        query.extend(
+            scattered
+                .iter()
+                .enumerate()
+                .map(|(i, &(x, y))| at(10 + i as u32, 0, 0, x, y)),
+        );
+        let weak = idx.search(&query, 2, Consistency::Weak).unwrap();
+        assert_eq!(
+            weak[0].0, 1,
+            "more words, each turn and level agreeing: {weak:?}"
+        );
+        let full = idx.search(&query, 2, Consistency::Transform).unwrap();
+        assert_eq!(full[0].0, 0, "{full:?}");
+        assert_eq!(full[1].0, 1, "{full:?}");
+        assert!(full[0].1 > 3.0 * full[1].1, "{full:?}");
     }
 }

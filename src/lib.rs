@@ -25,6 +25,7 @@ pub mod generation_features;
 pub mod geometry;
 pub mod hash;
 pub mod heic;
+pub mod hough;
 pub mod import;
 pub mod info;
 pub mod inverted;

@@ -11,7 +11,7 @@
 use crate::arrayfile::{self, MappedArray};
 use crate::generation::GenerationError;
 use crate::hash::ImageHashes;
-use crate::inverted::{self, InvertedIndex, Occurrence};
+use crate::inverted::{self, Consistency, InvertedIndex, Occurrence};
 use crate::localfeatures::{FeatureTable, OwnedFeatures};
 use crate::paths::GenerationPaths;
 use crate::store::ImageRow;
@@ -48,10 +48,13 @@ pub fn write_words(
             let f = table.get(pos);
             f.descriptors()
                 .zip(f.shapes())
-                .map(|(d, (angle, level))| Occurrence {
+                .zip(f.points())
+                .map(|((d, (angle, level)), [x, y])| Occurrence {
                     word: vocabulary.quantize(&d),
                     angle,
                     level,
+                    dx: inverted::offset_step(x, f.width),
+                    dy: inverted::offset_step(y, f.height),
                 })
                 .collect()
         })
@@ -218,8 +221,9 @@ impl Segment {
         &self,
         words: &[Occurrence],
         top: usize,
+        check: Consistency,
     ) -> Result<Vec<(u32, f32)>, GenerationError> {
-        Ok(self.words.search(words, top)?)
+        Ok(self.words.search(words, top, check)?)
     }
 
     /// The word weights, for the deltas written on this base.
