@@ -33,7 +33,7 @@ const CENTRE_SLACK: f32 = 0.1;
 const LEVER_SLACK: f32 = 0.35;
 
 /// A shared word's account of how the reference shows in the query.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Vote {
     weight: f32,
     turn: u8,

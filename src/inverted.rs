@@ -267,6 +267,7 @@ impl InvertedIndex {
         }
         let mut by_angle = vec![0f32; shortlist.len() * ANGLE_BINS];
         let mut by_level = vec![0f32; shortlist.len() * LEVEL_BINS];
+        let mut counts = vec![0u32; shortlist.len()];
         for &(qw, list, o) in &features {
             for p in list.chunks_exact(ENTRY) {
                 let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
@@ -279,6 +280,7 @@ impl InvertedIndex {
                     .clamp(0, LEVEL_BINS as i32 - 1) as usize;
                 by_angle[s as usize * ANGLE_BINS + a] += vote;
                 by_level[s as usize * LEVEL_BINS + l] += vote;
+                counts[s as usize] += 1;
             }
         }
         let peaks = |s: usize, width: usize| {
@@ -301,7 +303,7 @@ impl InvertedIndex {
             .map(|s| (peaks(s, 3), s as u32))
             .collect();
         Ok(transform_top(
-            query, &features, &slot, &shortlist, bound, top,
+            query, &features, &slot, &shortlist, &counts, bound, top,
         ))
     }
 
@@ -368,72 +370,56 @@ fn term_counts(occurrences: &[Occurrence]) -> Vec<(u32, u32)> {
 }
 
 /// Pass 3 of [`InvertedIndex::search`]: each shortlisted image's heaviest
-/// set of votes that agree on one transform. Those votes lie within three
+/// set of votes that agree on one transform. The postings are walked once
+/// more, each shortlisted image's votes laid out together (`counts` of
+/// them per shortlist entry, from pass 2). Those votes lie within three
 /// neighbouring bins of turn and of level, so the peaks of such bins
 /// (`bound`, per shortlist entry) bound the score: images are taken by
-/// bound, in rounds that each read the postings once more, until none can
-/// beat the `top`-th.
+/// bound until none can beat the `top`-th.
 fn transform_top(
     query: &[Occurrence],
     features: &[(f32, &[u8], &Occurrence)],
     slot: &[u32],
     shortlist: &[(u32, f32)],
+    counts: &[u32],
     mut bound: Vec<(f32, u32)>,
     top: usize,
 ) -> Vec<(u32, f32)> {
+    let mut start = Vec::with_capacity(counts.len() + 1);
+    start.push(0usize);
+    for &c in counts {
+        start.push(start.last().copied().unwrap_or(0) + c as usize);
+    }
+    let mut fill = start.clone();
+    let geometry = VoteGeometry::new();
+    let mut votes = vec![Vote::default(); start[counts.len()]];
+    for &(qw, list, o) in features {
+        for p in list.chunks_exact(ENTRY) {
+            let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
+            let Some(&s) = slot.get(pos).filter(|&&s| s != u32::MAX) else {
+                continue;
+            };
+            let w = qw * f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
+            let shape = p[8..12].try_into().expect("4 bytes");
+            votes[fill[s as usize]] = geometry.vote(o, shape, w);
+            fill[s as usize] += 1;
+        }
+    }
     bound.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let side = hough::query_side(query);
-    let geometry = VoteGeometry::new();
     let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
-    let beaten = |best: &BinaryHeap<Reverse<Scored>>, b: f32| {
-        best.len() >= top && best.peek().is_some_and(|w| w.0.0 >= b)
-    };
-    let mut in_round = vec![u32::MAX; shortlist.len()];
-    let mut next = 0;
-    let mut round = 4 * top.max(64);
-    while next < bound.len() && !beaten(&best, bound[next].0) {
-        let images = &bound[next..(next + round).min(bound.len())];
-        for (r, &(_, s)) in images.iter().enumerate() {
-            in_round[s as usize] = r as u32;
+    for (b, s) in bound {
+        if best.len() >= top && best.peek().is_some_and(|w| w.0.0 >= b) {
+            break;
         }
-        let mut cast: Vec<(u32, Vote)> = Vec::new();
-        for &(qw, list, o) in features {
-            for p in list.chunks_exact(ENTRY) {
-                let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
-                let Some(&s) = slot.get(pos).filter(|&&s| s != u32::MAX) else {
-                    continue;
-                };
-                let r = in_round[s as usize];
-                if r != u32::MAX {
-                    let w = qw * f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
-                    let shape = p[8..12].try_into().expect("4 bytes");
-                    cast.push((r, geometry.vote(o, shape, w)));
-                }
+        let s = s as usize;
+        let score = hough::best_cluster(&mut votes[start[s]..start[s + 1]], side);
+        if score > 0.0 {
+            best.push(Reverse(Scored(score, shortlist[s].0)));
+            if best.len() > top {
+                best.pop();
             }
         }
-        cast.sort_unstable_by_key(|&(r, _)| r);
-        let mut votes: Vec<Vote> = Vec::new();
-        for (r, &(b, s)) in images.iter().enumerate() {
-            if beaten(&best, b) {
-                break;
-            }
-            let from = cast.partition_point(|&(cr, _)| cr < r as u32);
-            let to = cast.partition_point(|&(cr, _)| cr <= r as u32);
-            votes.clear();
-            votes.extend(cast[from..to].iter().map(|&(_, v)| v));
-            let score = hough::best_cluster(&mut votes, side);
-            if score > 0.0 {
-                best.push(Reverse(Scored(score, shortlist[s as usize].0)));
-                if best.len() > top {
-                    best.pop();
-                }
-            }
-        }
-        for &(_, s) in images {
-            in_round[s as usize] = u32::MAX;
-        }
-        next += images.len();
-        round *= 2;
     }
     let mut hits: Vec<(u32, f32)> = best.into_iter().map(|r| (r.0.1, r.0.0)).collect();
     hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
