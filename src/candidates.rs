@@ -2,15 +2,17 @@
 //! scoring, and the evidence for each (global distances, geometric
 //! verification of local features).
 
-use crate::describe::{QueryDescriptors, RegionFeatures};
+use crate::describe::{self, QueryDescriptors, RegionFeatures};
 use crate::dihedral::Dihedral;
 use crate::embed::l2_squared;
 use crate::generation::{Generation, GenerationError};
 use crate::matching::{self, LocalMatch};
+use crate::orb::Features;
 use crate::quad;
 use crate::scoring::{self, Evidence};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 /// Neighbours fetched from the vector index per query orientation.
 const VECTOR_CANDIDATES: usize = 24;
@@ -38,6 +40,9 @@ const GLOBAL_VERIFIED: usize = 10;
 /// lookup (150 found as many as 300, in 20 ms less).
 const SECOND_LOOK_LEAVES: usize = 4;
 const SECOND_LOOK_CANDIDATES: usize = 150;
+/// New candidates verified from each simulated tilt of the photo
+/// (`crate::describe::TILTS`).
+const TILT_CANDIDATES: usize = 50;
 
 /// Agreeing local features of one candidate: (reference pixel, query pixel).
 pub type Pairs = Vec<([f32; 2], [f32; 2])>;
@@ -111,12 +116,12 @@ pub fn candidates(
             .total_cmp(&scoring::score(&a.1))
             .then(a.0.cmp(&b.0))
     });
-    let verify: Vec<(usize, bool)> = (0..evidence.len())
+    let verify: Vec<(usize, Range<usize>)> = (0..evidence.len())
         .filter(|&i| i < GLOBAL_VERIFIED || evidence[i].1.words > 0.0)
         .enumerate()
         .map(|(rank, i)| {
             let use_regions = rank < REGION_VERIFIED || region_found.contains(&evidence[i].0);
-            (i, use_regions)
+            (i, 0..if use_regions { regions.len() } else { 0 })
         })
         .collect();
     let mut pairs: Vec<Pairs> = vec![Vec::new(); evidence.len()];
@@ -142,7 +147,8 @@ pub fn candidates(
 }
 
 /// A photo that nothing matched conclusively gets a second, wider look:
-/// its descriptors (the whole photo's, then each outlined region's) are
+/// its descriptors (the whole photo's, each outlined region's, and those
+/// of two simulated tilts of the photo, `describe::tilted_views`) are
 /// also assigned to the next [`SECOND_LOOK_LEAVES`] nearest words of
 /// their branch, which finds references whose descriptors a steep angle
 /// or blur moved across a word's border, and the best new candidates are
@@ -160,20 +166,33 @@ fn second_look(
     let mut known: HashSet<u32> = evidence.iter().map(|(p, _)| *p).collect();
     // Enough to find `top` new ones even if every known one comes first.
     let already = known.len();
-    let wide = |features, top| {
-        generation.word_candidates_near(features, top + already, SECOND_LOOK_LEAVES)
-    };
-    let mut lookups = vec![(
-        wide(&query.features, SECOND_LOOK_CANDIDATES)?,
-        SECOND_LOOK_CANDIDATES,
-        false,
-    )];
+    let views = describe::tilted_views(query);
+    // What each lookup takes: its features, how many new candidates, and
+    // the feature sets (indices into `sets`) that verify them besides
+    // the whole photo's: a region's candidates with every region, a
+    // view's with its own. The lookups are independent: run in parallel.
+    let mut specs: Vec<(&Features, usize, Range<usize>)> =
+        vec![(&query.features, SECOND_LOOK_CANDIDATES, 0..0)];
     for r in regions {
-        let found = wide(&r.features, REGION_WORD_CANDIDATES)?;
-        lookups.push((found, REGION_WORD_CANDIDATES, true));
+        specs.push((&r.features, REGION_WORD_CANDIDATES, 0..regions.len()));
     }
+    for (k, v) in views.iter().enumerate() {
+        let own = regions.len() + k;
+        specs.push((&v.features, TILT_CANDIDATES, own..own + 1));
+    }
+    let found: Vec<Vec<(u32, f32)>> = specs
+        .par_iter()
+        .map(|&(features, top, _)| {
+            generation.word_candidates_near(features, top + already, SECOND_LOOK_LEAVES)
+        })
+        .collect::<Result<_, _>>()?;
+    let lookups = found
+        .into_iter()
+        .zip(specs)
+        .map(|(found, (_, top, with))| (found, top, with));
+    let sets: Vec<&RegionFeatures> = regions.iter().copied().chain(&views).collect();
     let mut verify = Vec::new();
-    for (found, top, region) in lookups {
+    for (found, top, with) in lookups {
         let mut taken = 0;
         for (pos, words) in found {
             if taken == top {
@@ -183,50 +202,47 @@ fn second_look(
                 let mut e = global_evidence(generation, query, pos);
                 e.words = words;
                 e.second_look = true;
-                verify.push((evidence.len(), region));
+                verify.push((evidence.len(), with.clone()));
                 evidence.push((pos, e));
                 pairs.push(Vec::new());
                 taken += 1;
             }
         }
     }
-    verify_some(generation, query, regions, evidence, pairs, &verify)
+    verify_some(generation, query, &sets, evidence, pairs, &verify)
 }
 
-/// Verifies the candidates `which` (index into `evidence`, whether the
-/// outlined regions' features are tried too) and records what agrees.
+/// Verifies the candidates `which` (index into `evidence`, the feature
+/// sets of `sets` tried besides the whole photo's) and records what agrees.
 fn verify_some(
     generation: &Generation,
     query: &QueryDescriptors,
-    regions: &[&RegionFeatures],
+    sets: &[&RegionFeatures],
     evidence: &mut [(u32, Evidence)],
     pairs: &mut [Pairs],
-    which: &[(usize, bool)],
+    which: &[(usize, Range<usize>)],
 ) -> Result<(), GenerationError> {
     let scale = query.width as f32 / query.features.width.max(1) as f32;
     // (candidate, match in photo pixels, width of the copy its features come from)
     let verified: Vec<(usize, LocalMatch, u32)> = which
         .par_iter()
-        .filter_map(
-            |&(i, use_regions)| match generation.features(evidence[i].0) {
-                Ok(reference) => {
-                    let reference = reference.as_ref();
-                    let whole = matching::verify(&query.features, &reference)
-                        .map(|m| in_photo(m, |[x, y]| [x * scale, y * scale]));
-                    let best = regions
-                        .iter()
-                        .filter(|_| use_regions)
-                        .filter_map(|r| {
-                            matching::verify(&r.features, &reference)
-                                .map(|m| in_photo(m, |p| r.to_photo.apply(p).unwrap_or(p)))
-                        })
-                        .chain(whole)
-                        .max_by_key(|m| m.inliers);
-                    best.map(|m| Ok((i, m, reference.width)))
-                }
-                Err(e) => Some(Err(e)),
-            },
-        )
+        .filter_map(|(i, with)| match generation.features(evidence[*i].0) {
+            Ok(reference) => {
+                let reference = reference.as_ref();
+                let whole = matching::verify(&query.features, &reference)
+                    .map(|m| in_photo(m, |[x, y]| [x * scale, y * scale]));
+                let best = sets[with.clone()]
+                    .iter()
+                    .filter_map(|r| {
+                        matching::verify(&r.features, &reference)
+                            .map(|m| in_photo(m, |p| r.to_photo.apply(p).unwrap_or(p)))
+                    })
+                    .chain(whole)
+                    .max_by_key(|m| m.inliers);
+                best.map(|m| Ok((*i, m, reference.width)))
+            }
+            Err(e) => Some(Err(e)),
+        })
         .collect::<Result<_, GenerationError>>()?;
     for (i, m, features_width) in verified {
         let e = &mut evidence[i].1;

@@ -15,6 +15,7 @@ use crate::hash::{self, ImageHashes};
 use crate::orb::{self, Features};
 use crate::{quad, rectify};
 use image::{GrayImage, RgbImage};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// Longest side of the working copy every descriptor is computed from.
@@ -189,6 +190,41 @@ impl Describer {
     }
 }
 
+/// Simulated tilts of a photo for the second look: the photo compressed
+/// by these factors along x, then along y. A steep view foreshortens the
+/// object along one axis and changes every descriptor; compressing the
+/// other axis undoes part of that, as ASIFT does (Morel and Yu 2009) with
+/// more views. Only the two axes: a picture hangs and lies square to them
+/// more often than not, and each view costs a feature extraction and a
+/// wide word lookup.
+pub const TILTS: [(f32, f32); 2] = [(0.75, 1.0), (1.0, 0.75)];
+
+/// The local features of each of the photo's [`TILTS`], with the way back
+/// from a view's pixels to the photo's. Made from the grey copy the
+/// photo's own features come from, only for a photo that needs them.
+pub fn tilted_views(query: &QueryDescriptors) -> Vec<RegionFeatures> {
+    let (w, h) = query.grey.dimensions();
+    let to_photo = query.width as f32 / w.max(1) as f32;
+    TILTS
+        .par_iter()
+        .filter_map(|&(sx, sy)| {
+            let vw = ((w as f32 * sx).round() as u32).max(1);
+            let vh = ((h as f32 * sy).round() as u32).max(1);
+            let view = image::imageops::thumbnail(&query.grey, vw, vh);
+            let (fw, fh) = (vw as f32, vh as f32);
+            let (pw, ph) = (w as f32 * to_photo, h as f32 * to_photo);
+            let to_photo = Homography::from_four(
+                &[[0.0, 0.0], [fw, 0.0], [fw, fh], [0.0, fh]],
+                &[[0.0, 0.0], [pw, 0.0], [pw, ph], [0.0, ph]],
+            )?;
+            Some(RegionFeatures {
+                features: orb::extract(&view, &orb::QUERY),
+                to_photo,
+            })
+        })
+        .collect()
+}
+
 /// Warps a region upright out of the full-size photo, at the size of a
 /// reference's feature copy (smaller when the photo has fewer pixels
 /// there: enlarging adds no corners), and extracts its local features.
@@ -256,5 +292,63 @@ mod tests {
         assert_eq!(r.hashes, q.hashes[0]);
         assert_eq!(r.embedding, q.embeddings[0]);
         assert_eq!((r.width, r.height), (700, 300));
+    }
+
+    /// A view's features, carried back by its `to_photo`, fall on the
+    /// corners the photo's own features found: the way back undoes the
+    /// view's compression and the photo's shrinking to its feature copy.
+    #[test]
+    fn tilted_views_map_back_onto_the_photo() {
+        // Bright squares scattered on a dark photo twice the feature copy's size.
+        let mut seed = 7u32;
+        let mut next = move |n: u32| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) % n
+        };
+        let squares: Vec<(u32, u32, u32)> = (0..40)
+            .map(|_| (next(1300) + 40, next(820) + 40, next(40) + 30))
+            .collect();
+        let img = RgbImage::from_fn(1440, 960, |x, y| {
+            let inside = squares
+                .iter()
+                .any(|&(sx, sy, side)| x >= sx && x < sx + side && y >= sy && y < sy + side);
+            image::Rgb(if inside {
+                [230, 220, 210]
+            } else {
+                [20, 25, 30]
+            })
+        });
+        let d = Describer::new(Arc::new(ColourLayoutEmbedder));
+        let q = d.query(img);
+        let scale = q.width as f32 / q.features.width as f32;
+        let photo_points: Vec<[f32; 2]> = q
+            .features
+            .keypoints
+            .iter()
+            .map(|k| [k.x * scale, k.y * scale])
+            .collect();
+        let views = tilted_views(&q);
+        assert_eq!(views.len(), TILTS.len());
+        for (view, &(sx, sy)) in views.iter().zip(&TILTS) {
+            let f = &view.features;
+            assert_eq!(f.width, (q.grey.width() as f32 * sx).round() as u32);
+            assert_eq!(f.height, (q.grey.height() as f32 * sy).round() as u32);
+            assert!(f.len() >= 50, "{} features", f.len());
+            let near = f
+                .keypoints
+                .iter()
+                .filter(|k| {
+                    let [x, y] = view.to_photo.apply([k.x, k.y]).unwrap();
+                    photo_points
+                        .iter()
+                        .any(|p| (p[0] - x).hypot(p[1] - y) <= 4.0 * scale)
+                })
+                .count();
+            assert!(
+                near * 10 >= f.len() * 7,
+                "{near} of {} view features on a photo corner",
+                f.len()
+            );
+        }
     }
 }
