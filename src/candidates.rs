@@ -186,13 +186,8 @@ fn second_look(
             generation.word_candidates_near(features, top + already, SECOND_LOOK_LEAVES)
         })
         .collect::<Result<_, _>>()?;
-    let lookups = found
-        .into_iter()
-        .zip(specs)
-        .map(|(found, (_, top, with))| (found, top, with));
-    let sets: Vec<&RegionFeatures> = regions.iter().copied().chain(&views).collect();
     let mut verify = Vec::new();
-    for (found, top, with) in lookups {
+    for (found, (_, top, with)) in found.into_iter().zip(specs) {
         let mut taken = 0;
         for (pos, words) in found {
             if taken == top {
@@ -209,6 +204,7 @@ fn second_look(
             }
         }
     }
+    let sets: Vec<&RegionFeatures> = regions.iter().copied().chain(&views).collect();
     verify_some(generation, query, &sets, evidence, pairs, &verify)
 }
 
