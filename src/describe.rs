@@ -204,7 +204,9 @@ pub const TILTS: [(f32, f32); 2] = [(0.75, 1.0), (1.0, 0.75)];
 /// photo's own features come from, only for a photo that needs them.
 pub fn tilted_views(query: &QueryDescriptors) -> Vec<RegionFeatures> {
     let (w, h) = query.grey.dimensions();
-    let to_photo = query.width as f32 / w.max(1) as f32;
+    // The photo's size, in the proportions of its grey copy.
+    let scale = query.width as f32 / w.max(1) as f32;
+    let (pw, ph) = (w as f32 * scale, h as f32 * scale);
     TILTS
         .par_iter()
         .filter_map(|&(sx, sy)| {
@@ -212,7 +214,6 @@ pub fn tilted_views(query: &QueryDescriptors) -> Vec<RegionFeatures> {
             let vh = ((h as f32 * sy).round() as u32).max(1);
             let view = image::imageops::thumbnail(&query.grey, vw, vh);
             let (fw, fh) = (vw as f32, vh as f32);
-            let (pw, ph) = (w as f32 * to_photo, h as f32 * to_photo);
             let to_photo = Homography::from_four(
                 &[[0.0, 0.0], [fw, 0.0], [fw, fh], [0.0, fh]],
                 &[[0.0, 0.0], [pw, 0.0], [pw, ph], [0.0, ph]],
