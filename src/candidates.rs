@@ -137,7 +137,15 @@ pub fn candidates(
         .iter()
         .any(|(_, e)| scoring::strength(e) >= scoring::MATCH_STRENGTH)
     {
-        second_look(generation, query, &regions, &mut evidence, &mut pairs)?;
+        let verified = verify.iter().map(|&(i, _)| evidence[i].0).collect();
+        second_look(
+            generation,
+            query,
+            &regions,
+            verified,
+            &mut evidence,
+            &mut pairs,
+        )?;
     }
     Ok(evidence
         .into_iter()
@@ -156,16 +164,27 @@ pub fn candidates(
 /// candidates cost a few weak true matches their first place. The wider
 /// lookup's shortlist is ranked by the words that agree on one transform
 /// (`crate::hough`), not by agreeing turns and scales alone.
+///
+/// `verified` holds the first look's verified candidates. A candidate the
+/// first look only knew by its global evidence (an embedding neighbour
+/// without shared words) counts as new: with 50,000 distractors, the
+/// right reference of a photo that the wide lookup ranked first had been
+/// passed over that way.
 fn second_look(
     generation: &Generation,
     query: &QueryDescriptors,
     regions: &[&RegionFeatures],
+    mut verified: HashSet<u32>,
     evidence: &mut Vec<(u32, Evidence)>,
     pairs: &mut Vec<Pairs>,
 ) -> Result<(), GenerationError> {
-    let mut known: HashSet<u32> = evidence.iter().map(|(p, _)| *p).collect();
-    // Enough to find `top` new ones even if every known one comes first.
-    let already = known.len();
+    let mut index_of: HashMap<u32, usize> = evidence
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _))| (*p, i))
+        .collect();
+    // Enough to find `top` new ones even if every verified one comes first.
+    let already = verified.len();
     let views = describe::tilted_views(query);
     // What each lookup takes: its features, how many new candidates, and
     // the feature sets (indices into `sets`) that verify them besides
@@ -188,24 +207,35 @@ fn second_look(
         .collect::<Result<_, _>>()?;
     let mut verify = Vec::new();
     for (found, (_, top, with)) in found.into_iter().zip(specs) {
-        let mut taken = 0;
-        for (pos, words) in found {
-            if taken == top {
-                break;
-            }
-            if known.insert(pos) {
-                let mut e = global_evidence(generation, query, pos);
-                e.words = words;
-                e.second_look = true;
-                verify.push((evidence.len(), with.clone()));
-                evidence.push((pos, e));
+        for (pos, words) in not_yet_verified(found, top, &mut verified) {
+            let i = *index_of.entry(pos).or_insert_with(|| {
+                evidence.push((pos, global_evidence(generation, query, pos)));
                 pairs.push(Vec::new());
-                taken += 1;
-            }
+                evidence.len() - 1
+            });
+            let e = &mut evidence[i].1;
+            e.words = words;
+            e.second_look = true;
+            verify.push((i, with.clone()));
         }
     }
     let sets: Vec<&RegionFeatures> = regions.iter().copied().chain(&views).collect();
     verify_some(generation, query, &sets, evidence, pairs, &verify)
+}
+
+/// The first `top` of a lookup's candidates (best first) that are not in
+/// `verified`, which then holds them too. Whether the first look knew a
+/// candidate does not matter, only whether it was verified.
+fn not_yet_verified(
+    found: Vec<(u32, f32)>,
+    top: usize,
+    verified: &mut HashSet<u32>,
+) -> Vec<(u32, f32)> {
+    found
+        .into_iter()
+        .filter(|(pos, _)| verified.insert(*pos))
+        .take(top)
+        .collect()
 }
 
 /// Verifies the candidates `which` (index into `evidence`, the feature
@@ -321,4 +351,23 @@ fn aspect_difference(a: (u32, u32), b: (u32, u32)) -> f32 {
     let la = (a.0.max(1) as f32 / a.1.max(1) as f32).ln();
     let lb = (b.0.max(1) as f32 / b.1.max(1) as f32).ln();
     (la - lb).abs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_second_look_takes_the_best_candidates_not_verified_yet() {
+        let found = vec![(7, 0.9), (3, 0.8), (5, 0.7), (9, 0.6), (1, 0.5)];
+        // 3 was verified by the first look; 5 and 9 it knew only by their
+        // global evidence, which is no reason to pass them over.
+        let mut verified: HashSet<u32> = [3].into();
+        let taken = not_yet_verified(found, 3, &mut verified);
+        assert_eq!(taken, vec![(7, 0.9), (5, 0.7), (9, 0.6)]);
+        assert_eq!(verified, [3, 7, 5, 9].into());
+        // A later lookup finding the same ones takes the next.
+        let again = not_yet_verified(vec![(5, 0.9), (1, 0.4)], 3, &mut verified);
+        assert_eq!(again, vec![(1, 0.4)]);
+    }
 }
