@@ -12,7 +12,6 @@ use crate::quad;
 use crate::scoring::{self, Evidence};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
 
 /// Neighbours fetched from the vector index per query orientation.
 const VECTOR_CANDIDATES: usize = 24;
@@ -116,12 +115,20 @@ pub fn candidates(
             .total_cmp(&scoring::score(&a.1))
             .then(a.0.cmp(&b.0))
     });
-    let verify: Vec<(usize, Range<usize>)> = (0..evidence.len())
+    let every_region = SetMask::first(regions.len());
+    let verify: Vec<(usize, SetMask)> = (0..evidence.len())
         .filter(|&i| i < GLOBAL_VERIFIED || evidence[i].1.words > 0.0)
         .enumerate()
         .map(|(rank, i)| {
             let use_regions = rank < REGION_VERIFIED || region_found.contains(&evidence[i].0);
-            (i, 0..if use_regions { regions.len() } else { 0 })
+            (
+                i,
+                if use_regions {
+                    every_region
+                } else {
+                    SetMask(0)
+                },
+            )
         })
         .collect();
     let mut pairs: Vec<Pairs> = vec![Vec::new(); evidence.len()];
@@ -174,7 +181,7 @@ fn second_look(
     generation: &Generation,
     query: &QueryDescriptors,
     regions: &[&RegionFeatures],
-    mut verified: HashSet<u32>,
+    verified: HashSet<u32>,
     evidence: &mut Vec<(u32, Evidence)>,
     pairs: &mut Vec<Pairs>,
 ) -> Result<(), GenerationError> {
@@ -187,55 +194,104 @@ fn second_look(
     let already = verified.len();
     let views = describe::tilted_views(query);
     // What each lookup takes: its features, how many new candidates, and
-    // the feature sets (indices into `sets`) that verify them besides
-    // the whole photo's: a region's candidates with every region, a
-    // view's with its own. The lookups are independent: run in parallel.
-    let mut specs: Vec<(&Features, usize, Range<usize>)> =
-        vec![(&query.features, SECOND_LOOK_CANDIDATES, 0..0)];
+    // the feature sets (of `sets`) that verify them besides the whole
+    // photo's: a region's candidates with every region, a view's with its
+    // own. The lookups are independent: run in parallel.
+    let mut specs: Vec<(&Features, usize, SetMask)> =
+        vec![(&query.features, SECOND_LOOK_CANDIDATES, SetMask(0))];
     for r in regions {
-        specs.push((&r.features, REGION_WORD_CANDIDATES, 0..regions.len()));
+        specs.push((
+            &r.features,
+            REGION_WORD_CANDIDATES,
+            SetMask::first(regions.len()),
+        ));
     }
     for (k, v) in views.iter().enumerate() {
-        let own = regions.len() + k;
-        specs.push((&v.features, TILT_CANDIDATES, own..own + 1));
+        specs.push((
+            &v.features,
+            TILT_CANDIDATES,
+            SetMask::one(regions.len() + k),
+        ));
     }
-    let found: Vec<Vec<(u32, f32)>> = specs
+    let found: Vec<Lookup> = specs
         .par_iter()
-        .map(|&(features, top, _)| {
-            generation.word_candidates_near(features, top + already, SECOND_LOOK_LEAVES)
+        .map(|&(features, top, sets)| {
+            generation
+                .word_candidates_near(features, top + already, SECOND_LOOK_LEAVES)
+                .map(|found| Lookup { found, top, sets })
         })
         .collect::<Result<_, _>>()?;
     let mut verify = Vec::new();
-    for (found, (_, top, with)) in found.into_iter().zip(specs) {
-        for (pos, words) in not_yet_verified(found, top, &mut verified) {
-            let i = *index_of.entry(pos).or_insert_with(|| {
-                evidence.push((pos, global_evidence(generation, query, pos)));
-                pairs.push(Vec::new());
-                evidence.len() - 1
-            });
-            let e = &mut evidence[i].1;
-            e.words = words;
-            e.second_look = true;
-            verify.push((i, with.clone()));
-        }
+    for (pos, words, with) in choose(found, &verified) {
+        let i = *index_of.entry(pos).or_insert_with(|| {
+            evidence.push((pos, global_evidence(generation, query, pos)));
+            pairs.push(Vec::new());
+            evidence.len() - 1
+        });
+        let e = &mut evidence[i].1;
+        e.words = words;
+        e.second_look = true;
+        verify.push((i, with));
     }
     let sets: Vec<&RegionFeatures> = regions.iter().copied().chain(&views).collect();
     verify_some(generation, query, &sets, evidence, pairs, &verify)
 }
 
-/// The first `top` of a lookup's candidates (best first) that are not in
-/// `verified`, which then holds them too. Whether the first look knew a
-/// candidate does not matter, only whether it was verified.
-fn not_yet_verified(
+/// Some of the feature sets a candidate is verified with besides the
+/// whole photo's: bit k stands for set k (an outlined region, a view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SetMask(u32);
+
+impl SetMask {
+    /// Sets `0..n`.
+    fn first(n: usize) -> SetMask {
+        SetMask(((1u64 << n.min(32)) - 1) as u32)
+    }
+
+    fn one(k: usize) -> SetMask {
+        SetMask(1 << k)
+    }
+
+    fn has(self, k: usize) -> bool {
+        k < 32 && self.0 >> k & 1 == 1
+    }
+}
+
+/// One wide lookup of the second look: its candidates (best first), how
+/// many new ones it may add, and the sets that verify them.
+struct Lookup {
     found: Vec<(u32, f32)>,
     top: usize,
-    verified: &mut HashSet<u32>,
-) -> Vec<(u32, f32)> {
-    found
-        .into_iter()
-        .filter(|(pos, _)| verified.insert(*pos))
-        .take(top)
-        .collect()
+    sets: SetMask,
+}
+
+/// What the second look verifies: from each lookup, the first `top` of
+/// its candidates that the first look did not verify (whether it knew
+/// them or not), each with the lookup's sets. A candidate that several
+/// lookups choose is verified once, with all their sets: a view that
+/// ranks the right reference high has the features that agree with it,
+/// even when the photo's own lookup found it first. Words: the best.
+fn choose(lookups: Vec<Lookup>, verified: &HashSet<u32>) -> Vec<(u32, f32, SetMask)> {
+    let mut chosen: Vec<(u32, f32, SetMask)> = Vec::new();
+    let mut at: HashMap<u32, usize> = HashMap::new();
+    for lookup in lookups {
+        let mut new = 0;
+        for (pos, words) in lookup.found {
+            if new == lookup.top {
+                break;
+            }
+            if let Some(&k) = at.get(&pos) {
+                let c = &mut chosen[k];
+                c.1 = c.1.max(words);
+                c.2 = SetMask(c.2.0 | lookup.sets.0);
+            } else if !verified.contains(&pos) {
+                at.insert(pos, chosen.len());
+                chosen.push((pos, words, lookup.sets));
+                new += 1;
+            }
+        }
+    }
+    chosen
 }
 
 /// Verifies the candidates `which` (index into `evidence`, the feature
@@ -246,7 +302,7 @@ fn verify_some(
     sets: &[&RegionFeatures],
     evidence: &mut [(u32, Evidence)],
     pairs: &mut [Pairs],
-    which: &[(usize, Range<usize>)],
+    which: &[(usize, SetMask)],
 ) -> Result<(), GenerationError> {
     let scale = query.width as f32 / query.features.width.max(1) as f32;
     // (candidate, match in photo pixels, width of the copy its features come from)
@@ -257,9 +313,11 @@ fn verify_some(
                 let reference = reference.as_ref();
                 let whole = matching::verify(&query.features, &reference)
                     .map(|m| in_photo(m, |[x, y]| [x * scale, y * scale]));
-                let best = sets[with.clone()]
+                let best = sets
                     .iter()
-                    .filter_map(|r| {
+                    .enumerate()
+                    .filter(|&(k, _)| with.has(k))
+                    .filter_map(|(_, r)| {
                         matching::verify(&r.features, &reference)
                             .map(|m| in_photo(m, |p| r.to_photo.apply(p).unwrap_or(p)))
                     })
@@ -357,17 +415,40 @@ fn aspect_difference(a: (u32, u32), b: (u32, u32)) -> f32 {
 mod tests {
     use super::*;
 
+    fn lookup(found: &[(u32, f32)], top: usize, sets: u32) -> Lookup {
+        Lookup {
+            found: found.to_vec(),
+            top,
+            sets: SetMask(sets),
+        }
+    }
+
     #[test]
-    fn the_second_look_takes_the_best_candidates_not_verified_yet() {
-        let found = vec![(7, 0.9), (3, 0.8), (5, 0.7), (9, 0.6), (1, 0.5)];
+    fn the_second_look_verifies_what_the_first_did_not_with_every_finder_s_sets() {
         // 3 was verified by the first look; 5 and 9 it knew only by their
         // global evidence, which is no reason to pass them over.
-        let mut verified: HashSet<u32> = [3].into();
-        let taken = not_yet_verified(found, 3, &mut verified);
-        assert_eq!(taken, vec![(7, 0.9), (5, 0.7), (9, 0.6)]);
-        assert_eq!(verified, [3, 7, 5, 9].into());
-        // A later lookup finding the same ones takes the next.
-        let again = not_yet_verified(vec![(5, 0.9), (1, 0.4)], 3, &mut verified);
-        assert_eq!(again, vec![(1, 0.4)]);
+        let verified: HashSet<u32> = [3].into();
+        let photo = lookup(&[(7, 0.9), (3, 0.8), (5, 0.7), (9, 0.6), (1, 0.5)], 3, 0);
+        // A view ranks 9 first: it is verified with the view's features
+        // too, and does not count among the view's new ones.
+        let view = lookup(&[(9, 0.95), (3, 0.9), (2, 0.4), (4, 0.3)], 1, 0b10);
+        let chosen = choose(vec![photo, view], &verified);
+        assert_eq!(
+            chosen,
+            vec![
+                (7, 0.9, SetMask(0)),
+                (5, 0.7, SetMask(0)),
+                (9, 0.95, SetMask(0b10)),
+                (2, 0.4, SetMask(0b10)),
+            ]
+        );
+    }
+
+    #[test]
+    fn set_masks() {
+        assert_eq!(SetMask::first(0), SetMask(0));
+        assert_eq!(SetMask::first(3), SetMask(0b111));
+        assert!(SetMask::one(4).has(4) && !SetMask::one(4).has(3));
+        assert!(!SetMask::first(32).has(40));
     }
 }
