@@ -86,10 +86,16 @@ impl Vocabulary {
             .enumerate()
             .map(|(i, c)| (hamming(c, d), i))
             .collect();
-        by_distance.sort_unstable();
+        // Only the nearest 1 + extra need ordering (indices make the
+        // order total, so this is the same as sorting all of them).
+        let keep = (1 + extra).min(by_distance.len());
+        if keep < by_distance.len() {
+            by_distance.select_nth_unstable(keep - 1);
+        }
+        by_distance[..keep].sort_unstable();
         by_distance
             .iter()
-            .take(1 + extra)
+            .take(keep)
             .map(|&(_, i)| (root * b + i) as u32)
             .collect()
     }
@@ -268,6 +274,14 @@ mod tests {
             distinct.dedup();
             assert_eq!(distinct.len(), 3);
             assert_eq!(v.quantize_near(&d, 0), vec![near[0]]);
+            // The leaves nearest first, the same as ordering every leaf.
+            let root = near[0] as usize / b;
+            let mut all: Vec<(u32, usize)> = (0..b)
+                .map(|j| (hamming(&v.centroids[b + root * b + j], &d), root * b + j))
+                .collect();
+            all.sort_unstable();
+            let five: Vec<u32> = all.iter().take(5).map(|&(_, w)| w as u32).collect();
+            assert_eq!(v.quantize_near(&d, 4), five);
         }
     }
 }
