@@ -1,16 +1,16 @@
 //! Batch reconciliation: a whole seizure lot or catalogue against the
 //! database, one JSON line per input image, in input order.
 //!
-//! Images are searched in parallel (rayon); lines are written in order as
+//! Images are searched in parallel (`--jobs` at once); lines are written in order as
 //! soon as every earlier one is done, so a partial output file after a
 //! crash is a clean prefix, and `--resume` carries on after it.
 
 use crate::engine::{Engine, SearchOptions, SearchResponse};
 use crate::import::Progress;
-use rayon::prelude::*;
 use serde::Serialize;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// File extensions read from an input folder.
 pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "tif", "tiff", "gif", "bmp"];
@@ -171,11 +171,20 @@ fn done_queries(out: &Path) -> std::collections::HashSet<String> {
         .collect()
 }
 
-/// Runs every input, writing lines to `out` in input order.
+/// Runs every input, writing lines to `out` in input order, with `jobs`
+/// photos searched at once (at least one).
+///
+/// Each photo's own work (verifying its candidates, its second look) runs
+/// on rayon's pool whatever `jobs` is; the photos themselves are taken by
+/// `jobs` plain threads rather than by that pool, because a pool thread
+/// that waits inside one photo's search may start another photo, and that
+/// photo's time would be counted in the first one's `sec`. With `jobs = 1`
+/// every photo has every core: its `sec` is what one officer's search costs.
 pub fn run(
     engine: &Engine,
     inputs: &[BatchInput],
     opts: &SearchOptions,
+    jobs: usize,
     out: &mut dyn Write,
     progress: &dyn Progress,
 ) -> std::io::Result<BatchSummary> {
@@ -186,27 +195,7 @@ pub fn run(
     progress.start(inputs.len() as u64);
     // Chunks bound memory and keep the output flowing in order.
     for chunk in inputs.chunks(64) {
-        let lines: Vec<BatchLine> = chunk
-            .par_iter()
-            .map(|input| {
-                let t = std::time::Instant::now();
-                let line = match engine.search_path(&input.path, opts) {
-                    Ok(resp) => BatchLine::from_response(input.query.clone(), &resp, 0.0),
-                    Err(e) => BatchLine {
-                        query: input.query.clone(),
-                        matches: Vec::new(),
-                        sec: 0.0,
-                        error: Some(e.to_string()),
-                    },
-                };
-                progress.advance(1);
-                BatchLine {
-                    sec: t.elapsed().as_secs_f64(),
-                    ..line
-                }
-            })
-            .collect();
-        for line in lines {
+        for line in search_chunk(engine, chunk, opts, jobs.max(1), progress) {
             summary.errors += usize::from(line.error.is_some());
             summary.matched +=
                 usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
@@ -217,4 +206,56 @@ pub fn run(
     }
     progress.finish();
     Ok(summary)
+}
+
+/// The lines of one chunk, in its order: `jobs` threads take the next
+/// photo until none is left.
+fn search_chunk(
+    engine: &Engine,
+    chunk: &[BatchInput],
+    opts: &SearchOptions,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Vec<BatchLine> {
+    let next = AtomicUsize::new(0);
+    let mut lines: Vec<(usize, BatchLine)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs.min(chunk.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(input) = chunk.get(i) else { break };
+                        mine.push((i, search_one(engine, input, opts)));
+                        progress.advance(1);
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    lines.sort_by_key(|(i, _)| *i);
+    lines.into_iter().map(|(_, line)| line).collect()
+}
+
+/// One photo's line, timed from reading its file to its verdicts.
+fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> BatchLine {
+    let t = std::time::Instant::now();
+    let line = match engine.search_path(&input.path, opts) {
+        Ok(resp) => BatchLine::from_response(input.query.clone(), &resp, 0.0),
+        Err(e) => BatchLine {
+            query: input.query.clone(),
+            matches: Vec::new(),
+            sec: 0.0,
+            error: Some(e.to_string()),
+        },
+    };
+    BatchLine {
+        sec: t.elapsed().as_secs_f64(),
+        ..line
+    }
 }

@@ -117,6 +117,10 @@ pub enum Command {
         /// Keep the lines already in --out and search only the rest.
         #[arg(long)]
         resume: bool,
+        /// Photos searched at once (default: one per core). With 1 each
+        /// photo has every core, and its `sec` is one search's latency.
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Counts, versions and sizes of an index.
     Info {
@@ -281,6 +285,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             out,
             top,
             resume,
+            jobs,
         } => {
             let engine = open_existing(&index, emb)?;
             let mut inputs = batch::list_inputs(&input)?;
@@ -306,7 +311,16 @@ pub fn run(cli: Cli) -> Result<i32> {
                 top,
                 ..SearchOptions::default()
             };
-            let summary = batch::run(&engine, &inputs, &opts, &mut w, &Bar::new("searching"))?;
+            let summary = batch::run(
+                &engine,
+                &inputs,
+                &opts,
+                jobs.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+                }),
+                &mut w,
+                &Bar::new("searching"),
+            )?;
             w.flush()?;
             eprintln!(
                 "{} images searched ({} already done), {} with a match, {} unreadable; results in {}",

@@ -53,6 +53,41 @@ fn one_line_per_image_in_sorted_order() {
 }
 
 #[test]
+fn any_number_of_jobs_writes_the_same_lines_in_order() {
+    let ix = Index::demo();
+    let dir = fixture("demo/queries");
+    let top = |jobs: &str| {
+        let out = ix.scratch(&format!("jobs-{jobs}.jsonl"));
+        let args = [
+            dir.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--jobs".as_ref(),
+            jobs.as_ref(),
+        ];
+        ix.cmd("batch", &args).ok();
+        lines(&out)
+            .iter()
+            .map(|l| {
+                (
+                    l["query"].to_string(),
+                    l["matches"][0]["id"].to_string(),
+                    l["matches"][0]["verdict"].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = top("1");
+    assert_eq!(
+        one.iter()
+            .map(|l| l.0.trim_matches('"').to_string())
+            .collect::<Vec<_>>(),
+        demo_queries()
+    );
+    assert_eq!(top("5"), one);
+}
+
+#[test]
 fn resume_completes_a_partial_file() {
     let ix = Index::demo();
     let out = ix.scratch("out.jsonl");
