@@ -223,3 +223,13 @@ fn vector_search_10k(bencher: divan::Bencher, ef: usize) {
         index.search(&queries[i * VEC_DIM..(i + 1) * VEC_DIM], 10, ef)
     });
 }
+
+/// Writing a 10,000-vector index (dim 64): the HNSW graph's build, the
+/// import's share of the vector index.
+#[divan::bench(sample_count = 3)]
+fn vector_index_write_10k(bencher: divan::Bencher) {
+    let vectors = clustered(1, VEC_N);
+    let dir = temp_dir();
+    bencher
+        .bench_local(|| vectors::write(&dir.join("w"), &vectors, VEC_DIM).expect("index writes"));
+}

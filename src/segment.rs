@@ -112,9 +112,24 @@ pub fn write_global(
     }
     arrayfile::write(&p.slots(), SLOTS_MAGIC, 8, &slots)?;
     arrayfile::write(&p.hashes(), HASHES_MAGIC, HASH_ENTRY as u32, &hashes)?;
-    vectors::write(dir, &flat, dim)?;
-    crate::localfeatures::write_table(&p.features_index(), &p.features(), rows.len(), features_of)?;
-    Ok(())
+    // The graph is built on one thread, so that the same images always
+    // give the same graph (and every search the same answer); the local
+    // features, read from the store, are written meanwhile.
+    std::thread::scope(|scope| {
+        let graph = scope.spawn(|| vectors::write(dir, &flat, dim));
+        let features = crate::localfeatures::write_table(
+            &p.features_index(),
+            &p.features(),
+            rows.len(),
+            features_of,
+        );
+        let graph = graph
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        features?;
+        graph?;
+        Ok(())
+    })
 }
 
 pub struct Segment {
