@@ -1,5 +1,6 @@
 //! The vector index through the library: recall against brute force of
-//! the memory-mapped graph after a write and a reopen.
+//! the memory-mapped graph after a write and a reopen, and that a build is
+//! reproducible.
 
 use provenance::vectors::{self, VectorIndex};
 
@@ -146,4 +147,22 @@ fn missing_index_is_an_error_not_an_exit() {
             .search(&[0.0; 4], 3, 16)
             .is_empty()
     );
+}
+
+#[test]
+fn the_same_vectors_always_give_the_same_graph() {
+    // Enough points that a build racing on several threads would link
+    // some of them differently.
+    let mut rng = Rng::new(11);
+    let data = clustered(&mut rng, 3_000, 32, 30, 0.1);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    vectors::write(a.path(), &data, 32).unwrap();
+    vectors::write(b.path(), &data, 32).unwrap();
+    for (file_a, file_b) in vectors::files(a.path())
+        .iter()
+        .zip(vectors::files(b.path()))
+    {
+        let same = std::fs::read(file_a).unwrap() == std::fs::read(&file_b).unwrap();
+        assert!(same, "{} differs between two builds", file_a.display());
+    }
 }
