@@ -39,6 +39,7 @@ pub mod quad;
 pub mod record;
 pub mod records_io;
 pub mod rectify;
+pub mod resample;
 pub mod response;
 pub mod rivals;
 pub mod scoring;

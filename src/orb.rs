@@ -12,8 +12,8 @@
 //! generated from a constant seed: it must never change without bumping
 //! [`FEATURES_VERSION`], since stored reference descriptors depend on it.
 
+use crate::resample::resize_triangle;
 use image::GrayImage;
-use image::imageops::{FilterType, resize};
 
 /// Bump when anything changes what a descriptor means.
 pub const FEATURES_VERSION: u32 = 2;
@@ -122,7 +122,7 @@ pub fn extract(grey: &GrayImage, params: &OrbParams) -> Features {
             if lw < 2 * EDGE as u32 + 8 || lh < 2 * EDGE as u32 + 8 {
                 break;
             }
-            level_img = resize(&level_img, lw, lh, FilterType::Triangle);
+            level_img = resize_triangle(&level_img, lw, lh);
         }
         let (lw, lh) = level_img.dimensions();
         let sx = w as f32 / lw as f32;
