@@ -34,7 +34,7 @@ pub fn two_nearest(query: &[Descriptor], reference: &[Descriptor]) -> Vec<TwoNea
             // SAFETY: the CPU supports the features the function is compiled for.
             return unsafe { avx512::two_nearest(query, reference) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if std::arch::is_x86_feature_detected!("avx2") && reference.len() <= avx2::MAX_REFERENCES {
             // SAFETY: as above.
             return unsafe { avx2::two_nearest(query, reference) };
         }
@@ -131,73 +131,119 @@ fn reduce<const L: usize>(d1: &[u64; L], d2: &[u64; L], i1: &[u64; L]) -> TwoNea
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{TwoNearest, blocks, padding, reduce};
+    use super::{TwoNearest, blocks};
     use crate::orb::Descriptor;
     use std::arch::x86_64::*;
 
     /// 64-bit lanes of a 256-bit register: reference descriptors per block.
     const LANES: usize = 4;
+    /// References keyed by index in the low 16 bits of a 32-bit key.
+    pub(super) const MAX_REFERENCES: usize = 1 << 16;
 
     /// AVX2 has no population count: each byte's is two look-ups of a
     /// nibble's (`vpshufb`), summed over the four words (at most 32 per
-    /// byte) and then over each lane's eight bytes (`vpsadbw`). AVX2 has no
-    /// unsigned 64-bit min either; distances are small, so signed
-    /// comparisons and blends stand in.
+    /// byte) and then over each lane's eight bytes (`vpsadbw`). Two blocks
+    /// are counted per step, independent work for the core's several
+    /// vector units, and their eight distances packed into 32-bit keys,
+    /// `distance << 16 | reference index`: the nearest is then the least
+    /// key and the runner-up the least of the rest, three unsigned min/max
+    /// instructions per step (AVX2 has none for 64 bits), with ties going
+    /// to the lowest index as in the scalar loop. A padding lane's key is
+    /// `u32::MAX`. At most [`MAX_REFERENCES`] references.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn two_nearest(
         query: &[Descriptor],
         reference: &[Descriptor],
     ) -> Vec<TwoNearest> {
-        let blocks = blocks::<LANES>(reference);
-        let full = reference.len() / LANES;
-        let pad = padding::<LANES>(reference.len());
-        // SAFETY (loads and stores): every pointer is to a whole [u64; 4],
-        // and the unaligned forms have no alignment requirement.
-        let pad = unsafe { _mm256_loadu_si256(pad.as_ptr().cast()) };
+        debug_assert!(reference.len() <= MAX_REFERENCES);
+        let mut blocks = blocks::<LANES>(reference);
+        if blocks.len() % 2 == 1 {
+            blocks.push([[0; LANES]; 4]);
+        }
+        let steps = blocks.len() / 2;
+        // Steps whose eight lanes all hold a reference.
+        let full = reference.len() / (2 * LANES);
         let nibble_bits = _mm256_setr_epi8(
             0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
             3, 3, 4,
         );
         let low_nibble = _mm256_set1_epi8(0x0f);
         let zero = _mm256_setzero_si256();
-        let lane_index = _mm256_setr_epi64x(0, 1, 2, 3);
+        let none = _mm256_set1_epi32(-1);
+        let len = _mm256_set1_epi32(reference.len() as i32);
+        // 32-bit lane 2i holds reference i of the step's first block, lane
+        // 2i + 1 reference i of its second.
+        let first_index = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        let step_index = _mm256_set1_epi32(2 * LANES as i32);
         let mut out = Vec::with_capacity(query.len());
         for qd in query {
             let q = qd.map(|w| _mm256_set1_epi64x(w as i64));
-            let mut d1 = _mm256_set1_epi64x(i64::MAX);
-            let mut d2 = d1;
-            let mut i1 = zero;
-            for (b, block) in blocks.iter().enumerate() {
-                let mut bytes = zero;
-                for w in 0..4 {
-                    let r = unsafe { _mm256_loadu_si256(block[w].as_ptr().cast()) };
-                    let x = _mm256_xor_si256(q[w], r);
-                    let lo = _mm256_and_si256(x, low_nibble);
-                    let hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low_nibble);
-                    bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(nibble_bits, lo));
-                    bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(nibble_bits, hi));
-                }
-                let mut d = _mm256_sad_epu8(bytes, zero);
-                if b == full {
-                    d = _mm256_add_epi64(d, pad);
-                }
-                let index = _mm256_add_epi64(lane_index, _mm256_set1_epi64x((b * LANES) as i64));
-                // closer: d < d1; d2 = min(d2, max(d, d1)).
-                let closer = _mm256_cmpgt_epi64(d1, d);
-                let larger = _mm256_blendv_epi8(d, d1, closer);
-                d2 = _mm256_blendv_epi8(d2, larger, _mm256_cmpgt_epi64(d2, larger));
-                i1 = _mm256_blendv_epi8(i1, index, closer);
-                d1 = _mm256_blendv_epi8(d1, d, closer);
+            // Per lane: the distance to one block's four descriptors. A
+            // macro, not a closure: a closure would not inherit the
+            // function's target features.
+            macro_rules! distances {
+                ($block:expr) => {{
+                    let block: &[[u64; LANES]; 4] = $block;
+                    let mut bytes = zero;
+                    for (w, word) in block.iter().enumerate() {
+                        // SAFETY: a whole [u64; 4]; the unaligned load has
+                        // no alignment requirement.
+                        let r = unsafe { _mm256_loadu_si256(word.as_ptr().cast()) };
+                        let x = _mm256_xor_si256(q[w], r);
+                        let lo = _mm256_and_si256(x, low_nibble);
+                        let hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low_nibble);
+                        bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(nibble_bits, lo));
+                        bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(nibble_bits, hi));
+                    }
+                    _mm256_sad_epu8(bytes, zero)
+                }};
             }
-            let (mut d1s, mut d2s, mut i1s) = ([0u64; LANES], [0u64; LANES], [0u64; LANES]);
+            let mut best = none;
+            let mut second = none;
+            let mut index = first_index;
+            for step in 0..steps {
+                let a = distances!(&blocks[2 * step]);
+                let b = distances!(&blocks[2 * step + 1]);
+                let d = _mm256_or_si256(a, _mm256_slli_epi64(b, 32));
+                let mut key = _mm256_or_si256(_mm256_slli_epi32(d, 16), index);
+                if step >= full {
+                    let padding = _mm256_andnot_si256(_mm256_cmpgt_epi32(len, index), none);
+                    key = _mm256_or_si256(key, padding);
+                }
+                second = _mm256_min_epu32(second, _mm256_max_epu32(best, key));
+                best = _mm256_min_epu32(best, key);
+                index = _mm256_add_epi32(index, step_index);
+            }
+            let (mut bests, mut seconds) = ([0u32; 8], [0u32; 8]);
+            // SAFETY: whole [u32; 8]s; the unaligned store has no alignment requirement.
             unsafe {
-                _mm256_storeu_si256(d1s.as_mut_ptr().cast(), d1);
-                _mm256_storeu_si256(d2s.as_mut_ptr().cast(), d2);
-                _mm256_storeu_si256(i1s.as_mut_ptr().cast(), i1);
+                _mm256_storeu_si256(bests.as_mut_ptr().cast(), best);
+                _mm256_storeu_si256(seconds.as_mut_ptr().cast(), second);
             }
-            out.push(reduce(&d1s, &d2s, &i1s));
+            out.push(reduce_keys(&bests, &seconds));
         }
         out
+    }
+
+    /// The overall two nearest from each lane's two least keys.
+    fn reduce_keys(best: &[u32; 8], second: &[u32; 8]) -> TwoNearest {
+        let lane = (0..8).min_by_key(|&l| best[l]).expect("lanes");
+        let runner_up = (0..8)
+            .filter(|&l| l != lane)
+            .map(|l| best[l])
+            .chain([second[lane]])
+            .min()
+            .expect("lanes");
+        let distance = |key: u32| if key == u32::MAX { u32::MAX } else { key >> 16 };
+        TwoNearest {
+            d1: distance(best[lane]),
+            i1: if best[lane] == u32::MAX {
+                0
+            } else {
+                best[lane] & 0xffff
+            },
+            d2: distance(runner_up),
+        }
     }
 }
 
