@@ -78,25 +78,46 @@ pub fn candidates(
                 .iter()
                 .flat_map(|r| r.embeddings.iter().map(|e| (e, REGION_CANDIDATES))),
         );
-    let mut found: Vec<u32> = Vec::new();
-    for (e, k) in lookups {
-        found.extend(
-            generation
-                .nearest(e, k, VECTOR_EF)
-                .into_iter()
-                .map(|n| n.id),
-        );
-    }
-    let mut words = generation.word_candidates(&query.features, WORD_CANDIDATES)?;
     let regions: Vec<&RegionFeatures> = query
         .regions
         .iter()
         .filter_map(|r| r.features.as_ref())
         .filter(|r| r.features.len() >= MIN_REGION_FEATURES)
         .collect();
+    // Every lookup is independent of the others: all run in parallel
+    // (the photo's word lookup, the slowest, first).
+    let word_lookups: Vec<(&Features, usize)> = std::iter::once((&query.features, WORD_CANDIDATES))
+        .chain(
+            regions
+                .iter()
+                .map(|r| (&r.features, REGION_WORD_CANDIDATES)),
+        )
+        .collect();
+    let vector_lookups: Vec<(&Vec<f32>, usize)> = lookups.collect();
+    let (by_words, by_vectors) = rayon::join(
+        || {
+            word_lookups
+                .par_iter()
+                .map(|&(features, top)| generation.word_candidates(features, top))
+                .collect::<Result<Vec<_>, _>>()
+        },
+        || {
+            vector_lookups
+                .par_iter()
+                .flat_map_iter(|&(e, k)| {
+                    generation
+                        .nearest(e, k, VECTOR_EF)
+                        .into_iter()
+                        .map(|n| n.id)
+                })
+                .collect::<Vec<u32>>()
+        },
+    );
+    let mut found = by_vectors;
+    let mut by_words = by_words?.into_iter();
+    let mut words = by_words.next().unwrap_or_default();
     let mut region_found: HashSet<u32> = HashSet::new();
-    for region in &regions {
-        let found = generation.word_candidates(&region.features, REGION_WORD_CANDIDATES)?;
+    for found in by_words {
         region_found.extend(found.iter().map(|&(pos, _)| pos));
         words.extend(found);
     }

@@ -139,20 +139,25 @@ impl Describer {
         } = prepare(&img, QUERY_FEATURE_SIDE, self.embedder.input_side());
         // The outlines and the photo's own features are the two slow
         // parts and independent: on two cores a lone search takes the
-        // time of the slower.
-        let (regions, features) = rayon::join(
+        // time of the slower. The global descriptors go with the
+        // features, the quicker of the two.
+        let (regions, (features, hashes, embeddings)) = rayon::join(
             || self.regions(&img, &work),
-            || orb::extract(&grey, &orb::QUERY),
+            || {
+                let features = orb::extract(&grey, &orb::QUERY);
+                let embeddings = Dihedral::ALL
+                    .iter()
+                    .map(|d| self.embedder.embed(&d.apply_image(&small)))
+                    .collect();
+                (features, hash::hash_dihedral(&work), embeddings)
+            },
         );
         drop(img);
         QueryDescriptors {
             width,
             height,
-            hashes: hash::hash_dihedral(&work),
-            embeddings: Dihedral::ALL
-                .iter()
-                .map(|d| self.embedder.embed(&d.apply_image(&small)))
-                .collect(),
+            hashes,
+            embeddings,
             features,
             regions,
             grey,
@@ -165,7 +170,7 @@ impl Describer {
         let grey = image::DynamicImage::ImageRgb8(small).into_luma8();
         let to_photo = photo.width() as f32 / grey.width().max(1) as f32;
         quad::find(&grey, REGIONS)
-            .into_iter()
+            .into_par_iter()
             .enumerate()
             .filter_map(|(rank, q)| {
                 let (transform, size) = rectify::upright(&q)?;
@@ -263,11 +268,19 @@ struct Prepared {
 fn prepare(img: &RgbImage, feature_side: u32, embed_side: u32) -> Prepared {
     let (width, height) = img.dimensions();
     // Shrunk from the original (no full-size copy is made; a small
-    // original is copied, cheaply).
-    let copy = shrunk(img, feature_side).unwrap_or_else(|| img.clone());
-    let grey = image::DynamicImage::ImageRgb8(copy).into_luma8();
-    let work = shrunk(img, WORK_SIDE).unwrap_or_else(|| img.clone());
-    let small = fit_within(work.clone(), embed_side);
+    // original is copied, cheaply). Each copy reads every pixel of the
+    // original: the two are made on two cores.
+    let (grey, (work, small)) = rayon::join(
+        || {
+            let copy = shrunk(img, feature_side).unwrap_or_else(|| img.clone());
+            image::DynamicImage::ImageRgb8(copy).into_luma8()
+        },
+        || {
+            let work = shrunk(img, WORK_SIDE).unwrap_or_else(|| img.clone());
+            let small = fit_within(work.clone(), embed_side);
+            (work, small)
+        },
+    );
     Prepared {
         width,
         height,

@@ -8,6 +8,7 @@
 
 use crate::geometry::Homography;
 use image::{Rgb, RgbImage};
+use rayon::prelude::*;
 
 /// Most samples per rendered pixel along each axis, so that a large
 /// region is averaged rather than aliased (fewer when the region has
@@ -69,47 +70,52 @@ pub fn render(
     ];
     let (pw, ph) = (photo.width() as f64, photo.height() as f64);
     let dims = (photo.width() as usize, photo.height() as usize);
-    let mut pixels: Vec<Option<[f32; 3]>> = Vec::with_capacity((w * h) as usize);
-    let mut inside = 0usize;
-    let mut sum = [0f32; 3];
     let offsets: Vec<f64> = (0..samples)
         .map(|k| (k as f64 + 0.5) / samples as f64)
         .collect();
-    for y in 0..h {
-        for x in 0..w {
-            let mut acc = [0f32; 3];
-            let mut count = 0u32;
-            for &oy in &offsets {
-                let v = y as f64 + oy;
-                for &ox in &offsets {
-                    let u = x as f64 + ox;
-                    let z = m[6] * u + m[7] * v + m[8];
-                    if z <= 1e-12 {
-                        return None;
+    // Rows are independent: sampled in parallel (warping is most of the
+    // time a photo's outlined regions take), then summed in order, so
+    // that the mean is the same whatever the threads did.
+    let rows: Vec<Vec<Option<[f32; 3]>>> = (0..h)
+        .into_par_iter()
+        .map(|y| {
+            let mut row = Vec::with_capacity(w as usize);
+            for x in 0..w {
+                let mut acc = [0f32; 3];
+                let mut count = 0u32;
+                for &oy in &offsets {
+                    let v = y as f64 + oy;
+                    for &ox in &offsets {
+                        let u = x as f64 + ox;
+                        let z = m[6] * u + m[7] * v + m[8];
+                        if z <= 1e-12 {
+                            return None;
+                        }
+                        let px = (m[0] * u + m[1] * v + m[2]) / z;
+                        let py = (m[3] * u + m[4] * v + m[5]) / z;
+                        if !(px >= -0.5 && py >= -0.5 && px <= pw - 0.5 && py <= ph - 0.5) {
+                            continue;
+                        }
+                        let c = bilinear::<3>(photo.as_raw(), dims, px as f32, py as f32);
+                        for k in 0..3 {
+                            acc[k] += c[k];
+                        }
+                        count += 1;
                     }
-                    let px = (m[0] * u + m[1] * v + m[2]) / z;
-                    let py = (m[3] * u + m[4] * v + m[5]) / z;
-                    if !(px >= -0.5 && py >= -0.5 && px <= pw - 0.5 && py <= ph - 0.5) {
-                        continue;
-                    }
-                    let c = bilinear::<3>(photo.as_raw(), dims, px as f32, py as f32);
-                    for k in 0..3 {
-                        acc[k] += c[k];
-                    }
-                    count += 1;
                 }
+                row.push((count > 0).then(|| acc.map(|a| a / count as f32)));
             }
-            if count == 0 {
-                pixels.push(None);
-            } else {
-                let c = acc.map(|a| a / count as f32);
-                for k in 0..3 {
-                    sum[k] += c[k];
-                }
-                inside += 1;
-                pixels.push(Some(c));
-            }
+            Some(row)
+        })
+        .collect::<Option<_>>()?;
+    let pixels: Vec<Option<[f32; 3]>> = rows.into_iter().flatten().collect();
+    let mut inside = 0usize;
+    let mut sum = [0f32; 3];
+    for c in pixels.iter().flatten() {
+        for k in 0..3 {
+            sum[k] += c[k];
         }
+        inside += 1;
     }
     if inside * 4 < pixels.len() {
         return None;
