@@ -108,21 +108,20 @@ pub fn render(
             Some(row)
         })
         .collect::<Option<_>>()?;
-    let pixels: Vec<Option<[f32; 3]>> = rows.into_iter().flatten().collect();
     let mut inside = 0usize;
     let mut sum = [0f32; 3];
-    for c in pixels.iter().flatten() {
+    for c in rows.iter().flatten().flatten() {
         for k in 0..3 {
             sum[k] += c[k];
         }
         inside += 1;
     }
-    if inside * 4 < pixels.len() {
+    if inside * 4 < (w * h) as usize {
         return None;
     }
     let mean = sum.map(|s| s / inside as f32);
     let mut out = RgbImage::new(w, h);
-    for (p, c) in out.pixels_mut().zip(pixels) {
+    for (p, c) in out.pixels_mut().zip(rows.into_iter().flatten()) {
         let c = c.unwrap_or(mean);
         *p = Rgb(c.map(|v| v.round().clamp(0.0, 255.0) as u8));
     }
