@@ -85,8 +85,9 @@ pub fn candidates(
         .filter_map(|r| r.features.as_ref())
         .filter(|r| r.features.len() >= MIN_REGION_FEATURES)
         .collect();
-    // Every lookup is independent of the others: all run in parallel
-    // (the photo's word lookup, the slowest, first).
+    // Every lookup is independent of the others: all run in parallel.
+    // The photo's word lookup comes first, the regions' after it: their
+    // candidates are told apart below.
     let word_lookups: Vec<(&Features, usize)> = std::iter::once((&query.features, WORD_CANDIDATES))
         .chain(
             regions
