@@ -5,13 +5,17 @@
 //! temporary directories removed when the run ends.
 
 use image::RgbImage;
-use provenance::decode::{self, DecodeLimits};
-use provenance::describe::Describer;
-use provenance::embed::{ColourLayoutEmbedder, Embedder};
+use provenance::describe::describer::Describer;
+use provenance::describe::embed::{ColourLayoutEmbedder, Embedder};
 use provenance::engine::{Engine, SearchOptions};
-use provenance::import::{NoProgress, import_file};
-use provenance::vectors::{self, VectorIndex};
-use provenance::{hash, localfeatures, matching, orb, pixels, quad};
+use provenance::imaging::decode;
+use provenance::imaging::limits::DecodeLimits;
+use provenance::index::vectors::{self, VectorIndex};
+use provenance::jobs::import::{NoProgress, import_file};
+use provenance::{
+    describe::hash, describe::orb, describe::quad, index::localfeatures, search::matching,
+    search::pixels,
+};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -134,7 +138,7 @@ fn verify_one_candidate(bencher: divan::Bencher) {
 #[divan::bench]
 fn pixel_agreement_one_candidate(bencher: divan::Bencher) {
     let reference = decoded(JPEG);
-    let grid = pixels::grid(&reference);
+    let grid = provenance::describe::grid::grid(&reference);
     let photo = image::DynamicImage::ImageRgb8(reference).into_luma8();
     let (w, h) = (photo.width() as f32, photo.height() as f32);
     let outline = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
@@ -147,7 +151,10 @@ fn pixel_agreement_one_candidate(bencher: divan::Bencher) {
 fn pixel_grid_from_file(bencher: divan::Bencher) {
     let path = fixture(JPEG);
     let limits = DecodeLimits::default();
-    bencher.bench(|| pixels::grid_of_file(black_box(&path), &limits).expect("decodes"));
+    bencher.bench(|| {
+        provenance::describe::describer::reference_grid_of_file(black_box(&path), &limits)
+            .expect("decodes")
+    });
 }
 
 /// The demo database (18 records, 20 images), imported once.

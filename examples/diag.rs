@@ -1,8 +1,9 @@
 //! Development diagnostic: where does the true reference of each benchmark
 //! query get lost (candidate stage or verification)?
-use provenance::decode::{DecodeLimits, decode_path};
 use provenance::engine::Engine;
-use provenance::matching;
+use provenance::imaging::decode::decode_path;
+use provenance::imaging::limits::DecodeLimits;
+use provenance::search::matching;
 use provenance::store::Store;
 use rayon::prelude::*;
 use std::collections::HashMap;

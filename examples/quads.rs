@@ -3,8 +3,9 @@
 //! region warped upright (`NAME-rN.png`).
 //!
 //! Usage: cargo run --release --example quads -- OUT_DIR PHOTO...
-use provenance::decode::{DecodeLimits, decode_path, fit_within};
-use provenance::{quad, rectify};
+use provenance::imaging::decode::{decode_path, fit_within};
+use provenance::imaging::limits::DecodeLimits;
+use provenance::{describe::quad, describe::rectify};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -1,7 +1,8 @@
 //! Development timing of the query stages on a few benchmark queries.
-use provenance::decode::{DecodeLimits, decode_path};
 use provenance::engine::Engine;
-use provenance::matching;
+use provenance::imaging::decode::decode_path;
+use provenance::imaging::limits::DecodeLimits;
+use provenance::search::matching;
 use std::path::Path;
 use std::time::Instant;
 

@@ -8,10 +8,11 @@
 //! `cargo run --release --example tilt -- INDEX truth.csv QIDS.txt [EXTRA]`
 //! (EXTRA: further words per descriptor, 4 as in the second look).
 use image::imageops::thumbnail;
-use provenance::decode::{DecodeLimits, decode_path};
+use provenance::describe::orb;
 use provenance::engine::Engine;
-use provenance::matching;
-use provenance::orb;
+use provenance::imaging::decode::decode_path;
+use provenance::imaging::limits::DecodeLimits;
+use provenance::search::matching;
 use provenance::store::Store;
 use rayon::prelude::*;
 use std::collections::HashMap;

@@ -1,54 +1,28 @@
 //! `provenance`: is the object in this photo in a stolen-works database?
 //!
-//! See ARCHITECTURE.md for a tour. Dependencies point one way:
-//! `cli` / `batch` / `import` → `engine` → indexes (`generation`,
-//! `vectors`, `text`, `store`) and descriptors (`describe`, `hash`,
-//! `embed`) → `decode`.
+//! The folders are the layers; dependencies point one way, down this list:
+//!
+//! - [`cli`], [`server`], [`jobs`]: the edges (commands, HTTP, batch work);
+//! - [`engine`]: the one façade they call (open, search, upsert, rebuild);
+//! - [`search`]: candidates, verification, scores and verdicts;
+//! - [`index`]: the immutable, memory-mapped image indexes;
+//!   [`text`]: the description index; [`store`]: the record store, the truth;
+//! - [`describe`]: pixels → descriptors, the same code for references and photos;
+//! - [`imaging`]: untrusted bytes → upright pixels, and planar geometry;
+//! - [`records`]: the Object ID record model and its file formats.
+//!
+//! [`paths`] owns every file name under an index folder. ARCHITECTURE.md
+//! is the tour; docs/decisions.md says why the constants are what they are.
 
-pub mod arrayfile;
-pub mod batch;
-pub mod builder;
-pub mod candidates;
 pub mod cli;
-pub mod cli_output;
-pub mod cli_service;
-pub mod decode;
 pub mod describe;
-pub mod dihedral;
-pub mod embed;
-#[cfg(feature = "onnx")]
-pub mod embed_onnx;
 pub mod engine;
-pub mod explain;
-pub mod generation;
-pub mod generation_features;
-pub mod geometry;
-pub mod hash;
-pub mod heic;
-pub mod hough;
-pub mod import;
-pub mod info;
-pub mod inverted;
-pub mod localfeatures;
-pub mod matching;
-pub mod nearest;
-pub mod orb;
+pub mod imaging;
+pub mod index;
+pub mod jobs;
 pub mod paths;
-pub mod pixels;
-pub mod quad;
-pub mod record;
-pub mod records_io;
-pub mod rectify;
-pub mod resample;
-pub mod response;
-pub mod rivals;
-pub mod scoring;
-pub mod segment;
+pub mod records;
+pub mod search;
 pub mod server;
-pub mod snapshot;
 pub mod store;
 pub mod text;
-pub mod vectors;
-pub mod verify;
-pub mod vocabulary;
-pub mod writelock;

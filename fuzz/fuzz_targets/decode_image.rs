@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use provenance::decode::{DecodeLimits, decode_bytes};
+use provenance::imaging::decode::decode_bytes;
+use provenance::imaging::limits::DecodeLimits;
 
 fuzz_target!(|data: &[u8]| {
     // Smaller limits than the server's, so that a file which declares a

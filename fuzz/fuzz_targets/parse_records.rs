@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use provenance::records_io::{parse_csv, parse_jsonl};
+use provenance::records::io::{parse_csv, parse_jsonl};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

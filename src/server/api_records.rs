@@ -7,8 +7,9 @@ use super::audit::{AuditEntry, AuditQuery};
 use super::auth::{Caller, Remote};
 use super::error::ApiError;
 use super::keys::Role;
-use crate::decode::{DecodeLimits, decode_bytes, decode_path};
-use crate::record::Record;
+use crate::imaging::decode::{decode_bytes, decode_path};
+use crate::imaging::limits::DecodeLimits;
+use crate::records::record::Record;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
@@ -113,7 +114,7 @@ pub async fn get_image(
                 let bytes = std::fs::read(path).map_err(|e| {
                     ApiError::internal(format!("image {n} of record {id:?} cannot be read: {e}"))
                 })?;
-                let mime = if crate::heic::is_heif(&bytes) {
+                let mime = if crate::imaging::heic::is_heif(&bytes) {
                     "image/heic"
                 } else {
                     image::guess_format(&bytes)
@@ -125,7 +126,7 @@ pub async fn get_image(
             Some(max) => {
                 let max = max.clamp(16, 4096);
                 let img = decode_path(path, engine.limits())?;
-                let img = crate::decode::fit_within(img, max);
+                let img = crate::imaging::decode::fit_within(img, max);
                 let mut out = Vec::new();
                 image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
                     .encode_image(&img)
@@ -198,7 +199,7 @@ fn parse_record(
         }
         Some(_) => {}
     }
-    crate::records_io::parse_json_record(&value.to_string())
+    crate::records::io::parse_json_record(&value.to_string())
         .map_err(|e| ApiError::bad_request(format!("record {id:?}: {e}")))
 }
 
@@ -223,7 +224,7 @@ fn store_uploads(
             crate::paths::write_atomic(&path, &u.bytes)
                 .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
         }
-        out.push(crate::import::describe_image(
+        out.push(crate::jobs::import::describe_image(
             &st.engine,
             path.display().to_string(),
             img,

@@ -6,8 +6,8 @@ use super::auth::Remote;
 use super::error::ApiError;
 use super::keys::Role;
 use crate::engine::{DatabaseState, Match, SearchOptions};
-use crate::record::Status;
-use crate::scoring::Verdict;
+use crate::records::record::Status;
+use crate::search::scoring::Verdict;
 use crate::text::TextFilter;
 use axum::Json;
 use axum::extract::{Multipart, Query, State};
@@ -158,7 +158,7 @@ async fn run_photo_search(
     let _slot = st.search_slot().await?;
     let engine = Arc::clone(&st.engine);
     let (resp, (w, h)) = tokio::task::spawn_blocking(move || {
-        let img = crate::decode::decode_bytes(&photo, "photo", engine.limits())?;
+        let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
         Ok::<_, ApiError>((engine.search(img, &opts)?, dims))
     })

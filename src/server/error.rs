@@ -1,8 +1,8 @@
 //! The one error shape every 4xx and 5xx answer has:
 //! `{"error": {"code": "...", "message": "..."}}`.
 
-use crate::decode::DecodeError;
 use crate::engine::EngineError;
+use crate::imaging::limits::DecodeError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;

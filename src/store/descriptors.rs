@@ -3,7 +3,7 @@
 //! them, and the pixel grid the matching reads at query time.
 
 use super::{Store, StoreError};
-use crate::orb::FEATURES_VERSION;
+use crate::describe::orb::FEATURES_VERSION;
 use rusqlite::{OptionalExtension, params};
 
 impl Store {

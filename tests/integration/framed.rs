@@ -4,7 +4,7 @@
 
 use crate::util::{Index, fixture, matches, top};
 use image::{Rgb, RgbImage};
-use provenance::geometry::Homography;
+use provenance::imaging::geometry::Homography;
 
 /// Draws `picture` into a dark frame seen at an angle, on clutter, with
 /// the picture blurred and lightened.

@@ -221,8 +221,11 @@ fn exif_orientation_is_applied_on_decode() {
     let path = query("demo-009_exif_rot.jpg");
     let (raw_w, raw_h) = image::image_dimensions(&path).unwrap();
     assert_ne!(raw_w, raw_h, "the test needs a non-square photo");
-    let img = provenance::decode::decode_path(&path, &provenance::decode::DecodeLimits::default())
-        .unwrap();
+    let img = provenance::imaging::decode::decode_path(
+        &path,
+        &provenance::imaging::limits::DecodeLimits::default(),
+    )
+    .unwrap();
     assert_eq!(
         img.dimensions(),
         (raw_h, raw_w),

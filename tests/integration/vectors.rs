@@ -2,7 +2,7 @@
 //! the memory-mapped graph after a write and a reopen, and that a build is
 //! reproducible.
 
-use provenance::vectors::{self, VectorIndex};
+use provenance::index::vectors::{self, VectorIndex};
 
 /// xorshift64*: deterministic, dependency-free.
 pub struct Rng(u64);

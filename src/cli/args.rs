@@ -1,0 +1,56 @@
+//! What every command shares: the default index folder, the choice of
+//! embedder, and how an index is opened for a command.
+
+use crate::engine::Engine;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+pub(crate) const DEFAULT_INDEX: &str = "index-data";
+
+/// Which global embedding to use. The same choice must be made for every
+/// command on an index: vectors of two embedders are never compared, and
+/// switching means importing again.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct EmbeddingArgs {
+    /// A learned image-embedding model (ONNX) instead of the built-in
+    /// colour-layout embedding.
+    #[cfg(feature = "onnx")]
+    #[arg(long, global = true, value_name = "MODEL.onnx")]
+    pub onnx_model: Option<PathBuf>,
+    /// Side of the square picture the ONNX model takes.
+    #[cfg(feature = "onnx")]
+    #[arg(long, global = true, default_value_t = 224)]
+    pub onnx_input_size: u32,
+}
+
+impl EmbeddingArgs {
+    pub fn embedder(&self) -> Result<std::sync::Arc<dyn crate::describe::embed::Embedder>> {
+        #[cfg(feature = "onnx")]
+        if let Some(model) = &self.onnx_model {
+            let e = crate::describe::embed_onnx::OnnxEmbedder::load(model, self.onnx_input_size)?;
+            return Ok(std::sync::Arc::new(e));
+        }
+        Ok(std::sync::Arc::new(
+            crate::describe::embed::ColourLayoutEmbedder,
+        ))
+    }
+}
+
+/// Opens an index, creating it (for `import` and `demo`).
+pub(crate) fn open(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
+    Engine::open_with(index, emb.embedder()?)
+        .with_context(|| format!("cannot open index {}", index.display()))
+}
+
+/// Opens an index that must already exist: searching a mistyped path must
+/// not answer "no match in 0 records".
+pub(crate) fn open_existing(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
+    if !crate::paths::IndexPaths::new(index).store().is_file() {
+        bail!(
+            "{}: no index here (run `provenance import --index {}` first)",
+            index.display(),
+            index.display()
+        );
+    }
+    open(index, emb)
+}

@@ -1,0 +1,500 @@
+//! The command line: argument parsing and printing. The work lives in the
+//! library; each command is a few calls into it.
+
+pub mod args;
+pub mod output;
+pub mod service;
+
+use crate::cli::output::{print_import, print_response, write_explanation};
+pub use crate::cli::service::{KeysCommand, ServeArgs};
+use crate::engine::{Engine, SearchOptions};
+use crate::jobs::batch;
+use crate::jobs::import::{self, Progress};
+use crate::jobs::info;
+use crate::records::record::Status;
+use crate::text::TextFilter;
+use anyhow::{Context, Result, bail};
+use args::{DEFAULT_INDEX, EmbeddingArgs, open, open_existing};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "provenance",
+    version,
+    about = "Cross-check photos of seized cultural goods against stolen-works databases"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Add or update records (JSONL or CSV, Object ID fields) and their images.
+    Import {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// Records files; image paths inside are relative to each file.
+        #[arg(required = true)]
+        records: Vec<PathBuf>,
+    },
+    /// Search the database with a photo.
+    Search {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        photo: PathBuf,
+        /// Words describing the object (help order close candidates).
+        #[arg(long)]
+        text: Option<String>,
+        /// Only records of this object type (e.g. painting, sculpture).
+        #[arg(long = "type")]
+        object_type: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Write a picture of the best candidate beside the photo (outline
+        /// of the matched region, agreeing features joined) to this PNG.
+        #[arg(long, value_name = "OUT.png")]
+        explain: Option<PathBuf>,
+    },
+    /// Full-text search over record descriptions (typos tolerated).
+    Text {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long = "type")]
+        object_type: Option<String>,
+        /// stolen, missing, recovered or disputed.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search every image of a folder (or a list file) and write JSON lines.
+    Batch {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// A folder of images, or a text file listing image paths.
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Keep the lines already in --out and search only the rest.
+        #[arg(long)]
+        resume: bool,
+        /// Photos searched at once (default: one per core). With 1 each
+        /// photo has every core, and its `sec` is one search's latency.
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Counts, versions and sizes of an index.
+    Info {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Regenerate every derived index from the record store.
+    Rebuild {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+    },
+    /// Serve the JSON API (/v1) and the web page for officers and experts.
+    Serve(ServeArgs),
+    /// Manage the API keys `serve` accepts.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+    /// Check every file's checksum and that the parts agree (read-only);
+    /// exits 1 naming what is damaged.
+    Verify {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete records: searches stop finding them at once.
+    Delete {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Rebuild the image indexes without deleted images; remove uploads
+    /// no record uses.
+    Compact {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+    },
+    /// Copy the index as one committed state, while it keeps serving.
+    Snapshot {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// A new folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write every record as JSONL with its images copied beside, for `import`.
+    Export {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// A new folder: records.jsonl and images/.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Build the bundled demo database and run a photo and a text search on it.
+    Demo {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+    },
+}
+
+/// Runs a command; the exit code is non-zero when anything was skipped.
+pub fn run(cli: Cli) -> Result<i32> {
+    let emb = &cli.embedding;
+    match cli.command {
+        Command::Import { index, records } => {
+            let engine = open(&index, emb)?;
+            let mut code = 0;
+            for file in &records {
+                let report = import::import_file(&engine, file, &Bar::new("importing"))
+                    .with_context(|| format!("importing {}", file.display()))?;
+                print_import(file, &report);
+                crate::cli::service::audit_local_change(
+                    &index,
+                    "import",
+                    serde_json::json!({"file": file, "records": report.records,
+                        "images": report.images, "skipped": report.skipped.len()}),
+                );
+                if !report.skipped.is_empty() {
+                    code = 1;
+                }
+            }
+            Ok(code)
+        }
+        Command::Search {
+            index,
+            photo,
+            text,
+            object_type,
+            top,
+            json,
+            explain,
+        } => {
+            let engine = open_existing(&index, emb)?;
+            let opts = SearchOptions {
+                top,
+                text,
+                object_type,
+            };
+            let resp = match explain {
+                // The picture needs the decoded photo after the search.
+                Some(out) => {
+                    let query = crate::imaging::decode::decode_path(&photo, engine.limits())?;
+                    let resp = engine.search(query.clone(), &opts)?;
+                    write_explanation(&engine, &query, &resp, &out)?;
+                    resp
+                }
+                None => engine.search_path(&photo, &opts)?,
+            };
+            if json {
+                let line = batch::BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string(&line)?
+                )?;
+            } else {
+                print_response(&resp, true)?;
+            }
+            Ok(0)
+        }
+        Command::Text {
+            index,
+            query,
+            top,
+            object_type,
+            status,
+            source,
+            json,
+        } => {
+            let engine = open_existing(&index, emb)?;
+            let status = match status {
+                None => None,
+                Some(s) => {
+                    Some(Status::parse(&s).with_context(|| format!("unknown status {s:?}"))?)
+                }
+            };
+            let filter = TextFilter {
+                object_type,
+                status,
+                source,
+            };
+            let resp = engine.search_text(&query, &filter, top)?;
+            if json {
+                let line = batch::BatchLine::from_response(query, &resp, 0.0);
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string(&line)?
+                )?;
+            } else {
+                print_response(&resp, false)?;
+            }
+            Ok(0)
+        }
+        Command::Batch {
+            index,
+            input,
+            out,
+            top,
+            resume,
+            jobs,
+        } => {
+            let engine = open_existing(&index, emb)?;
+            let mut inputs = batch::list_inputs(&input)?;
+            if inputs.is_empty() {
+                bail!("{}: no images found", input.display());
+            }
+            let mut skipped = 0;
+            if resume {
+                let done = batch::prepare_resume(&out)?;
+                let before = inputs.len();
+                inputs.retain(|i| !done.contains(&i.query));
+                skipped = before - inputs.len();
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(resume)
+                .write(true)
+                .truncate(!resume)
+                .open(&out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            let opts = SearchOptions {
+                top,
+                ..SearchOptions::default()
+            };
+            let summary = batch::run(
+                &engine,
+                &inputs,
+                &opts,
+                jobs.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+                }),
+                &mut w,
+                &Bar::new("searching"),
+            )?;
+            w.flush()?;
+            eprintln!(
+                "{} images searched ({} already done), {} with a match, {} unreadable; results in {}",
+                summary.images,
+                skipped,
+                summary.matched,
+                summary.errors,
+                out.display()
+            );
+            Ok(0)
+        }
+        Command::Info { index, json } => {
+            if !index.join("records.sqlite").exists() {
+                bail!(
+                    "{}: no index here (run `provenance import` first)",
+                    index.display()
+                );
+            }
+            let engine = open(&index, emb)?;
+            let info = info::collect(&engine)?;
+            if json {
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    serde_json::to_string_pretty(&info)?
+                )?;
+            } else {
+                write!(std::io::stdout().lock(), "{info}")?;
+            }
+            Ok(0)
+        }
+        Command::Rebuild { index } => {
+            if !crate::paths::IndexPaths::new(&index).store().is_file() {
+                bail!("{}: no index here", index.display());
+            }
+            // Opening for a rebuild writes a new generation from the store
+            // without reading the current one, which may be damaged.
+            let engine = Engine::open_for_rebuild(&index, emb.embedder()?)
+                .with_context(|| format!("cannot rebuild index {}", index.display()))?;
+            let _lock = engine.lock_writes()?;
+            engine.rebuild_text()?;
+            let (filled, unreadable) = engine.fill_missing_grids()?;
+            if filled + unreadable > 0 {
+                eprintln!(
+                    "kept the pixel grid of {filled} images imported before grids were kept; {unreadable} image files could not be read (those images are matched without pixel comparison)"
+                );
+            }
+            eprintln!("rebuilt every derived index in {}", index.display());
+            Ok(0)
+        }
+        Command::Verify { index, json } => {
+            let checks = crate::jobs::verify::verify(&index);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&checks)?);
+            } else {
+                for c in &checks {
+                    let state = match c.state {
+                        crate::jobs::verify::State::Ok => "ok",
+                        crate::jobs::verify::State::Behind => "behind",
+                        crate::jobs::verify::State::Damaged => "DAMAGED",
+                    };
+                    println!("{state:8} {}: {}", c.part, c.message);
+                }
+            }
+            let damaged = checks
+                .iter()
+                .any(|c| c.state == crate::jobs::verify::State::Damaged);
+            Ok(i32::from(damaged))
+        }
+        Command::Delete { index, ids } => {
+            let engine = open_existing(&index, emb)?;
+            let _lock = engine.lock_writes()?;
+            let gone = engine.delete_many(&ids)?;
+            let mut code = 0;
+            for (id, existed) in ids.iter().zip(&gone) {
+                if *existed {
+                    eprintln!("deleted {id}");
+                } else {
+                    eprintln!("no record {id}");
+                    code = 1;
+                }
+            }
+            crate::cli::service::audit_local_change(
+                &index,
+                "delete",
+                serde_json::json!({"ids": ids, "deleted": gone.iter().filter(|g| **g).count()}),
+            );
+            Ok(code)
+        }
+        Command::Compact { index } => {
+            let engine = open_existing(&index, emb)?;
+            let _lock = engine.lock_writes()?;
+            let (entries, files) = engine.compact()?;
+            eprintln!(
+                "compacted {}: {entries} index entries of deleted images dropped, {files} unused uploads removed",
+                index.display()
+            );
+            Ok(0)
+        }
+        Command::Snapshot { index, out } => {
+            let w = crate::jobs::snapshot::snapshot(&index, &out)?;
+            eprintln!(
+                "snapshot of {} ({} records) in {}: {} files, {} bytes",
+                index.display(),
+                w.records,
+                out.display(),
+                w.files,
+                w.bytes
+            );
+            Ok(0)
+        }
+        Command::Export { index, out } => {
+            let w = crate::jobs::snapshot::export(&index, &out)?;
+            eprintln!(
+                "exported {} records and {} images ({} bytes) to {}",
+                w.records,
+                w.files,
+                w.bytes,
+                out.join("records.jsonl").display()
+            );
+            Ok(0)
+        }
+        Command::Serve(args) => crate::cli::service::serve(args, emb),
+        Command::Keys { action } => crate::cli::service::keys(action),
+        Command::Demo { index } => demo(&index, emb),
+    }
+}
+
+fn demo(index: &Path, emb: &EmbeddingArgs) -> Result<i32> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let engine = open(index, emb)?;
+    for file in ["records.jsonl", "records.csv"] {
+        let path = root.join(file);
+        let report = import::import_file(&engine, &path, &Bar::new("importing"))?;
+        print_import(&path, &report);
+    }
+    // A simulated officer's photo: the painting tilted on a background.
+    let photo = root.join("queries/demo-013_photo_tilt.jpg");
+    let explanation = index.join("demo-explain.png");
+    println!(
+        "\n$ provenance search --index {} {} --explain {}",
+        index.display(),
+        photo.display(),
+        explanation.display()
+    );
+    let query = crate::imaging::decode::decode_path(&photo, engine.limits())?;
+    let resp = engine.search(query.clone(), &SearchOptions::default())?;
+    write_explanation(&engine, &query, &resp, &explanation)?;
+    print_response(&resp, true)?;
+    let words = "bearded philosofer";
+    println!(
+        "\n$ provenance text --index {} \"{words}\"",
+        index.display()
+    );
+    print_response(
+        &engine.search_text(words, &TextFilter::default(), 5)?,
+        false,
+    )?;
+    Ok(0)
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+/// A progress bar on a terminal; in logs, a line per committed batch
+/// (what a crashed import had made durable).
+struct Bar(indicatif::ProgressBar, bool);
+
+impl Bar {
+    fn new(what: &str) -> Bar {
+        let tty = std::io::stderr().is_terminal();
+        let bar = if tty {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(what.to_string());
+        Bar(bar, tty)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn committed(&self, through: usize, records: usize) {
+        if !self.1 {
+            eprintln!("committed: {records} records, through line {through}");
+        }
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -1,0 +1,118 @@
+//! What the command line prints for people: import summaries, result
+//! lists, the expert's picture. `--json` output is serde's, not here.
+
+use crate::engine::{Engine, SearchResponse};
+use crate::jobs::import::ImportReport;
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::path::Path;
+
+pub(crate) fn print_import(file: &Path, r: &ImportReport) {
+    for p in &r.skipped {
+        eprintln!("skipped: {p}");
+    }
+    let rate = if r.seconds > 0.0 {
+        r.images as f64 / r.seconds
+    } else {
+        0.0
+    };
+    eprintln!(
+        "{}: imported {} records ({} images, {:.1} images/s), skipped {}",
+        file.display(),
+        r.records,
+        r.images,
+        rate,
+        r.skipped.len()
+    );
+}
+
+/// Renders the best candidate for an expert; without a candidate there
+/// is nothing to explain, which is said rather than silently skipped.
+pub(crate) fn write_explanation(
+    engine: &Engine,
+    query: &image::RgbImage,
+    resp: &SearchResponse,
+    out: &Path,
+) -> Result<()> {
+    let Some(best) = resp.matches.first() else {
+        bail!("no candidate to explain: the database has no image close to this photo");
+    };
+    let path = best
+        .image
+        .as_deref()
+        .context("the best candidate has no image")?;
+    let reference = crate::imaging::decode::decode_path(Path::new(path), engine.limits())
+        .with_context(|| format!("reading the reference image of {}", best.id))?;
+    let picture = crate::search::explain::render(&crate::search::explain::Explanation {
+        query,
+        reference: &reference,
+        region: best.evidence.and_then(|e| e.region),
+        pairs: &best.pairs,
+    });
+    picture
+        .save_with_format(out, image::ImageFormat::Png)
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("explanation of {} written to {}", best.id, out.display());
+    Ok(())
+}
+
+pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let db = &resp.database;
+    writeln!(
+        out,
+        "Searched {} records ({} images), database generation {} (change {}).",
+        db.records, db.images, db.generation, db.store_seq
+    )?;
+    // For a photo, weak candidates are noise to an officer: show every
+    // match and possible match, and at most three of the closest others
+    // (`--json` keeps them all).
+    let mut weak = 0;
+    for (i, m) in resp.matches.iter().enumerate() {
+        if photo && m.verdict == crate::search::scoring::Verdict::None {
+            weak += 1;
+            if weak > 3 {
+                continue;
+            }
+        }
+        let r = &m.record;
+        let verdict = if photo { m.verdict.as_str() } else { "" };
+        writeln!(
+            out,
+            "{:>3}. {:<16} {:.3} {:<8} {} — {} ({}, {})",
+            i + 1,
+            m.id,
+            m.score,
+            verdict,
+            if r.title.is_empty() {
+                "(untitled)"
+            } else {
+                &r.title
+            },
+            if r.maker.is_empty() {
+                "unknown maker"
+            } else {
+                &r.maker
+            },
+            if r.object_type.is_empty() {
+                "object"
+            } else {
+                &r.object_type
+            },
+            r.status
+        )?;
+    }
+    if photo
+        && !resp
+            .matches
+            .iter()
+            .any(|m| m.verdict != crate::search::scoring::Verdict::None)
+    {
+        writeln!(
+            out,
+            "No match in {} records. No match is not a clearance: the object may be unreported or photographed beyond recognition.",
+            db.records
+        )?;
+    }
+    Ok(())
+}

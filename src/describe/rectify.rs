@@ -1,0 +1,176 @@
+//! A region of a photo warped upright onto a rectangle.
+//!
+//! A framed picture photographed at an angle is a quadrilateral in the
+//! photo (`crate::describe::quad` finds it). Warped back onto a rectangle it looks
+//! like a re-used catalogue photo of the picture, which the global
+//! descriptors (hashes, embedding) recognise even when its own corners
+//! are too blurred or washed out for local features.
+
+use crate::imaging::geometry::Homography;
+use image::{Rgb, RgbImage};
+use rayon::prelude::*;
+
+/// Most samples per rendered pixel along each axis, so that a large
+/// region is averaged rather than aliased (fewer when the region has
+/// fewer photo pixels than the rendering).
+const SUPERSAMPLE: u32 = 3;
+
+/// The rectangle a quadrilateral (corners clockwise from the top-left)
+/// is warped onto, its sides the mean of the opposite sides' lengths,
+/// and the transform from the rectangle's pixels to the quad's.
+pub fn upright(q: &[[f32; 2]; 4]) -> Option<(Homography, (f32, f32))> {
+    let side = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
+    let w = (side(q[0], q[1]) + side(q[3], q[2])) / 2.0;
+    let h = (side(q[1], q[2]) + side(q[0], q[3])) / 2.0;
+    let rect = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    Some((Homography::from_four(&rect, q)?, (w, h)))
+}
+
+/// Renders a rectangle of `size`, scaled so its longer side is `side`
+/// pixels, out of `photo`, where `transform` maps
+/// the rectangle's pixels to the pixels of a copy of the photo
+/// `copy_width` wide (the copy the region was found in).
+/// Parts of the rectangle outside the photo (a crop cut them off) take
+/// the mean colour of the parts inside. None when under a quarter of it
+/// is inside the photo or the transform sends it to infinity.
+pub fn render(
+    photo: &RgbImage,
+    copy_width: u32,
+    transform: &Homography,
+    size: (f32, f32),
+    side: u32,
+) -> Option<RgbImage> {
+    let (rw, rh) = size;
+    if rw < 1.0 || rh < 1.0 || side == 0 || photo.width() < 2 || photo.height() < 2 {
+        return None;
+    }
+    let (w, h) = if rw >= rh {
+        (side, ((side as f32 * rh / rw).round() as u32).max(1))
+    } else {
+        (((side as f32 * rw / rh).round() as u32).max(1), side)
+    };
+    let to_photo = photo.width() as f64 / copy_width.max(1) as f64;
+    let per_pixel = rw.max(rh) as f64 * to_photo / side as f64;
+    let samples = (per_pixel.ceil() as u32).clamp(1, SUPERSAMPLE);
+    // One matrix from sample coordinates (in rendered pixels) to photo
+    // pixels (centres at .5 → the bilinear grid), so that the loop below
+    // is a few multiply-adds and one division per sample.
+    let (sx, sy) = (rw as f64 / w as f64, rh as f64 / h as f64);
+    let t = &transform.0;
+    let m: [f64; 9] = [
+        t[0] * sx * to_photo - 0.5 * t[6] * sx,
+        t[1] * sy * to_photo - 0.5 * t[7] * sy,
+        t[2] * to_photo - 0.5 * t[8],
+        t[3] * sx * to_photo - 0.5 * t[6] * sx,
+        t[4] * sy * to_photo - 0.5 * t[7] * sy,
+        t[5] * to_photo - 0.5 * t[8],
+        t[6] * sx,
+        t[7] * sy,
+        t[8],
+    ];
+    let (pw, ph) = (photo.width() as f64, photo.height() as f64);
+    let dims = (photo.width() as usize, photo.height() as usize);
+    let offsets: Vec<f64> = (0..samples)
+        .map(|k| (k as f64 + 0.5) / samples as f64)
+        .collect();
+    // Rows are independent: sampled in parallel (warping is most of the
+    // time a photo's outlined regions take), then summed in order, so
+    // that the mean is the same whatever the threads did.
+    let rows: Vec<Vec<Option<[f32; 3]>>> = (0..h)
+        .into_par_iter()
+        .map(|y| {
+            let mut row = Vec::with_capacity(w as usize);
+            for x in 0..w {
+                let mut acc = [0f32; 3];
+                let mut count = 0u32;
+                for &oy in &offsets {
+                    let v = y as f64 + oy;
+                    for &ox in &offsets {
+                        let u = x as f64 + ox;
+                        let z = m[6] * u + m[7] * v + m[8];
+                        if z <= 1e-12 {
+                            return None;
+                        }
+                        let px = (m[0] * u + m[1] * v + m[2]) / z;
+                        let py = (m[3] * u + m[4] * v + m[5]) / z;
+                        if !(px >= -0.5 && py >= -0.5 && px <= pw - 0.5 && py <= ph - 0.5) {
+                            continue;
+                        }
+                        let c = bilinear::<3>(photo.as_raw(), dims, px as f32, py as f32);
+                        for k in 0..3 {
+                            acc[k] += c[k];
+                        }
+                        count += 1;
+                    }
+                }
+                row.push((count > 0).then(|| acc.map(|a| a / count as f32)));
+            }
+            Some(row)
+        })
+        .collect::<Option<_>>()?;
+    let mut inside = 0usize;
+    let mut sum = [0f32; 3];
+    for c in rows.iter().flatten().flatten() {
+        for k in 0..3 {
+            sum[k] += c[k];
+        }
+        inside += 1;
+    }
+    if inside * 4 < (w * h) as usize {
+        return None;
+    }
+    let mean = sum.map(|s| s / inside as f32);
+    let mut out = RgbImage::new(w, h);
+    for (p, c) in out.pixels_mut().zip(rows.into_iter().flatten()) {
+        let c = c.unwrap_or(mean);
+        *p = Rgb(c.map(|v| v.round().clamp(0.0, 255.0) as u8));
+    }
+    Some(out)
+}
+
+/// Bilinear sample at (x, y) of an image's raw buffer with `C` channels
+/// per pixel, `w`×`h`, edges clamped; reads the raw buffer (`get_pixel`'s
+/// bounds checks cost more than the arithmetic).
+pub(crate) fn bilinear<const C: usize>(
+    raw: &[u8],
+    (w, h): (usize, usize),
+    x: f32,
+    y: f32,
+) -> [f32; C] {
+    let (x, y) = (x.max(0.0), y.max(0.0));
+    let (x0, y0) = ((x as usize).min(w - 1), (y as usize).min(h - 1));
+    let (fx, fy) = (x - x0 as f32, (y - y0 as f32));
+    let (fx, fy) = (fx.min(1.0), fy.min(1.0));
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let at = |xx: usize, yy: usize| C * (yy * w + xx);
+    let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
+    std::array::from_fn(|k| {
+        let top = raw[a + k] as f32 * (1.0 - fx) + raw[b + k] as f32 * fx;
+        let bottom = raw[c + k] as f32 * (1.0 - fx) + raw[d + k] as f32 * fx;
+        top * (1.0 - fy) + bottom * fy
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_renders_the_photo_itself() {
+        let photo = RgbImage::from_fn(256, 128, |x, y| Rgb([x as u8, y as u8, 77]));
+        let r = render(&photo, 256, &Homography::identity(), (256.0, 128.0), 128).unwrap();
+        assert_eq!(r.dimensions(), (128, 64));
+        let p = r.get_pixel(64, 32);
+        assert!(
+            (p[0] as i32 - 129).abs() <= 2 && (p[1] as i32 - 65).abs() <= 2,
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn a_frame_mostly_outside_the_photo_renders_nothing() {
+        let photo = RgbImage::new(100, 100);
+        let shifted = Homography([1.0, 0.0, 90.0, 0.0, 1.0, 90.0, 0.0, 0.0, 1.0]);
+        assert!(render(&photo, 100, &shifted, (100.0, 100.0), 128).is_none());
+    }
+}

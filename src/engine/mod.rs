@@ -1,0 +1,603 @@
+//! The engine: one index directory opened for searching and updating.
+//!
+//! [`Engine::search`] is the query path, one straight pipeline:
+//! describe → candidates (`candidates.rs`: HNSW, visual words, geometric
+//! verification) → evidence →
+//! calibrated score → best image per record → filters → verdicts.
+//! Writers commit to the record store first (the source of truth), then
+//! bring the derived indexes up to date; readers keep an `Arc` to an
+//! immutable generation, so a search never waits for a write.
+
+pub mod builder;
+
+use crate::describe::describer::{self, Describer, QueryDescriptors};
+use crate::describe::embed::{ColourLayoutEmbedder, Embedder};
+use crate::imaging::limits::{DecodeError, DecodeLimits};
+use crate::index::error::GenerationError;
+use crate::index::generation::Generation;
+use crate::paths::IndexPaths;
+use crate::records::record::Record;
+use crate::search::candidates::{Pairs, candidates};
+use crate::search::pixels;
+use crate::search::response::discount_rivals;
+pub use crate::search::response::{
+    DatabaseState, Match, RecordSummary, SearchOptions, SearchResponse,
+};
+use crate::search::scoring::{self, Evidence, Verdict};
+use crate::store::writelock::WriteLock;
+use crate::store::{ImageRef, Store, StoreError, StoredImage};
+use crate::text::{TextError, TextFilter, TextIndex};
+use builder::{build_generation, open_current, read_current, update_generation};
+use image::RgbImage;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Generation(#[from] GenerationError),
+    #[error(transparent)]
+    Text(#[from] TextError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(
+        "this index was built with the embedding {index:?}, not {configured:?}: open it with the same embedding options (e.g. --onnx-model), or import the records into a new index"
+    )]
+    Embedder { index: String, configured: String },
+}
+
+pub struct Engine {
+    paths: IndexPaths,
+    store: Mutex<Store>,
+    text: TextIndex,
+    generation: RwLock<Arc<Generation>>,
+    describer: Describer,
+    limits: DecodeLimits,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the index in `dir`, healing derived
+    /// indexes that lag behind the record store (e.g. after a crash).
+    pub fn open(dir: &Path) -> Result<Engine, EngineError> {
+        Self::open_with(dir, Arc::new(ColourLayoutEmbedder))
+    }
+
+    pub fn open_with(dir: &Path, embedder: Arc<dyn Embedder>) -> Result<Engine, EngineError> {
+        Self::open_inner(dir, embedder, false)
+    }
+
+    /// Opens an index to regenerate its derived indexes: the current
+    /// generation is not read at all (it may be damaged), a new one is
+    /// built from the record store.
+    pub fn open_for_rebuild(
+        dir: &Path,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Engine, EngineError> {
+        Self::open_inner(dir, embedder, true)
+    }
+
+    fn open_inner(
+        dir: &Path,
+        embedder: Arc<dyn Embedder>,
+        ignore_generation: bool,
+    ) -> Result<Engine, EngineError> {
+        std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let paths = IndexPaths::new(dir);
+        let lock_io = |source| EngineError::Io {
+            path: paths.write_lock(),
+            source,
+        };
+        // Healing (building a generation, re-indexing text) is a write.
+        // While another process writes, open what it last committed: it
+        // is consistent, only behind, and the writer brings it up to date.
+        let mut lock = WriteLock::try_acquire(&paths.write_lock()).map_err(lock_io)?;
+        let current = read_current(&paths);
+        if lock.is_none() && (ignore_generation || current.is_none()) {
+            lock = Some(WriteLock::acquire(&paths.write_lock()).map_err(lock_io)?);
+        }
+        let store = Store::open(&paths.store())?;
+        let text = open_text(&paths)?;
+        let seq = store.seq()?;
+        let describer = Describer::new(embedder);
+        let generation = match current {
+            Some(_) if ignore_generation => None,
+            Some(_) => match open_current(&paths).map(|(_, g)| g) {
+                Some(Ok(g)) => Some(g),
+                // Another version's format: derived data, rebuilt below.
+                Some(Err(GenerationError::Version { .. })) if lock.is_some() => None,
+                Some(Err(e)) => return Err(e.into()),
+                None => None,
+            },
+            None => None,
+        };
+        if let Some(g) = &generation
+            && g.manifest.embedder != describer.embedder().id()
+            && g.manifest.images > 0
+        {
+            // Rebuilding would drop every image described by the other
+            // embedder: refuse, and say how to open it.
+            return Err(EngineError::Embedder {
+                index: g.manifest.embedder.clone(),
+                configured: describer.embedder().id().to_string(),
+            });
+        }
+        // Only added images make a generation stale: deletions and field
+        // changes take effect through the store, which every candidate is
+        // resolved against (`compact` reclaims the dead entries).
+        let images_seq = store.images_seq()?;
+        let stale = generation.as_ref().is_none_or(|g| {
+            g.manifest.store_seq < images_seq || g.manifest.embedder != describer.embedder().id()
+        });
+        let generation = match generation {
+            Some(g) if !stale || lock.is_none() => g,
+            Some(g) => update_generation(&paths, &describer, &g)?,
+            None => build_generation(&paths, &describer, current.unwrap_or(0))?,
+        };
+        let engine = Engine {
+            paths,
+            store: Mutex::new(store),
+            text,
+            generation: RwLock::new(Arc::new(generation)),
+            describer,
+            limits: DecodeLimits::default(),
+        };
+        if lock.is_some() && engine.text_seq() != seq {
+            engine.rebuild_text()?;
+        }
+        Ok(engine)
+    }
+
+    /// Waits until no other process writes to this index, then holds it
+    /// off until the lock is dropped. Every caller of [`Engine::upsert`],
+    /// [`Engine::delete`], [`Engine::refresh`] and [`Engine::rebuild`]
+    /// holds it.
+    pub fn lock_writes(&self) -> Result<WriteLock, EngineError> {
+        WriteLock::acquire(&self.paths.write_lock()).map_err(|source| EngineError::Io {
+            path: self.paths.write_lock(),
+            source,
+        })
+    }
+
+    /// Picks up what another process committed (a CLI import beside a
+    /// running server): the generation `CURRENT` names, and the text
+    /// index's last commit. Never writes. True when the generation changed.
+    pub fn reload(&self) -> Result<bool, EngineError> {
+        self.text.reload()?;
+        let Some(id) = read_current(&self.paths) else {
+            return Ok(false);
+        };
+        if id == self.generation().manifest.generation {
+            return Ok(false);
+        }
+        let Some((_, next)) = open_current(&self.paths) else {
+            return Ok(false);
+        };
+        let next = next?;
+        if next.manifest.embedder != self.describer.embedder().id() && next.manifest.images > 0 {
+            return Err(EngineError::Embedder {
+                index: next.manifest.embedder.clone(),
+                configured: self.describer.embedder().id().to_string(),
+            });
+        }
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(true)
+    }
+
+    pub fn paths(&self) -> &IndexPaths {
+        &self.paths
+    }
+
+    pub fn describer(&self) -> &Describer {
+        &self.describer
+    }
+
+    pub fn limits(&self) -> &DecodeLimits {
+        &self.limits
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live generation; the caller's `Arc` stays valid across commits.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.generation
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn database_state(&self) -> Result<DatabaseState, EngineError> {
+        let (records, images) = self.store().counts()?;
+        let g = self.generation();
+        Ok(DatabaseState {
+            records,
+            images,
+            generation: g.manifest.generation,
+            store_seq: g.manifest.store_seq,
+            updated: std::fs::metadata(crate::paths::GenerationPaths(&g.dir).manifest())
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+        })
+    }
+
+    /// Searches with a photo file.
+    pub fn search_path(
+        &self,
+        photo: &Path,
+        opts: &SearchOptions,
+    ) -> Result<SearchResponse, EngineError> {
+        let img = crate::imaging::decode::decode_path(photo, &self.limits)?;
+        self.search(img, opts)
+    }
+
+    /// The query path.
+    pub fn search(
+        &self,
+        img: RgbImage,
+        opts: &SearchOptions,
+    ) -> Result<SearchResponse, EngineError> {
+        let query = self.describer.query(img);
+        let generation = self.generation();
+        let mut evidence = candidates(&generation, &query)?;
+        self.compare_pixels(&generation, &query, &mut evidence)?;
+        let mut best: HashMap<String, Match> = HashMap::new();
+        {
+            let store = self.store();
+            for (pos, ev, pairs) in evidence {
+                let Some(image) = store.image(generation.slot(pos))? else {
+                    continue; // replaced since this generation was built
+                };
+                let score = scoring::score(&ev);
+                if best.get(&image.record_id).is_some_and(|m| m.score >= score) {
+                    continue;
+                }
+                let Some(record) = store.get(&image.record_id)? else {
+                    continue;
+                };
+                if !type_matches(&record.object_type, opts.object_type.as_deref()) {
+                    continue;
+                }
+                best.insert(
+                    image.record_id.clone(),
+                    Match {
+                        id: image.record_id,
+                        score,
+                        verdict: Verdict::for_record(score, record.status),
+                        image: Some(image.path),
+                        image_index: Some(image.n),
+                        evidence: Some(ev),
+                        record: RecordSummary::from(&record),
+                        pairs,
+                    },
+                );
+            }
+        }
+        let mut matches: Vec<Match> = best.into_values().collect();
+        discount_rivals(&mut matches);
+        if let Some(words) = opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            self.boost_by_text(&mut matches, words)?;
+        }
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        matches.truncate(opts.top);
+        Ok(SearchResponse {
+            database: self.database_state()?,
+            matches,
+        })
+    }
+
+    /// Compares the photo with the best candidates' reference images
+    /// (`crate::search::pixels`), by the grids the store keeps; an image imported
+    /// before grids were kept has its file decoded, without the store's lock.
+    fn compare_pixels(
+        &self,
+        generation: &Generation,
+        query: &QueryDescriptors,
+        evidence: &mut [(u32, Evidence, Pairs)],
+    ) -> Result<(), EngineError> {
+        let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
+        let images: Vec<Option<ImageRef>> = {
+            let store = self.store();
+            chosen
+                .iter()
+                .map(|&i| store.image(generation.slot(evidence[i].0)))
+                .collect::<Result<_, StoreError>>()?
+        };
+        let agreements: Vec<Option<f32>> = chosen
+            .par_iter()
+            .zip(images)
+            .map(|(&i, image)| {
+                let (pos, e, _) = &evidence[i];
+                let region = e.region?;
+                let image = image?;
+                let grid = match image.grid {
+                    Some(grid) => grid,
+                    None if describer::worth_decoding(generation.shape(*pos)) => {
+                        describer::reference_grid_of_file(Path::new(&image.path), &self.limits)?
+                    }
+                    None => return None,
+                };
+                let s = query.grey.width() as f32 / query.width.max(1) as f32;
+                pixels::agreement(&query.grey, &region.map(|[x, y]| [x * s, y * s]), &grid)
+            })
+            .collect();
+        for (i, a) in chosen.into_iter().zip(agreements) {
+            evidence[i].1.pixel_agreement = a;
+        }
+        Ok(())
+    }
+
+    /// Raises candidates whose description matches the officer's words, by
+    /// at most a twentieth: words can order close candidates but never turn
+    /// a weak image match into an alarm on their own.
+    fn boost_by_text(&self, matches: &mut [Match], words: &str) -> Result<(), EngineError> {
+        let hits = self.text.search(words, &TextFilter::default(), 1000)?;
+        let by_id: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
+        for m in matches.iter_mut() {
+            if let Some(s) = by_id.get(m.id.as_str()) {
+                // The verdict stays the image's: words reorder, never alarm.
+                m.score = (m.score + 0.05 * s).min(1.0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Full-text search over record descriptions.
+    pub fn search_text(
+        &self,
+        query: &str,
+        filter: &TextFilter,
+        top: usize,
+    ) -> Result<SearchResponse, EngineError> {
+        let hits = self.text.search(query, filter, top)?;
+        let store = self.store();
+        let mut matches = Vec::with_capacity(hits.len());
+        for h in hits {
+            if let Some(record) = store.get(&h.id)? {
+                matches.push(Match {
+                    id: h.id,
+                    score: h.score,
+                    verdict: Verdict::None,
+                    image: None,
+                    image_index: None,
+                    evidence: None,
+                    record: RecordSummary::from(&record),
+                    pairs: Vec::new(),
+                });
+            }
+        }
+        drop(store);
+        Ok(SearchResponse {
+            database: self.database_state()?,
+            matches,
+        })
+    }
+
+    pub fn record(&self, id: &str) -> Result<Option<Record>, EngineError> {
+        Ok(self.store().get(id)?)
+    }
+
+    /// Where a record's images are stored (absolute paths), in order.
+    pub fn image_paths(&self, id: &str) -> Result<Vec<String>, EngineError> {
+        Ok(self.store().image_paths(id)?)
+    }
+
+    /// Commits records with their described images to the store (the
+    /// truth) and stages them in the text index. Searches see them after
+    /// the next [`Engine::refresh`], which commits the derived indexes
+    /// once for a whole import rather than once per batch.
+    pub fn upsert(&self, batch: &[(Record, Vec<StoredImage>)]) -> Result<i64, EngineError> {
+        let seq = self.store().upsert(batch, self.describer.embedder().id())?;
+        for (record, _) in batch {
+            self.text.upsert(record)?;
+        }
+        Ok(seq)
+    }
+
+    /// Replaces the fields of existing records and keeps their images (a
+    /// status change, a correction): no image is described again and no
+    /// image index is rebuilt, so it takes effect at the next
+    /// [`Engine::refresh`] in milliseconds. `false` for unknown ids.
+    pub fn update_records(&self, records: &[Record]) -> Result<Vec<bool>, EngineError> {
+        let done = self.store().update_records(records)?;
+        for (r, ok) in records.iter().zip(&done) {
+            if *ok {
+                self.text.upsert(r)?;
+            }
+        }
+        self.refresh()?;
+        Ok(done)
+    }
+
+    /// Rebuilds the image indexes without the entries of deleted or
+    /// replaced images, and removes uploaded images no record uses any
+    /// more. Returns (index entries dropped, upload files removed).
+    pub fn compact(&self) -> Result<(u64, u64), EngineError> {
+        let before = self.generation().manifest.images;
+        let next = build_generation(
+            &self.paths,
+            &self.describer,
+            self.generation().manifest.generation,
+        )?;
+        let after = next.manifest.images;
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        let used: std::collections::HashSet<String> =
+            self.store().all_image_paths()?.into_iter().collect();
+        let mut removed = 0;
+        if let Ok(entries) = std::fs::read_dir(self.paths.uploads()) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_file() && !used.contains(&p.display().to_string()) {
+                    std::fs::remove_file(&p).map_err(|source| EngineError::Io {
+                        path: p.clone(),
+                        source,
+                    })?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok((before.saturating_sub(after), removed))
+    }
+
+    /// Deletes a record everywhere; false if it did not exist.
+    pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
+        Ok(self.delete_many(&[id.to_string()])?[0])
+    }
+
+    /// Deletes records, then brings the indexes up to date once. Searches
+    /// stop returning them as soon as the store commits: every candidate
+    /// is resolved through the store, where they no longer are.
+    pub fn delete_many(&self, ids: &[String]) -> Result<Vec<bool>, EngineError> {
+        let mut gone = Vec::with_capacity(ids.len());
+        for id in ids {
+            let existed = self.store().delete(id)?;
+            if existed {
+                self.text.delete(id)?;
+            }
+            gone.push(existed);
+        }
+        if gone.iter().any(|g| *g) {
+            self.refresh()?;
+        }
+        Ok(gone)
+    }
+
+    /// Builds a new generation if the store has moved on, and switches
+    /// searches to it.
+    pub fn refresh(&self) -> Result<(), EngineError> {
+        self.reload()?;
+        let seq = self.store().seq()?;
+        if self.text_seq() != seq {
+            self.commit_text(seq)?;
+        }
+        let current = self.generation();
+        if current.manifest.store_seq >= self.store().images_seq()? {
+            return Ok(());
+        }
+        let next = update_generation(&self.paths, &self.describer, &current)?;
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(())
+    }
+
+    /// Gives every image imported before pixel grids were kept its grid,
+    /// from its file; returns (images given one, files that could not be
+    /// read). The store's lock is held only to write each batch.
+    pub fn fill_missing_grids(&self) -> Result<(usize, usize), EngineError> {
+        let missing = self.store().images_without_grid()?;
+        let mut filled = 0;
+        for batch in missing.chunks(256) {
+            let grids: Vec<(i64, Vec<u8>)> = batch
+                .par_iter()
+                .filter_map(|(slot, path)| {
+                    let img =
+                        crate::imaging::decode::decode_path(Path::new(path), &self.limits).ok()?;
+                    Some((*slot, describer::reference_grid(&img)))
+                })
+                .collect();
+            self.store().set_grids(&grids)?;
+            filled += grids.len();
+        }
+        Ok((filled, missing.len() - filled))
+    }
+
+    /// Regenerates every derived index from the record store.
+    pub fn rebuild(&self) -> Result<(), EngineError> {
+        let next = build_generation(
+            &self.paths,
+            &self.describer,
+            self.generation().manifest.generation,
+        )?;
+        *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        self.rebuild_text()
+    }
+
+    pub fn rebuild_text(&self) -> Result<(), EngineError> {
+        let store = Store::open(&self.paths.store())?;
+        let seq = store.seq()?;
+        self.text.clear()?;
+        let mut result = Ok(());
+        store.for_each_record(|r| {
+            if result.is_ok() {
+                result = self.text.upsert(&r);
+            }
+        })?;
+        result?;
+        self.commit_text(seq)
+    }
+
+    fn text_seq(&self) -> i64 {
+        std::fs::read_to_string(self.paths.text_seq())
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(-1)
+    }
+
+    fn commit_text(&self, seq: i64) -> Result<(), EngineError> {
+        self.text.commit()?;
+        crate::paths::write_atomic(&self.paths.text_seq(), seq.to_string().as_bytes()).map_err(
+            |source| EngineError::Io {
+                path: self.paths.text_seq(),
+                source,
+            },
+        )
+    }
+}
+
+/// `sculpture` matches `sculpture` and `sculpture/bust`.
+fn type_matches(record_type: &str, wanted: Option<&str>) -> bool {
+    match wanted.map(|w| w.trim().to_ascii_lowercase()) {
+        None => true,
+        Some(w) if w.is_empty() => true,
+        Some(w) => {
+            record_type == w
+                || record_type
+                    .strip_prefix(&w)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        }
+    }
+}
+
+/// Opens the text index. It is derived data: one this build cannot read
+/// (an older schema, a damaged file) is set aside and rebuilt from the
+/// record store, never served.
+fn open_text(paths: &IndexPaths) -> Result<TextIndex, EngineError> {
+    match TextIndex::open_or_create(&paths.text()) {
+        Ok(t) => Ok(t),
+        Err(_) => {
+            let io = |source| EngineError::Io {
+                path: paths.text(),
+                source,
+            };
+            std::fs::remove_dir_all(paths.text()).map_err(io)?;
+            let _ = std::fs::remove_file(paths.text_seq());
+            Ok(TextIndex::open_or_create(&paths.text())?)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_matches;
+
+    #[test]
+    fn two_level_types() {
+        assert!(type_matches("sculpture/bust", Some("sculpture")));
+        assert!(type_matches("sculpture/bust", Some("Sculpture/Bust")));
+        assert!(!type_matches("sculptures", Some("sculpture")));
+        assert!(type_matches("coin", None));
+    }
+}

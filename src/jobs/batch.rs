@@ -1,0 +1,261 @@
+//! Batch reconciliation: a whole seizure lot or catalogue against the
+//! database, one JSON line per input image, in input order.
+//!
+//! Images are searched in parallel (`--jobs` at once); lines are written in order as
+//! soon as every earlier one is done, so a partial output file after a
+//! crash is a clean prefix, and `--resume` carries on after it.
+
+use crate::engine::{Engine, SearchOptions, SearchResponse};
+use crate::jobs::import::Progress;
+use serde::Serialize;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// File extensions read from an input folder.
+pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "tif", "tiff", "gif", "bmp"];
+
+/// One input: where to read it, and how to name it in the output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchInput {
+    pub path: PathBuf,
+    pub query: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BatchError + '_ {
+    move |source| BatchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A folder (every image under it, recursively, sorted; named relative
+/// to the folder) or a list file (one path per line, named as written,
+/// resolved against the list's folder).
+pub fn list_inputs(input: &Path) -> Result<Vec<BatchInput>, BatchError> {
+    let meta = std::fs::metadata(input).map_err(io_err(input))?;
+    if meta.is_dir() {
+        let mut out = Vec::new();
+        walk(input, input, &mut out)?;
+        out.sort_by(|a, b| a.query.cmp(&b.query));
+        return Ok(out);
+    }
+    let text = std::fs::read_to_string(input).map_err(io_err(input))?;
+    let base = input.parent().unwrap_or(Path::new("."));
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| BatchInput {
+            path: base.join(l),
+            query: l.to_string(),
+        })
+        .collect())
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<BatchInput>) -> Result<(), BatchError> {
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        if entry.file_type().map_err(io_err(&path))?.is_dir() {
+            walk(root, &path, out)?;
+        } else if is_image_name(&path) {
+            let query = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push(BatchInput { path, query });
+        }
+    }
+    Ok(())
+}
+
+fn is_image_name(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// One output line.
+#[derive(Debug, Serialize)]
+pub struct BatchLine {
+    pub query: String,
+    pub matches: Vec<LineMatch>,
+    /// Seconds spent on this image, decode to verdict.
+    pub sec: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineMatch {
+    pub id: String,
+    pub score: f32,
+    pub verdict: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The raw evidence behind the score, for an expert (and calibration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::search::scoring::Evidence>,
+}
+
+impl BatchLine {
+    pub fn from_response(query: String, resp: &SearchResponse, sec: f64) -> BatchLine {
+        BatchLine {
+            query,
+            matches: resp
+                .matches
+                .iter()
+                .map(|m| LineMatch {
+                    id: m.id.clone(),
+                    score: m.score,
+                    verdict: m.verdict.as_str(),
+                    image: m.image.clone(),
+                    evidence: m.evidence,
+                })
+                .collect(),
+            sec,
+            error: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct BatchSummary {
+    pub images: usize,
+    pub skipped_done: usize,
+    pub errors: usize,
+    pub matched: usize,
+}
+
+/// Prepares an existing output file for `--resume`: cuts a line torn by
+/// a crash, and returns the queries already answered.
+pub fn prepare_resume(out: &Path) -> Result<std::collections::HashSet<String>, BatchError> {
+    let bytes = match std::fs::read(out) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => return Err(io_err(out)(e)),
+    };
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    if whole < bytes.len() {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(out)
+            .map_err(io_err(out))?;
+        f.set_len(whole as u64).map_err(io_err(out))?;
+    }
+    Ok(done_queries(out))
+}
+
+/// Queries already answered in an existing output file.
+fn done_queries(out: &Path) -> std::collections::HashSet<String> {
+    let Ok(f) = std::fs::File::open(out) else {
+        return Default::default();
+    };
+    std::io::BufReader::new(f)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter_map(|v| v.get("query")?.as_str().map(String::from))
+        .collect()
+}
+
+/// Runs every input, writing lines to `out` in input order, with `jobs`
+/// photos searched at once (at least one).
+///
+/// Each photo's own work (verifying its candidates, its second look) runs
+/// on rayon's pool whatever `jobs` is; the photos themselves are taken by
+/// `jobs` plain threads rather than by that pool, because a pool thread
+/// that waits inside one photo's search may start another photo, and that
+/// photo's time would be counted in the first one's `sec`. With `jobs = 1`
+/// every photo has every core: its `sec` is what one officer's search costs.
+pub fn run(
+    engine: &Engine,
+    inputs: &[BatchInput],
+    opts: &SearchOptions,
+    jobs: usize,
+    out: &mut dyn Write,
+    progress: &dyn Progress,
+) -> std::io::Result<BatchSummary> {
+    let mut summary = BatchSummary {
+        images: inputs.len(),
+        ..Default::default()
+    };
+    progress.start(inputs.len() as u64);
+    // Chunks bound memory and keep the output flowing in order.
+    for chunk in inputs.chunks(64) {
+        for line in search_chunk(engine, chunk, opts, jobs.max(1), progress) {
+            summary.errors += usize::from(line.error.is_some());
+            summary.matched +=
+                usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
+            serde_json::to_writer(&mut *out, &line)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+    }
+    progress.finish();
+    Ok(summary)
+}
+
+/// The lines of one chunk, in its order: `jobs` threads take the next
+/// photo until none is left.
+fn search_chunk(
+    engine: &Engine,
+    chunk: &[BatchInput],
+    opts: &SearchOptions,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Vec<BatchLine> {
+    let next = AtomicUsize::new(0);
+    let mut lines: Vec<(usize, BatchLine)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs.min(chunk.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(input) = chunk.get(i) else { break };
+                        mine.push((i, search_one(engine, input, opts)));
+                        progress.advance(1);
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    lines.sort_by_key(|(i, _)| *i);
+    lines.into_iter().map(|(_, line)| line).collect()
+}
+
+/// One photo's line, timed from reading its file to its verdicts.
+fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> BatchLine {
+    let t = std::time::Instant::now();
+    let line = match engine.search_path(&input.path, opts) {
+        Ok(resp) => BatchLine::from_response(input.query.clone(), &resp, 0.0),
+        Err(e) => BatchLine {
+            query: input.query.clone(),
+            matches: Vec::new(),
+            sec: 0.0,
+            error: Some(e.to_string()),
+        },
+    };
+    BatchLine {
+        sec: t.elapsed().as_secs_f64(),
+        ..line
+    }
+}

@@ -1,0 +1,183 @@
+//! Importing a records file: parse, decode and describe images in
+//! parallel, commit in batches, then bring the image indexes up to date.
+//!
+//! A record is imported whole or not at all: if one of its images is
+//! missing or undecodable, the record is reported and skipped (a record
+//! silently missing a photo would look searchable and not be). Batches
+//! are committed as they complete, so a crash loses at most the batch in
+//! flight, and re-running the import is idempotent (ids are upserted).
+
+use crate::engine::{Engine, EngineError};
+use crate::imaging::decode::decode_path;
+use crate::records::io::{self as records_io, ReadError};
+use crate::records::record::Record;
+use crate::store::StoredImage;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Records per store transaction.
+const BATCH: usize = 64;
+
+/// One thing that was skipped, and where.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(id) = &self.id {
+            write!(f, "record {id}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ImportReport {
+    pub records: usize,
+    pub images: usize,
+    pub skipped: Vec<Problem>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Told about progress; the CLI draws a bar with it.
+pub trait Progress: Sync {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    /// A batch is durable in the store: `through` is the line number of
+    /// the last record read so far whose fate is sealed, `records` how
+    /// many records have been committed in all.
+    fn committed(&self, _through: usize, _records: usize) {}
+    fn finish(&self) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+pub fn import_file(
+    engine: &Engine,
+    file: &Path,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let started = std::time::Instant::now();
+    let _lock = engine.lock_writes()?;
+    let lines = records_io::read_records(file)?;
+    let name = file.display().to_string();
+    let mut report = ImportReport::default();
+    let mut valid: Vec<(usize, Record)> = Vec::new();
+    for l in lines {
+        match l.result {
+            Ok(r) => valid.push((l.line, r)),
+            Err(e) => report.skipped.push(Problem {
+                file: name.clone(),
+                line: l.line,
+                id: None,
+                message: e.to_string(),
+            }),
+        }
+    }
+    // A later line with the same id wins, as a second import would.
+    let mut last: std::collections::HashMap<String, usize> = Default::default();
+    for (i, (_, r)) in valid.iter().enumerate() {
+        last.insert(r.id.clone(), i);
+    }
+    let valid: Vec<(usize, Record)> = valid
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (_, r))| last[&r.id] == *i)
+        .map(|(_, v)| v)
+        .collect();
+
+    progress.start(
+        valid
+            .iter()
+            .map(|(_, r)| r.images.len().max(1) as u64)
+            .sum(),
+    );
+    for chunk in valid.chunks(BATCH) {
+        let described: Vec<Result<(Record, Vec<StoredImage>), Problem>> = chunk
+            .par_iter()
+            .map(|(line, record)| {
+                let out = describe_record(engine, file, record).map_err(|message| Problem {
+                    file: name.clone(),
+                    line: *line,
+                    id: Some(record.id.clone()),
+                    message,
+                });
+                progress.advance(record.images.len().max(1) as u64);
+                out
+            })
+            .collect();
+        let mut batch = Vec::with_capacity(described.len());
+        for d in described {
+            match d {
+                Ok(ok) => batch.push(ok),
+                Err(p) => report.skipped.push(p),
+            }
+        }
+        if !batch.is_empty() {
+            engine.upsert(&batch)?;
+            report.records += batch.len();
+            report.images += batch.iter().map(|(_, i)| i.len()).sum::<usize>();
+        }
+        progress.committed(chunk.last().map_or(0, |(line, _)| *line), report.records);
+    }
+    engine.refresh()?;
+    progress.finish();
+    report.skipped.sort_by_key(|p| p.line);
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Decodes and describes every image of a record; the first failure
+/// rejects the record.
+fn describe_record(
+    engine: &Engine,
+    file: &Path,
+    record: &Record,
+) -> Result<(Record, Vec<StoredImage>), String> {
+    let mut images = Vec::with_capacity(record.images.len());
+    for rel in &record.images {
+        let path = records_io::resolve_image(file, rel);
+        let img = decode_path(&path, engine.limits()).map_err(|e| format!("image {rel:?}: {e}"))?;
+        images.push(describe_image(
+            engine,
+            absolute(&path).display().to_string(),
+            img,
+        ));
+    }
+    Ok((record.clone(), images))
+}
+
+/// Describes one decoded reference image stored at `path`.
+pub fn describe_image(engine: &Engine, path: String, img: image::RgbImage) -> StoredImage {
+    let d = engine.describer().reference(img);
+    StoredImage {
+        path,
+        width: d.width,
+        height: d.height,
+        hashes: d.hashes,
+        embedding: d.embedding,
+        features: crate::index::localfeatures::encode(&d.features),
+        grid: d.grid,
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}

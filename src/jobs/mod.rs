@@ -1,0 +1,10 @@
+//! Long-running work over a whole index or input set, used by the CLI and
+//! the server alike: [`import`], [`batch`], [`verify`], [`snapshot`] and
+//! export, [`info`]. Each calls the [`crate::engine`]; none knows about
+//! argument parsing or HTTP.
+
+pub mod batch;
+pub mod import;
+pub mod info;
+pub mod snapshot;
+pub mod verify;

@@ -1,0 +1,176 @@
+//! `snapshot` (a consistent copy of an index, taken while it serves) and
+//! `export` (portable JSONL + images that `import` reads back).
+
+use crate::paths::{IndexPaths, parse_generation_name};
+use crate::store::writelock::WriteLock;
+use crate::store::{Store, StoreError};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}: already exists; a snapshot or export goes into a new folder")]
+    Exists(PathBuf),
+    #[error("{0}: no index here")]
+    NoIndex(PathBuf),
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What a snapshot or export wrote.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Written {
+    pub records: u64,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// [`crate::paths::link_tree`], counted in `w`.
+fn link_tree(from: &Path, to: &Path, w: &mut Written) -> Result<(), SnapshotError> {
+    let linked = crate::paths::link_tree(from, to)
+        .map_err(|(path, source)| SnapshotError::Io { path, source })?;
+    w.files += linked.files;
+    w.bytes += linked.bytes;
+    Ok(())
+}
+
+fn copy_file(from: &Path, to: &Path, w: &mut Written) -> Result<(), SnapshotError> {
+    if from.is_file() {
+        w.bytes += std::fs::copy(from, to).map_err(io(from))?;
+        w.files += 1;
+    }
+    Ok(())
+}
+
+/// Copies the index in `dir` to `out` (a new folder) so that the copy is
+/// one committed state: the write lock is held meanwhile, so writers
+/// wait and readers (a running server) go on. Generations and tantivy
+/// segments are immutable once written, so they are hard-linked; the
+/// store is copied by SQLite itself. Reference images outside the index
+/// (imported from files) are not copied: `export` carries them.
+pub fn snapshot(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
+    let src = IndexPaths::new(dir);
+    if !src.store().is_file() {
+        return Err(SnapshotError::NoIndex(dir.to_path_buf()));
+    }
+    if out.exists() {
+        return Err(SnapshotError::Exists(out.to_path_buf()));
+    }
+    let dst = IndexPaths::new(out);
+    let _lock = WriteLock::acquire(&src.write_lock()).map_err(io(&src.write_lock()))?;
+    // Written beside, renamed at the end: a crash leaves no half snapshot
+    // under the name asked for.
+    let tmp = out.with_extension("partial");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    let staged = IndexPaths::new(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let mut w = Written::default();
+    let store = Store::open(&src.store())?;
+    store.copy_to(&staged.store())?;
+    w.records = store.counts()?.0;
+    w.files += 1;
+    if let Some(name) = std::fs::read_to_string(src.current())
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|n| parse_generation_name(n).is_some())
+    {
+        link_tree(&src.root().join(&name), &staged.root().join(&name), &mut w)?;
+        copy_file(&src.current(), &staged.current(), &mut w)?;
+    }
+    if src.text().is_dir() {
+        link_tree(&src.text(), &staged.text(), &mut w)?;
+        // meta.json is replaced on commit, never written in place, but a
+        // copy keeps the snapshot independent of the next commit anyway.
+        let meta = staged.text().join("meta.json");
+        if meta.exists() {
+            std::fs::remove_file(&meta).map_err(io(&meta))?;
+            copy_file(&src.text().join("meta.json"), &meta, &mut w)?;
+        }
+        let _ = std::fs::remove_file(staged.text().join(".tantivy-writer.lock"));
+        let _ = std::fs::remove_file(staged.text().join(".tantivy-meta.lock"));
+        copy_file(&src.text_seq(), &staged.text_seq(), &mut w)?;
+    }
+    if src.uploads().is_dir() {
+        link_tree(&src.uploads(), &staged.uploads(), &mut w)?;
+    }
+    for name in ["keys.json", "audit.jsonl"] {
+        copy_file(&src.root().join(name), &staged.root().join(name), &mut w)?;
+    }
+    crate::paths::sync_dir(&tmp).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, dst.root()).map_err(io(out))?;
+    Ok(w)
+}
+
+/// Writes every record to `out/records.jsonl` with its images copied to
+/// `out/images/` (named by content, so shared photos are stored once), in
+/// the form `import` reads: a portable copy for another site or system.
+pub fn export(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let src = IndexPaths::new(dir);
+    if !src.store().is_file() {
+        return Err(SnapshotError::NoIndex(dir.to_path_buf()));
+    }
+    if out.exists() {
+        return Err(SnapshotError::Exists(out.to_path_buf()));
+    }
+    let images = out.join("images");
+    std::fs::create_dir_all(&images).map_err(io(&images))?;
+    // One read transaction for the whole export: a consistent state even
+    // while imports go on.
+    let store = Store::open(&src.store())?;
+    let jsonl = out.join("records.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&jsonl).map_err(io(&jsonl))?);
+    let mut w = Written::default();
+    store.in_read_transaction(|store| {
+        let mut records = Vec::new();
+        store.for_each_record(|r| records.push(r))?;
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        for mut r in records {
+            let mut names = Vec::new();
+            for p in store.image_paths(&r.id)? {
+                let path = PathBuf::from(&p);
+                let bytes = std::fs::read(&path).map_err(io(&path))?;
+                let sha: String = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let ext = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(|e| format!(".{}", e.to_ascii_lowercase()))
+                    .unwrap_or_default();
+                let name = format!("images/{}{ext}", &sha[..32]);
+                let dest = out.join(&name);
+                if !dest.exists() {
+                    std::fs::write(&dest, &bytes).map_err(io(&dest))?;
+                    w.files += 1;
+                    w.bytes += bytes.len() as u64;
+                }
+                names.push(name);
+            }
+            r.images = names;
+            let line = serde_json::to_string(&r).expect("records serialise");
+            writeln!(f, "{line}").map_err(io(&jsonl))?;
+            w.records += 1;
+        }
+        Ok::<(), SnapshotError>(())
+    })?;
+    f.flush().map_err(io(&jsonl))?;
+    f.get_ref().sync_all().map_err(io(&jsonl))?;
+    Ok(w)
+}

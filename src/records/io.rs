@@ -1,0 +1,279 @@
+//! Reading record files: JSON Lines and CSV, in the Object ID field names.
+//!
+//! Each line is parsed and validated on its own, so that one bad line is
+//! reported with its file and line number while the rest import. Image
+//! paths are resolved against the records file's folder.
+
+use crate::records::record::{Record, RecordError, Status};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One record read from a file, or why that line was rejected.
+#[derive(Debug)]
+pub struct ParsedLine {
+    /// 1-based line number (for CSV: the line of the row).
+    pub line: usize,
+    pub result: Result<Record, LineError>,
+}
+
+/// Why a line of a records file was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LineError {
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("invalid CSV row: {0}")]
+    Csv(String),
+    #[error(
+        "field `status`: unknown value {0:?} (expected stolen, missing, recovered or disputed)"
+    )]
+    Status(String),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: unknown records format (expected .jsonl, .json or .csv)")]
+    Format { path: PathBuf },
+    #[error("{path}: CSV header: {message}")]
+    CsvHeader { path: PathBuf, message: String },
+}
+
+/// Reads every record of a `.jsonl` or `.csv` file.
+pub fn read_records(path: &Path) -> Result<Vec<ParsedLine>, ReadError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match ext.as_str() {
+        "jsonl" | "json" | "ndjson" => Ok(parse_jsonl(&text)),
+        "csv" => parse_csv(&text).map_err(|message| ReadError::CsvHeader {
+            path: path.to_path_buf(),
+            message,
+        }),
+        _ => Err(ReadError::Format {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+pub fn parse_jsonl(text: &str) -> Vec<ParsedLine> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| ParsedLine {
+            line: i + 1,
+            result: parse_json_record(l),
+        })
+        .collect()
+}
+
+/// Parses and validates one JSON record (also what the HTTP API accepts).
+pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| LineError::Json(e.to_string()))?;
+    if let Some(s) = value.get("status").and_then(|s| s.as_str())
+        && Status::parse(s).is_none()
+    {
+        return Err(LineError::Status(s.to_string()));
+    }
+    let mut value = value;
+    if let Some(obj) = value.as_object_mut() {
+        // Accept "Stolen", " stolen " and "" as real databases write them.
+        if let Some(s) = obj
+            .get("status")
+            .and_then(|s| s.as_str())
+            .and_then(Status::parse)
+        {
+            obj.insert(
+                "status".into(),
+                serde_json::Value::String(s.as_str().into()),
+            );
+        }
+        check_field_types(obj)?;
+    }
+    let rec: Record = serde_json::from_value(value).map_err(|e| LineError::Json(e.to_string()))?;
+    let rec = normalise(rec);
+    rec.validate()?;
+    Ok(rec)
+}
+
+/// The record's text fields; everything else but `images` is kept as is.
+const TEXT_FIELDS: &[&str] = &[
+    "id",
+    "source",
+    "object_type",
+    "title",
+    "maker",
+    "date",
+    "subject",
+    "materials",
+    "measurements",
+    "inscriptions",
+    "features",
+    "description",
+    "theft_date",
+    "theft_place",
+    "country",
+];
+
+/// Checks field types so that the error names the field (serde's own
+/// message does not). Numbers in text fields (an id, a year) are taken as
+/// their text, as spreadsheets export them; null is an empty field.
+fn check_field_types(
+    obj: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), LineError> {
+    use serde_json::Value;
+    let bad = |field: &str, message: &str| {
+        LineError::Record(RecordError::BadField {
+            field: field.to_string(),
+            message: message.to_string(),
+        })
+    };
+    for &f in TEXT_FIELDS {
+        match obj.get(f) {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Null) => {
+                obj.remove(f);
+            }
+            Some(Value::Number(n)) => {
+                let text = n.to_string();
+                obj.insert(f.to_string(), Value::String(text));
+            }
+            Some(_) => return Err(bad(f, "expected text")),
+        }
+    }
+    match obj.get("images") {
+        None | Some(Value::Null) => {
+            obj.remove("images");
+        }
+        Some(Value::Array(items)) => {
+            if let Some(i) = items.iter().position(|v| !v.is_string()) {
+                return Err(bad(&format!("images[{i}]"), "expected a path (text)"));
+            }
+        }
+        Some(Value::String(_)) => {
+            return Err(bad("images", "expected a list of paths, found one text"));
+        }
+        Some(_) => return Err(bad("images", "expected a list of paths")),
+    }
+    Ok(())
+}
+
+fn normalise(mut rec: Record) -> Record {
+    rec.id = rec.id.trim().to_string();
+    rec.object_type = rec.object_type.trim().to_ascii_lowercase();
+    rec
+}
+
+/// CSV: a header row of field names; `images` holds paths separated by `;`.
+pub fn parse_csv(text: &str) -> Result<Vec<ParsedLine>, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
+    if !headers.iter().any(|h| h.trim() == "id") {
+        return Err("no `id` column".into());
+    }
+    let mut out = Vec::new();
+    for row in rdr.records() {
+        let (line, result) = match row {
+            Err(e) => (
+                e.position().map(|p| p.line() as usize).unwrap_or(0),
+                Err(LineError::Csv(e.to_string())),
+            ),
+            Ok(row) => {
+                let line = row.position().map(|p| p.line() as usize).unwrap_or(0);
+                (line, csv_record(&headers, &row))
+            }
+        };
+        out.push(ParsedLine { line, result });
+    }
+    Ok(out)
+}
+
+fn csv_record(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Record, LineError> {
+    let mut obj = BTreeMap::new();
+    for (h, v) in headers.iter().zip(row.iter()) {
+        let h = h.trim();
+        let value = if h == "images" {
+            serde_json::Value::Array(
+                v.split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| serde_json::Value::String(s.into()))
+                    .collect(),
+            )
+        } else {
+            serde_json::Value::String(v.to_string())
+        };
+        obj.insert(h.to_string(), value);
+    }
+    parse_json_record(&serde_json::to_string(&obj).expect("strings serialise"))
+}
+
+/// Resolves a record's image path against the folder of its records file.
+pub fn resolve_image(records_file: &Path, image: &str) -> PathBuf {
+    let p = Path::new(image);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        records_file.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonl_lines_fail_alone() {
+        let lines = parse_jsonl(
+            "{\"id\":\"a\"}\n\nnot json\n{\"title\":\"no id\"}\n{\"id\":\"b\",\"status\":\"lost\"}\n{\"id\":7}\n",
+        );
+        let summary: Vec<(usize, bool)> =
+            lines.iter().map(|l| (l.line, l.result.is_ok())).collect();
+        assert_eq!(
+            summary,
+            vec![(1, true), (3, false), (4, false), (5, false), (6, true)]
+        );
+        assert!(matches!(
+            lines[2].result,
+            Err(LineError::Record(RecordError::MissingId))
+        ));
+        assert!(matches!(lines[3].result, Err(LineError::Status(_))));
+        assert_eq!(lines[4].result.as_ref().unwrap().id, "7");
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let err = parse_json_record(r#"{"id":"a","title":{"x":1}}"#).unwrap_err();
+        assert!(err.to_string().contains("`title`"), "{err}");
+        let err = parse_json_record(r#"{"id":"a","images":["a.jpg", 3]}"#).unwrap_err();
+        assert!(err.to_string().contains("`images[1]`"), "{err}");
+        let ok = parse_json_record(r#"{"id":"a","date":1832,"maker":null}"#).unwrap();
+        assert_eq!(ok.date, "1832");
+    }
+
+    #[test]
+    fn csv_images_split_on_semicolons() {
+        let lines =
+            parse_csv("id,title,images,status\nx,Vase,a.jpg; b.png,Recovered\ny,,,\n").unwrap();
+        let x = lines[0].result.as_ref().unwrap();
+        assert_eq!(x.images, vec!["a.jpg", "b.png"]);
+        assert_eq!(x.status, Status::Recovered);
+        assert_eq!(lines[0].line, 2);
+        assert!(lines[1].result.as_ref().unwrap().images.is_empty());
+    }
+}

@@ -1,0 +1,156 @@
+//! The Object ID record model and its validation.
+//!
+//! A [`Record`] is what a curator imports and what every index is derived
+//! from. Parsing (JSONL/CSV) lives in [`crate::records::io`]; this module only
+//! knows what a valid record is, so that the HTTP API and the CLI validate
+//! the same way.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where a stolen-works record stands. Only `stolen` and `missing` objects
+/// can produce a `match`; `recovered` and `disputed` ones are still shown,
+/// at most as `possible` (see `scoring::Verdict::for_record`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Stolen,
+    Missing,
+    Recovered,
+    Disputed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Stolen => "stolen",
+            Status::Missing => "missing",
+            Status::Recovered => "recovered",
+            Status::Disputed => "disputed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "stolen" => Some(Status::Stolen),
+            "missing" => Some(Status::Missing),
+            "recovered" => Some(Status::Recovered),
+            "disputed" => Some(Status::Disputed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One cultural object, as the Getty/ICOM Object ID standard describes it.
+///
+/// Every text field defaults to empty: real databases are patchy, and a
+/// record with only an id and a photo is still worth matching against.
+/// Fields this model does not know (e.g. `inventory_number`) are kept in
+/// `extra` and round-trip unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Record {
+    pub id: String,
+    pub source: String,
+    pub status: Status,
+    pub object_type: String,
+    pub title: String,
+    pub maker: String,
+    pub date: String,
+    pub subject: String,
+    pub materials: String,
+    pub measurements: String,
+    pub inscriptions: String,
+    pub features: String,
+    pub description: String,
+    pub theft_date: String,
+    pub theft_place: String,
+    pub country: String,
+    /// Image paths, relative to the records file they were imported from
+    /// (after import: relative to the index's image store).
+    pub images: Vec<String>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Why a record is not acceptable; the caller adds file and line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("field `id` is missing or empty")]
+    MissingId,
+    #[error("field `id` is {0} bytes long (at most 200)")]
+    IdTooLong(usize),
+    #[error("field `id` contains a control character or '/'")]
+    IdBadChar,
+    #[error("field `{field}`: {message}")]
+    BadField { field: String, message: String },
+}
+
+impl Record {
+    /// Checks the invariants every index relies on.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        let id = self.id.trim();
+        if id.is_empty() {
+            return Err(RecordError::MissingId);
+        }
+        if id.len() > 200 {
+            return Err(RecordError::IdTooLong(id.len()));
+        }
+        if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+            return Err(RecordError::IdBadChar);
+        }
+        for (i, img) in self.images.iter().enumerate() {
+            if img.trim().is_empty() {
+                return Err(RecordError::BadField {
+                    field: format!("images[{i}]"),
+                    message: "empty image path".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The text fields that full-text search covers, with their names.
+    pub fn text_fields(&self) -> [(&'static str, &str); 9] {
+        [
+            ("title", &self.title),
+            ("maker", &self.maker),
+            ("materials", &self.materials),
+            ("inscriptions", &self.inscriptions),
+            ("subject", &self.subject),
+            ("description", &self.description),
+            ("object_type", &self.object_type),
+            ("features", &self.features),
+            ("date", &self.date),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_round_trip() {
+        let line = r#"{"id":"7","title":"Zebra","inventory_number":"T1","images":[]}"#;
+        let r: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(r.extra["inventory_number"], "T1");
+        assert_eq!(r.status, Status::Stolen);
+        let back = serde_json::to_string(&r).unwrap();
+        assert!(back.contains("inventory_number"));
+    }
+
+    #[test]
+    fn empty_id_is_rejected() {
+        let r = Record::default();
+        assert_eq!(r.validate(), Err(RecordError::MissingId));
+    }
+}

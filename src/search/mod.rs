@@ -1,0 +1,18 @@
+//! From a described photo to ranked, scored, explained matches.
+//!
+//! Owns: proposing candidates from the indexes ([`candidates`]), proving
+//! them geometrically ([`matching`], [`nearest`]), comparing pixels inside
+//! a proven outline ([`pixels`]), turning evidence into a calibrated score
+//! and a verdict ([`scoring`]), discounting variants of a stronger
+//! candidate ([`rivals`]), the answer's shape ([`response`]) and the
+//! expert's picture ([`explain`]).
+//! Must not touch: writes of any kind; it reads a generation and the store.
+
+pub mod candidates;
+pub mod explain;
+pub mod matching;
+pub mod nearest;
+pub mod pixels;
+pub mod response;
+pub mod rivals;
+pub mod scoring;

@@ -1,0 +1,119 @@
+//! What a search answers: the ranked records with their evidence and
+//! verdicts, and the state of the database searched; and the last step
+//! that orders them, the rivals' discount (`crate::search::rivals`).
+
+use crate::records::record::{Record, Status};
+use crate::search::rivals;
+use crate::search::scoring::{self, Evidence, Verdict};
+use serde::Serialize;
+
+/// What a photo search may be narrowed or helped by.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub top: usize,
+    /// Words describing the object; records whose text matches rank higher
+    /// among candidates of similar image score.
+    pub text: Option<String>,
+    /// Keep only records of this object type (or a subtype of it).
+    pub object_type: Option<String>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            top: 10,
+            text: None,
+            object_type: None,
+        }
+    }
+}
+
+/// The fields of a record a result card shows.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordSummary {
+    pub title: String,
+    pub maker: String,
+    pub date: String,
+    pub object_type: String,
+    pub status: Status,
+    pub source: String,
+}
+
+impl From<&Record> for RecordSummary {
+    fn from(r: &Record) -> Self {
+        RecordSummary {
+            title: r.title.clone(),
+            maker: r.maker.clone(),
+            date: r.date.clone(),
+            object_type: r.object_type.clone(),
+            status: r.status,
+            source: r.source.clone(),
+        }
+    }
+}
+
+/// Discounts the candidates that explain the same part of the photo
+/// worse than a stronger one (`crate::search::rivals`), then re-scores them.
+pub(crate) fn discount_rivals(matches: &mut [Match]) {
+    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    let mut view: Vec<rivals::Candidate<'_>> = matches
+        .iter_mut()
+        .filter_map(|m| {
+            let points = m.pairs.iter().map(|(_, q)| *q).collect();
+            m.evidence
+                .as_mut()
+                .map(|evidence| rivals::Candidate { evidence, points })
+        })
+        .collect();
+    rivals::discount(&mut view);
+    drop(view);
+    for m in matches.iter_mut() {
+        if let Some(e) = &m.evidence {
+            let score = scoring::score(e);
+            if score != m.score {
+                m.verdict = Verdict::for_record(score, m.record.status);
+                m.score = score;
+            }
+        }
+    }
+}
+
+/// One ranked candidate record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Match {
+    pub id: String,
+    pub score: f32,
+    pub verdict: Verdict,
+    /// The reference image that matched (path as stored at import).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Its position in the record's `images`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_index: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    pub record: RecordSummary,
+    /// Agreeing local features (reference pixel, query pixel), for the
+    /// expert's picture; not part of the results format.
+    #[serde(skip)]
+    pub pairs: Vec<([f32; 2], [f32; 2])>,
+}
+
+/// The database a search ran against: "no match" is only meaningful
+/// together with how much was searched, and as of when.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseState {
+    pub records: u64,
+    pub images: u64,
+    pub generation: u64,
+    pub store_seq: i64,
+    /// When the searched generation was committed (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub database: DatabaseState,
+    pub matches: Vec<Match>,
+}
