@@ -7,11 +7,18 @@
 //!   text.seq              store sequence the text index was last committed at
 //!   CURRENT               name of the live generation, replaced atomically
 //!   gen-000042/           one immutable generation of the image indexes
-//!     manifest.json       counts, versions, store sequence
-//!     slots.bin           dense position -> image slot in the store
+//!     manifest.json       counts, versions, store sequence, its delta segments
+//!     vocabulary.bin      visual words, shared by every segment
+//!     slots.bin           the base segment: dense position -> image slot in the store
 //!     hashes.bin          perceptual hashes, one pair per position
 //!     vectors.bin         embeddings, one row per position
-//!     hnsw/               approximate-neighbour graph over vectors.bin
+//!     graph.bin           approximate-neighbour (HNSW) graph over vectors.bin, layer 0
+//!     graph-upper.*       its upper layers (.idx, .bin); these and vectors.bin are
+//!                         named in `index::vectors::files`
+//!     features.*          local features per position (.idx, .bin)
+//!     words.*             visual-word postings (.idx, .bin) and word weights (.idf)
+//!     delta-41/           a delta segment: the base segment's files above, for the
+//!                         images imported since (no manifest, no vocabulary)
 //!   uploads/              images uploaded through the HTTP API, by SHA-256
 //!   keys.json, audit.jsonl  `serve`'s API keys (hashes) and audit log
 //!   write.lock            held by the one process writing

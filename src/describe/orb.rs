@@ -82,9 +82,9 @@ pub const REFERENCE: OrbParams = OrbParams {
 
 /// Queries: more levels, because the object may fill only part of the
 /// photo and be smaller or larger than its reference; twice the
-/// reference's features, not more: on the benchmark 700–1,000 query
-/// features found more true matches than 1,500 or 2,500, whose extra
-/// corners come from background clutter and only add chance matches.
+/// reference's features, not more: the extra corners come from background
+/// clutter and only add chance matches (docs/decisions.md, "2026-11-29 —
+/// Calibrated strength; 1,000 query features at 720 px").
 pub const QUERY: OrbParams = OrbParams {
     max_features: 1000,
     levels: 8,

@@ -5,7 +5,8 @@
 //!
 //! `image::imageops::resize` does the same through its generic pixel
 //! path: every grey pixel widened to four `f32` channels and fetched one
-//! by one. On an AMD EPYC it was 11% of a search's time. This is the same
+//! by one, a tenth of a search's time (docs/decisions.md, "2026-12-02 —
+//! Grey-channel resize and packed AVX2 keys"). This is the same
 //! arithmetic on the one channel, row by row so that it vectorises, and
 //! gives *bit for bit* the same pixels (a test holds it to that): the
 //! features of references described by an earlier release stay

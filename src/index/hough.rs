@@ -20,8 +20,9 @@ const SCALE_STEP: f32 = orb::QUERY.scale_factor;
 /// sharing hundreds of words is a candidate anyway.
 const MAX_VOTES: usize = 64;
 /// Votes each tried as the centre of a set of agreeing ones, the
-/// heaviest: a true view's rarest words carry the most weight (with 12,
-/// R@1 on the 50k benchmark was the same as with all 64).
+/// heaviest: a true view's rarest words carry the most weight, so trying
+/// all [`MAX_VOTES`] finds no more (docs/decisions.md, "2026-12-01 —
+/// Ranking the second look's shortlist by one transform").
 const SEEDS: usize = 12;
 /// Two votes agree when their turns differ by at most this many of 256
 /// steps per turn (22.5°), their levels by at most one, and their

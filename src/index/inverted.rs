@@ -42,9 +42,10 @@ const STOP_WORD_SHARE: f64 = 0.25;
 /// A posting: image position (u32), weight (f32), orientation step and
 /// pyramid level (u8 each), offset from the image centre (i8 each).
 const ENTRY: usize = 12;
-/// Images re-scored for geometric consistency: with 51k references, a
-/// shortlist of 1,000 lost the true reference of 7% of the hard photos
-/// that 5,000 kept; 10,000 costs 2.6 MB of histograms per query.
+/// Images re-scored for geometric consistency: a shorter shortlist loses
+/// the true reference of hard photos in a large database
+/// (docs/decisions.md, "2026-11-29 — A shortlist of 10,000 for weak
+/// geometric consistency").
 const SHORTLIST: usize = 10_000;
 /// Orientation-difference bins (22.5° each) and level-difference bins.
 const ANGLE_BINS: usize = 16;
@@ -288,7 +289,9 @@ impl InvertedIndex {
     /// words. Copied with a positioned read rather than mapped: a query
     /// touches ~800 lists scattered over the whole file, and each mapped
     /// page fault maps 16 pages around it, so that after a few dozen
-    /// searches the whole file was resident in the process.
+    /// searches the whole file would be resident in the process
+    /// (docs/decisions.md, "2026-11-29 — Positioned reads instead of page
+    /// faults").
     fn postings_of(&self, w: u32, min_idf: f32) -> Result<Option<Vec<u8>>, ArrayFileError> {
         if w as usize >= self.words() || self.idf_of(w) < min_idf {
             return Ok(None);

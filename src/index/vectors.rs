@@ -4,7 +4,8 @@
 //! The graph is built with `hnsw_rs` and then written in a format of our
 //! own, because `hnsw_rs` reloads its graph onto the heap (about 3.4 KB
 //! per point at M=16: 3.4 GB per million images) and panics on a
-//! malformed dump. Here the links are flat arrays in checksummed files:
+//! malformed dump (docs/decisions.md, "2026-11-29 — Our own HNSW graph
+//! tables"). Here the links are flat arrays in checksummed files:
 //! layer 0 (where every point lives, 2·M links each) is one fixed-stride
 //! table, the few points of the upper layers a sorted sparse table. The
 //! search (greedy descent through the upper layers, then a beam of width
@@ -65,10 +66,10 @@ pub fn files(dir: &Path) -> [PathBuf; 4] {
 ///
 /// One point after another: `hnsw_rs`'s parallel insertion links each
 /// point to whatever its racing neighbours have linked so far, so two
-/// builds of the same vectors gave different graphs, and with 51,000
-/// references a few photos different answers. A graph built in order is
-/// the same every time, for 1.6x the build time (10,000 vectors of 64
-/// dimensions: 1.55 → 2.45 s, `cargo bench --bench pipeline -- vector_index_write`).
+/// builds of the same vectors give different graphs, and some photos
+/// different answers. A graph built in order is the same every time, for
+/// a longer build (docs/decisions.md, "2026-12-02 — Building the HNSW
+/// graph one point at a time").
 fn build(vectors: &[f32], dim: usize) -> Hnsw<'static, f32, DistL2> {
     let n = vectors.len() / dim.max(1);
     let hnsw = Hnsw::<f32, DistL2>::new(

@@ -72,8 +72,10 @@ impl Vocabulary {
 
     /// The word of one descriptor, then the `extra` next nearest leaves of
     /// its branch: multiple assignment, for descriptors that a viewpoint
-    /// change moved across a leaf's border. (Keeping only leaves within a
-    /// few bits of the nearest measured worse.)
+    /// change moved across a leaf's border. All `extra` of them: keeping
+    /// only those within a few bits of the nearest does worse
+    /// (docs/decisions.md, "2026-12-01 — A second look for photos with no
+    /// conclusive match").
     pub fn quantize_near(&self, d: &Descriptor, extra: usize) -> Vec<u32> {
         if extra == 0 {
             return vec![self.quantize(d)];

@@ -25,8 +25,9 @@
 //! keep their strength. The best candidate is never discounted, so the
 //! verdict on the photo and every threshold read off the negative queries
 //! stay as they were; what changes is that the variants below it no
-//! longer rank with true matches of other photos (ARCHITECTURE.md has the
-//! figures).
+//! longer rank with true matches of other photos (docs/decisions.md,
+//! "2026-11-30 — Rival references, outline agreement and combined
+//! evidence").
 
 use crate::search::scoring::{self, Evidence};
 

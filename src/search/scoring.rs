@@ -27,13 +27,14 @@
 //! stronger one of the same photo explains away.
 //!
 //! The score is a logistic function of the strength, anchored on the two
-//! thresholds read off the benchmark's 262 negative queries (photos of
+//! thresholds read off the benchmark's negative queries (photos of
 //! objects that are not in the database, `../shared/bench`): strength
 //! [`POSSIBLE_STRENGTH`] is the score 0.5, which at most 1% of negative
-//! queries reach with their best candidate (2 of 262); strength
-//! [`MATCH_STRENGTH`] is the score 0.8, above every negative query with
-//! a margin, for a false-match rate under 0.1%. ARCHITECTURE.md says how
-//! to re-derive them; do so whenever a descriptor changes.
+//! queries reach with their best candidate; strength [`MATCH_STRENGTH`]
+//! is the score 0.8, above every negative query with a margin, for a
+//! false-match rate under 0.1%. CONTRIBUTING.md ("Re-deriving the verdict
+//! thresholds") says how to re-derive them; do so whenever a descriptor
+//! changes.
 
 use serde::Serialize;
 
@@ -42,32 +43,33 @@ pub const MATCH_THRESHOLD: f32 = 0.80;
 /// At or above: `possible`.
 pub const POSSIBLE_THRESHOLD: f32 = 0.50;
 
-/// Strength at which the score is [`POSSIBLE_THRESHOLD`]: the best
-/// candidate of 2 of the 262 negative queries reached 5.41 or more, the
-/// third 5.24.
+/// Strength at which the score is [`POSSIBLE_THRESHOLD`]: at most 1% of
+/// negative queries reach it with their best candidate (docs/decisions.md,
+/// "2026-11-30 — Verdict thresholds read off the negatives").
 pub const POSSIBLE_STRENGTH: f32 = 5.25;
-/// Strength at which the score is [`MATCH_THRESHOLD`]: the strongest
-/// negative query reached 5.62 (24 inliers over 10 cells: a clip-art
-/// boat that the reference's drawing also holds).
+/// Strength at which the score is [`MATCH_THRESHOLD`]: above the best
+/// candidate of every negative query, with a margin (docs/decisions.md,
+/// "2026-11-30 — Verdict thresholds read off the negatives").
 pub const MATCH_STRENGTH: f32 = 5.9;
 
 /// Local evidence whose transform carries the reference's edges onto an
 /// outline found in the photo is stronger: chance inliers put the outline
-/// anywhere. On the dev split 192 of 362 right best candidates with an
-/// outline agree within 0.05 of its size, and the best candidate of 1 of
-/// 115 negative queries. The bonus falls linearly from
+/// anywhere (docs/decisions.md, "2026-11-30 — Rival references, outline
+/// agreement and combined evidence"). The error is the mean corner
+/// distance over the outline's size; the bonus falls linearly from
 /// [`OUTLINE_BONUS`] at no error to nothing at [`OUTLINE_TOLERANCE`], so
 /// that two candidates on either side of a cut-off are not told apart by it.
 const OUTLINE_TOLERANCE: f32 = 0.1;
 const OUTLINE_BONUS: f32 = 1.0;
 /// Local evidence is stronger when the photo inside the verified outline
 /// agrees with the whole reference pixel by pixel (`crate::search::pixels`): from
-/// nothing at agreement [`PIXEL_FLOOR`] (which the best candidates of 1% of
-/// negative queries reach; a "C" icon against a "C++" one of the same icon
-/// set, 0.67, does not) to [`PIXEL_BONUS`] at 1. Only a bonus:
-/// glare, a hand or a steep angle lower the agreement of true views, so
-/// low agreement is no proof of a look-alike, and a reference file that
-/// cannot be read costs only the bonus.
+/// nothing at agreement [`PIXEL_FLOOR`] (high enough that a look-alike,
+/// such as another icon of the same set, stays below it) to
+/// [`PIXEL_BONUS`] at 1. Only a bonus: glare, a hand or a steep angle
+/// lower the agreement of true views, so low agreement is no proof of a
+/// look-alike, and a reference file that cannot be read costs only the
+/// bonus (docs/decisions.md, "2026-12-01 — Pixel agreement inside a
+/// verified outline").
 const PIXEL_FLOOR: f32 = 0.7;
 const PIXEL_BONUS: f32 = 1.0;
 /// Where the global and the local evidence each reach this strength on
@@ -78,11 +80,10 @@ const PIXEL_BONUS: f32 = 1.0;
 const BOTH_AGREE: f32 = 6.0;
 /// The more candidates are verified, the more chance inliers the best
 /// wrong one gathers: a candidate found only by the second look
-/// (`crate::search::candidates`) pays for the wider net. On the dev split the
-/// second look gave one negative photo a candidate of strength 5.48 (15
-/// chance inliers, spread out); 0.3 keeps it under the third strongest
-/// negative (5.24), so `possible` keeps its false-match rate, and the
-/// right references it finds still rank first (R@1 0.938 → 0.940 on dev).
+/// (`crate::search::candidates`) pays for the wider net, enough that
+/// `possible` keeps its false-match rate while the right references it
+/// finds still rank first (docs/decisions.md, "2026-12-01 — A second look
+/// for photos with no conclusive match").
 const SECOND_LOOK_DISCOUNT: f32 = 0.3;
 const BOTH_AGREE_SHARE: f32 = 0.2;
 
