@@ -119,17 +119,35 @@ impl GenerationPaths<'_> {
 /// the new one, never a mix, even after a crash.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
+    let tmp = unique_tmp(path);
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(contents).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        // A full disk must not keep the half-written copy's bytes.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, path)?;
     // A bare file name's parent is "", which names no directory.
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     sync_dir(dir.unwrap_or(Path::new(".")))
 }
+
+/// A temporary name beside `path` that no other writer uses: two requests
+/// storing the same upload at once each rename their own file into place
+/// (one shared `.tmp` name let the first rename take the second's file).
+fn unique_tmp(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.{n}{TMP_SUFFIX}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Ends the name of every file [`write_atomic`] has not renamed into
+/// place yet; one left by a crash is garbage (`compact` removes it).
+pub const TMP_SUFFIX: &str = ".tmp";
 
 /// Makes a rename or a new file in `dir` durable.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {

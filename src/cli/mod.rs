@@ -265,8 +265,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => {
             let engine = open_existing(&index, emb)?;
             let mut inputs = batch::list_inputs(&input)?;
+            // The results file may be written inside the folder searched.
+            let out_path = std::path::absolute(&out).unwrap_or_else(|_| out.clone());
+            inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| p != out_path));
             if inputs.is_empty() {
-                bail!("{}: no images found", input.display());
+                bail!("{}: no files found", input.display());
             }
             let mut skipped = 0;
             if resume {

@@ -10,6 +10,10 @@
 
 pub mod builder;
 
+/// An upload younger than this may belong to a request that has stored it
+/// and not yet committed its record: `compact` leaves it for next time.
+const UPLOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 use crate::describe::describer::{self, Describer, QueryDescriptors};
 use crate::describe::embed::{ColourLayoutEmbedder, Embedder};
 use crate::imaging::limits::{DecodeError, DecodeLimits};
@@ -441,7 +445,11 @@ impl Engine {
         if let Ok(entries) = std::fs::read_dir(self.paths.uploads()) {
             for e in entries.flatten() {
                 let p = e.path();
-                if p.is_file() && !used.contains(&p.display().to_string()) {
+                let young = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < UPLOAD_GRACE));
+                if p.is_file() && !young && !used.contains(&p.display().to_string()) {
                     std::fs::remove_file(&p).map_err(|source| EngineError::Io {
                         path: p.clone(),
                         source,

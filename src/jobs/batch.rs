@@ -12,9 +12,6 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// File extensions read from an input folder.
-pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "tif", "tiff", "gif", "bmp"];
-
 /// One input: where to read it, and how to name it in the output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchInput {
@@ -39,8 +36,8 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BatchError + '_ {
     }
 }
 
-/// A folder (every image under it, recursively, sorted; named relative
-/// to the folder) or a list file (one path per line, named as written,
+/// A folder (every file under it, recursively, sorted, named relative to
+/// the folder; hidden ones left out) or a list file (one path per line, named as written,
 /// resolved against the list's folder).
 pub fn list_inputs(input: &Path) -> Result<Vec<BatchInput>, BatchError> {
     let meta = std::fs::metadata(input).map_err(io_err(input))?;
@@ -67,9 +64,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BatchInput>) -> Result<(), BatchE
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let path = entry.path();
+        // Every file, whatever its name says: the decoder sniffs the format,
+        // and a file it cannot read gets a line with its error rather than
+        // none (a folder of iPhone photos was once skipped without a word).
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         if entry.file_type().map_err(io_err(&path))?.is_dir() {
             walk(root, &path, out)?;
-        } else if is_image_name(&path) {
+        } else {
             let query = path
                 .strip_prefix(root)
                 .unwrap_or(&path)
@@ -79,12 +82,6 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BatchInput>) -> Result<(), BatchE
         }
     }
     Ok(())
-}
-
-fn is_image_name(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// One output line.

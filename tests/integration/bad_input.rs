@@ -130,6 +130,7 @@ fn bad_images_in_batch_become_error_lines() {
     assert_eq!(
         queries,
         [
+            "bad_records.jsonl", // not an image at all: a line too, with its error
             "bomb.png",
             "empty.png",
             "garbage.jpg",

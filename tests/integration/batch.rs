@@ -198,5 +198,5 @@ fn empty_folder_is_an_error() {
             ],
         )
         .expect_code(2);
-    assert!(out.stderr.contains("no images"), "{}", out.stderr);
+    assert!(out.stderr.contains("no files"), "{}", out.stderr);
 }

@@ -18,6 +18,7 @@ mod integrity;
 mod onnx;
 mod persistence;
 mod pixels;
+mod regressions;
 mod rivals;
 mod routes;
 mod search;
