@@ -33,6 +33,31 @@ pub struct ServeArgs {
     /// Seconds a client has to send its request headers.
     #[arg(long, default_value_t = 10)]
     pub header_timeout: u64,
+    /// Log lines on stderr: `text` for people, `json` (one object a line)
+    /// for a log collector. Levels follow `RUST_LOG` (default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The server's log: every 5xx with its cause and request id, reloads,
+/// refusals; to stderr, where systemd and Kubernetes collect it.
+fn init_log(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 #[derive(Subcommand)]
@@ -60,6 +85,7 @@ pub enum KeysCommand {
 }
 
 pub fn serve(a: ServeArgs, emb: &EmbeddingArgs) -> Result<i32> {
+    init_log(a.log_format);
     let mut opts = crate::server::ServeOptions::for_index(&a.index);
     if let Some(k) = a.keys {
         opts.keys = k;

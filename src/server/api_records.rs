@@ -50,9 +50,9 @@ async fn audited<T>(
 ) -> Result<T, ApiError> {
     let result = f.await;
     if let Err(e) = &result {
-        entry.status = e.status.as_u16();
+        entry.failed(e.status.as_u16(), e.code);
     }
-    st.record(entry).await?;
+    st.record(entry).await;
     result
 }
 
@@ -210,8 +210,7 @@ fn store_uploads(
     limits: &DecodeLimits,
 ) -> Result<Vec<crate::store::StoredImage>, ApiError> {
     let dir = st.engine.paths().uploads();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| ApiError::internal(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| ApiError::io(&dir, e))?;
     let mut out = Vec::with_capacity(uploads.len());
     for (i, u) in uploads.into_iter().enumerate() {
         let img = decode_bytes(&u.bytes, &format!("image {i} ({})", u.name), limits)?;
@@ -220,10 +219,9 @@ fn store_uploads(
             .map(|b| format!("{b:02x}"))
             .collect();
         let path = dir.join(sha);
-        if !path.exists() {
-            crate::paths::write_atomic(&path, &u.bytes)
-                .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
-        }
+        // Written even when present: the new mtime keeps `compact` from
+        // removing it as unused before this request commits.
+        crate::paths::write_atomic(&path, &u.bytes).map_err(|e| ApiError::io(&path, e))?;
         out.push(crate::jobs::import::describe_image(
             &st.engine,
             path.display().to_string(),

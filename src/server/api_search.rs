@@ -129,9 +129,9 @@ pub async fn search_photo(
     );
     let result = run_photo_search(&st, form, &mut entry).await;
     if let Err(e) = &result {
-        entry.status = e.status.as_u16();
+        entry.failed(e.status.as_u16(), e.code);
     }
-    st.record(entry).await?;
+    st.record(entry).await;
     result
 }
 
@@ -203,9 +203,9 @@ pub async fn search_text(
     let result = run_text_search(&st, p).await;
     match &result {
         Ok((ids, _)) => entry.ids = ids.clone(),
-        Err(e) => entry.status = e.status.as_u16(),
+        Err(e) => entry.failed(e.status.as_u16(), e.code),
     }
-    st.record(entry).await?;
+    st.record(entry).await;
     result.map(|(_, v)| Json(v))
 }
 

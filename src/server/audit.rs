@@ -35,6 +35,12 @@ pub struct AuditEntry {
     pub photo_bytes: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo_saved: Option<String>,
+    /// The error code of a refused or failed request (as in its body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The request's id (`x-request-id`), as in the server's log lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl AuditEntry {
@@ -59,7 +65,15 @@ impl AuditEntry {
             photo_sha256: None,
             photo_bytes: None,
             photo_saved: None,
+            error: None,
+            request_id: super::request::current_id(),
         }
+    }
+
+    /// The request ended in an error: its status and code.
+    pub fn failed(&mut self, status: u16, code: &str) {
+        self.status = status;
+        self.error = Some(code.to_string());
     }
 }
 
@@ -82,7 +96,9 @@ impl AuditQuery {
 
 pub struct AuditLog {
     path: PathBuf,
-    file: Mutex<File>,
+    /// The log, and whether its last line may be torn (a crash or a full
+    /// disk cut a write short): the next entry then starts on a new line.
+    file: Mutex<(File, bool)>,
     photos: Option<PathBuf>,
 }
 
@@ -94,10 +110,15 @@ impl AuditLog {
         if let Some(dir) = &photos {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        let torn = ends_without_newline(&file)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file: Mutex::new((file, torn)),
             photos,
         })
     }
@@ -121,9 +142,14 @@ impl AuditLog {
     pub fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(entry).expect("audit entries serialise");
         line.push(b'\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(&line)?;
-        f.sync_data()
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let (f, torn) = &mut *guard;
+        if *torn {
+            line.insert(0, b'\n');
+        }
+        let written = f.write_all(&line).and_then(|()| f.sync_data());
+        *torn = written.is_err();
+        written
     }
 
     /// Reads backwards from the end, so that the newest entries of a long
@@ -164,6 +190,19 @@ impl AuditLog {
     }
 }
 
+/// True when a non-empty log does not end with a newline (a write cut
+/// short by a crash).
+fn ends_without_newline(mut f: &File) -> std::io::Result<bool> {
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::Start(len - 1))?;
+    f.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
+}
+
 pub fn now() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
@@ -185,7 +224,26 @@ mod tests {
             photo_sha256: None,
             photo_bytes: None,
             photo_saved: None,
+            error: None,
+            request_id: None,
         }
+    }
+
+    #[test]
+    fn an_entry_after_a_torn_line_stands_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(&path, "{\"time\": \"cut short by a cra").unwrap();
+        let log = AuditLog::open(&path, None).unwrap();
+        log.append(&entry(7, "search")).unwrap();
+        let got = log
+            .read(&AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].ids, vec!["rec-7".to_string()]);
     }
 
     #[test]

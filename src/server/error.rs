@@ -48,13 +48,53 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
-        let mut resp = (self.status, axum::Json(body)).into_response();
+        let ctx = super::request::current();
+        if self.status.is_server_error() {
+            self.log(ctx.as_ref());
+        }
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(c) = &ctx {
+            error["request_id"] = json!(c.id);
+        }
+        let mut resp = (self.status, axum::Json(json!({ "error": error }))).into_response();
         if let Some(s) = self.retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
+    }
+}
+
+impl ApiError {
+    /// Every 5xx is explained in the server's log, with the request's id
+    /// (which the client got back): a 503 of a full queue is a warning,
+    /// anything else an error.
+    fn log(&self, ctx: Option<&super::request::RequestContext>) {
+        let (id, method, path) = ctx.map_or(("", "", ""), |c| {
+            (c.id.as_str(), c.method.as_str(), c.path.as_str())
+        });
+        let status = self.status.as_u16();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(
+                request_id = id,
+                method,
+                path,
+                status,
+                code = self.code,
+                "{}",
+                self.message
+            );
+        } else {
+            tracing::error!(
+                request_id = id,
+                method,
+                path,
+                status,
+                code = self.code,
+                "{}",
+                self.message
+            );
+        }
     }
 }
 
@@ -79,9 +119,58 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         match e {
             EngineError::Decode(d) => d.into(),
+            other if is_disk_full(&other) => ApiError::disk_full(&other),
             other => ApiError::internal(other.to_string()),
         }
     }
+}
+
+impl ApiError {
+    /// 507: the index's file system is full. Nothing was committed by this
+    /// request; searches go on from the last commit.
+    pub fn disk_full(cause: &dyn std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "disk_full",
+            format!(
+                "the index's disk is full, so this change was not made ({cause}); searches still answer from the last committed database: free space on that disk and send it again"
+            ),
+        )
+        .retry_after(60)
+    }
+
+    /// A failed write of a file under the index: 507 when the disk is full.
+    pub fn io(path: &std::path::Path, e: std::io::Error) -> ApiError {
+        let message = format!("{}: {e}", path.display());
+        if is_disk_full(&e) {
+            ApiError::disk_full(&message)
+        } else {
+            ApiError::internal(message)
+        }
+    }
+}
+
+/// Whether an error, or any error behind it, says the disk is full (the
+/// file system's ENOSPC or EDQUOT, SQLite's SQLITE_FULL).
+pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::StorageFull
+                || io.kind() == std::io::ErrorKind::QuotaExceeded)
+        {
+            return true;
+        }
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = err.downcast_ref::<rusqlite::Error>()
+            && f.code == rusqlite::ErrorCode::DiskFull
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    // Some libraries keep only the text of the I/O error they hit.
+    let text = e.to_string();
+    text.contains("No space left on device") || text.contains("database or disk is full")
 }
 
 impl From<axum::extract::multipart::MultipartError> for ApiError {

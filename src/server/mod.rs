@@ -17,6 +17,7 @@ pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
+pub mod request;
 mod web;
 
 use crate::engine::Engine;
@@ -34,6 +35,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long SIGTERM waits for the requests in flight (Kubernetes' default
+/// termination grace period is 30 s: stop before it sends SIGKILL).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
 /// How the server faces the world.
 #[derive(Debug, Clone)]
@@ -124,9 +129,9 @@ impl AppState {
             Ok(f) => {
                 *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(KeySet::new(f));
                 *seen = now;
-                eprintln!("keys reloaded from {}", self.opts.keys.display());
+                tracing::info!(keys = %self.opts.keys.display(), "keys reloaded");
             }
-            Err(e) => eprintln!("keys not reloaded: {e}"),
+            Err(e) => tracing::error!("keys not reloaded (the previous keys stay): {e}"),
         }
     }
 
@@ -149,12 +154,24 @@ impl AppState {
         permit.map_err(|_| ApiError::internal("search slots closed"))
     }
 
-    /// Appends to the audit log off the async threads (it fsyncs).
-    async fn record(self: &Arc<Self>, entry: audit::AuditEntry) -> Result<(), ApiError> {
+    /// Appends to the audit log off the async threads (it fsyncs). When the
+    /// log cannot be written (its disk is full), the entry goes to the
+    /// server's log instead, whole, and the request is still answered: an
+    /// officer's search must not fail because of the audit's disk.
+    async fn record(self: &Arc<Self>, entry: audit::AuditEntry) {
         let st = Arc::clone(self);
-        tokio::task::spawn_blocking(move || st.audit.append(&entry))
-            .await?
-            .map_err(|e| ApiError::internal(format!("cannot write the audit log: {e}")))
+        let line = serde_json::to_string(&entry).unwrap_or_default();
+        let written = tokio::task::spawn_blocking(move || st.audit.append(&entry)).await;
+        let error = match written {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(
+            audit = %line,
+            "cannot write the audit log {}: {error}; the entry is kept in this line",
+            self.audit.path().display()
+        );
     }
 }
 
@@ -191,6 +208,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(request::track))
         // Outermost: counts and times every answer, refusals included.
         .layer(axum::middleware::from_fn_with_state(
             metrics,
@@ -259,6 +277,7 @@ pub fn serve(engine: Engine, addr: SocketAddr, opts: ServeOptions) -> anyhow::Re
         use std::io::Write;
         std::io::stdout().flush()?;
         accept(listener, app, limits.0, limits.1).await;
+        tracing::info!("stopped");
         Ok(())
     })
 }
@@ -285,7 +304,7 @@ async fn accept(
                 Ok(c) => c,
                 Err(e) => {
                     // Out of descriptors, say: wait rather than spin.
-                    eprintln!("accept failed: {e}");
+                    tracing::error!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -314,9 +333,15 @@ async fn accept(
         });
     }
     // Let requests in flight finish, for a while.
+    tracing::info!(
+        in_flight = max_connections - open.available_permits(),
+        "stopping: no new connections; finishing the requests in flight"
+    );
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}: stopping anyway");
+        }
     }
 }
 
@@ -333,14 +358,16 @@ async fn watch(state: Arc<AppState>) {
         })
         .await;
         match result {
-            Ok(Ok(true)) => eprintln!(
-                "serving generation {}",
-                state.engine.generation().manifest.generation
+            Ok(Ok(true)) => tracing::info!(
+                generation = state.engine.generation().manifest.generation,
+                "serving a newer generation"
             ),
             Ok(Ok(false)) => {}
             // Keep serving what was last opened: consistent, only older.
-            Ok(Err(e)) => eprintln!("index reload failed (still serving the previous state): {e}"),
-            Err(e) => eprintln!("index reload failed: {e}"),
+            Ok(Err(e)) => {
+                tracing::error!("index reload failed (still serving the previous state): {e}")
+            }
+            Err(e) => tracing::error!("index reload failed: {e}"),
         }
     }
 }

@@ -51,7 +51,7 @@ pub fn document() -> Value {
       "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
-          "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+          "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string", "description": "as in the x-request-id header and the server's log"}}}}},
           "Database": {"type": "object", "properties": {"records": {"type": "integer"}, "images": {"type": "integer"}, "generation": {"type": "integer"}, "store_seq": {"type": "integer"}, "updated": {"type": "string"}}},
           "Match": {"type": "object", "properties": {
             "id": {"type": "string"}, "score": {"type": "number"}, "verdict": {"enum": ["match", "possible", "none"]},
@@ -80,7 +80,8 @@ pub fn document() -> Value {
               "image": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "its photos, in order; none keeps the current ones"}}}}}},
             "responses": {
               "200": {"description": "replaced"}, "201": {"description": "created"},
-              "400": errors(&["400"])["400"], "401": errors(&["401"])["401"], "403": errors(&["403"])["403"], "413": errors(&["413"])["413"], "415": errors(&["415"])["415"]}},
+              "400": errors(&["400"])["400"], "401": errors(&["401"])["401"], "403": errors(&["403"])["403"], "413": errors(&["413"])["413"], "415": errors(&["415"])["415"],
+              "507": {"description": "the index's disk is full: nothing was changed; searches go on (code `disk_full`, Retry-After)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}},
           "delete": {"summary": "Delete a record (curator)", "security": auth, "parameters": [id],
             "responses": ok("deleted", json!({"type": "object"}), &["401", "403", "404"])}},
         "/v1/records/{id}/images/{n}": {"get": {"summary": "A record's image n (officer); ?max=N gives a JPEG of at most N px", "security": auth,

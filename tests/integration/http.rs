@@ -40,12 +40,17 @@ pub struct Server {
     pub base: String,
     pub keys: Keys,
     agent: ureq::Agent,
+    /// The server's stderr: its log.
+    log: std::path::PathBuf,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- server log\n{}", self.log());
+        }
     }
 }
 
@@ -145,14 +150,27 @@ impl Server {
             expert: add_key(&keys_path, "expert", "expert-1", 0),
             curator: add_key(&keys_path, "curator", "curator-1", 0),
         };
+        Self::start_with(ix, &ix.path().join("ix"), keys, extra)
+    }
+
+    /// `serve` on index folder `index` with keys already in `ix`'s keys
+    /// file (a restart), its log appended to `ix`'s `serve.log`.
+    pub fn start_with(ix: &Index, index: &Path, keys: Keys, extra: &[&str]) -> Server {
+        let keys_path = ix.path().join("keys.json");
+        let log = ix.path().join("serve.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_provenance"))
             .args(["serve", "--index"])
-            .arg(ix.path().join("ix"))
+            .arg(index)
             .args(["--addr", "127.0.0.1:0", "--keys"])
             .arg(&keys_path)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log_file)
             .spawn()
             .expect("provenance serve starts");
         let stdout = child.stdout.take().unwrap();
@@ -173,20 +191,109 @@ impl Server {
             base,
             keys,
             agent,
+            log,
+        }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends a signal (`TERM`, `KILL`) to the server.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits up to `secs` for the server to exit; its exit status, or
+    /// None if it is still running.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s);
+            }
+            if Instant::now() > until {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The keys, for a restart on the same keys file.
+    pub fn keys(&self) -> Keys {
+        Keys {
+            officer: self.keys.officer.clone(),
+            expert: self.keys.expert.clone(),
+            curator: self.keys.curator.clone(),
         }
     }
 
     fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
-        let mut r = r.expect("the server answers");
-        Reply {
+        Self::try_reply(r).expect("the server answers")
+    }
+
+    /// The answer, or the transport's error (a server killed mid-request).
+    fn try_reply(
+        r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Reply, ureq::Error> {
+        let mut r = r?;
+        Ok(Reply {
             status: r.status().as_u16(),
             headers: r.headers().clone(),
-            body: r
-                .body_mut()
-                .with_config()
-                .limit(64 << 20)
-                .read_to_vec()
-                .unwrap(),
+            body: r.body_mut().with_config().limit(64 << 20).read_to_vec()?,
+        })
+    }
+
+    /// A request that may find no server: `method` GET, DELETE, POST or
+    /// PUT (with a form).
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        form: Option<Form>,
+    ) -> Result<Reply, ureq::Error> {
+        let url = format!("{}{path}", self.base);
+        let auth = key.map(|k| format!("Bearer {k}"));
+        macro_rules! send {
+            ($req:expr) => {{
+                let mut req = $req;
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                match form {
+                    Some(f) => {
+                        let (ct, body) = f.finish();
+                        Self::try_reply(req.header("Content-Type", ct).send(&body[..]))
+                    }
+                    None => Self::try_reply(req.send_empty()),
+                }
+            }};
+        }
+        match method {
+            "GET" => {
+                let mut req = self.agent.get(url);
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                Self::try_reply(req.call())
+            }
+            "DELETE" => {
+                let mut req = self.agent.delete(url);
+                if let Some(a) = &auth {
+                    req = req.header("Authorization", a);
+                }
+                Self::try_reply(req.call())
+            }
+            "POST" => send!(self.agent.post(url)),
+            "PUT" => send!(self.agent.put(url)),
+            other => panic!("method {other}"),
         }
     }
 

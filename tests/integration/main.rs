@@ -10,6 +10,7 @@ mod bad_input;
 mod batch;
 mod crash;
 mod explain;
+mod faults;
 mod framed;
 mod http;
 mod import;
