@@ -24,6 +24,7 @@ mod rivals;
 mod routes;
 mod search;
 mod second_look;
+mod soak;
 mod text;
 mod updates;
 mod util;
