@@ -97,6 +97,12 @@ pub enum Command {
         /// photo has every core, and its `sec` is one search's latency.
         #[arg(long)]
         jobs: Option<usize>,
+        /// Only shard I of N (I from 0 to N-1): N runs with the same N
+        /// cover every input exactly once, e.g. `--shard
+        /// $(JOB_COMPLETION_INDEX)/8` in a Kubernetes Indexed Job or
+        /// `--shard $SLURM_ARRAY_TASK_ID/8` in a Slurm array.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<batch::Shard>,
     },
     /// Counts, versions and sizes of an index.
     Info {
@@ -262,6 +268,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             top,
             resume,
             jobs,
+            shard,
         } => {
             let engine = open_existing(&index, emb)?;
             let mut inputs = batch::list_inputs(&input)?;
@@ -270,6 +277,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| p != out_path));
             if inputs.is_empty() {
                 bail!("{}: no files found", input.display());
+            }
+            if let Some(shard) = shard {
+                inputs.retain(|i| shard.holds(&i.query));
             }
             let mut skipped = 0;
             if resume {

@@ -12,6 +12,40 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Shard `index` of `count` (`--shard I/N`): an input belongs to the shard
+/// its name hashes to, so that N runs cover every input exactly once
+/// whatever order they list them in, and a file added later does not move
+/// the others to another shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub fn holds(&self, query: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let h = Sha256::digest(query.as_bytes());
+        let first = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+        first % self.count == self.index
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("{s:?}: a shard is I/N with 0 <= I < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u64 = i.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
 /// One input: where to read it, and how to name it in the output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchInput {
@@ -254,5 +288,28 @@ fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> Batc
     BatchLine {
         sec: t.elapsed().as_secs_f64(),
         ..line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shard;
+
+    #[test]
+    fn shards_parse_and_partition_every_name_once() {
+        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { index: 2, count: 5 }));
+        for bad in ["5/5", "1/0", "-1/3", "1", "a/b", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let shards: Vec<Shard> = (0..4).map(|i| Shard { index: i, count: 4 }).collect();
+        let mut sizes = [0usize; 4];
+        for n in 0..2000 {
+            let q = format!("seizure/lot-{n}.jpg");
+            let holders: Vec<usize> = (0..4).filter(|&i| shards[i].holds(&q)).collect();
+            assert_eq!(holders.len(), 1, "{q}");
+            sizes[holders[0]] += 1;
+        }
+        // Balanced: each holds about a quarter.
+        assert!(sizes.iter().all(|&s| (420..=580).contains(&s)), "{sizes:?}");
     }
 }

@@ -200,3 +200,53 @@ fn empty_folder_is_an_error() {
         .expect_code(2);
     assert!(out.stderr.contains("no files"), "{}", out.stderr);
 }
+
+/// `--shard I/N`: three runs cover every photo exactly once, each line as
+/// the unsharded run wrote it (timing aside).
+#[test]
+fn three_shards_equal_one_unsharded_run() {
+    let ix = Index::demo();
+    let dir = fixture("demo/queries");
+    let run = |name: &str, shard: Option<&str>| {
+        let out = ix.scratch(name);
+        let mut args = vec![dir.as_os_str(), "--out".as_ref(), out.as_os_str()];
+        if let Some(s) = shard {
+            args.push(std::ffi::OsStr::new("--shard"));
+            args.push(std::ffi::OsStr::new(s));
+        }
+        ix.cmd("batch", &args).ok();
+        lines(&out)
+            .into_iter()
+            .map(|mut l| {
+                l.as_object_mut().unwrap().remove("sec");
+                (l["query"].as_str().unwrap().to_string(), l)
+            })
+            .collect::<Vec<_>>()
+    };
+    let whole = run("whole.jsonl", None);
+    let mut parts: Vec<(String, Value)> = Vec::new();
+    for i in 0..3 {
+        let part = run(&format!("part-{i}.jsonl"), Some(&format!("{i}/3")));
+        assert!(
+            !part.is_empty(),
+            "shard {i} of 3 got no photo of {}",
+            whole.len()
+        );
+        parts.extend(part);
+    }
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(parts, whole);
+    let bad = ix
+        .cmd(
+            "batch",
+            &[
+                dir.as_os_str(),
+                "--out".as_ref(),
+                ix.scratch("x").as_os_str(),
+                "--shard".as_ref(),
+                "3/3".as_ref(),
+            ],
+        )
+        .expect_code(2);
+    assert!(bad.stderr.contains("0 <= I < N"), "{}", bad.stderr);
+}
