@@ -321,7 +321,7 @@ impl Engine {
                 .map(|&i| store.image(generation.slot(evidence[i].0)))
                 .collect::<Result<_, StoreError>>()?
         };
-        let agreements: Vec<Option<f32>> = chosen
+        let agreements: Vec<Option<(f32, pixels::Blocks)>> = chosen
             .par_iter()
             .zip(images)
             .map(|(&i, image)| {
@@ -336,11 +336,12 @@ impl Engine {
                     None => return None,
                 };
                 let s = query.grey.width() as f32 / query.width.max(1) as f32;
-                pixels::agreement(&query.grey, &region.map(|[x, y]| [x * s, y * s]), &grid)
+                pixels::compare(&query.grey, &region.map(|[x, y]| [x * s, y * s]), &grid)
             })
             .collect();
         for (i, a) in chosen.into_iter().zip(agreements) {
-            evidence[i].1.pixel_agreement = a;
+            evidence[i].1.pixel_agreement = a.map(|a| a.0);
+            evidence[i].1.pixel_blocks = a.map(|a| a.1);
         }
         Ok(())
     }

@@ -50,6 +50,35 @@ pub fn chosen<'a>(evidence: impl Iterator<Item = &'a Evidence>) -> Vec<usize> {
 /// pixels); None when too little of it is in the photo or either side is
 /// flat.
 pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Option<f32> {
+    compare(photo, outline, grid).map(|c| c.0)
+}
+
+/// Side of a block, in grid cells: the reference judged in 4×4 parts.
+const BLOCK: usize = 6;
+/// A block's correlation at or above this: that part of the reference is
+/// what the photo shows there.
+const BLOCK_AGREES: f32 = 0.4;
+/// A block is textured on one side when its gradient energy per cell is
+/// at least this share of that side's mean (a photo's contrast is not the
+/// reference's) and a few grey levels in absolute terms.
+const TEXTURED_SHARE: f64 = 0.25;
+const TEXTURED_FLOOR: f64 = 16.0;
+
+/// The reference's parts compared with what the photo shows there: where
+/// both have structure, they agree or differ; where only the reference
+/// has, the photo is missing it (a torn fragment, glare, out of frame);
+/// where only the photo has, the photo adds something the reference
+/// lacks (a sticker, another picture around a shared detail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Blocks {
+    pub agree: u8,
+    pub differ: u8,
+    pub missing: u8,
+    pub added: u8,
+}
+
+/// The whole-picture correlation and the comparison block by block.
+pub fn compare(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Option<(f32, Blocks)> {
     let n = GRID as usize;
     if grid.len() != n * n || photo.width() < 2 || photo.height() < 2 {
         return None;
@@ -61,7 +90,9 @@ pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Opt
     if (inside.iter().filter(|&&i| i).count() as f32) < MIN_VISIBLE * (n * n) as f32 {
         return None;
     }
-    let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
+    let side = n / BLOCK;
+    // Per block: ab, aa, bb, cells.
+    let mut parts = vec![[0f64; 4]; side * side];
     for y in 1..n - 1 {
         for x in 1..n - 1 {
             let i = y * n + x;
@@ -70,14 +101,37 @@ pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Opt
             }
             let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
             let (r, p) = (gradient(&reference), gradient(&sampled));
-            ab += (r[0] * p[0] + r[1] * p[1]) as f64;
-            aa += (r[0] * r[0] + r[1] * r[1]) as f64;
-            bb += (p[0] * p[0] + p[1] * p[1]) as f64;
+            let part = &mut parts[(y / BLOCK) * side + x / BLOCK];
+            part[0] += (r[0] * p[0] + r[1] * p[1]) as f64;
+            part[1] += (r[0] * r[0] + r[1] * r[1]) as f64;
+            part[2] += (p[0] * p[0] + p[1] * p[1]) as f64;
+            part[3] += 1.0;
         }
     }
+    let [ab, aa, bb, cells] = parts.iter().fold([0f64; 4], |s, p| {
+        [s[0] + p[0], s[1] + p[1], s[2] + p[2], s[3] + p[3]]
+    });
     // Less than a grey level of gradient per cell: nothing to compare.
     let floor = (n * n) as f64;
-    (aa > floor && bb > floor).then(|| (ab / (aa * bb).sqrt()) as f32)
+    if !(aa > floor && bb > floor) {
+        return None;
+    }
+    let whole = (ab / (aa * bb).sqrt()) as f32;
+    let (mean_a, mean_b) = (aa / cells, bb / cells);
+    let mut blocks = Blocks::default();
+    // A block with fewer than half its cells in the photo is not judged.
+    let half = (BLOCK * BLOCK / 2) as f64;
+    for &[ab, aa, bb, k] in parts.iter().filter(|p| p[3] >= half) {
+        let textured = |e: f64, mean: f64| e / k >= (TEXTURED_SHARE * mean).max(TEXTURED_FLOOR);
+        match (textured(aa, mean_a), textured(bb, mean_b)) {
+            (true, true) if (ab / (aa * bb).sqrt()) as f32 >= BLOCK_AGREES => blocks.agree += 1,
+            (true, true) => blocks.differ += 1,
+            (true, false) => blocks.missing += 1,
+            (false, true) => blocks.added += 1,
+            (false, false) => {}
+        }
+    }
+    Some((whole, blocks))
 }
 
 /// The photo at each grid cell's centre, from a copy shrunk so that one
@@ -172,6 +226,41 @@ mod tests {
         washed.pixels_mut().for_each(|p| p[0] = 60 + p[0] / 3);
         let washed = agreement(&washed, &outline, &grid_of(&picture(1))).unwrap();
         assert!(washed > 0.9, "{washed}");
+    }
+
+    #[test]
+    fn blocks_tell_a_shared_part_from_the_whole_picture_and_a_torn_one() {
+        let reference = picture(1);
+        let g = grid_of(&reference);
+        let (photo, outline) = photo_of(&reference);
+        let (_, whole) = compare(&photo, &outline, &g).unwrap();
+        assert!(whole.agree >= 12 && whole.differ == 0, "{whole:?}");
+        // The reference's left half in another picture: the right half differs.
+        let mut shared = picture(2);
+        imageops::replace(
+            &mut shared,
+            &imageops::crop_imm(&reference, 0, 0, 150, 200).to_image(),
+            0,
+            0,
+        );
+        let (photo, outline) = photo_of(&shared);
+        let (_, part) = compare(&photo, &outline, &g).unwrap();
+        assert!(part.differ >= 4 && part.agree >= 4, "{part:?}");
+        // Only the left half, torn off on a plain table: the rest is missing.
+        let mut torn = GrayImage::from_pixel(300, 200, Luma([200]));
+        imageops::replace(
+            &mut torn,
+            &imageops::crop_imm(&reference, 0, 0, 150, 200).to_image(),
+            0,
+            0,
+        );
+        let (photo, outline) = photo_of(&torn);
+        let (_, fragment) = compare(&photo, &outline, &g).unwrap();
+        // (The torn edge is structure the reference lacks: one column.)
+        assert!(
+            fragment.missing >= 4 && fragment.differ <= 4,
+            "{fragment:?}"
+        );
     }
 
     #[test]

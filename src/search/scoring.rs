@@ -179,6 +179,9 @@ pub struct Evidence {
     /// for the best candidates only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pixel_agreement: Option<f32>,
+    /// The same comparison part by part (`crate::search::pixels::Blocks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixel_blocks: Option<crate::search::pixels::Blocks>,
     /// Strength taken off the local evidence because a stronger candidate
     /// has more inliers on the same part of the photo (`crate::search::rivals`):
     /// this reference is likely a variant of that one.
