@@ -1,5 +1,10 @@
 //! The command line: argument parsing and printing. The work lives in the
 //! library; each command is a few calls into it.
+//!
+//! Owns: the commands' arguments ([`args`] for what they share), what they
+//! print for people ([`output`]), and the service's commands ([`service`]).
+//! Must not touch: matching, indexes or storage directly: only through
+//! `crate::engine` and `crate::jobs`.
 
 pub mod args;
 pub mod output;

@@ -7,6 +7,10 @@
 //! Writers commit to the record store first (the source of truth), then
 //! bring the derived indexes up to date; readers keep an `Arc` to an
 //! immutable generation, so a search never waits for a write.
+//!
+//! Owns: the order of every write (store, then text, then generation: the
+//! [`builder`]) and the query path's glue. Must not touch: file formats,
+//! argument parsing, HTTP, printing.
 
 pub mod builder;
 

@@ -7,6 +7,10 @@
 //! on the blocking pool too; searches keep the `Arc` of the generation
 //! they started with and never wait for a write. A watcher picks up what
 //! other processes (a CLI import) commit, within a second.
+//!
+//! Owns: routes, keys and roles, rate limits, the audit log, request ids,
+//! metrics, the error shape. Must not touch: matching logic; handlers are
+//! thin calls into `crate::engine` on the blocking pool.
 
 mod api_records;
 mod api_search;

@@ -10,6 +10,10 @@
 //! Every committed change bumps a sequence number (`meta.seq`); derived
 //! indexes remember the sequence they were built from, which is how a
 //! crash between the store's commit and an index's is detected and healed.
+//!
+//! Owns: the records, each image's descriptors, the sequence numbers, and
+//! the one-writer lock ([`writelock`]). Must not touch: the derived
+//! indexes, which are built from it (`crate::engine::builder`), never into it.
 
 use crate::describe::hash::{HASH_VERSION, ImageHashes};
 use crate::describe::orb::FEATURES_VERSION;

@@ -1,5 +1,8 @@
 //! Full-text index of records (tantivy), tuned for known-item search.
 //!
+//! Owns: the text index's schema, analysis and queries. Must not touch:
+//! records' truth (hits are resolved against the store) or images.
+//!
 //! Officers type a few words while looking at an object: some title words
 //! (often misspelt), the artist's surname (maybe misspelt, maybe missing), a
 //! material, a decade. So the query is not parsed with tantivy's query
