@@ -126,14 +126,16 @@ impl From<EngineError> for ApiError {
 }
 
 impl ApiError {
-    /// 507: the index's file system is full. Nothing was committed by this
-    /// request; searches go on from the last commit.
+    /// 507: the index's file system is full. The change may have reached
+    /// the record store before a derived index failed to write (the index
+    /// heals once there is room), so the client is told to send it again:
+    /// a PUT or a DELETE repeated is the same change.
     pub fn disk_full(cause: &dyn std::fmt::Display) -> ApiError {
         ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
             "disk_full",
             format!(
-                "the index's disk is full, so this change was not made ({cause}); searches still answer from the last committed database: free space on that disk and send it again"
+                "the index's disk is full, so this change may not have been made ({cause}); searches still answer from the last committed database: free space on that disk and send the change again"
             ),
         )
         .retry_after(60)
