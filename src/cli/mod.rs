@@ -85,11 +85,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Search every image of a folder (or a list file) and write JSON lines.
+    /// Search every file of a folder (or a list file) and write JSON lines;
+    /// a file that cannot be read gets a line with its error.
     Batch {
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
-        /// A folder of images, or a text file listing image paths.
+        /// A folder (every file under it, hidden ones aside), or a text
+        /// file listing image paths.
         input: PathBuf,
         #[arg(long)]
         out: PathBuf,
