@@ -74,26 +74,23 @@ impl ApiError {
             (c.id.as_str(), c.method.as_str(), c.path.as_str())
         });
         let status = self.status.as_u16();
+        macro_rules! log {
+            ($level:ident) => {
+                tracing::$level!(
+                    request_id = id,
+                    method,
+                    path,
+                    status,
+                    code = self.code,
+                    "{}",
+                    self.message
+                )
+            };
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            tracing::warn!(
-                request_id = id,
-                method,
-                path,
-                status,
-                code = self.code,
-                "{}",
-                self.message
-            );
+            log!(warn);
         } else {
-            tracing::error!(
-                request_id = id,
-                method,
-                path,
-                status,
-                code = self.code,
-                "{}",
-                self.message
-            );
+            log!(error);
         }
     }
 }

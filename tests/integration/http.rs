@@ -277,15 +277,12 @@ impl Server {
             }};
         }
         match method {
-            "GET" => {
-                let mut req = self.agent.get(url);
-                if let Some(a) = &auth {
-                    req = req.header("Authorization", a);
-                }
-                Self::try_reply(req.call())
-            }
-            "DELETE" => {
-                let mut req = self.agent.delete(url);
+            "GET" | "DELETE" => {
+                let mut req = if method == "GET" {
+                    self.agent.get(url)
+                } else {
+                    self.agent.delete(url)
+                };
                 if let Some(a) = &auth {
                     req = req.header("Authorization", a);
                 }
