@@ -17,7 +17,7 @@ Then:
   provenance batch --index IDX DIR/queries --out R.jsonl
   python3 ../shared/bench/score.py --truth DIR/truth.csv --results R.jsonl
   python3 scripts/make-hard-cases.py --report DIR --results R.jsonl
-(--report prints per kind: top-1 verdict `match` / `possible` shares, R@1, and the worst false
+(--report prints per kind: top-1 verdict `match` / `partial` / `possible` shares, R@1, and the worst false
 matches; it reads the `verdict` field of the engine's result lines.)
 
 Kinds (docs/hard-cases.md says why each is labelled as it is):
@@ -693,7 +693,7 @@ def report(a):
             r = json.loads(line)
             res[os.path.basename(str(r["query"]))] = r.get("matches") or []
     order = list(NEGATIVE_KINDS) + list(POSITIVE_KINDS)
-    stats = {k: {"n": 0, "match": 0, "possible": 0, "src_match": 0, "r1": 0, "r1_match": 0, "other_match": 0,
+    stats = {k: {"n": 0, "match": 0, "partial": 0, "possible": 0, "src_match": 0, "r1": 0, "r1_match": 0, "other_match": 0,
                  "missing": 0} for k in order}
     worst = []
     for c in cases:
@@ -706,6 +706,7 @@ def report(a):
         top = ms[0] if ms else {}
         v = top.get("verdict", "none")
         st["match"] += v == "match"
+        st["partial"] += v == "partial"
         st["possible"] += v == "possible"
         srcs = {s["ref"] for s in c["sources"] if "ref" in s and s.get("role") != "whole"}
         if c["label"]:
@@ -719,22 +720,23 @@ def report(a):
             if v == "match":
                 worst.append((float(top["score"]), c["file"], top["id"], c["kind"], top.get("id") in srcs))
     pct = lambda x, n: f"{100 * x / n:.1f}" if n else "-"
-    print("| kind | label | n | top-1 `match` % | top-1 `possible` % | false `match` on a detail's source % | R@1 % | right first and `match` % |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| kind | label | n | top-1 `match` % | top-1 `partial` % | top-1 `possible` % | false `match` on a detail's source % | R@1 % | right first and `match` % |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for k in order:
         st = stats[k]
         if not st["n"]:
             continue
         n = st["n"]
         if k in NEGATIVE_KINDS:
-            print(f"| {k} | negative | {n} | {pct(st['match'], n)} | {pct(st['possible'], n)} | {pct(st['src_match'], n)} | | |")
+            print(f"| {k} | negative | {n} | {pct(st['match'], n)} | {pct(st['partial'], n)} | {pct(st['possible'], n)} | {pct(st['src_match'], n)} | | |")
         else:
-            print(f"| {k} | positive | {n} | {pct(st['match'], n)} | {pct(st['possible'], n)} | "
+            print(f"| {k} | positive | {n} | {pct(st['match'], n)} | {pct(st['partial'], n)} | {pct(st['possible'], n)} | "
                   f"{pct(st['src_match'], n) if k == 'sticker' else ''} | {pct(st['r1'], n)} | {pct(st['r1_match'], n)} |")
     neg = [stats[k] for k in NEGATIVE_KINDS]
     nn = sum(s["n"] for s in neg)
     if nn:
         print(f"| all negatives | negative | {nn} | {pct(sum(s['match'] for s in neg), nn)} | "
+              f"{pct(sum(s['partial'] for s in neg), nn)} | "
               f"{pct(sum(s['possible'] for s in neg), nn)} | {pct(sum(s['src_match'] for s in neg), nn)} | | |")
     miss = sum(s["missing"] for s in stats.values())
     if miss:

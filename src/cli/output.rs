@@ -48,6 +48,7 @@ pub(crate) fn write_explanation(
         reference: &reference,
         region: best.evidence.and_then(|e| e.region),
         pairs: &best.pairs,
+        blocks: best.evidence.as_ref().and_then(|e| e.pixel_blocks.as_ref()),
     });
     picture
         .save_with_format(out, image::ImageFormat::Png)
@@ -101,6 +102,9 @@ pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Res
             },
             r.status
         )?;
+        if photo && m.verdict != crate::search::scoring::Verdict::None {
+            explain_line(&mut out, m)?;
+        }
     }
     if photo
         && !resp
@@ -112,6 +116,51 @@ pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Res
             out,
             "No match in {} records. No match is not a clearance: the object may be unreported or photographed beyond recognition.",
             db.records
+        )?;
+    }
+    Ok(())
+}
+
+/// What an officer must know beyond the verdict: which parts of the
+/// record's picture the photo does not show as it is, and, for objects made
+/// in multiples, that the picture proves the design and what proves the
+/// object.
+fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std::io::Result<()> {
+    use crate::search::scoring::Verdict;
+    if let Some(b) = m.evidence.as_ref().and_then(|e| e.pixel_blocks) {
+        let lead = if m.verdict == Verdict::Partial {
+            "shares only part of its picture:"
+        } else {
+            "parts of its picture:"
+        };
+        if m.verdict == Verdict::Partial || b.differ + b.missing + b.added + b.outside > 0 {
+            writeln!(
+                out,
+                "     {lead} {} of {} agree, {} differ, {} not in the photo, {} missing from it, {} added in it",
+                b.agree,
+                b.structure(),
+                b.differ,
+                b.outside,
+                b.missing,
+                b.added
+            )?;
+        }
+    }
+    let r = &m.record;
+    if r.made_in_multiples {
+        writeln!(
+            out,
+            "     made in multiples: the same design, not necessarily this object; compare{}{}",
+            if r.inscriptions.is_empty() {
+                String::new()
+            } else {
+                format!(" inscriptions: {};", r.inscriptions)
+            },
+            if r.features.is_empty() {
+                " the object's own marks (the record lists none)".to_string()
+            } else {
+                format!(" distinguishing features: {}", r.features)
+            }
         )?;
     }
     Ok(())

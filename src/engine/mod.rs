@@ -285,7 +285,7 @@ impl Engine {
                     Match {
                         id: image.record_id,
                         score,
-                        verdict: Verdict::for_record(score, record.status),
+                        verdict: Verdict::for_record(score, Some(&ev), record.status),
                         image: Some(image.path),
                         image_index: Some(image.n),
                         evidence: Some(ev),
@@ -325,7 +325,7 @@ impl Engine {
                 .map(|&i| store.image(generation.slot(evidence[i].0)))
                 .collect::<Result<_, StoreError>>()?
         };
-        let agreements: Vec<Option<(f32, pixels::Blocks)>> = chosen
+        let agreements: Vec<Option<(Option<f32>, pixels::Blocks)>> = chosen
             .par_iter()
             .zip(images)
             .map(|(&i, image)| {
@@ -344,7 +344,7 @@ impl Engine {
             })
             .collect();
         for (i, a) in chosen.into_iter().zip(agreements) {
-            evidence[i].1.pixel_agreement = a.map(|a| a.0);
+            evidence[i].1.pixel_agreement = a.and_then(|a| a.0);
             evidence[i].1.pixel_blocks = a.map(|a| a.1);
         }
         Ok(())

@@ -139,6 +139,10 @@ pub struct LineMatch {
     /// The raw evidence behind the score, for an expert (and calibration).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<crate::search::scoring::Evidence>,
+    /// The record's objects are made in multiples (coins, prints, casts):
+    /// a `match` proves the design, not that this is the stolen object.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub made_in_multiples: bool,
 }
 
 impl BatchLine {
@@ -154,6 +158,7 @@ impl BatchLine {
                     verdict: m.verdict.as_str(),
                     image: m.image.clone(),
                     evidence: m.evidence,
+                    made_in_multiples: m.record.made_in_multiples,
                 })
                 .collect(),
             sec,

@@ -119,6 +119,14 @@ impl Record {
     }
 
     /// The text fields that full-text search covers, with their names.
+    /// Whether objects of this record's type are made in multiples (struck,
+    /// printed, cast): a picture that matches shows the same design, which
+    /// other objects of the same run share; only the record's
+    /// distinguishing features and inscriptions tell this one apart.
+    pub fn made_in_multiples(&self) -> bool {
+        made_in_multiples(&self.object_type)
+    }
+
     pub fn text_fields(&self) -> [(&'static str, &str); 9] {
         [
             ("title", &self.title),
@@ -153,4 +161,40 @@ mod tests {
         let r = Record::default();
         assert_eq!(r.validate(), Err(RecordError::MissingId));
     }
+}
+
+/// Object types (either level of `type/subtype`) made in multiples.
+const MULTIPLES: &[&str] = &[
+    "coin",
+    "coins",
+    "medal",
+    "medals",
+    "medallion",
+    "token",
+    "banknote",
+    "stamp",
+    "seal",
+    "print",
+    "prints",
+    "etching",
+    "engraving",
+    "lithograph",
+    "woodcut",
+    "screenprint",
+    "photograph",
+    "photographs",
+    "photo",
+    "cast",
+    "casts",
+    "bronze cast",
+    "plaquette",
+    "multiple",
+];
+
+/// See [`Record::made_in_multiples`].
+pub fn made_in_multiples(object_type: &str) -> bool {
+    object_type
+        .split('/')
+        .map(|level| level.trim().to_ascii_lowercase())
+        .any(|level| MULTIPLES.contains(&level.as_str()))
 }

@@ -377,6 +377,8 @@ fn verify_some(
     for (i, m, features_width) in verified {
         let e = &mut evidence[i].1;
         e.inliers = m.inliers as u32;
+        e.putative = m.putative as u32;
+        e.log10_nfa = m.log10_nfa;
         e.coverage = m.coverage;
         e.cells = m.cells;
         e.region = Some(m.quad);

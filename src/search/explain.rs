@@ -1,11 +1,18 @@
 //! The picture an expert checks a match by: query and reference side by
 //! side, the reference's outline drawn where it was found in the query,
-//! and every agreeing pair of local features joined by a line.
+//! and every agreeing pair of local features joined by a line; where the
+//! reference was compared part by part (`crate::search::pixels`), each part
+//! that does not agree is tinted on the reference and outlined where it
+//! lies in the photo: red where the two differ, magenta where the photo
+//! adds something, orange where the photo lacks what the reference has,
+//! grey where that part is outside the photo.
 //!
 //! A score says how sure the engine is; this says why, in a form a person
 //! can verify by eye in seconds (same corners of the same brush strokes,
 //! or not).
 
+use crate::imaging::geometry::Homography;
+use crate::search::pixels::{Blocks, PARTS_SIDE, Part};
 use image::{Rgb, RgbImage, imageops};
 
 /// Height both halves are scaled to.
@@ -21,6 +28,20 @@ pub struct Explanation<'a> {
     pub region: Option<[[f32; 2]; 4]>,
     /// Agreeing features: (reference point, query point).
     pub pairs: &'a [([f32; 2], [f32; 2])],
+    /// The reference compared part by part with the photo.
+    pub blocks: Option<&'a Blocks>,
+}
+
+/// The colour a part that does not agree is drawn in; None for one that
+/// agrees or was not judged.
+fn part_colour(p: Part) -> Option<Rgb<u8>> {
+    match p {
+        Part::Differ => Some(Rgb([230, 20, 20])),
+        Part::Added => Some(Rgb([220, 0, 220])),
+        Part::Missing => Some(Rgb([255, 150, 0])),
+        Part::Outside => Some(Rgb([128, 128, 128])),
+        Part::Agree | Part::Unjudged => None,
+    }
 }
 
 pub fn render(e: &Explanation) -> RgbImage {
@@ -41,6 +62,9 @@ pub fn render(e: &Explanation) -> RgbImage {
         line(&mut out, a, b, colour);
         dot(&mut out, a, colour);
         dot(&mut out, b, colour);
+    }
+    if let (Some(blocks), Some(quad)) = (e.blocks, e.region) {
+        draw_parts(&mut out, e, blocks, &quad, (sq, sr), qw + GAP);
     }
     if let Some(quad) = e.region {
         for k in 0..4 {
@@ -67,6 +91,68 @@ pub fn render(e: &Explanation) -> RgbImage {
         }
     }
     out
+}
+
+/// Tints each part that does not agree on the reference half and outlines
+/// it where the verified transform puts it in the photo.
+fn draw_parts(
+    out: &mut RgbImage,
+    e: &Explanation,
+    blocks: &Blocks,
+    quad: &[[f32; 2]; 4],
+    (sq, sr): (f32, f32),
+    ref_left: u32,
+) {
+    let (w, h) = (e.reference.width() as f32, e.reference.height() as f32);
+    let to_photo = Homography::from_four(&[[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]], quad);
+    let n = PARTS_SIDE as f32;
+    for (i, &part) in blocks.map.0.iter().enumerate() {
+        let Some(colour) = part_colour(part) else {
+            continue;
+        };
+        let (cx, cy) = ((i % PARTS_SIDE) as f32, (i / PARTS_SIDE) as f32);
+        let corners = [
+            [cx, cy],
+            [cx + 1.0, cy],
+            [cx + 1.0, cy + 1.0],
+            [cx, cy + 1.0],
+        ]
+        .map(|[x, y]| [x * w / n, y * h / n]);
+        // On the reference: a tint, so that what agrees stays readable.
+        let [x0, y0] = [corners[0][0] * sr, corners[0][1] * sr];
+        let [x1, y1] = [corners[2][0] * sr, corners[2][1] * sr];
+        for y in y0.round() as i64..y1.round() as i64 {
+            for x in x0.round() as i64..x1.round() as i64 {
+                let (px, py) = (x + ref_left as i64, y);
+                if px >= 0 && py >= 0 && (px as u32) < out.width() && (py as u32) < out.height() {
+                    let p = out.get_pixel_mut(px as u32, py as u32);
+                    for c in 0..3 {
+                        p[c] = ((p[c] as u16 + colour[c] as u16) / 2) as u8;
+                    }
+                }
+            }
+        }
+        // In the photo: the part's outline under the verified transform.
+        if let Some(t) = &to_photo {
+            let projected: Vec<[f32; 2]> = corners
+                .iter()
+                .filter_map(|&c| t.apply(c))
+                .map(|[x, y]| [x * sq, y * sq])
+                .collect();
+            if projected.len() == 4 {
+                for k in 0..4 {
+                    let (a, b) = (projected[k], projected[(k + 1) % 4]);
+                    line(out, a, b, colour);
+                    line(
+                        out,
+                        [a[0] + 1.0, a[1] + 1.0],
+                        [b[0] + 1.0, b[1] + 1.0],
+                        colour,
+                    );
+                }
+            }
+        }
+    }
 }
 
 fn palette(i: usize) -> Rgb<u8> {
@@ -127,6 +213,7 @@ mod tests {
             reference: &reference,
             region: Some([[50.0, 50.0], [350.0, 50.0], [350.0, 250.0], [50.0, 250.0]]),
             pairs: &pairs,
+            blocks: None,
         });
         assert_eq!(out.height(), HEIGHT);
         assert_eq!(out.width(), 800 + GAP + 600);
@@ -134,5 +221,25 @@ mod tests {
         assert_eq!(*out.get_pixel(400, 100), OUTLINE);
         // The pair's end point in the reference half.
         assert_eq!(*out.get_pixel(800 + GAP + 300, 300), palette(0));
+    }
+
+    #[test]
+    fn a_differing_part_is_tinted_on_the_reference() {
+        let query = RgbImage::from_pixel(400, 300, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(200, 200, Rgb([255, 255, 255]));
+        let mut blocks = Blocks::default();
+        blocks.map.0[0] = Part::Differ;
+        let out = render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some([[50.0, 50.0], [350.0, 50.0], [350.0, 250.0], [50.0, 250.0]]),
+            pairs: &[],
+            blocks: Some(&blocks),
+        });
+        // The reference's top-left part, half white and half red.
+        let left = 800 + GAP;
+        assert_eq!(*out.get_pixel(left + 40, 40), Rgb([242, 137, 137]));
+        // Its neighbour agrees: untouched.
+        assert_eq!(*out.get_pixel(left + 200, 40), Rgb([255, 255, 255]));
     }
 }

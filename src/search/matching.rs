@@ -40,6 +40,9 @@ pub struct LocalMatch {
     pub cells: u32,
     /// Inlier pairs (reference point, query point), for the expert's picture.
     pub pairs: Vec<([f32; 2], [f32; 2])>,
+    /// log10 of the number of false alarms of this agreement against one
+    /// reference under the a-contrario model of [`log10_nfa`].
+    pub log10_nfa: f32,
 }
 
 /// Matches the query against one reference image; None when there is no
@@ -80,7 +83,10 @@ pub fn verify(query: &Features, reference: &RefFeatures) -> Option<LocalMatch> {
     let quad = found.transform.project_rect(ref_size.0, ref_size.1)?;
     let inlier_pairs: Vec<([f32; 2], [f32; 2])> =
         found.inliers.iter().map(|&i| (src[i], dst[i])).collect();
+    let disc = std::f32::consts::PI * params.threshold.powi(2);
+    let chance = (disc / (query_size.0 * query_size.1).max(1.0)).min(1.0);
     Some(LocalMatch {
+        log10_nfa: log10_nfa(pairs.len(), found.inliers.len(), chance as f64) as f32,
         inliers: found.inliers.len(),
         putative: pairs.len(),
         model: found.model,
@@ -90,6 +96,53 @@ pub fn verify(query: &Features, reference: &RefFeatures) -> Option<LocalMatch> {
         cells: cells(&inlier_pairs, ref_size),
         pairs: inlier_pairs,
     })
+}
+
+/// Points that fix a homography: RANSAC's sample.
+const SAMPLE: usize = 4;
+
+/// The number of false alarms of `k` inliers among `n` putative matches
+/// when a match lands within the tolerance by chance with probability
+/// `p` (the tolerance disc's share of the photo), as in Moisan & Stival's
+/// ORSA: `(n − 4) · C(k, 4) · P[Binomial(n − 4, p) ≥ k − 4]`, in log10.
+/// Counted against one reference; the search multiplies by the number
+/// of references it could have found.
+pub fn log10_nfa(n: usize, k: usize, p: f64) -> f64 {
+    if n <= SAMPLE || k <= SAMPLE || !(p > 0.0 && p < 1.0) {
+        return 0.0;
+    }
+    let (trials, hits) = (n - SAMPLE, k - SAMPLE);
+    (trials as f64).log10() + log10_choose(k, SAMPLE) + log10_binomial_tail(trials, hits, p)
+}
+
+fn log10_choose(n: usize, k: usize) -> f64 {
+    (1..=k.min(n - k))
+        .map(|i| ((n - i + 1) as f64 / i as f64).log10())
+        .sum()
+}
+
+/// log10 P[Binomial(n, p) ≥ k], summed in log space (terms fall fast).
+fn log10_binomial_tail(n: usize, k: usize, p: f64) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    if k > n {
+        return f64::NEG_INFINITY;
+    }
+    let (lp, lq) = (p.log10(), (1.0 - p).log10());
+    let mut term = log10_choose(n, k) + k as f64 * lp + (n - k) as f64 * lq;
+    let first = term;
+    let mut sum = 1.0f64; // terms relative to the first
+    for j in k..n {
+        // C(n, j+1) / C(n, j) = (n − j) / (j + 1)
+        term += ((n - j) as f64 / (j + 1) as f64).log10() + lp - lq;
+        let r = 10f64.powf(term - first);
+        sum += r;
+        if r < 1e-12 {
+            break;
+        }
+    }
+    first + sum.log10()
 }
 
 /// For each reference feature, the query feature that matched it best
@@ -130,4 +183,27 @@ fn coverage(pairs: &[([f32; 2], [f32; 2])], (w, h): (f32, f32)) -> f32 {
         y1 = y1.max(r[1]);
     }
     ((x1 - x0) * (y1 - y0) / (w * h)).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binomial_tail_is_exact_on_small_cases() {
+        // P[Bin(4, 0.5) >= 3] = 5/16
+        assert!((log10_binomial_tail(4, 3, 0.5) - (5.0f64 / 16.0).log10()).abs() < 1e-9);
+        assert_eq!(log10_binomial_tail(4, 0, 0.3), 0.0);
+        assert!((log10_binomial_tail(10, 10, 0.1) + 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn more_inliers_are_less_likely_by_chance() {
+        let p = 2e-3;
+        let few = log10_nfa(200, 8, p);
+        let many = log10_nfa(200, 30, p);
+        assert!(many < few, "{many} {few}");
+        // A handful of inliers among many tries with a loose tolerance is chance.
+        assert!(log10_nfa(500, 6, 0.05) > 0.0);
+    }
 }

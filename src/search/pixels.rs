@@ -26,22 +26,30 @@ use crate::search::scoring::{self, Evidence};
 use image::{GrayImage, imageops};
 
 /// Candidates compared pixel by pixel: the best few, which decide the
-/// verdict and the order at the top.
+/// verdict and the order at the top…
 pub const CHECKED: usize = 2;
+/// …and any other whose local evidence alone would make a `match`, so
+/// that no candidate is called `match` without its whole picture judged
+/// (a sticker of one reference on a photo of another), up to this many.
+const CHECKED_MAX: usize = 8;
 /// Below this share of the grid inside the photo there is too little of
 /// the reference to judge it by.
 const MIN_VISIBLE: f32 = 0.25;
 
-/// Positions of the candidates to compare: the [`CHECKED`] best by score
-/// with a verified outline.
+/// Positions of the candidates to compare: those with a verified outline,
+/// the [`CHECKED`] best by score and then any that would be a `match`.
 pub fn chosen<'a>(evidence: impl Iterator<Item = &'a Evidence>) -> Vec<usize> {
     let mut best: Vec<(usize, f32)> = evidence
         .enumerate()
         .filter(|(_, e)| e.inliers > 0 && e.region.is_some())
-        .map(|(i, e)| (i, scoring::score(e)))
+        .map(|(i, e)| (i, scoring::strength_score(e)))
         .collect();
     best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    best.truncate(CHECKED);
+    let would_match = best
+        .iter()
+        .filter(|(_, s)| *s >= scoring::MATCH_THRESHOLD)
+        .count();
+    best.truncate(would_match.clamp(CHECKED, CHECKED_MAX));
     best.into_iter().map(|(i, _)| i).collect()
 }
 
@@ -50,7 +58,7 @@ pub fn chosen<'a>(evidence: impl Iterator<Item = &'a Evidence>) -> Vec<usize> {
 /// pixels); None when too little of it is in the photo or either side is
 /// flat.
 pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Option<f32> {
-    compare(photo, outline, grid).map(|c| c.0)
+    compare(photo, outline, grid).and_then(|c| c.0)
 }
 
 /// Side of a block, in grid cells: the reference judged in 4×4 parts.
@@ -68,17 +76,93 @@ const TEXTURED_FLOOR: f64 = 16.0;
 /// both have structure, they agree or differ; where only the reference
 /// has, the photo is missing it (a torn fragment, glare, out of frame);
 /// where only the photo has, the photo adds something the reference
-/// lacks (a sticker, another picture around a shared detail).
+/// lacks (a sticker, another picture around a shared detail); where the
+/// reference has structure but the outline puts that part outside the
+/// photo, the photo does not show it at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Blocks {
     pub agree: u8,
     pub differ: u8,
     pub missing: u8,
     pub added: u8,
+    pub outside: u8,
+    /// Which is which, over the reference row by row ([`Part`]).
+    pub map: PartMap,
 }
 
-/// The whole-picture correlation and the comparison block by block.
-pub fn compare(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Option<(f32, Blocks)> {
+/// Side of the reference's grid of parts.
+pub const PARTS_SIDE: usize = GRID as usize / BLOCK;
+
+/// What one part of the reference is in the photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum Part {
+    /// Flat on both sides, or too little of it in the photo to judge.
+    #[default]
+    Unjudged = b'.',
+    Agree = b'a',
+    Differ = b'd',
+    Missing = b'm',
+    Added = b'+',
+    Outside = b'o',
+}
+
+/// The parts of the reference, row by row from its top-left; serialised as
+/// one character a part (`a` agree, `d` differ, `m` missing, `+` added,
+/// `o` outside the photo, `.` not judged), e.g. `"aaaa aadd aa.. oooo"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PartMap(pub [Part; PARTS_SIDE * PARTS_SIDE]);
+
+impl serde::Serialize for PartMap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<String> = self
+            .0
+            .chunks(PARTS_SIDE)
+            .map(|row| row.iter().map(|&p| p as u8 as char).collect())
+            .collect();
+        s.serialize_str(&rows.join(" "))
+    }
+}
+
+/// For `match`, the parts of the reference that the photo shows and that
+/// agree must hold at least this share of the reference's structure
+/// (its textured parts, in the photo or not): a detail shared with
+/// another picture shows less, a torn fragment of the object more
+/// (docs/decisions.md, "2026-12-05 — Whole picture or a shared part").
+pub const SHOWN_SHARE: f32 = 1.0 / 3.0;
+/// …and at least this many parts: fewer cannot tell a part from the whole.
+pub const SHOWN_MIN: u8 = 3;
+
+impl Blocks {
+    /// The reference's textured parts, shown in the photo or not.
+    pub fn structure(&self) -> u8 {
+        self.agree + self.differ + self.missing + self.outside
+    }
+
+    /// Share of the reference's structure the photo shows and agrees with.
+    pub fn shown_share(&self) -> f32 {
+        self.agree as f32 / self.structure().max(1) as f32
+    }
+
+    /// Whether the photo shows only a part of the reference: too little of
+    /// its structure agrees to say that the photo is of this picture,
+    /// whatever else the local features prove.
+    /// A reference with fewer textured parts than [`SHOWN_MIN`] is not
+    /// judged: its parts cannot tell a detail from the whole.
+    pub fn shows_part_only(&self) -> bool {
+        self.structure() >= SHOWN_MIN
+            && (self.agree < SHOWN_MIN || self.shown_share() < SHOWN_SHARE)
+    }
+}
+
+/// The whole-picture correlation (None when too little of the reference
+/// is in the photo, or either side is flat there) and the comparison
+/// block by block (None only for a degenerate outline or reference).
+pub fn compare(
+    photo: &GrayImage,
+    outline: &[[f32; 2]; 4],
+    grid: &[u8],
+) -> Option<(Option<f32>, Blocks)> {
     let n = GRID as usize;
     if grid.len() != n * n || photo.width() < 2 || photo.height() < 2 {
         return None;
@@ -87,21 +171,25 @@ pub fn compare(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Optio
     let g = GRID as f32;
     let to_photo = Homography::from_four(&[[0.0, 0.0], [g, 0.0], [g, g], [0.0, g]], outline)?;
     let (sampled, inside) = sample(photo, &to_photo, outline)?;
-    if (inside.iter().filter(|&&i| i).count() as f32) < MIN_VISIBLE * (n * n) as f32 {
-        return None;
-    }
-    let side = n / BLOCK;
-    // Per block: ab, aa, bb, cells.
+    let visible = inside.iter().filter(|&&i| i).count() as f32 >= MIN_VISIBLE * (n * n) as f32;
+    let side = PARTS_SIDE;
+    // Per block: ab, aa, bb, cells compared; and the reference's own
+    // gradient energy and cells, inside the photo or not.
     let mut parts = vec![[0f64; 4]; side * side];
+    let mut own = vec![[0f64; 2]; side * side];
     for y in 1..n - 1 {
         for x in 1..n - 1 {
             let i = y * n + x;
+            let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
+            let r = gradient(&reference);
+            let block = (y / BLOCK) * side + x / BLOCK;
+            own[block][0] += (r[0] * r[0] + r[1] * r[1]) as f64;
+            own[block][1] += 1.0;
             if ![i, i - 1, i + 1, i - n, i + n].iter().all(|&j| inside[j]) {
                 continue;
             }
-            let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
-            let (r, p) = (gradient(&reference), gradient(&sampled));
-            let part = &mut parts[(y / BLOCK) * side + x / BLOCK];
+            let p = gradient(&sampled);
+            let part = &mut parts[block];
             part[0] += (r[0] * p[0] + r[1] * p[1]) as f64;
             part[1] += (r[0] * r[0] + r[1] * r[1]) as f64;
             part[2] += (p[0] * p[0] + p[1] * p[1]) as f64;
@@ -113,23 +201,44 @@ pub fn compare(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Optio
     });
     // Less than a grey level of gradient per cell: nothing to compare.
     let floor = (n * n) as f64;
-    if !(aa > floor && bb > floor) {
-        return None;
+    let whole = (visible && aa > floor && bb > floor).then(|| (ab / (aa * bb).sqrt()) as f32);
+    // The reference's texture is judged against its own mean over the
+    // whole picture, so that what the photo shows does not change it.
+    let [own_energy, own_cells] = own
+        .iter()
+        .fold([0f64; 2], |s, o| [s[0] + o[0], s[1] + o[1]]);
+    if own_energy <= floor {
+        return None; // a flat reference: no part of it to judge
     }
-    let whole = (ab / (aa * bb).sqrt()) as f32;
-    let (mean_a, mean_b) = (aa / cells, bb / cells);
+    let (mean_a, mean_b) = (own_energy / own_cells, bb / cells.max(1.0));
+    let textured = |e: f64, k: f64, mean: f64| e / k >= (TEXTURED_SHARE * mean).max(TEXTURED_FLOOR);
     let mut blocks = Blocks::default();
     // A block with fewer than half its cells in the photo is not judged.
     let half = (BLOCK * BLOCK / 2) as f64;
-    for &[ab, aa, bb, k] in parts.iter().filter(|p| p[3] >= half) {
-        let textured = |e: f64, mean: f64| e / k >= (TEXTURED_SHARE * mean).max(TEXTURED_FLOOR);
-        match (textured(aa, mean_a), textured(bb, mean_b)) {
-            (true, true) if (ab / (aa * bb).sqrt()) as f32 >= BLOCK_AGREES => blocks.agree += 1,
-            (true, true) => blocks.differ += 1,
-            (true, false) => blocks.missing += 1,
-            (false, true) => blocks.added += 1,
-            (false, false) => {}
+    for (b, (&[ab, aa, bb, k], &[own_e, own_k])) in parts.iter().zip(&own).enumerate() {
+        let part = if k < half {
+            match textured(own_e, own_k, mean_a) {
+                true => Part::Outside,
+                false => Part::Unjudged,
+            }
+        } else {
+            match (textured(aa, k, mean_a), textured(bb, k, mean_b)) {
+                (true, true) if (ab / (aa * bb).sqrt()) as f32 >= BLOCK_AGREES => Part::Agree,
+                (true, true) => Part::Differ,
+                (true, false) => Part::Missing,
+                (false, true) => Part::Added,
+                (false, false) => Part::Unjudged,
+            }
+        };
+        match part {
+            Part::Agree => blocks.agree += 1,
+            Part::Differ => blocks.differ += 1,
+            Part::Missing => blocks.missing += 1,
+            Part::Added => blocks.added += 1,
+            Part::Outside => blocks.outside += 1,
+            Part::Unjudged => {}
         }
+        blocks.map.0[b] = part;
     }
     Some((whole, blocks))
 }
@@ -261,6 +370,52 @@ mod tests {
             fragment.missing >= 4 && fragment.differ <= 4,
             "{fragment:?}"
         );
+    }
+
+    #[test]
+    fn a_third_of_the_reference_agreeing_is_the_line_between_a_part_and_the_whole() {
+        let b = |agree, differ, missing, outside| Blocks {
+            agree,
+            differ,
+            missing,
+            outside,
+            ..Blocks::default()
+        };
+        // A whole view, a fragment torn from it, a sticker on it.
+        assert!(!b(14, 0, 0, 0).shows_part_only());
+        assert!(!b(7, 1, 6, 0).shows_part_only());
+        assert!(!b(11, 3, 0, 0).shows_part_only());
+        // A detail in another picture; a detail at the edge of a catalogue image.
+        assert!(b(3, 6, 2, 3).shows_part_only());
+        assert!(b(4, 0, 0, 10).shows_part_only());
+        // Two parts agreeing prove no whole; a reference of two textured
+        // parts is not judged.
+        assert!(!b(2, 0, 0, 0).shows_part_only());
+        assert!(b(2, 0, 0, 2).shows_part_only());
+    }
+
+    #[test]
+    fn the_map_says_which_part_is_which() {
+        let reference = picture(1);
+        let g = grid_of(&reference);
+        let (photo, _) = photo_of(&reference);
+        // The outline shifted right by half the picture: its left half is
+        // in the photo over the picture's right half, its right half on the
+        // wall or outside.
+        let outline = [
+            [400.0, 50.0],
+            [1000.0, 50.0],
+            [1000.0, 450.0],
+            [400.0, 450.0],
+        ];
+        let (_, blocks) = compare(&photo, &outline, &g).unwrap();
+        let map = serde_json::to_value(blocks.map).unwrap();
+        let map = map.as_str().unwrap();
+        assert_eq!(map.len(), PARTS_SIDE * PARTS_SIDE + PARTS_SIDE - 1, "{map}");
+        assert!(blocks.outside >= 4, "{blocks:?}");
+        for row in map.split(' ') {
+            assert!(row.ends_with('o'), "{map}");
+        }
     }
 
     #[test]

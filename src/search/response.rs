@@ -37,6 +37,17 @@ pub struct RecordSummary {
     pub object_type: String,
     pub status: Status,
     pub source: String,
+    /// Objects of this type are made in multiples (coins, medals, prints,
+    /// photographs, casts): a visual match means the same design, not
+    /// necessarily this object; [`RecordSummary::inscriptions`] and
+    /// [`RecordSummary::features`] tell it apart.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub made_in_multiples: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub inscriptions: String,
+    /// The record's distinguishing features (damage, repairs, marks).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub features: String,
 }
 
 impl From<&Record> for RecordSummary {
@@ -48,6 +59,9 @@ impl From<&Record> for RecordSummary {
             object_type: r.object_type.clone(),
             status: r.status,
             source: r.source.clone(),
+            made_in_multiples: r.made_in_multiples(),
+            inscriptions: r.inscriptions.clone(),
+            features: r.features.clone(),
         }
     }
 }
@@ -71,7 +85,7 @@ pub(crate) fn discount_rivals(matches: &mut [Match]) {
         if let Some(e) = &m.evidence {
             let score = scoring::score(e);
             if score != m.score {
-                m.verdict = Verdict::for_record(score, m.record.status);
+                m.verdict = Verdict::for_record(score, Some(e), m.record.status);
                 m.score = score;
             }
         }

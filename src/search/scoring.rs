@@ -100,7 +100,13 @@ const GLOBAL_OFFSET: f32 = 10.3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// The photo shows this picture: an alarm.
     Match,
+    /// The photo shares a part of its picture with this one, proved by the
+    /// local features, but most of the reference is not what the photo
+    /// shows (a shared motif, a print of the same plate, a detail pasted
+    /// into another picture): for an expert, not an alarm.
+    Partial,
     Possible,
     None,
 }
@@ -116,10 +122,18 @@ impl Verdict {
         }
     }
 
-    /// The verdict for a record in `status`: a recovered or disputed
-    /// object is still shown, but never raises a `match` alarm.
-    pub fn for_record(score: f32, status: crate::records::record::Status) -> Verdict {
+    /// The verdict for a record in `status`, from the score and the
+    /// evidence behind it: a recovered or disputed object is still shown,
+    /// but never raises a `match` alarm.
+    pub fn for_record(
+        score: f32,
+        evidence: Option<&Evidence>,
+        status: crate::records::record::Status,
+    ) -> Verdict {
         use crate::records::record::Status;
+        if evidence.is_some_and(shows_part_only) {
+            return Verdict::Partial;
+        }
         match (Verdict::from_score(score), status) {
             (Verdict::Match, Status::Recovered | Status::Disputed) => Verdict::Possible,
             (v, _) => v,
@@ -129,6 +143,7 @@ impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Match => "match",
+            Verdict::Partial => "partial",
             Verdict::Possible => "possible",
             Verdict::None => "none",
         }
@@ -149,6 +164,13 @@ pub struct Evidence {
     /// Local features that agree on one geometric transform (0: none, or
     /// not verified).
     pub inliers: u32,
+    /// Descriptor matches (ratio test passed) the inliers were chosen from.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub putative: u32,
+    /// log10 of the number of false alarms of the inliers against this one
+    /// reference (`crate::search::matching::log10_nfa`); 0 when not verified.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub log10_nfa: f32,
     /// Share of the reference's area its inlier features span.
     pub coverage: f32,
     /// Cells of an 8×8 grid over the reference holding an inlier.
@@ -199,6 +221,10 @@ pub struct Evidence {
 
 fn is_zero(x: &f32) -> bool {
     *x == 0.0
+}
+
+fn is_zero_u32(x: &u32) -> bool {
+    *x == 0
 }
 
 fn logistic(x: f32) -> f32 {
@@ -254,10 +280,36 @@ fn global_strength(hash_distance: u32, embedding_distance: f32) -> f32 {
     GLOBAL_SCALE * logit + GLOBAL_OFFSET
 }
 
+/// The score of the evidence: its strength on the calibrated scale, and
+/// for a photo that shows only a part of the reference
+/// ([`shows_part_only`]) moved below `match`, into the upper half of
+/// `possible`, keeping the order among such candidates: proof of a shared
+/// part is more than weak evidence of anything, but no alarm.
 pub fn score(e: &Evidence) -> f32 {
+    let s = strength_score(e);
+    if shows_part_only(e) {
+        let excess = (s - MATCH_THRESHOLD) / (1.0 - MATCH_THRESHOLD);
+        let band = MATCH_THRESHOLD - POSSIBLE_THRESHOLD;
+        POSSIBLE_THRESHOLD + band * (0.5 + 0.45 * excess.clamp(0.0, 1.0))
+    } else {
+        s
+    }
+}
+
+/// The score the strength alone earns, before the whole picture is judged.
+pub fn strength_score(e: &Evidence) -> f32 {
     let slope =
         (MATCH_THRESHOLD / (1.0 - MATCH_THRESHOLD)).ln() / (MATCH_STRENGTH - POSSIBLE_STRENGTH);
     logistic(slope * (strength(e) - POSSIBLE_STRENGTH)).clamp(0.0, 1.0)
+}
+
+/// Whether the evidence would make a `match` but the photo, compared part
+/// by part with the reference inside the verified outline, shows only a
+/// part of it (`crate::search::pixels::Blocks::shows_part_only`). Without a
+/// part-by-part comparison (no verified outline, a flat reference) the
+/// whole picture is not judged.
+pub fn shows_part_only(e: &Evidence) -> bool {
+    e.pixel_blocks.is_some_and(|b| b.shows_part_only()) && strength_score(e) >= MATCH_THRESHOLD
 }
 
 #[cfg(test)]
@@ -324,5 +376,60 @@ mod tests {
         };
         let gap = strength(&first) - strength(&second);
         assert!((gap - SECOND_LOOK_DISCOUNT).abs() < 1e-5, "{gap}");
+    }
+
+    #[test]
+    fn a_strong_match_on_a_part_only_is_partial_below_match_and_keeps_its_order() {
+        use crate::records::record::Status;
+        use crate::search::pixels::Blocks;
+        let strong = Evidence {
+            hash_distance: 60,
+            embedding_distance: 0.9,
+            inliers: 80,
+            cells: 20,
+            ..Evidence::default()
+        };
+        let whole = Evidence {
+            pixel_blocks: Some(Blocks {
+                agree: 12,
+                differ: 1,
+                ..Blocks::default()
+            }),
+            ..strong
+        };
+        assert_eq!(
+            Verdict::for_record(score(&whole), Some(&whole), Status::Stolen),
+            Verdict::Match
+        );
+        let detail = Evidence {
+            pixel_blocks: Some(Blocks {
+                agree: 3,
+                differ: 6,
+                outside: 5,
+                ..Blocks::default()
+            }),
+            ..strong
+        };
+        let s = score(&detail);
+        assert!((POSSIBLE_THRESHOLD..MATCH_THRESHOLD).contains(&s), "{s}");
+        assert_eq!(
+            Verdict::for_record(s, Some(&detail), Status::Stolen),
+            Verdict::Partial
+        );
+        let weaker = Evidence {
+            inliers: 30,
+            ..detail
+        };
+        assert!(score(&weaker) < s);
+        // Evidence too weak for `match` is not called partial.
+        let weak = Evidence {
+            inliers: 12,
+            cells: 4,
+            ..detail
+        };
+        assert_ne!(
+            Verdict::for_record(score(&weak), Some(&weak), Status::Stolen),
+            Verdict::Partial
+        );
     }
 }

@@ -57,24 +57,27 @@ pub fn database_json(db: &DatabaseState) -> Value {
     serde_json::to_value(db).expect("database state serialises")
 }
 
-/// Says plainly what an empty answer means, for the officer's screen.
+/// Says plainly what an answer without a `match` means, for the officer's
+/// screen.
 fn note(db: &DatabaseState, best: Verdict) -> Option<String> {
-    (best != Verdict::Match).then(|| {
-        format!(
-            "No match among {} records ({} images) searched. No match is not a clearance: \
+    let searched = format!("{} records ({} images) searched", db.records, db.images);
+    match best {
+        Verdict::Match => None,
+        Verdict::Partial => Some(format!(
+            "No match among {searched}. The best candidate shares only part of its picture \
+             with your photo (a motif, a print of the same plate, a detail): that is not the \
+             same object. An expert should compare them if in doubt."
+        )),
+        _ => Some(format!(
+            "No match among {searched}. No match is not a clearance: \
              the object may be unreported, or photographed too differently; \
-             report it to an expert if in doubt.",
-            db.records, db.images
-        )
-    })
+             report it to an expert if in doubt."
+        )),
+    }
 }
 
 fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Match => "match",
-        Verdict::Possible => "possible",
-        Verdict::None => "none",
-    }
+    v.as_str()
 }
 
 struct PhotoRequest {

@@ -54,11 +54,14 @@ pub fn document() -> Value {
           "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string", "description": "as in the x-request-id header and the server's log"}}}}},
           "Database": {"type": "object", "properties": {"records": {"type": "integer"}, "images": {"type": "integer"}, "generation": {"type": "integer"}, "store_seq": {"type": "integer"}, "updated": {"type": "string"}}},
           "Match": {"type": "object", "properties": {
-            "id": {"type": "string"}, "score": {"type": "number"}, "verdict": {"enum": ["match", "possible", "none"]},
+            "id": {"type": "string"}, "score": {"type": "number"},
+            "verdict": {"enum": ["match", "partial", "possible", "none"], "description": "match: the photo shows this record's picture (an alarm). partial: the photo shares only a part of its picture with this record (a motif, a print of the same plate, a detail in another picture); not an alarm, for an expert. possible: weak evidence. none: a candidate, not a match. For a record made in multiples (record.made_in_multiples) a match means the same design; its inscriptions and features tell the object."},
             "image_index": {"type": "integer"}, "image_url": {"type": "string"},
             "evidence": {"type": "object", "properties": {"inliers": {"type": "integer"}, "cells": {"type": "integer"}, "coverage": {"type": "number"},
-              "region": {"description": "the reference's outline in the query's pixels: top-left, top-right, bottom-right, bottom-left", "type": "array", "items": {"type": "array", "items": {"type": "number"}}}}},
-            "record": {"type": "object"}}},
+              "region": {"description": "the reference's outline in the query's pixels: top-left, top-right, bottom-right, bottom-left", "type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+              "pixel_blocks": {"description": "the reference compared with the photo part by part inside the outline: counts and a map, row by row from the top-left, one character a part (a agree, d differ, m missing from the photo, + added in the photo, o outside the photo, . not judged)", "type": "object", "properties": {
+                "agree": {"type": "integer"}, "differ": {"type": "integer"}, "missing": {"type": "integer"}, "added": {"type": "integer"}, "outside": {"type": "integer"}, "map": {"type": "string"}}}}},
+            "record": {"type": "object", "properties": {"made_in_multiples": {"type": "boolean"}, "inscriptions": {"type": "string"}, "features": {"type": "string", "description": "distinguishing features"}}}}},
           "SearchResult": {"type": "object", "properties": {"database": {"$ref": "#/components/schemas/Database"}, "query": {"type": "object"}, "verdict": {"type": "string"}, "note": {"type": ["string", "null"]}, "matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}}}}
         }
       },

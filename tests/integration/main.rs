@@ -29,4 +29,5 @@ mod text;
 mod updates;
 mod util;
 mod vectors;
+mod verdicts;
 mod web;

@@ -78,13 +78,51 @@ async function preparePhoto(file) {
   }
 }
 
+// The projective map taking the unit square's corners (0,0) (1,0) (1,1)
+// (0,1) to the quad's four points (the reference's outline in the photo).
+function squareToQuad(q) {
+  const [[x0, y0], [x1, y1], [x2, y2], [x3, y3]] = q;
+  const dx1 = x1 - x2, dx2 = x3 - x2, dx3 = x0 - x1 + x2 - x3;
+  const dy1 = y1 - y2, dy2 = y3 - y2, dy3 = y0 - y1 + y2 - y3;
+  const den = dx1 * dy2 - dx2 * dy1;
+  const g = den ? (dx3 * dy2 - dx2 * dy3) / den : 0;
+  const h = den ? (dx1 * dy3 - dx3 * dy1) / den : 0;
+  const a = x1 - x0 + g * x1, b = x3 - x0 + h * x3, d = y1 - y0 + g * y1, e = y3 - y0 + h * y3;
+  return (u, v) => {
+    const w = g * u + h * v + 1;
+    return [(a * u + b * v + x0) / w, (d * u + e * v + y0) / w];
+  };
+}
+
+// Parts of the reference that are not what the photo shows, by kind: the
+// same colours as `provenance search --explain`.
+const PART_COLOURS = { d: "#e61414", "+": "#dc00dc", m: "#ff9600", o: "#808080" };
+const PART_WORDS = { d: "differ", "+": "added in the photo", m: "missing from the photo", o: "outside the photo" };
+
 function queryFigure(canvas, match) {
   if (!canvas) return el("figure", {}, el("figcaption", { text: "your photo (not displayable here)" }));
   const c = el("canvas");
   c.width = canvas.width; c.height = canvas.height;
   const g = c.getContext("2d");
   g.drawImage(canvas, 0, 0);
-  const region = match.evidence && match.evidence.region;
+  const ev = match.evidence || {};
+  const region = ev.region;
+  const map = ev.pixel_blocks && ev.pixel_blocks.map;
+  if (region && map) {
+    const rows = map.split(" "), n = rows.length, at = squareToQuad(region);
+    g.lineWidth = Math.max(2, c.width / 250);
+    rows.forEach((row, j) => [...row].forEach((p, i) => {
+      if (!PART_COLOURS[p]) return;
+      g.strokeStyle = PART_COLOURS[p];
+      g.beginPath();
+      [[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]].forEach(([u, v], k) => {
+        const [x, y] = at(u / n, v / n);
+        k ? g.lineTo(x, y) : g.moveTo(x, y);
+      });
+      g.closePath();
+      g.stroke();
+    }));
+  }
   if (region) {
     g.strokeStyle = "#00e640";
     g.lineWidth = Math.max(3, c.width / 150);
@@ -93,7 +131,34 @@ function queryFigure(canvas, match) {
     g.closePath();
     g.stroke();
   }
-  return el("figure", {}, c, el("figcaption", { text: region ? "your photo: matched region outlined" : "your photo" }));
+  return el("figure", {}, c, el("figcaption", { text: region ? "your photo: matched region outlined" + (map ? ", parts that differ marked" : "") : "your photo" }));
+}
+
+// What differs between the photo and the record's picture, in words.
+function differences(m) {
+  const b = (m.evidence || {}).pixel_blocks;
+  if (!b) return null;
+  const total = b.agree + b.differ + b.missing + b.outside;
+  const parts = [["d", b.differ], ["+", b.added], ["m", b.missing], ["o", b.outside]]
+    .filter(([, k]) => k > 0).map(([p, k]) => k + " " + PART_WORDS[p]);
+  if (m.verdict !== "partial" && parts.length === 0) return null;
+  const lead = m.verdict === "partial"
+    ? "Shares only part of its picture with your photo: not the same object. "
+    : "";
+  return el("p", { class: "differences" + (m.verdict === "partial" ? " partial" : "") },
+    lead + "Parts of the record's picture: " + b.agree + " of " + total + " agree" + (parts.length ? "; " + parts.join(", ") : "") + ".");
+}
+
+// Objects made in multiples: the picture proves the design, these fields the object.
+function multiples(r) {
+  if (!r.made_in_multiples) return null;
+  const box = el("div", { class: "multiples" },
+    el("p", { text: "Made in multiples (" + (r.object_type || "object") + "): a visual match means the same design, not necessarily this object. Compare:" }));
+  const dl = el("dl");
+  dl.append(el("dt", { text: "Inscriptions" }), el("dd", { text: r.inscriptions || "none recorded" }));
+  dl.append(el("dt", { text: "Distinguishing features" }), el("dd", { text: r.features || "none recorded" }));
+  box.append(dl);
+  return box;
 }
 
 function fields(r) {
@@ -111,10 +176,14 @@ async function card(m, canvas) {
     el("span", { class: "verdict " + m.verdict, text: m.verdict }));
   const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") });
   const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict }, head, score);
+  const diff = differences(m);
+  if (diff) c.append(diff);
   if (m.image_url) {
     const ref = await authImage(m.image_url + "?max=800", "reference photo of " + m.id);
     c.append(el("div", { class: "pair" }, queryFigure(canvas, m), el("figure", {}, ref, el("figcaption", { text: "database photo" }))));
   }
+  const multi = multiples(m.record);
+  if (multi) c.append(multi);
   c.append(fields(m.record));
   return c;
 }

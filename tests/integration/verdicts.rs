@@ -1,0 +1,168 @@
+//! Verdicts that hold (issue 23): a photo that shares only a detail with a
+//! reference is `partial`, never `match`; a photo of the picture and of a
+//! torn fragment of it are `match`; the same photo re-encoded as the web
+//! page sends it keeps its verdict; a record made in multiples says what
+//! a match of it proves.
+
+use crate::rivals::{demo_picture, index_of, result};
+use crate::util::{Index, expected_id, query, top};
+use image::{Rgb, RgbImage, imageops};
+
+/// `picture`'s top-left corner (a quarter of it, enlarged) pasted into a
+/// photo of another picture that fills the frame: a shared detail.
+fn detail_in_scene(picture: &RgbImage, scene: &RgbImage) -> RgbImage {
+    let (w, h) = picture.dimensions();
+    let detail = imageops::crop_imm(picture, 0, 0, w / 2, h / 2).to_image();
+    let detail = imageops::resize(
+        &detail,
+        w * 3 / 5,
+        h * 3 / 5,
+        imageops::FilterType::Triangle,
+    );
+    let mut photo = imageops::resize(scene, 1400, 1000, imageops::FilterType::Triangle);
+    imageops::replace(&mut photo, &detail, 500, 300);
+    photo
+}
+
+/// `picture`'s left three fifths, torn off, on a plain table.
+fn fragment(picture: &RgbImage) -> RgbImage {
+    let (w, h) = picture.dimensions();
+    let piece = imageops::crop_imm(picture, 0, 0, w * 3 / 5, h).to_image();
+    let mut photo = RgbImage::from_pixel(w + 160, h + 120, Rgb([168, 140, 108]));
+    imageops::replace(&mut photo, &piece, 90, 60);
+    photo
+}
+
+#[test]
+fn a_shared_detail_is_partial_and_the_picture_and_a_fragment_of_it_match() {
+    let picture = demo_picture("demo-001");
+    let ix = index_of(&[("original", &picture)]);
+
+    let path = ix.scratch("detail.jpg");
+    detail_in_scene(&picture, &demo_picture("demo-005"))
+        .save(&path)
+        .unwrap();
+    let v = ix.search(&path);
+    let m = result(&v, "original");
+    assert_eq!(m["verdict"], "partial", "{v}");
+    assert!(m["score"].as_f64().unwrap() < 0.8, "below `match`: {v}");
+    // What differs is evidence: parts of the reference the photo does not
+    // show as it is, one character a part.
+    let blocks = &m["evidence"]["pixel_blocks"];
+    let differ = ["differ", "missing", "added", "outside"]
+        .iter()
+        .map(|k| blocks[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(differ > blocks["agree"].as_u64().unwrap(), "{v}");
+    assert_eq!(blocks["map"].as_str().unwrap().len(), 4 * 4 + 3, "{v}");
+    // The text output says it in words, and no `match`.
+    let out = ix.cmd("search", &[path.as_os_str()]).ok().stdout;
+    assert!(out.contains("shares only part of its picture"), "{out}");
+    assert!(!out.contains(" match "), "{out}");
+
+    for (name, photo) in [
+        ("whole", photo_of(&picture)),
+        ("fragment", fragment(&picture)),
+    ] {
+        let path = ix.scratch(&format!("{name}.jpg"));
+        photo.save(&path).unwrap();
+        let v = ix.search(&path);
+        assert_eq!(result(&v, "original")["verdict"], "match", "{name}: {v}");
+    }
+}
+
+/// The picture smaller, on a wall, off-centre.
+fn photo_of(picture: &RgbImage) -> RgbImage {
+    let (w, h) = picture.dimensions();
+    let small = imageops::resize(
+        picture,
+        w * 3 / 5,
+        h * 3 / 5,
+        imageops::FilterType::Triangle,
+    );
+    let mut photo = RgbImage::from_pixel(
+        small.width() + 200,
+        small.height() + 120,
+        Rgb([120, 110, 100]),
+    );
+    imageops::overlay(&mut photo, &small, 140, 40);
+    photo
+}
+
+/// The web page's re-encoding: longest side at most 1,600 px, JPEG
+/// quality 90.
+fn as_the_page_sends_it(photo: &RgbImage) -> RgbImage {
+    let (w, h) = photo.dimensions();
+    let scale = (1600.0 / w.max(h) as f32).min(1.0);
+    let resized = imageops::resize(
+        photo,
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+        imageops::FilterType::Triangle,
+    );
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&resized)
+        .unwrap();
+    image::load_from_memory(&jpeg).unwrap().to_rgb8()
+}
+
+#[test]
+fn the_same_photo_re_encoded_keeps_its_verdict() {
+    let ix = Index::demo();
+    for name in [
+        "demo-013_photo_tilt.jpg",
+        "demo-003_crop_resize.jpg",
+        "demo-011_b_rot180.jpg",
+        "neg_lantern.jpg",
+    ] {
+        let original = image::open(query(name)).unwrap().to_rgb8();
+        let before = top(&ix.search(&query(name)));
+        let path = ix.scratch(&format!("re-{name}.jpg"));
+        as_the_page_sends_it(&original).save(&path).unwrap();
+        let after = top(&ix.search(&path));
+        // The verdict, and the record for any but `none` (whose best
+        // candidate is arbitrary).
+        let verdict = |t: &Option<(String, String, f64)>| {
+            t.as_ref().map(|(id, verdict, _)| match verdict.as_str() {
+                "none" => (String::new(), verdict.clone()),
+                _ => (id.clone(), verdict.clone()),
+            })
+        };
+        assert_eq!(verdict(&before), verdict(&after), "{name}");
+        if let Some(id) = expected_id(name) {
+            assert_eq!(
+                verdict(&after),
+                Some((id.to_string(), "match".to_string())),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_coin_s_match_says_it_proves_the_design_and_shows_what_tells_the_object() {
+    let ix = Index::demo();
+    let v = ix.search(&crate::util::fixture("demo/refs/demo-010.jpg"));
+    let m = result(&v, "demo-010");
+    assert_eq!(m["verdict"], "match", "{v}");
+    assert_eq!(m["made_in_multiples"], true, "{v}");
+    let out = ix
+        .cmd("search", &[crate::util::fixture("demo/refs/demo-010.jpg")])
+        .ok()
+        .stdout;
+    assert!(out.contains("made in multiples"), "{out}");
+    // …with what tells the object apart: its inscriptions and features.
+    assert!(
+        out.contains("Legends worn") && out.contains("Stacked"),
+        "{out}"
+    );
+    // A painting is one of a kind: no such note.
+    let v = ix.search(&query("demo-013_photo_tilt.jpg"));
+    assert!(
+        result(&v, "demo-013")["record"]
+            .get("made_in_multiples")
+            .is_none(),
+        "{v}"
+    );
+}
