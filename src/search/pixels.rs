@@ -125,13 +125,18 @@ impl serde::Serialize for PartMap {
 }
 
 /// For `match`, the parts of the reference that the photo shows and that
-/// agree must hold at least this share of the reference's structure
-/// (its textured parts, in the photo or not): a detail shared with
-/// another picture shows less, a torn fragment of the object more
+/// agree, beyond chance, must hold at least this share of the reference's
+/// structure (its textured parts, in the photo or not): a detail shared
+/// with another picture shows less, a torn fragment of the object more
 /// (docs/decisions.md, "2026-12-05 — Whole picture or a shared part").
 pub const SHOWN_SHARE: f32 = 1.0 / 3.0;
-/// …and at least this many parts: fewer cannot tell a part from the whole.
+/// …and at least this many parts must agree: fewer cannot tell a part
+/// from the whole.
 pub const SHOWN_MIN: u8 = 3;
+/// How often a part agrees by chance, where both sides have structure but
+/// the transform is wrong: measured on the best wrong candidates of the dev
+/// split's half A (0.236; half B 0.26).
+pub const CHANCE_AGREE: f32 = 0.24;
 
 impl Blocks {
     /// The reference's textured parts, shown in the photo or not.
@@ -139,16 +144,25 @@ impl Blocks {
         self.agree + self.differ + self.missing + self.outside
     }
 
-    /// Share of the reference's structure the photo shows and agrees with.
+    /// How many parts agree beyond chance: of the `agree + differ` parts
+    /// compared, a share [`CHANCE_AGREE`] of those that are not the
+    /// reference would agree anyway.
+    pub fn agree_beyond_chance(&self) -> f32 {
+        let (a, compared) = (self.agree as f32, (self.agree + self.differ) as f32);
+        ((a - CHANCE_AGREE * compared) / (1.0 - CHANCE_AGREE)).clamp(0.0, a)
+    }
+
+    /// Share of the reference's structure the photo shows and agrees with,
+    /// beyond chance.
     pub fn shown_share(&self) -> f32 {
-        self.agree as f32 / self.structure().max(1) as f32
+        self.agree_beyond_chance() / self.structure().max(1) as f32
     }
 
     /// Whether the photo shows only a part of the reference: too little of
     /// its structure agrees to say that the photo is of this picture,
-    /// whatever else the local features prove.
-    /// A reference with fewer textured parts than [`SHOWN_MIN`] is not
-    /// judged: its parts cannot tell a detail from the whole.
+    /// whatever else the local features prove. A reference with fewer
+    /// textured parts than [`SHOWN_MIN`] is not judged: its parts cannot
+    /// tell a detail from the whole.
     pub fn shows_part_only(&self) -> bool {
         self.structure() >= SHOWN_MIN
             && (self.agree < SHOWN_MIN || self.shown_share() < SHOWN_SHARE)
@@ -388,6 +402,10 @@ mod tests {
         // A detail in another picture; a detail at the edge of a catalogue image.
         assert!(b(3, 6, 2, 3).shows_part_only());
         assert!(b(4, 0, 0, 10).shows_part_only());
+        // A quarter of the reference, and two parts of the scene around it
+        // that agree by chance: not a third beyond chance.
+        assert!(b(6, 3, 3, 4).shows_part_only());
+        assert!(!b(6, 0, 3, 4).shows_part_only());
         // Two parts agreeing prove no whole; a reference of two textured
         // parts is not judged.
         assert!(!b(2, 0, 0, 0).shows_part_only());

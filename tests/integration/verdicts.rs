@@ -10,7 +10,7 @@ use image::{Rgb, RgbImage, imageops};
 
 /// `picture`'s top-left corner (a quarter of it, enlarged) pasted into a
 /// photo of another picture that fills the frame: a shared detail.
-fn detail_in_scene(picture: &RgbImage, scene: &RgbImage) -> RgbImage {
+pub(crate) fn detail_in_scene(picture: &RgbImage, scene: &RgbImage) -> RgbImage {
     let (w, h) = picture.dimensions();
     let detail = imageops::crop_imm(picture, 0, 0, w / 2, h / 2).to_image();
     let detail = imageops::resize(

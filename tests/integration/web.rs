@@ -250,3 +250,54 @@ fn expert_searches_descriptions_with_filters_and_opens_a_record() {
     let title = d.script("return document.querySelector('#record h1').innerText");
     assert_eq!(title, "Head of a bearded philosopher");
 }
+
+#[test]
+fn a_shared_detail_shows_as_partial_with_its_differences_and_a_coin_as_made_in_multiples() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.goto(&format!("{}/#/key", srv.base));
+    d.type_into("#key", &srv.keys.officer);
+    d.click("#save-key");
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    // demo-001's corner pasted into a photo of demo-003.
+    let photo = ix.scratch("detail.jpg");
+    crate::verdicts::detail_in_scene(
+        &crate::rivals::demo_picture("demo-001"),
+        &crate::rivals::demo_picture("demo-003"),
+    )
+    .save(&photo)
+    .unwrap();
+    d.type_into("#photo", photo.to_str().unwrap());
+    d.click("#search-btn");
+    let card = d.wait_for(
+        "const c = document.querySelector('.card[data-id=\"demo-001\"]'); \
+         return c && {verdict: c.dataset.verdict, text: c.innerText}",
+        60,
+    );
+    assert_eq!(card["verdict"], "partial", "{card}");
+    let text = card["text"].as_str().unwrap();
+    assert!(text.contains("Shares only part of its picture"), "{card}");
+    assert!(text.contains("differ"), "{card}");
+    // The picture the detail was stuck on is shown whole: that one is a match.
+    let scene =
+        d.script("return document.querySelector('.card[data-id=\"demo-003\"]')?.dataset.verdict");
+    assert_eq!(scene, "match", "{scene}");
+
+    // A coin: the card says a match proves the design, with what tells the object.
+    d.type_into(
+        "#photo",
+        super::util::fixture("demo/refs/demo-010.jpg")
+            .to_str()
+            .unwrap(),
+    );
+    d.click("#search-btn");
+    let multiples = d.wait_for(
+        "const c = document.querySelector('.card[data-id=\"demo-010\"]'); \
+         return c && c.querySelector('.multiples')?.innerText",
+        60,
+    );
+    let multiples = multiples.as_str().unwrap();
+    assert!(multiples.contains("same design"), "{multiples}");
+    assert!(multiples.contains("Legends worn"), "{multiples}");
+}
