@@ -142,27 +142,6 @@ impl Record {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_fields_round_trip() {
-        let line = r#"{"id":"7","title":"Zebra","inventory_number":"T1","images":[]}"#;
-        let r: Record = serde_json::from_str(line).unwrap();
-        assert_eq!(r.extra["inventory_number"], "T1");
-        assert_eq!(r.status, Status::Stolen);
-        let back = serde_json::to_string(&r).unwrap();
-        assert!(back.contains("inventory_number"));
-    }
-
-    #[test]
-    fn empty_id_is_rejected() {
-        let r = Record::default();
-        assert_eq!(r.validate(), Err(RecordError::MissingId));
-    }
-}
-
 /// Object types (either level of `type/subtype`) made in multiples.
 const MULTIPLES: &[&str] = &[
     "coin",
@@ -197,4 +176,35 @@ pub fn made_in_multiples(object_type: &str) -> bool {
         .split('/')
         .map(|level| level.trim().to_ascii_lowercase())
         .any(|level| MULTIPLES.contains(&level.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_round_trip() {
+        let line = r#"{"id":"7","title":"Zebra","inventory_number":"T1","images":[]}"#;
+        let r: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(r.extra["inventory_number"], "T1");
+        assert_eq!(r.status, Status::Stolen);
+        let back = serde_json::to_string(&r).unwrap();
+        assert!(back.contains("inventory_number"));
+    }
+
+    #[test]
+    fn empty_id_is_rejected() {
+        let r = Record::default();
+        assert_eq!(r.validate(), Err(RecordError::MissingId));
+    }
+
+    #[test]
+    fn struck_printed_and_cast_objects_are_made_in_multiples() {
+        for t in ["coin", "Medal", "print/etching", "sculpture/cast", "photograph"] {
+            assert!(made_in_multiples(t), "{t}");
+        }
+        for t in ["painting", "icon", "sculpture/bust", "manuscript", ""] {
+            assert!(!made_in_multiples(t), "{t}");
+        }
+    }
 }
