@@ -110,6 +110,13 @@ pub enum Command {
         /// `--shard $SLURM_ARRAY_TASK_ID/8` in a Slurm array.
         #[arg(long, value_name = "I/N")]
         shard: Option<batch::Shard>,
+        /// Also write a report to work through: one page opened from disk,
+        /// matches first, thumbnails in PAGE_files/ beside it.
+        #[arg(long, value_name = "PAGE.html")]
+        report: Option<PathBuf>,
+        /// Also write the report's rows as CSV, for a spreadsheet.
+        #[arg(long, value_name = "FILE.csv")]
+        report_csv: Option<PathBuf>,
     },
     /// Counts, versions and sizes of an index.
     Info {
@@ -276,6 +283,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             resume,
             jobs,
             shard,
+            report,
+            report_csv,
         } => {
             let engine = open_existing(&index, emb)?;
             let mut inputs = batch::list_inputs(&input)?;
@@ -288,6 +297,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             if let Some(shard) = shard {
                 inputs.retain(|i| shard.holds(&i.query));
             }
+            // Every input of this run, the resumed ones too: the report covers them all.
+            let all_inputs = inputs.clone();
             let mut skipped = 0;
             if resume {
                 let done = batch::prepare_resume(&out)?;
@@ -326,6 +337,14 @@ pub fn run(cli: Cli) -> Result<i32> {
                 summary.errors,
                 out.display()
             );
+            if let Some(page) = report {
+                let rows = crate::jobs::report::write_html(&engine, &out, &all_inputs, &page)?;
+                eprintln!("report of {rows} photos in {}", page.display());
+            }
+            if let Some(csv) = report_csv {
+                let rows = crate::jobs::report::write_csv(&engine, &out, &csv)?;
+                eprintln!("{rows} rows in {}", csv.display());
+            }
             Ok(0)
         }
         Command::Info { index, json } => {

@@ -200,7 +200,13 @@ mod tests {
 
     #[test]
     fn struck_printed_and_cast_objects_are_made_in_multiples() {
-        for t in ["coin", "Medal", "print/etching", "sculpture/cast", "photograph"] {
+        for t in [
+            "coin",
+            "Medal",
+            "print/etching",
+            "sculpture/cast",
+            "photograph",
+        ] {
             assert!(made_in_multiples(t), "{t}");
         }
         for t in ["painting", "icon", "sculpture/bust", "manuscript", ""] {

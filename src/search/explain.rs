@@ -167,6 +167,16 @@ fn palette(i: usize) -> Rgb<u8> {
     Rgb(COLOURS[i % COLOURS.len()])
 }
 
+/// A quadrilateral's outline, two pixels wide (for thumbnails).
+pub fn draw_quad(img: &mut RgbImage, quad: &[[f32; 2]; 4], c: Rgb<u8>) {
+    for k in 0..4 {
+        let (a, b) = (quad[k], quad[(k + 1) % 4]);
+        line(img, a, b, c);
+        line(img, [a[0] + 1.0, a[1]], [b[0] + 1.0, b[1]], c);
+        line(img, [a[0], a[1] + 1.0], [b[0], b[1] + 1.0], c);
+    }
+}
+
 fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
     if x >= 0 && y >= 0 && (x as u32) < img.width() && (y as u32) < img.height() {
         img.put_pixel(x as u32, y as u32, c);

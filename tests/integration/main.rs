@@ -20,6 +20,7 @@ mod onnx;
 mod persistence;
 mod pixels;
 mod regressions;
+mod report;
 mod rivals;
 mod routes;
 mod search;

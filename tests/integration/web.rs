@@ -301,3 +301,43 @@ fn a_shared_detail_shows_as_partial_with_its_differences_and_a_coin_as_made_in_m
     assert!(multiples.contains("same design"), "{multiples}");
     assert!(multiples.contains("Legends worn"), "{multiples}");
 }
+
+#[test]
+fn the_batch_report_opens_from_disk_and_filters_by_verdict() {
+    let ix = Index::demo();
+    let (_, page, _) = crate::report::batch_with_report(&ix);
+    let d = Driver::start();
+    d.goto(&format!("file://{}", page.display()));
+    let counts = d.wait_for("return document.querySelector('#counts')?.innerText", 20);
+    assert!(
+        counts.as_str().unwrap().contains("1 unreadable"),
+        "{counts}"
+    );
+    // By default, the rows to look at: matches first, each with its pictures loaded.
+    let first = d.wait_for(
+        "const r = document.querySelector('#rows .row'); const i = r && r.querySelector('img'); \
+         return i && i.complete && i.naturalWidth > 0 && r.dataset.verdict",
+        20,
+    );
+    assert_eq!(first, "match", "{first}");
+    let shown = |d: &Driver| {
+        d.script("return [...document.querySelectorAll('#rows .row')].map(r => r.dataset.verdict)")
+    };
+    let work = shown(&d);
+    assert!(
+        work.as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v != "none" && v != "error"),
+        "{work}"
+    );
+    // The unreadable file, on its own.
+    d.script(
+        "const s = document.querySelector('#f-verdict'); s.value = 'error'; \
+         s.dispatchEvent(new Event('change'))",
+    );
+    let errors = shown(&d);
+    assert_eq!(errors, json!(["error"]), "{errors}");
+    let text = d.script("return document.querySelector('#rows').innerText");
+    assert!(text.as_str().unwrap().contains("notes.txt"), "{text}");
+}

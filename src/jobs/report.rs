@@ -1,0 +1,312 @@
+//! The batch report: what an expert works through after `batch`, one
+//! self-contained page opened from disk (no server, no network), and the
+//! same rows as CSV for a spreadsheet.
+//!
+//! The page holds every result as JSON and draws a page of rows at a time,
+//! so that 50,000 photos open in a second; thumbnails (the photo with the
+//! matched region outlined, the database photo) are written beside it in
+//! `NAME_files/`, only for rows an expert must look at (`match`,
+//! `partial`, `possible`): the rest are listed, folded, without pictures.
+
+use crate::engine::Engine;
+use crate::jobs::batch::BatchInput;
+use crate::search::explain;
+use image::{Rgb, RgbImage};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Longest side of a thumbnail.
+const THUMB: u32 = 360;
+const OUTLINE: Rgb<u8> = Rgb([0, 230, 64]);
+const PAGE: &str = include_str!("report.html");
+
+/// One row: a searched photo and its best candidate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub query: String,
+    pub verdict: String,
+    pub score: f32,
+    pub id: String,
+    pub title: String,
+    pub maker: String,
+    pub object_type: String,
+    pub source: String,
+    pub status: String,
+    pub inliers: u32,
+    /// The parts map of the evidence (`crate::search::pixels::PartMap`).
+    pub parts: String,
+    pub made_in_multiples: bool,
+    pub error: String,
+    /// Thumbnails, relative to the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_thumb: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_thumb: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: not a batch result line: {reason}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Rows of a batch output file, in the order an expert works: `match`,
+/// `partial`, `possible`, the rest, each by score, best first.
+pub fn rows(engine: &Engine, results: &Path) -> Result<Vec<Row>, ReportError> {
+    let text = std::fs::read_to_string(results).map_err(io(results))?;
+    let mut rows = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: Value = serde_json::from_str(line).map_err(|e| ReportError::Line {
+            path: results.to_path_buf(),
+            line: n + 1,
+            reason: e.to_string(),
+        })?;
+        rows.push(row(engine, &v)?);
+    }
+    rows.sort_by(|a, b| {
+        rank(&a.verdict)
+            .cmp(&rank(&b.verdict))
+            .then(b.score.total_cmp(&a.score))
+            .then_with(|| a.query.cmp(&b.query))
+    });
+    Ok(rows)
+}
+
+fn rank(verdict: &str) -> u8 {
+    match verdict {
+        "match" => 0,
+        "partial" => 1,
+        "possible" => 2,
+        "none" => 3,
+        _ => 4,
+    }
+}
+
+fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let best = &v["matches"][0];
+    let mut row = Row {
+        query: text(&v["query"]),
+        verdict: if v["error"].is_string() {
+            "error".into()
+        } else {
+            best["verdict"].as_str().unwrap_or("none").into()
+        },
+        score: best["score"].as_f64().unwrap_or(0.0) as f32,
+        id: text(&best["id"]),
+        title: String::new(),
+        maker: String::new(),
+        object_type: String::new(),
+        source: String::new(),
+        status: String::new(),
+        inliers: best["evidence"]["inliers"].as_u64().unwrap_or(0) as u32,
+        parts: text(&best["evidence"]["pixel_blocks"]["map"]),
+        made_in_multiples: best["made_in_multiples"].as_bool().unwrap_or(false),
+        error: text(&v["error"]),
+        photo_thumb: None,
+        reference_thumb: None,
+    };
+    if !row.id.is_empty()
+        && let Some(r) = engine.record(&row.id)?
+    {
+        row.title = r.title;
+        row.maker = r.maker;
+        row.object_type = r.object_type;
+        row.source = r.source;
+        row.status = r.status.as_str().into();
+    }
+    Ok(row)
+}
+
+/// Writes `page` (HTML) with its thumbnails in `PAGE_files/` beside it.
+/// `inputs` says where each query's photo is; `results` is the batch
+/// output the rows come from.
+pub fn write_html(
+    engine: &Engine,
+    results: &Path,
+    inputs: &[BatchInput],
+    page: &Path,
+) -> Result<usize, ReportError> {
+    let mut rows = rows(engine, results)?;
+    let stem = page
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    let files_name = format!("{stem}_files");
+    let dir = page.parent().unwrap_or(Path::new(".")).join(&files_name);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let paths: HashMap<&str, &Path> = inputs
+        .iter()
+        .map(|i| (i.query.as_str(), i.path.as_path()))
+        .collect();
+    let lines = best_lines(results)?;
+    let limits = engine.limits();
+    rows.par_iter_mut()
+        .enumerate()
+        .filter(|(_, r)| rank(&r.verdict) <= 2)
+        .for_each(|(n, r)| {
+            let line = lines.get(&r.query);
+            if let Some(photo) = paths.get(r.query.as_str())
+                && let Ok(img) = crate::imaging::decode::decode_path(photo, limits)
+            {
+                let region = line.and_then(|l| region(&l["matches"][0]));
+                let name = format!("{n:06}-photo.jpg");
+                if save(&outlined(&img, region), &dir.join(&name)) {
+                    r.photo_thumb = Some(format!("{files_name}/{name}"));
+                }
+            }
+            let reference = line.and_then(|l| l["matches"][0]["image"].as_str());
+            if let Some(reference) = reference
+                && let Ok(img) = crate::imaging::decode::decode_path(Path::new(reference), limits)
+            {
+                let name = format!("{n:06}-record.jpg");
+                if save(
+                    &crate::imaging::decode::fit_within(img, THUMB),
+                    &dir.join(&name),
+                ) {
+                    r.reference_thumb = Some(format!("{files_name}/{name}"));
+                }
+            }
+        });
+    let data = serde_json::json!({
+        "database": engine.database_state()?,
+        "results": results.display().to_string(),
+        "made": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        "rows": rows,
+    });
+    // The JSON sits in a <script> element: "</" must not end it early.
+    let json = serde_json::to_string(&data)
+        .expect("rows serialise")
+        .replace("</", "<\\/");
+    let html = PAGE.replace("/*DATA*/null", &json);
+    crate::paths::write_atomic(page, html.as_bytes()).map_err(io(page))?;
+    Ok(rows.len())
+}
+
+/// Each query's full result line, for its best candidate's image and region.
+fn best_lines(results: &Path) -> Result<HashMap<String, Value>, ReportError> {
+    let text = std::fs::read_to_string(results).map_err(io(results))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| Some((v["query"].as_str()?.to_string(), v)))
+        .collect())
+}
+
+fn region(best: &Value) -> Option<[[f32; 2]; 4]> {
+    let r = best["evidence"]["region"].as_array()?;
+    let mut quad = [[0f32; 2]; 4];
+    for (q, p) in quad.iter_mut().zip(r) {
+        *q = [p[0].as_f64()? as f32, p[1].as_f64()? as f32];
+    }
+    (r.len() == 4).then_some(quad)
+}
+
+/// The photo shrunk to a thumbnail, with the matched region outlined.
+fn outlined(img: &RgbImage, region: Option<[[f32; 2]; 4]>) -> RgbImage {
+    let scale = (THUMB as f32 / img.width().max(img.height()) as f32).min(1.0);
+    let mut thumb = crate::imaging::decode::fit_within(img.clone(), THUMB);
+    if let Some(quad) = region {
+        explain::draw_quad(
+            &mut thumb,
+            &quad.map(|[x, y]| [x * scale, y * scale]),
+            OUTLINE,
+        );
+    }
+    thumb
+}
+
+/// A thumbnail written as JPEG; a failure costs the picture, not the report.
+fn save(img: &RgbImage, path: &Path) -> bool {
+    img.save_with_format(path, image::ImageFormat::Jpeg).is_ok()
+}
+
+/// The rows as CSV (RFC 4180), for a spreadsheet.
+pub fn write_csv(engine: &Engine, results: &Path, out: &Path) -> Result<usize, ReportError> {
+    let rows = rows(engine, results)?;
+    let mut csv = String::from(
+        "query,verdict,score,record,title,maker,object_type,source,status,inliers,parts,made_in_multiples,error\r\n",
+    );
+    for r in &rows {
+        let fields = [
+            r.query.clone(),
+            r.verdict.clone(),
+            format!("{:.4}", r.score),
+            r.id.clone(),
+            r.title.clone(),
+            r.maker.clone(),
+            r.object_type.clone(),
+            r.source.clone(),
+            r.status.clone(),
+            r.inliers.to_string(),
+            r.parts.clone(),
+            r.made_in_multiples.to_string(),
+            r.error.clone(),
+        ];
+        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        csv.push_str(&quoted.join(","));
+        csv.push_str("\r\n");
+    }
+    crate::paths::write_atomic(out, csv.as_bytes()).map_err(io(out))?;
+    Ok(rows.len())
+}
+
+fn quote(field: &str) -> String {
+    // A leading = + - @ would be a formula in a spreadsheet: quoted as text.
+    let formula = field.starts_with(['=', '+', '-', '@']) && field.parse::<f64>().is_err();
+    if formula || field.contains([',', '"', '\n', '\r']) {
+        format!(
+            "\"{}{}\"",
+            if formula { "'" } else { "" },
+            field.replace('"', "\"\"")
+        )
+    } else {
+        field.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(quote("plain"), "plain");
+        assert_eq!(quote("a, b"), "\"a, b\"");
+        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quote("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(quote("-0.5"), "-0.5");
+    }
+
+    #[test]
+    fn matches_come_first_then_partial_then_possible() {
+        let mut v = ["none", "possible", "error", "match", "partial"];
+        v.sort_by_key(|s| rank(s));
+        assert_eq!(v, ["match", "partial", "possible", "none", "error"]);
+    }
+}
