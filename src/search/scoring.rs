@@ -233,18 +233,25 @@ fn logistic(x: f32) -> f32 {
 
 /// The strength of the evidence (see the module documentation).
 pub fn strength(e: &Evidence) -> f32 {
-    let global = photo_global_strength(e) - e.global_discount;
-    let region = match (e.region_hash_distance, e.region_embedding_distance) {
-        (Some(h), Some(d)) => global_strength(h, d),
-        _ => f32::MIN,
-    };
-    let global = global.max(region);
+    let global = whole_global_strength(e);
     let local = if e.inliers > 0 {
         local_strength(e) - e.local_discount - second_look_discount(e)
     } else {
         0.0
     };
     global.max(local) + BOTH_AGREE_SHARE * (global.min(local) - BOTH_AGREE).max(0.0)
+}
+
+/// The global evidence: the photo's or its best outlined region's, less
+/// any rival's discount. Hashes and embeddings describe a whole picture,
+/// so this evidence is of the whole picture by construction.
+fn whole_global_strength(e: &Evidence) -> f32 {
+    let global = photo_global_strength(e) - e.global_discount;
+    let region = match (e.region_hash_distance, e.region_embedding_distance) {
+        (Some(h), Some(d)) => global_strength(h, d),
+        _ => f32::MIN,
+    };
+    global.max(region)
 }
 
 fn second_look_discount(e: &Evidence) -> f32 {
@@ -307,9 +314,13 @@ pub fn strength_score(e: &Evidence) -> f32 {
 /// by part with the reference inside the verified outline, shows only a
 /// part of it (`crate::search::pixels::Blocks::shows_part_only`). Without a
 /// part-by-part comparison (no verified outline, a flat reference) the
-/// whole picture is not judged.
+/// whole picture is not judged; nor where the global evidence alone makes
+/// the `match` (a re-used or mirrored copy of the whole picture, whose
+/// parts the local transform may not line up).
 pub fn shows_part_only(e: &Evidence) -> bool {
-    e.pixel_blocks.is_some_and(|b| b.shows_part_only()) && strength_score(e) >= MATCH_THRESHOLD
+    e.pixel_blocks.is_some_and(|b| b.shows_part_only())
+        && strength_score(e) >= MATCH_THRESHOLD
+        && whole_global_strength(e) < MATCH_STRENGTH
 }
 
 #[cfg(test)]
@@ -430,6 +441,31 @@ mod tests {
         assert_ne!(
             Verdict::for_record(score(&weak), Some(&weak), Status::Stolen),
             Verdict::Partial
+        );
+    }
+
+    #[test]
+    fn a_whole_copy_proved_by_its_hashes_is_not_judged_by_its_parts() {
+        use crate::records::record::Status;
+        use crate::search::pixels::Blocks;
+        // A mirrored copy: hashes and embedding agree on the whole picture,
+        // the local transform does not line its parts up.
+        let mirrored = Evidence {
+            hash_distance: 3,
+            embedding_distance: 0.05,
+            inliers: 30,
+            cells: 10,
+            pixel_blocks: Some(Blocks {
+                agree: 1,
+                differ: 10,
+                ..Blocks::default()
+            }),
+            ..Evidence::default()
+        };
+        let s = score(&mirrored);
+        assert_eq!(
+            Verdict::for_record(s, Some(&mirrored), Status::Stolen),
+            Verdict::Match
         );
     }
 }
