@@ -416,3 +416,25 @@ fn a_keys_file_named_without_a_folder_is_written_in_the_current_one() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("prov_"));
     assert!(dir.path().join("keys.json").is_file());
 }
+
+#[test]
+fn a_partial_best_result_is_said_to_be_no_match_of_the_object() {
+    // An index of demo-001 alone; the photo holds a corner of it in demo-005.
+    let picture = crate::rivals::demo_picture("demo-001");
+    let ix = crate::rivals::index_of(&[("original", &picture)]);
+    let srv = Server::start(&ix, &[]);
+    let path = ix.scratch("detail.jpg");
+    crate::verdicts::detail_in_scene(&picture, &crate::rivals::demo_picture("demo-005"))
+        .save(&path)
+        .unwrap();
+    let v = srv.search(&path).json();
+    assert_eq!(v["verdict"], "partial", "{v}");
+    assert_eq!(v["matches"][0]["verdict"], "partial", "{v}");
+    let blocks = &v["matches"][0]["evidence"]["pixel_blocks"];
+    assert!(blocks["map"].is_string(), "{v}");
+    let note = v["note"].as_str().unwrap();
+    assert!(note.contains("shares only part of its picture"), "{note}");
+    // The page's metrics count it apart from matches.
+    let metrics = srv.get("/metrics", Some(&srv.keys.officer)).text();
+    assert!(metrics.contains("verdict=\"partial\""), "{metrics}");
+}
