@@ -118,6 +118,16 @@ pub enum Command {
         #[arg(long, value_name = "FILE.csv")]
         report_csv: Option<PathBuf>,
     },
+    /// Experts' decisions on candidates (confirmed, rejected), newest first.
+    Reviews {
+        #[arg(long, default_value = DEFAULT_INDEX)]
+        index: PathBuf,
+        /// Only the decisions on this photo's candidates (its SHA-256).
+        #[arg(long)]
+        photo: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Counts, versions and sizes of an index.
     Info {
         #[arg(long, default_value = DEFAULT_INDEX)]
@@ -218,11 +228,16 @@ pub fn run(cli: Cli) -> Result<i32> {
                 top,
                 text,
                 object_type,
+                photo_sha256: None,
             };
             let resp = match explain {
                 // The picture needs the decoded photo after the search.
                 Some(out) => {
                     let query = crate::imaging::decode::decode_path(&photo, engine.limits())?;
+                    let opts = SearchOptions {
+                        photo_sha256: engine.reviewed_sha256(&photo)?,
+                        ..opts
+                    };
                     let resp = engine.search(query.clone(), &opts)?;
                     write_explanation(&engine, &query, &resp, &out)?;
                     resp
@@ -344,6 +359,33 @@ pub fn run(cli: Cli) -> Result<i32> {
             if let Some(csv) = report_csv {
                 let rows = crate::jobs::report::write_csv(&engine, &out, &csv)?;
                 eprintln!("{rows} rows in {}", csv.display());
+            }
+            Ok(0)
+        }
+        Command::Reviews { index, photo, json } => {
+            let engine = open_existing(&index, emb)?;
+            let reviews = engine.reviews(photo.map(|p| p.to_ascii_lowercase()).as_deref())?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&reviews)?)?;
+            } else {
+                for r in &reviews {
+                    writeln!(
+                        out,
+                        "{}  {:<9}  {}  photo {}  by {}{}",
+                        r.at,
+                        r.decision.as_str(),
+                        r.record,
+                        &r.photo_sha256[..r.photo_sha256.len().min(12)],
+                        r.by,
+                        if r.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", r.note)
+                        }
+                    )?;
+                }
+                writeln!(out, "{} decisions", reviews.len())?;
             }
             Ok(0)
         }

@@ -13,6 +13,9 @@
 //! argument parsing, HTTP, printing.
 
 pub mod builder;
+mod reviews;
+
+pub use reviews::sha256_hex;
 
 /// An upload younger than this may belong to a request that has stored it
 /// and not yet committed its record: `compact` leaves it for next time.
@@ -250,7 +253,19 @@ impl Engine {
         opts: &SearchOptions,
     ) -> Result<SearchResponse, EngineError> {
         let img = crate::imaging::decode::decode_path(photo, &self.limits)?;
-        self.search(img, opts)
+        match &opts.photo_sha256 {
+            Some(_) => self.search(img, opts),
+            None => {
+                let photo_sha256 = self.reviewed_sha256(photo)?;
+                self.search(
+                    img,
+                    &SearchOptions {
+                        photo_sha256,
+                        ..opts.clone()
+                    },
+                )
+            }
+        }
     }
 
     /// The query path.
@@ -290,6 +305,7 @@ impl Engine {
                         image_index: Some(image.n),
                         evidence: Some(ev),
                         record: RecordSummary::from(&record),
+                        review: None,
                         pairs,
                     },
                 );
@@ -302,6 +318,9 @@ impl Engine {
         }
         matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         matches.truncate(opts.top);
+        if let Some(sha) = &opts.photo_sha256 {
+            self.attach_reviews(&mut matches, sha)?;
+        }
         Ok(SearchResponse {
             database: self.database_state()?,
             matches,
@@ -385,6 +404,7 @@ impl Engine {
                     image_index: None,
                     evidence: None,
                     record: RecordSummary::from(&record),
+                    review: None,
                     pairs: Vec::new(),
                 });
             }

@@ -143,6 +143,9 @@ pub struct LineMatch {
     /// a `match` proves the design, not that this is the stolen object.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub made_in_multiples: bool,
+    /// An expert's decision on this candidate for this photo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::store::Review>,
 }
 
 impl BatchLine {
@@ -159,6 +162,7 @@ impl BatchLine {
                     image: m.image.clone(),
                     evidence: m.evidence,
                     made_in_multiples: m.record.made_in_multiples,
+                    review: m.review.clone(),
                 })
                 .collect(),
             sec,

@@ -39,6 +39,9 @@ pub struct Row {
     /// The parts map of the evidence (`crate::search::pixels::PartMap`).
     pub parts: String,
     pub made_in_multiples: bool,
+    /// An expert's decision on this candidate: `confirmed` or `rejected`,
+    /// by whom and when.
+    pub review: String,
     pub error: String,
     /// Thumbnails, relative to the page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,6 +131,18 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
         inliers: best["evidence"]["inliers"].as_u64().unwrap_or(0) as u32,
         parts: text(&best["evidence"]["pixel_blocks"]["map"]),
         made_in_multiples: best["made_in_multiples"].as_bool().unwrap_or(false),
+        review: match best["review"]["decision"].as_str() {
+            Some(d) => format!(
+                "{d} by {} at {}{}",
+                text(&best["review"]["by"]),
+                text(&best["review"]["at"]),
+                match best["review"]["note"].as_str() {
+                    Some(n) if !n.is_empty() => format!(": {n}"),
+                    _ => String::new(),
+                }
+            ),
+            None => String::new(),
+        },
         error: text(&v["error"]),
         photo_thumb: None,
         reference_thumb: None,
@@ -250,7 +265,7 @@ fn save(img: &RgbImage, path: &Path) -> bool {
 pub fn write_csv(engine: &Engine, results: &Path, out: &Path) -> Result<usize, ReportError> {
     let rows = rows(engine, results)?;
     let mut csv = String::from(
-        "query,verdict,score,record,title,maker,object_type,source,status,inliers,parts,made_in_multiples,error\r\n",
+        "query,verdict,score,record,title,maker,object_type,source,status,inliers,parts,made_in_multiples,review,error\r\n",
     );
     for r in &rows {
         let fields = [
@@ -266,6 +281,7 @@ pub fn write_csv(engine: &Engine, results: &Path, out: &Path) -> Result<usize, R
             r.inliers.to_string(),
             r.parts.clone(),
             r.made_in_multiples.to_string(),
+            r.review.clone(),
             r.error.clone(),
         ];
         let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();

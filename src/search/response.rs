@@ -16,6 +16,9 @@ pub struct SearchOptions {
     pub text: Option<String>,
     /// Keep only records of this object type (or a subtype of it).
     pub object_type: Option<String>,
+    /// SHA-256 of the photo's bytes: experts' decisions on this photo's
+    /// candidates come back with them.
+    pub photo_sha256: Option<String>,
 }
 
 impl Default for SearchOptions {
@@ -24,6 +27,7 @@ impl Default for SearchOptions {
             top: 10,
             text: None,
             object_type: None,
+            photo_sha256: None,
         }
     }
 }
@@ -107,6 +111,10 @@ pub struct Match {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
     pub record: RecordSummary,
+    /// An expert's decision on this candidate for this photo, if any: a
+    /// rejected look-alike is still shown, marked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::store::Review>,
     /// Agreeing local features (reference pixel, query pixel), for the
     /// expert's picture; not part of the results format.
     #[serde(skip)]

@@ -30,7 +30,12 @@ fn record_json(r: &Record) -> Value {
     v
 }
 
-fn audit_entry(caller: &Caller, action: &str, remote: Option<String>, id: &str) -> AuditEntry {
+pub(super) fn audit_entry(
+    caller: &Caller,
+    action: &str,
+    remote: Option<String>,
+    id: &str,
+) -> AuditEntry {
     let mut e = AuditEntry::new(
         caller.name.as_str(),
         caller.role.as_str(),
@@ -43,7 +48,7 @@ fn audit_entry(caller: &Caller, action: &str, remote: Option<String>, id: &str) 
 }
 
 /// Runs `f`, then audits it with the status it ended in.
-async fn audited<T>(
+pub(super) async fn audited<T>(
     st: &Arc<AppState>,
     mut entry: AuditEntry,
     f: impl Future<Output = Result<T, ApiError>>,

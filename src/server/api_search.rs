@@ -160,6 +160,10 @@ async fn run_photo_search(
     entry.photo_sha256 = Some(sha.clone());
     let _slot = st.search_slot().await?;
     let engine = Arc::clone(&st.engine);
+    let opts = SearchOptions {
+        photo_sha256: Some(sha.clone()),
+        ..opts
+    };
     let (resp, (w, h)) = tokio::task::spawn_blocking(move || {
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();

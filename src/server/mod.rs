@@ -13,6 +13,7 @@
 //! thin calls into `crate::engine` on the blocking pool.
 
 mod api_records;
+mod api_reviews;
 mod api_search;
 pub mod audit;
 mod auth;
@@ -193,6 +194,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/records/{id}/images/{n}", get(api_records::get_image))
         .route("/v1/audit", get(api_records::read_audit))
+        .route(
+            "/v1/reviews",
+            get(api_reviews::list_reviews).post(api_reviews::post_review),
+        )
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(api_search::metrics))

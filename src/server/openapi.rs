@@ -13,6 +13,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/records/{id}"),
     ("get", "/v1/records/{id}/images/{n}"),
     ("get", "/v1/audit"),
+    ("get", "/v1/reviews"),
+    ("post", "/v1/reviews"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -61,7 +63,9 @@ pub fn document() -> Value {
               "region": {"description": "the reference's outline in the query's pixels: top-left, top-right, bottom-right, bottom-left", "type": "array", "items": {"type": "array", "items": {"type": "number"}}},
               "pixel_blocks": {"description": "the reference compared with the photo part by part inside the outline: counts and a map, row by row from the top-left, one character a part (a agree, d differ, m missing from the photo, + added in the photo, o outside the photo, . not judged)", "type": "object", "properties": {
                 "agree": {"type": "integer"}, "differ": {"type": "integer"}, "missing": {"type": "integer"}, "added": {"type": "integer"}, "outside": {"type": "integer"}, "map": {"type": "string"}}}}},
+            "review": {"$ref": "#/components/schemas/Review", "description": "an expert's decision on this candidate for this photo"},
             "record": {"type": "object", "properties": {"made_in_multiples": {"type": "boolean"}, "inscriptions": {"type": "string"}, "features": {"type": "string", "description": "distinguishing features"}}}}},
+          "Review": {"type": "object", "properties": {"photo_sha256": {"type": "string"}, "record": {"type": "string"}, "decision": {"enum": ["confirmed", "rejected"]}, "note": {"type": "string"}, "by": {"type": "string", "description": "the key's name"}, "at": {"type": "string", "format": "date-time"}}},
           "SearchResult": {"type": "object", "properties": {"database": {"$ref": "#/components/schemas/Database"}, "query": {"type": "object"}, "verdict": {"type": "string"}, "note": {"type": ["string", "null"]}, "matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}}}}
         }
       },
@@ -91,8 +95,17 @@ pub fn document() -> Value {
           "parameters": [id, param("n", "path", true, "image position, from 0"), param("max", "query", false, "longest side")],
           "responses": {"200": {"description": "the image", "content": {"image/*": {}}}, "401": errors(&["401"])["401"], "404": errors(&["404"])["404"]}}},
         "/v1/audit": {"get": {"summary": "The audit log, newest first (expert)", "security": auth,
-          "parameters": [param("limit", "query", false, "1-10000, default 100"), param("action", "query", false, "search, search_text, read_record, put_record, delete_record"), param("key", "query", false, "key name"), param("id", "query", false, "record id")],
+          "parameters": [param("limit", "query", false, "1-10000, default 100"), param("action", "query", false, "search, search_text, read_record, put_record, delete_record, review"), param("key", "query", false, "key name"), param("id", "query", false, "record id")],
           "responses": ok("entries", json!({"type": "object"}), &["401", "403"])}},
+        "/v1/reviews": {
+          "get": {"summary": "Experts' decisions on candidates, newest first (expert)", "security": auth,
+            "parameters": [param("photo", "query", false, "the photo's SHA-256 (a search's query.sha256)")],
+            "responses": ok("reviews", json!({"type": "object", "properties": {"reviews": {"type": "array", "items": {"$ref": "#/components/schemas/Review"}}}}), &["401", "403"])},
+          "post": {"summary": "Confirm or reject a candidate for a photo (expert); a later decision on the same pair replaces it", "security": auth,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["photo_sha256", "record", "decision"], "properties": {
+              "photo_sha256": {"type": "string", "description": "the search's query.sha256"}, "record": {"type": "string"},
+              "decision": {"enum": ["confirmed", "rejected"]}, "note": {"type": "string", "maxLength": 4000}}}}}},
+            "responses": ok("the review kept", json!({"type": "object", "properties": {"review": {"$ref": "#/components/schemas/Review"}}}), &["400", "401", "403", "404"])}},
         "/healthz": {"get": {"summary": "Alive (no key)", "responses": {"200": {"description": "ok"}}}},
         "/readyz": {"get": {"summary": "Ready to search (no key)", "responses": {"200": {"description": "ready, with the database's size"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics (any key)", "security": auth, "responses": {"200": {"description": "text exposition", "content": {"text/plain": {}}}, "401": errors(&["401"])["401"]}}},

@@ -22,7 +22,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
 mod descriptors;
+mod reviews;
 pub mod writelock;
+
+pub use reviews::{Decision, Review};
 
 /// 2: local features per image.
 /// 3: features released once a generation holds them; incremental
@@ -164,6 +167,11 @@ impl Store {
                     grid BLOB);
                  CREATE INDEX IF NOT EXISTS images_by_record ON images(record_id);",
             )
+            .map_err(self.err())?;
+        // Added beside the others: a store of any version gains it, and an
+        // older build ignores it.
+        self.conn
+            .execute_batch(reviews::TABLE)
             .map_err(self.err())?;
         let mut found = self.meta("schema")?;
         if found == 2 {

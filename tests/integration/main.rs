@@ -21,6 +21,7 @@ mod persistence;
 mod pixels;
 mod regressions;
 mod report;
+mod reviews;
 mod rivals;
 mod routes;
 mod search;

@@ -341,3 +341,31 @@ fn the_batch_report_opens_from_disk_and_filters_by_verdict() {
     let text = d.script("return document.querySelector('#rows').innerText");
     assert!(text.as_str().unwrap().contains("notes.txt"), "{text}");
 }
+
+#[test]
+fn an_expert_rejects_a_candidate_on_its_card() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.goto(&format!("{}/#/key", srv.base));
+    d.type_into("#key", &srv.keys.expert);
+    d.click("#save-key");
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    d.type_into("#photo", query("demo-013_photo_tilt.jpg").to_str().unwrap());
+    d.click("#search-btn");
+    d.wait_for("return document.querySelector('.card .review-note')", 60);
+    d.type_into(".card .review-note", "the frame is a later copy");
+    d.click(".card .reject");
+    let text = d.wait_for(
+        "const r = document.querySelector('.card .review'); \
+         return r && /rejected by/.test(r.innerText) && r.innerText",
+        20,
+    );
+    assert!(text.as_str().unwrap().contains("expert-1"), "{text}");
+    let list = srv.get("/v1/reviews", Some(&srv.keys.expert)).json();
+    assert_eq!(list["reviews"][0]["record"], "demo-013", "{list}");
+    assert_eq!(
+        list["reviews"][0]["note"], "the frame is a later copy",
+        "{list}"
+    );
+}

@@ -169,7 +169,35 @@ function fields(r) {
   return dl;
 }
 
-async function card(m, canvas) {
+// An expert's decision on this candidate for this photo, in words.
+function reviewText(r) {
+  return "Reviewed: " + r.decision + " by " + r.by + " at " + r.at + (r.note ? ": " + r.note : "");
+}
+
+// Confirm or reject a candidate for this photo (experts; an officer's key
+// is refused, and the card says so).
+function reviewBox(m, sha) {
+  const shown = el("p", { class: "review" + (m.review ? " " + m.review.decision : ""), text: m.review ? reviewText(m.review) : "" });
+  const note = el("input", { class: "review-note", placeholder: "note (optional)", "aria-label": "review note" });
+  const send = (decision) => async () => {
+    try {
+      const resp = await api("/v1/reviews", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ photo_sha256: sha, record: m.id, decision, note: note.value.trim() }),
+      });
+      const r = (await resp.json()).review;
+      shown.className = "review " + r.decision;
+      shown.textContent = reviewText(r);
+    } catch (e) { shown.className = "review error"; shown.textContent = e.message; }
+  };
+  const confirm = el("button", { type: "button", class: "confirm", text: "Confirm" });
+  const reject = el("button", { type: "button", class: "reject", text: "Reject" });
+  confirm.addEventListener("click", send("confirmed"));
+  reject.addEventListener("click", send("rejected"));
+  return el("div", { class: "review-box" }, shown, el("div", { class: "review-actions" }, note, confirm, reject));
+}
+
+async function card(m, canvas, sha) {
   const ev = m.evidence || {};
   const head = el("div", { class: "head" },
     el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
@@ -185,6 +213,7 @@ async function card(m, canvas) {
   const multi = multiples(m.record);
   if (multi) c.append(multi);
   c.append(fields(m.record));
+  if (sha) c.append(reviewBox(m, sha));
   return c;
 }
 
@@ -210,7 +239,7 @@ $("#search-form").addEventListener("submit", async (ev) => {
       ? strong.length + " candidate(s) among " + db.records + " records"
       : "No match among " + db.records + " records (" + db.images + " images).";
     if (res.note) out.append(el("p", { class: "note", text: res.note }));
-    for (const m of strong) out.append(await card(m, photo.canvas));
+    for (const m of strong) out.append(await card(m, photo.canvas, res.query && res.query.sha256));
     // Weak candidates are not matches; listed for the expert, folded away.
     const weak = res.matches.filter((m) => m.verdict === "none").slice(0, 5);
     if (weak.length) {
