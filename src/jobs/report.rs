@@ -179,23 +179,23 @@ pub fn write_html(
         .iter()
         .map(|i| (i.query.as_str(), i.path.as_path()))
         .collect();
-    let lines = best_lines(results)?;
+    let best_of = best_lines(results)?;
     let limits = engine.limits();
     rows.par_iter_mut()
         .enumerate()
         .filter(|(_, r)| rank(&r.verdict) <= 2)
         .for_each(|(n, r)| {
-            let line = lines.get(&r.query);
+            let best = best_of.get(&r.query);
             if let Some(photo) = paths.get(r.query.as_str())
                 && let Ok(img) = crate::imaging::decode::decode_path(photo, limits)
             {
-                let region = line.and_then(|l| region(&l["matches"][0]));
+                let region = best.and_then(region);
                 let name = format!("{n:06}-photo.jpg");
                 if save(&outlined(&img, region), &dir.join(&name)) {
                     r.photo_thumb = Some(format!("{files_name}/{name}"));
                 }
             }
-            let reference = line.and_then(|l| l["matches"][0]["image"].as_str());
+            let reference = best.and_then(|b| b["image"].as_str());
             if let Some(reference) = reference
                 && let Ok(img) = crate::imaging::decode::decode_path(Path::new(reference), limits)
             {
@@ -223,13 +223,21 @@ pub fn write_html(
     Ok(rows.len())
 }
 
-/// Each query's full result line, for its best candidate's image and region.
+/// Each query's best candidate, for its image and region (only that: a
+/// line holds ten candidates with their evidence, and a lot 50,000 lines).
 fn best_lines(results: &Path) -> Result<HashMap<String, Value>, ReportError> {
     let text = std::fs::read_to_string(results).map_err(io(results))?;
     Ok(text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| Some((v["query"].as_str()?.to_string(), v)))
+        .filter_map(|mut v| {
+            // An unreadable photo's line has no candidate.
+            let best = v
+                .get_mut("matches")
+                .and_then(|m| m.get_mut(0))
+                .map(Value::take)?;
+            Some((v["query"].as_str()?.to_string(), best))
+        })
         .collect())
 }
 
