@@ -3,7 +3,7 @@
 
 use crate::engine::Engine;
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub(crate) const DEFAULT_INDEX: &str = "index-data";
 
@@ -16,7 +16,7 @@ pub struct EmbeddingArgs {
     /// colour-layout embedding.
     #[cfg(feature = "onnx")]
     #[arg(long, global = true, value_name = "MODEL.onnx")]
-    pub onnx_model: Option<PathBuf>,
+    pub onnx_model: Option<std::path::PathBuf>,
     /// Side of the square picture the ONNX model takes.
     #[cfg(feature = "onnx")]
     #[arg(long, global = true, default_value_t = 224)]
