@@ -370,20 +370,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                 writeln!(out, "{}", serde_json::to_string_pretty(&reviews)?)?;
             } else {
                 for r in &reviews {
-                    writeln!(
-                        out,
-                        "{}  {:<9}  {}  photo {}  by {}{}",
-                        r.at,
-                        r.decision.as_str(),
-                        r.record,
-                        &r.photo_sha256[..r.photo_sha256.len().min(12)],
-                        r.by,
-                        if r.note.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", r.note)
-                        }
-                    )?;
+                    let photo = &r.photo_sha256[..r.photo_sha256.len().min(12)];
+                    writeln!(out, "{}  photo {photo}  {r}", r.record)?;
                 }
                 writeln!(out, "{} decisions", reviews.len())?;
             }

@@ -147,18 +147,7 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
         }
     }
     if let Some(review) = &m.review {
-        writeln!(
-            out,
-            "     reviewed: {} by {} at {}{}",
-            review.decision.as_str(),
-            review.by,
-            review.at,
-            if review.note.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", review.note)
-            }
-        )?;
+        writeln!(out, "     reviewed: {review}")?;
     }
     let r = &m.record;
     if r.made_in_multiples {

@@ -11,6 +11,7 @@
 use crate::engine::Engine;
 use crate::jobs::batch::BatchInput;
 use crate::search::explain;
+use crate::store::Review;
 use image::{Rgb, RgbImage};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -48,6 +49,12 @@ pub struct Row {
     pub photo_thumb: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_thumb: Option<String>,
+    /// The best candidate's reference image and its outline in the photo,
+    /// for the thumbnails; not on the page.
+    #[serde(skip)]
+    image: Option<String>,
+    #[serde(skip)]
+    region: Option<[[f32; 2]; 4]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,21 +138,14 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
         inliers: best["evidence"]["inliers"].as_u64().unwrap_or(0) as u32,
         parts: text(&best["evidence"]["pixel_blocks"]["map"]),
         made_in_multiples: best["made_in_multiples"].as_bool().unwrap_or(false),
-        review: match best["review"]["decision"].as_str() {
-            Some(d) => format!(
-                "{d} by {} at {}{}",
-                text(&best["review"]["by"]),
-                text(&best["review"]["at"]),
-                match best["review"]["note"].as_str() {
-                    Some(n) if !n.is_empty() => format!(": {n}"),
-                    _ => String::new(),
-                }
-            ),
-            None => String::new(),
-        },
+        review: serde_json::from_value::<Review>(best["review"].clone())
+            .map(|r| r.to_string())
+            .unwrap_or_default(),
         error: text(&v["error"]),
         photo_thumb: None,
         reference_thumb: None,
+        image: best["image"].as_str().map(String::from),
+        region: region(best),
     };
     if !row.id.is_empty()
         && let Some(r) = engine.record(&row.id)?
@@ -179,24 +179,20 @@ pub fn write_html(
         .iter()
         .map(|i| (i.query.as_str(), i.path.as_path()))
         .collect();
-    let best_of = best_lines(results)?;
     let limits = engine.limits();
     rows.par_iter_mut()
         .enumerate()
         .filter(|(_, r)| rank(&r.verdict) <= 2)
         .for_each(|(n, r)| {
-            let best = best_of.get(&r.query);
             if let Some(photo) = paths.get(r.query.as_str())
                 && let Ok(img) = crate::imaging::decode::decode_path(photo, limits)
             {
-                let region = best.and_then(region);
                 let name = format!("{n:06}-photo.jpg");
-                if save(&outlined(&img, region), &dir.join(&name)) {
+                if save(&outlined(img, r.region), &dir.join(&name)) {
                     r.photo_thumb = Some(format!("{files_name}/{name}"));
                 }
             }
-            let reference = best.and_then(|b| b["image"].as_str());
-            if let Some(reference) = reference
+            if let Some(reference) = &r.image
                 && let Ok(img) = crate::imaging::decode::decode_path(Path::new(reference), limits)
             {
                 let name = format!("{n:06}-record.jpg");
@@ -223,24 +219,6 @@ pub fn write_html(
     Ok(rows.len())
 }
 
-/// Each query's best candidate, for its image and region (only that: a
-/// line holds ten candidates with their evidence, and a lot 50,000 lines).
-fn best_lines(results: &Path) -> Result<HashMap<String, Value>, ReportError> {
-    let text = std::fs::read_to_string(results).map_err(io(results))?;
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|mut v| {
-            // An unreadable photo's line has no candidate.
-            let best = v
-                .get_mut("matches")
-                .and_then(|m| m.get_mut(0))
-                .map(Value::take)?;
-            Some((v["query"].as_str()?.to_string(), best))
-        })
-        .collect())
-}
-
 fn region(best: &Value) -> Option<[[f32; 2]; 4]> {
     let r = best["evidence"]["region"].as_array()?;
     let mut quad = [[0f32; 2]; 4];
@@ -251,9 +229,9 @@ fn region(best: &Value) -> Option<[[f32; 2]; 4]> {
 }
 
 /// The photo shrunk to a thumbnail, with the matched region outlined.
-fn outlined(img: &RgbImage, region: Option<[[f32; 2]; 4]>) -> RgbImage {
+fn outlined(img: RgbImage, region: Option<[[f32; 2]; 4]>) -> RgbImage {
     let scale = (THUMB as f32 / img.width().max(img.height()) as f32).min(1.0);
-    let mut thumb = crate::imaging::decode::fit_within(img.clone(), THUMB);
+    let mut thumb = crate::imaging::decode::fit_within(img, THUMB);
     if let Some(quad) = region {
         explain::draw_quad(
             &mut thumb,

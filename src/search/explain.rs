@@ -67,14 +67,7 @@ pub fn render(e: &Explanation) -> RgbImage {
         draw_parts(&mut out, e, blocks, &quad, (sq, sr), qw + GAP);
     }
     if let Some(quad) = e.region {
-        for k in 0..4 {
-            let (a, b) = (to_query(quad[k]), to_query(quad[(k + 1) % 4]));
-            // Three parallel strokes: visible on any background.
-            for d in [-1.0, 0.0, 1.0] {
-                line(&mut out, [a[0] + d, a[1]], [b[0] + d, b[1]], OUTLINE);
-                line(&mut out, [a[0], a[1] + d], [b[0], b[1] + d], OUTLINE);
-            }
-        }
+        draw_quad(&mut out, &quad.map(to_query), OUTLINE);
         let ref_box = [
             [0.0, 0.0],
             [e.reference.width() as f32, 0.0],
@@ -167,13 +160,15 @@ fn palette(i: usize) -> Rgb<u8> {
     Rgb(COLOURS[i % COLOURS.len()])
 }
 
-/// A quadrilateral's outline, two pixels wide (for thumbnails).
+/// A quadrilateral's outline in three parallel strokes: visible on any
+/// background (the expert's picture, the report's thumbnails).
 pub fn draw_quad(img: &mut RgbImage, quad: &[[f32; 2]; 4], c: Rgb<u8>) {
     for k in 0..4 {
         let (a, b) = (quad[k], quad[(k + 1) % 4]);
-        line(img, a, b, c);
-        line(img, [a[0] + 1.0, a[1]], [b[0] + 1.0, b[1]], c);
-        line(img, [a[0], a[1] + 1.0], [b[0], b[1] + 1.0], c);
+        for d in [-1.0, 0.0, 1.0] {
+            line(img, [a[0] + d, a[1]], [b[0] + d, b[1]], c);
+            line(img, [a[0], a[1] + d], [b[0], b[1] + d], c);
+        }
     }
 }
 

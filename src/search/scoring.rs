@@ -294,7 +294,7 @@ fn global_strength(hash_distance: u32, embedding_distance: f32) -> f32 {
 /// part is more than weak evidence of anything, but no alarm.
 pub fn score(e: &Evidence) -> f32 {
     let s = strength_score(e);
-    if shows_part_only(e) {
+    if part_only(e, s) {
         let excess = (s - MATCH_THRESHOLD) / (1.0 - MATCH_THRESHOLD);
         let band = MATCH_THRESHOLD - POSSIBLE_THRESHOLD;
         POSSIBLE_THRESHOLD + band * (0.5 + 0.45 * excess.clamp(0.0, 1.0))
@@ -318,8 +318,13 @@ pub fn strength_score(e: &Evidence) -> f32 {
 /// the `match` (a re-used or mirrored copy of the whole picture, whose
 /// parts the local transform may not line up).
 pub fn shows_part_only(e: &Evidence) -> bool {
+    part_only(e, strength_score(e))
+}
+
+/// [`shows_part_only`] with the strength's score already known.
+fn part_only(e: &Evidence, strength_score: f32) -> bool {
     e.pixel_blocks.is_some_and(|b| b.shows_part_only())
-        && strength_score(e) >= MATCH_THRESHOLD
+        && strength_score >= MATCH_THRESHOLD
         && whole_global_strength(e) < MATCH_STRENGTH
 }
 

@@ -50,6 +50,24 @@ pub struct Review {
     pub at: String,
 }
 
+/// `rejected by expert-1 at 2026-12-05T08:00:00Z: a later copy`: the
+/// decision in words, for the text output and the batch report.
+impl std::fmt::Display for Review {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} by {} at {}",
+            self.decision.as_str(),
+            self.by,
+            self.at
+        )?;
+        if !self.note.is_empty() {
+            write!(f, ": {}", self.note)?;
+        }
+        Ok(())
+    }
+}
+
 pub(super) const TABLE: &str = "CREATE TABLE IF NOT EXISTS reviews(
     photo_sha256 TEXT NOT NULL,
     record TEXT NOT NULL,

@@ -132,6 +132,13 @@ impl Driver {
         self.call("POST", &self.s(&format!("/element/{e}/click")), None);
     }
 
+    /// Saves `key` on the page's key screen.
+    fn sign_in(&self, base: &str, key: &str) {
+        self.goto(&format!("{base}/#/key"));
+        self.type_into("#key", key);
+        self.click("#save-key");
+    }
+
     fn script(&self, js: &str) -> Value {
         self.call(
             "POST",
@@ -215,9 +222,7 @@ fn expert_searches_descriptions_with_filters_and_opens_a_record() {
     let ix = Index::demo();
     let srv = Server::start(&ix, &[]);
     let d = Driver::start();
-    d.goto(&format!("{}/#/key", srv.base));
-    d.type_into("#key", &srv.keys.expert);
-    d.click("#save-key");
+    d.sign_in(&srv.base, &srv.keys.expert);
     d.goto(&format!("{}/#/text", srv.base));
     d.wait_for("return !document.querySelector('#view-text').hidden", 10);
     d.type_into("#q", "violin");
@@ -256,9 +261,7 @@ fn a_shared_detail_shows_as_partial_with_its_differences_and_a_coin_as_made_in_m
     let ix = Index::demo();
     let srv = Server::start(&ix, &[]);
     let d = Driver::start();
-    d.goto(&format!("{}/#/key", srv.base));
-    d.type_into("#key", &srv.keys.officer);
-    d.click("#save-key");
+    d.sign_in(&srv.base, &srv.keys.officer);
     d.wait_for("return !document.querySelector('#view-search').hidden", 10);
     // demo-001's corner pasted into a photo of demo-003.
     let photo = ix.scratch("detail.jpg");
@@ -347,9 +350,7 @@ fn an_expert_rejects_a_candidate_on_its_card() {
     let ix = Index::demo();
     let srv = Server::start(&ix, &[]);
     let d = Driver::start();
-    d.goto(&format!("{}/#/key", srv.base));
-    d.type_into("#key", &srv.keys.expert);
-    d.click("#save-key");
+    d.sign_in(&srv.base, &srv.keys.expert);
     d.wait_for("return !document.querySelector('#view-search').hidden", 10);
     d.type_into("#photo", query("demo-013_photo_tilt.jpg").to_str().unwrap());
     d.click("#search-btn");
