@@ -20,6 +20,8 @@
 //!     delta-41/           a delta segment: the base segment's files above, for the
 //!                         images imported since (no manifest, no vocabulary)
 //!   uploads/              images uploaded through the HTTP API, by SHA-256
+//!   sightings/            kept sightings: an index laid out like this one,
+//!                         its uploads/ the photos kept from API searches
 //!   keys.json, audit.jsonl  `serve`'s API keys (hashes) and audit log
 //!   write.lock            held by the one process writing
 //! ```
@@ -66,6 +68,17 @@ impl IndexPaths {
     /// overwritten, so a search reading one never sees it change).
     pub fn uploads(&self) -> PathBuf {
         self.root.join("uploads")
+    }
+
+    /// Kept sightings: an index of its own, laid out like this one
+    /// (`crate::records::sighting`).
+    pub fn sightings(&self) -> PathBuf {
+        self.root.join("sightings")
+    }
+
+    /// Whether a photo was ever kept as a sighting.
+    pub fn sightings_exist(&self) -> bool {
+        IndexPaths::new(&self.sightings()).store().exists()
     }
 
     /// Lock file held by the one process allowed to write at a time.

@@ -7,13 +7,15 @@
 //! `crate::engine` and `crate::jobs`.
 
 pub mod args;
+pub mod batch;
 pub mod output;
 pub mod service;
+pub mod sightings;
 
 use crate::cli::output::{print_import, print_response, write_explanation};
 pub use crate::cli::service::{KeysCommand, ServeArgs};
 use crate::engine::{Engine, SearchOptions};
-use crate::jobs::batch;
+use crate::jobs::batch::BatchLine;
 use crate::jobs::import::{self, Progress};
 use crate::jobs::info;
 use crate::records::record::Status;
@@ -87,37 +89,11 @@ pub enum Command {
     },
     /// Search every file of a folder (or a list file) and write JSON lines;
     /// a file that cannot be read gets a line with its error.
-    Batch {
-        #[arg(long, default_value = DEFAULT_INDEX)]
-        index: PathBuf,
-        /// A folder (every file under it, hidden ones aside), or a text
-        /// file listing image paths.
-        input: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-        /// Keep the lines already in --out and search only the rest.
-        #[arg(long)]
-        resume: bool,
-        /// Photos searched at once (default: one per core). With 1 each
-        /// photo has every core, and its `sec` is one search's latency.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Only shard I of N (I from 0 to N-1): N runs with the same N
-        /// cover every input exactly once, e.g. `--shard
-        /// $(JOB_COMPLETION_INDEX)/8` in a Kubernetes Indexed Job or
-        /// `--shard $SLURM_ARRAY_TASK_ID/8` in a Slurm array.
-        #[arg(long, value_name = "I/N")]
-        shard: Option<batch::Shard>,
-        /// Also write a report to work through: one page opened from disk,
-        /// matches first, thumbnails in PAGE_files/ beside it.
-        #[arg(long, value_name = "PAGE.html")]
-        report: Option<PathBuf>,
-        /// Also write the report's rows as CSV, for a spreadsheet.
-        #[arg(long, value_name = "FILE.csv")]
-        report_csv: Option<PathBuf>,
-    },
+    Batch(crate::cli::batch::BatchArgs),
+    /// Photos kept by searches (batch --keep, the API's keep), newest first.
+    Sightings(crate::cli::sightings::SightingsArgs),
+    /// Records added after a kept sighting showed them, newest first.
+    Alerts(crate::cli::sightings::AlertsArgs),
     /// Experts' decisions on candidates (confirmed, rejected), newest first.
     Reviews {
         #[arg(long, default_value = DEFAULT_INDEX)]
@@ -245,7 +221,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 None => engine.search_path(&photo, &opts)?,
             };
             if json {
-                let line = batch::BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
+                let line = BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
                 writeln!(
                     std::io::stdout().lock(),
                     "{}",
@@ -279,7 +255,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             let resp = engine.search_text(&query, &filter, top)?;
             if json {
-                let line = batch::BatchLine::from_response(query, &resp, 0.0);
+                let line = BatchLine::from_response(query, &resp, 0.0);
                 writeln!(
                     std::io::stdout().lock(),
                     "{}",
@@ -290,78 +266,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Batch {
-            index,
-            input,
-            out,
-            top,
-            resume,
-            jobs,
-            shard,
-            report,
-            report_csv,
-        } => {
-            let engine = open_existing(&index, emb)?;
-            let mut inputs = batch::list_inputs(&input)?;
-            // The results file may be written inside the folder searched.
-            let out_path = std::path::absolute(&out).unwrap_or_else(|_| out.clone());
-            inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| p != out_path));
-            if inputs.is_empty() {
-                bail!("{}: no files found", input.display());
-            }
-            if let Some(shard) = shard {
-                inputs.retain(|i| shard.holds(&i.query));
-            }
-            // Every input of this run, the resumed ones too: the report covers them all.
-            let all_inputs = inputs.clone();
-            let mut skipped = 0;
-            if resume {
-                let done = batch::prepare_resume(&out)?;
-                let before = inputs.len();
-                inputs.retain(|i| !done.contains(&i.query));
-                skipped = before - inputs.len();
-            }
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(resume)
-                .write(true)
-                .truncate(!resume)
-                .open(&out)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            let opts = SearchOptions {
-                top,
-                ..SearchOptions::default()
-            };
-            let summary = batch::run(
-                &engine,
-                &inputs,
-                &opts,
-                jobs.unwrap_or_else(|| {
-                    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-                }),
-                &mut w,
-                &Bar::new("searching"),
-            )?;
-            w.flush()?;
-            eprintln!(
-                "{} images searched ({} already done), {} with a match, {} unreadable; results in {}",
-                summary.images,
-                skipped,
-                summary.matched,
-                summary.errors,
-                out.display()
-            );
-            if let Some(page) = report {
-                let rows = crate::jobs::report::write_html(&engine, &out, &all_inputs, &page)?;
-                eprintln!("report of {rows} photos in {}", page.display());
-            }
-            if let Some(csv) = report_csv {
-                let rows = crate::jobs::report::write_csv(&engine, &out, &csv)?;
-                eprintln!("{rows} rows in {}", csv.display());
-            }
-            Ok(0)
-        }
+        Command::Batch(args) => crate::cli::batch::batch(args, emb),
         Command::Reviews { index, photo, json } => {
             let engine = open_existing(&index, emb)?;
             let reviews = engine.reviews(photo.map(|p| p.to_ascii_lowercase()).as_deref())?;
@@ -488,6 +393,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
+        Command::Sightings(args) => crate::cli::sightings::sightings(args, emb),
+        Command::Alerts(args) => crate::cli::sightings::alerts(args, emb),
         Command::Serve(args) => crate::cli::service::serve(args, emb),
         Command::Keys { action } => crate::cli::service::keys(action),
         Command::Demo { index } => demo(&index, emb),

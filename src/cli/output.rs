@@ -11,8 +11,10 @@ pub(crate) fn print_import(file: &Path, r: &ImportReport) {
     for p in &r.skipped {
         eprintln!("skipped: {p}");
     }
-    let rate = if r.seconds > 0.0 {
-        r.images as f64 / r.seconds
+    // The import's own rate; checking the sightings is said apart.
+    let importing = r.seconds - r.alerts_seconds;
+    let rate = if importing > 0.0 {
+        r.images as f64 / importing
     } else {
         0.0
     };
@@ -24,6 +26,32 @@ pub(crate) fn print_import(file: &Path, r: &ImportReport) {
         rate,
         r.skipped.len()
     );
+    let c = &r.sightings;
+    if c.sightings > 0 {
+        eprintln!(
+            "{} new images checked against {} kept sightings in {:.1} s: {} sightings searched again, {} alerts",
+            c.images,
+            c.sightings,
+            r.alerts_seconds,
+            c.leads,
+            c.alerts.len()
+        );
+    }
+    for a in &c.alerts {
+        eprintln!(
+            "ALERT: record {} is shown by sighting {} ({}, kept {} by {}): {} {:.2}",
+            a.record,
+            a.sighting.id,
+            a.sighting.query,
+            a.sighting.kept,
+            a.sighting.kept_by,
+            a.verdict,
+            a.score
+        );
+    }
+    if let Some(e) = &r.alerts_error {
+        eprintln!("warning: the kept sightings were not checked: {e}");
+    }
 }
 
 /// Renders the best candidate for an expert; without a candidate there

@@ -76,6 +76,10 @@ pub enum KeysCommand {
         /// Requests per minute (0: unlimited); default by role.
         #[arg(long)]
         rate: Option<u32>,
+        /// Keep every photo this key searches as a sighting, so that a
+        /// record reported later raises an alert.
+        #[arg(long)]
+        keep_searches: bool,
     },
     /// The keys in a file (names, roles, rates; never secrets).
     List {
@@ -113,11 +117,15 @@ pub fn keys(action: KeysCommand) -> Result<i32> {
             role,
             name,
             rate,
+            keep_searches,
         } => {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role {role:?}: officer, expert, curator or admin")
             })?;
             let (secret, entry) = KeyFile::add(&keys, &name, role, rate)?;
+            if keep_searches {
+                KeyFile::set_keep_searches(&keys, &entry.name, true)?;
+            }
             println!("{secret}");
             eprintln!(
                 "key {:?} ({}, {} requests/min) added to {}; the secret above is shown only once",

@@ -113,6 +113,11 @@ impl Describer {
         self.embedder.as_ref()
     }
 
+    /// The embedder, shared (to open another index with it).
+    pub fn embedder_arc(&self) -> Arc<dyn Embedder> {
+        Arc::clone(&self.embedder)
+    }
+
     pub fn reference(&self, img: RgbImage) -> ReferenceDescriptors {
         let Prepared {
             width,

@@ -14,6 +14,9 @@
 
 pub mod builder;
 mod reviews;
+mod sightings;
+
+pub use sightings::SightingCheck;
 
 pub use reviews::sha256_hex;
 
@@ -74,6 +77,8 @@ pub struct Engine {
     generation: RwLock<Arc<Generation>>,
     describer: Describer,
     limits: DecodeLimits,
+    /// The kept sightings' own index, opened on first use (`sightings.rs`).
+    sightings: Mutex<Option<Arc<Engine>>>,
 }
 
 impl Engine {
@@ -164,6 +169,7 @@ impl Engine {
             generation: RwLock::new(Arc::new(generation)),
             describer,
             limits: DecodeLimits::default(),
+            sightings: Mutex::new(None),
         };
         if lock.is_some() && engine.text_seq() != seq {
             engine.rebuild_text()?;

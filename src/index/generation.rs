@@ -343,6 +343,14 @@ impl Generation {
         self.segments.iter().any(|s| s.position_of(slot).is_some())
     }
 
+    /// The position of the image in store slot `slot`, if a segment holds it.
+    pub fn position_of_slot(&self, slot: i64) -> Option<u32> {
+        self.segments
+            .iter()
+            .zip(&self.starts)
+            .find_map(|(s, &start)| s.position_of(slot).map(|p| p + start))
+    }
+
     /// The features blob (as the store keeps it) of the image in store
     /// slot `slot`: None if no segment holds it or its entry is damaged.
     pub fn features_blob_of_slot(&self, slot: i64) -> Option<Vec<u8>> {

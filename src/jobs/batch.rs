@@ -7,6 +7,8 @@
 
 use crate::engine::{Engine, SearchOptions, SearchResponse};
 use crate::jobs::import::Progress;
+use crate::records::sighting::{Context, ListingLine, Sighting};
+use crate::store::StoredImage;
 use serde::Serialize;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -60,6 +62,14 @@ pub enum BatchError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error(
+        "{path}:{line}: not a listing ({message}); expected {{\"image\": \"a.jpg\", \"url\", \"title\", \"seller\", \"seen\"}}"
+    )]
+    Listing {
+        path: PathBuf,
+        line: usize,
+        message: String,
     },
 }
 
@@ -127,6 +137,9 @@ pub struct BatchLine {
     pub sec: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The sighting this photo was kept as (`--keep`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sighting: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,7 +180,54 @@ impl BatchLine {
                 .collect(),
             sec,
             error: None,
+            sighting: None,
         }
+    }
+}
+
+/// `--keep`: every photo searched is kept as a sighting, with the case
+/// and, where LISTINGS.jsonl names it, its listing.
+#[derive(Debug, Clone, Default)]
+pub struct Keep {
+    pub case: String,
+    /// Context by input name (as the batch names its inputs), or by file name.
+    pub listings: std::collections::HashMap<String, Context>,
+    pub kept_by: String,
+}
+
+impl Keep {
+    /// Reads LISTINGS.jsonl: one `{"image", "url", "title", "seller",
+    /// "seen"}` per line; a line that is not one is an error naming it.
+    pub fn read_listings(&mut self, file: &Path) -> Result<(), BatchError> {
+        let text = std::fs::read_to_string(file).map_err(io_err(file))?;
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let l: ListingLine = serde_json::from_str(line).map_err(|e| BatchError::Listing {
+                path: file.to_path_buf(),
+                line: n + 1,
+                message: e.to_string(),
+            })?;
+            self.listings.insert(l.image, l.context);
+        }
+        Ok(())
+    }
+
+    fn context_of(&self, input: &BatchInput) -> Context {
+        let file_name = input
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned());
+        let listing = self
+            .listings
+            .get(&input.query)
+            .or_else(|| file_name.and_then(|f| self.listings.get(&f)));
+        let mut c = listing.cloned().unwrap_or_default();
+        if c.case.is_empty() {
+            c.case = self.case.clone();
+        }
+        c
     }
 }
 
@@ -177,6 +237,8 @@ pub struct BatchSummary {
     pub skipped_done: usize,
     pub errors: usize,
     pub matched: usize,
+    /// Photos kept as sightings (`--keep`).
+    pub kept: usize,
 }
 
 /// Prepares an existing output file for `--resume`: cuts a line torn by
@@ -224,25 +286,42 @@ pub fn run(
     engine: &Engine,
     inputs: &[BatchInput],
     opts: &SearchOptions,
+    keep: Option<&Keep>,
     jobs: usize,
     out: &mut dyn Write,
     progress: &dyn Progress,
-) -> std::io::Result<BatchSummary> {
+) -> Result<BatchSummary, crate::engine::EngineError> {
     let mut summary = BatchSummary {
         images: inputs.len(),
         ..Default::default()
     };
+    let write_err = |source| crate::engine::EngineError::Io {
+        path: PathBuf::from("the results file"),
+        source,
+    };
     progress.start(inputs.len() as u64);
     // Chunks bound memory and keep the output flowing in order.
     for chunk in inputs.chunks(64) {
-        for line in search_chunk(engine, chunk, opts, jobs.max(1), progress) {
+        let (lines, kept): (Vec<BatchLine>, Vec<Option<(Sighting, StoredImage)>>) =
+            search_chunk(engine, chunk, opts, keep, jobs.max(1), progress)
+                .into_iter()
+                .unzip();
+        // Kept before their lines are written: a resumed run skips them.
+        engine.keep_sightings(kept.into_iter().flatten().collect())?;
+        summary.kept += lines.iter().filter(|l| l.sighting.is_some()).count();
+        for line in lines {
             summary.errors += usize::from(line.error.is_some());
             summary.matched +=
                 usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")?;
+            serde_json::to_writer(&mut *out, &line)
+                .map_err(std::io::Error::from)
+                .map_err(write_err)?;
+            out.write_all(b"\n").map_err(write_err)?;
         }
-        out.flush()?;
+        out.flush().map_err(write_err)?;
+    }
+    if keep.is_some() {
+        engine.refresh_sightings()?;
     }
     progress.finish();
     Ok(summary)
@@ -254,11 +333,13 @@ fn search_chunk(
     engine: &Engine,
     chunk: &[BatchInput],
     opts: &SearchOptions,
+    keep: Option<&Keep>,
     jobs: usize,
     progress: &dyn Progress,
-) -> Vec<BatchLine> {
+) -> Vec<(BatchLine, Option<(Sighting, StoredImage)>)> {
     let next = AtomicUsize::new(0);
-    let mut lines: Vec<(usize, BatchLine)> = std::thread::scope(|s| {
+    type Done = (usize, (BatchLine, Option<(Sighting, StoredImage)>));
+    let mut lines: Vec<Done> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..jobs.min(chunk.len()))
             .map(|_| {
                 s.spawn(|| {
@@ -266,7 +347,11 @@ fn search_chunk(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(input) = chunk.get(i) else { break };
-                        mine.push((i, search_one(engine, input, opts)));
+                        let done = match keep {
+                            None => (search_one(engine, input, opts), None),
+                            Some(keep) => search_and_keep(engine, input, opts, keep),
+                        };
+                        mine.push((i, done));
                         progress.advance(1);
                     }
                     mine
@@ -282,6 +367,59 @@ fn search_chunk(
     lines.into_iter().map(|(_, line)| line).collect()
 }
 
+/// One photo's line, and the photo described as a sighting: the file is
+/// read and decoded once for both.
+fn search_and_keep(
+    engine: &Engine,
+    input: &BatchInput,
+    opts: &SearchOptions,
+    keep: &Keep,
+) -> (BatchLine, Option<(Sighting, StoredImage)>) {
+    let t = std::time::Instant::now();
+    let failed = |e: String| BatchLine {
+        query: input.query.clone(),
+        matches: Vec::new(),
+        sec: t.elapsed().as_secs_f64(),
+        error: Some(e),
+        sighting: None,
+    };
+    let bytes = match std::fs::read(&input.path) {
+        Ok(b) => b,
+        Err(e) => return (failed(format!("{}: {e}", input.path.display())), None),
+    };
+    let sha = crate::engine::sha256_hex(&bytes);
+    let img = match crate::imaging::decode::decode_bytes(&bytes, &input.query, engine.limits()) {
+        Ok(img) => img,
+        Err(e) => return (failed(e.to_string()), None),
+    };
+    drop(bytes);
+    let opts = SearchOptions {
+        photo_sha256: Some(sha.clone()),
+        ..opts.clone()
+    };
+    let resp = match engine.search(img.clone(), &opts) {
+        Ok(r) => r,
+        Err(e) => return (failed(e.to_string()), None),
+    };
+    let context = keep.context_of(input);
+    let photo = std::path::absolute(&input.path).unwrap_or_else(|_| input.path.clone());
+    let sighting = Sighting {
+        id: Sighting::id_for(&sha, &context),
+        query: input.query.clone(),
+        photo_sha256: sha,
+        photo: photo.display().to_string(),
+        context,
+        kept_by: keep.kept_by.clone(),
+        kept: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let image = engine.describe_reference(sighting.photo.clone(), img);
+    let line = BatchLine {
+        sighting: Some(sighting.id.clone()),
+        ..BatchLine::from_response(input.query.clone(), &resp, t.elapsed().as_secs_f64())
+    };
+    (line, Some((sighting, image)))
+}
+
 /// One photo's line, timed from reading its file to its verdicts.
 fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> BatchLine {
     let t = std::time::Instant::now();
@@ -292,6 +430,7 @@ fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> Batc
             matches: Vec::new(),
             sec: 0.0,
             error: Some(e.to_string()),
+            sighting: None,
         },
     };
     BatchLine {

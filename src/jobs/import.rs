@@ -45,6 +45,15 @@ pub struct ImportReport {
     pub images: usize,
     pub skipped: Vec<Problem>,
     pub seconds: f64,
+    /// The check of this import's images against the kept sightings,
+    /// with the alerts it raised.
+    pub sightings: crate::engine::SightingCheck,
+    /// Why the sightings could not be checked (the records are imported;
+    /// the next import or `provenance alerts` checks them again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts_error: Option<String>,
+    /// Of `seconds`, the time spent checking the kept sightings.
+    pub alerts_seconds: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +147,13 @@ pub fn import_file(
         progress.committed(chunk.last().map_or(0, |(line, _)| *line), report.records);
     }
     engine.refresh()?;
+    // Objects often surface before they are reported stolen.
+    let checking = std::time::Instant::now();
+    match engine.check_sightings() {
+        Ok(check) => report.sightings = check,
+        Err(e) => report.alerts_error = Some(e.to_string()),
+    }
+    report.alerts_seconds = checking.elapsed().as_secs_f64();
     progress.finish();
     report.skipped.sort_by_key(|p| p.line);
     report.seconds = started.elapsed().as_secs_f64();
@@ -155,27 +171,9 @@ fn describe_record(
     for rel in &record.images {
         let path = records_io::resolve_image(file, rel);
         let img = decode_path(&path, engine.limits()).map_err(|e| format!("image {rel:?}: {e}"))?;
-        images.push(describe_image(
-            engine,
-            absolute(&path).display().to_string(),
-            img,
-        ));
+        images.push(engine.describe_reference(absolute(&path).display().to_string(), img));
     }
     Ok((record.clone(), images))
-}
-
-/// Describes one decoded reference image stored at `path`.
-pub fn describe_image(engine: &Engine, path: String, img: image::RgbImage) -> StoredImage {
-    let d = engine.describer().reference(img);
-    StoredImage {
-        path,
-        width: d.width,
-        height: d.height,
-        hashes: d.hashes,
-        embedding: d.embedding,
-        features: crate::index::localfeatures::encode(&d.features),
-        grid: d.grid,
-    }
 }
 
 fn absolute(p: &Path) -> PathBuf {

@@ -6,3 +6,4 @@
 
 pub mod io;
 pub mod record;
+pub mod sighting;

@@ -4,8 +4,9 @@
 //! them geometrically ([`matching`], [`nearest`]), comparing pixels inside
 //! a proven outline ([`pixels`]), turning evidence into a calibrated score
 //! and a verdict ([`scoring`]), discounting variants of a stronger
-//! candidate ([`rivals`]), the answer's shape ([`response`]) and the
-//! expert's picture ([`explain`]).
+//! candidate ([`rivals`]), the answer's shape ([`response`]), the
+//! expert's picture ([`explain`]) and the retro-check's lookup among kept
+//! sightings ([`retro`]).
 //! Must not touch: writes of any kind; it reads a generation and the store.
 
 pub mod candidates;
@@ -14,5 +15,6 @@ pub mod matching;
 pub mod nearest;
 pub mod pixels;
 pub mod response;
+pub mod retro;
 pub mod rivals;
 pub mod scoring;

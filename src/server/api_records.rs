@@ -227,11 +227,10 @@ fn store_uploads(
         // Written even when present: the new mtime keeps `compact` from
         // removing it as unused before this request commits.
         crate::paths::write_atomic(&path, &u.bytes).map_err(|e| ApiError::io(&path, e))?;
-        out.push(crate::jobs::import::describe_image(
-            &st.engine,
-            path.display().to_string(),
-            img,
-        ));
+        out.push(
+            st.engine
+                .describe_reference(path.display().to_string(), img),
+        );
     }
     Ok(out)
 }
@@ -288,6 +287,15 @@ pub async fn put_record(
             let created = engine.record(&id)?.is_none();
             engine.upsert(&[(record.clone(), images)])?;
             engine.refresh()?;
+            // The record is committed whatever the check says: a failed
+            // check is retried by the next writer.
+            let alerts = match engine.check_sightings() {
+                Ok(check) => check.alerts,
+                Err(e) => {
+                    tracing::error!("kept sightings not checked for {id:?}: {e}");
+                    Vec::new()
+                }
+            };
             let db = engine.database_state()?;
             let status = if !created {
                 StatusCode::OK
@@ -302,6 +310,7 @@ pub async fn put_record(
                     "images": count,
                     "record": record_json(&record),
                     "database": database_json(&db),
+                    "alerts": alerts.iter().map(super::api_sightings::alert_json).collect::<Vec<_>>(),
                 })),
             )
                 .into_response())

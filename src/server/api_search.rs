@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::keys::Role;
 use crate::engine::{DatabaseState, Match, SearchOptions};
 use crate::records::record::Status;
+use crate::records::sighting::{Context, Sighting};
 use crate::search::scoring::Verdict;
 use crate::text::TextFilter;
 use axum::Json;
@@ -83,11 +84,19 @@ fn verdict_str(v: Verdict) -> &'static str {
 struct PhotoRequest {
     photo: Vec<u8>,
     opts: SearchOptions,
+    /// Keep the photo as a sighting (`keep=true`), with this context.
+    keep: Option<bool>,
+    context: Context,
 }
+
+/// The longest context field kept with a sighting.
+const MAX_CONTEXT: usize = 2_000;
 
 async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError> {
     let mut photo = None;
     let mut opts = SearchOptions::default();
+    let mut keep = None;
+    let mut context = Context::default();
     while let Some(field) = form.next_field().await? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
@@ -95,15 +104,46 @@ async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError>
             "text" => opts.text = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
             "type" => opts.object_type = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
             "top" => opts.top = parse_top(&field.text().await?)?,
+            "keep" => keep = Some(parse_bool("keep", &field.text().await?)?),
+            "case" | "url" | "title" | "seller" | "seen" => {
+                let value = field.text().await?.trim().to_string();
+                if value.len() > MAX_CONTEXT {
+                    return Err(ApiError::bad_request(format!(
+                        "`{name}`: at most {MAX_CONTEXT} bytes"
+                    )));
+                }
+                *match name.as_str() {
+                    "case" => &mut context.case,
+                    "url" => &mut context.url,
+                    "title" => &mut context.title,
+                    "seller" => &mut context.seller,
+                    _ => &mut context.seen,
+                } = value;
+            }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown form field {other:?} (expected photo, text, type, top)"
+                    "unknown form field {other:?} (expected photo, text, type, top, keep, case, url, title, seller, seen)"
                 )));
             }
         }
     }
     let photo = photo.ok_or_else(|| ApiError::bad_request("the form has no `photo` file part"))?;
-    Ok(PhotoRequest { photo, opts })
+    Ok(PhotoRequest {
+        photo,
+        opts,
+        keep,
+        context,
+    })
+}
+
+fn parse_bool(field: &str, s: &str) -> Result<bool, ApiError> {
+    match s.trim() {
+        "true" | "1" | "on" | "yes" => Ok(true),
+        "false" | "0" | "off" | "no" | "" => Ok(false),
+        _ => Err(ApiError::bad_request(format!(
+            "`{field}` is true or false, not {s:?}"
+        ))),
+    }
 }
 
 fn parse_top(s: &str) -> Result<usize, ApiError> {
@@ -124,13 +164,13 @@ pub async fn search_photo(
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Officer)?;
     let mut entry = AuditEntry::new(
-        caller.name,
+        caller.name.clone(),
         caller.role.as_str(),
         "search",
         remote,
         Value::Null,
     );
-    let result = run_photo_search(&st, form, &mut entry).await;
+    let result = run_photo_search(&st, &caller, form, &mut entry).await;
     if let Err(e) = &result {
         entry.failed(e.status.as_u16(), e.code);
     }
@@ -140,11 +180,20 @@ pub async fn search_photo(
 
 async fn run_photo_search(
     st: &Arc<AppState>,
+    caller: &super::auth::Caller,
     form: Multipart,
     entry: &mut AuditEntry,
 ) -> Result<Json<Value>, ApiError> {
-    let PhotoRequest { photo, opts } = read_search_form(form).await?;
-    entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top});
+    let PhotoRequest {
+        photo,
+        opts,
+        keep,
+        context,
+    } = read_search_form(form).await?;
+    // A key may be set to keep every search; `keep=false` cannot undo it.
+    let keep = keep.unwrap_or(false) || caller.keep_searches;
+    entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
+        "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case)});
     entry.photo_bytes = Some(photo.len());
     // Hashed (and kept, if configured) before queueing: a refused search
     // is audited with its photo too. Off the async threads: it is I/O
@@ -164,12 +213,22 @@ async fn run_photo_search(
         photo_sha256: Some(sha.clone()),
         ..opts
     };
-    let (resp, (w, h)) = tokio::task::spawn_blocking(move || {
+    let kept_by = caller.name.clone();
+    let photo_sha = sha.clone();
+    let (resp, (w, h), sighting) = tokio::task::spawn_blocking(move || {
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
-        Ok::<_, ApiError>((engine.search(img, &opts)?, dims))
+        let resp = engine.search(img.clone(), &opts)?;
+        let sighting = match keep {
+            true => Some(keep_sighting(
+                &engine, &photo, img, &photo_sha, context, kept_by,
+            )?),
+            false => None,
+        };
+        Ok::<_, ApiError>((resp, dims, sighting))
     })
     .await??;
+    entry.sighting = sighting.clone();
     let best = resp.matches.first().map_or(Verdict::None, |m| m.verdict);
     st.metrics.search_verdict(verdict_str(best));
     entry.ids = resp.matches.iter().map(|m| m.id.clone()).collect();
@@ -179,7 +238,36 @@ async fn run_photo_search(
         "verdict": verdict_str(best),
         "note": note(&resp.database, best),
         "matches": resp.matches.iter().map(match_json).collect::<Vec<_>>(),
+        "sighting": sighting,
     })))
+}
+
+/// Keeps a searched photo as a sighting: the photo under the sightings'
+/// `uploads/` by its SHA-256, described and committed; returns its id.
+fn keep_sighting(
+    engine: &crate::engine::Engine,
+    photo: &[u8],
+    img: image::RgbImage,
+    sha: &str,
+    context: Context,
+    kept_by: String,
+) -> Result<String, ApiError> {
+    let dir = engine.sightings_uploads();
+    std::fs::create_dir_all(&dir).map_err(|e| ApiError::io(&dir, e))?;
+    let path = dir.join(sha);
+    crate::paths::write_atomic(&path, photo).map_err(|e| ApiError::io(&path, e))?;
+    let sighting = Sighting {
+        id: Sighting::id_for(sha, &context),
+        query: "upload".into(),
+        photo_sha256: sha.to_string(),
+        photo: path.display().to_string(),
+        context,
+        kept_by,
+        kept: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let id = sighting.id.clone();
+    engine.keep_sighting(sighting, img)?;
+    Ok(id)
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,13 +345,16 @@ pub async fn metrics(
 ) -> Result<impl IntoResponse, ApiError> {
     st.authorize(&headers, Role::Officer)?;
     let engine = Arc::clone(&st.engine);
-    let db = tokio::task::spawn_blocking(move || engine.database_state()).await??;
+    let (db, alerts) = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::engine::EngineError>((engine.database_state()?, engine.alert_count()?))
+    })
+    .await??;
     Ok((
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        st.metrics.render(db.records, db.images),
+        st.metrics.render(db.records, db.images, alerts),
     ))
 }

@@ -38,6 +38,9 @@ pub struct AuditEntry {
     /// The error code of a refused or failed request (as in its body).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The sighting a search kept its photo as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sighting: Option<String>,
     /// The request's id (`x-request-id`), as in the server's log lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -66,6 +69,7 @@ impl AuditEntry {
             photo_bytes: None,
             photo_saved: None,
             error: None,
+            sighting: None,
             request_id: super::request::current_id(),
         }
     }
@@ -225,6 +229,7 @@ mod tests {
             photo_bytes: None,
             photo_saved: None,
             error: None,
+            sighting: None,
             request_id: None,
         }
     }

@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 pub struct Caller {
     pub name: String,
     pub role: Role,
+    /// Every photo this key searches is kept as a sighting.
+    pub keep_searches: bool,
 }
 
 /// The client's address when the server runs on a socket (absent in
@@ -80,6 +82,7 @@ impl AppState {
         Ok(Caller {
             name: key.name.clone(),
             role: key.role,
+            keep_searches: key.keep_searches,
         })
     }
 }

@@ -64,6 +64,10 @@ pub struct KeyEntry {
     pub created: String,
     /// Requests per minute; 0 means unlimited.
     pub rate_per_minute: u32,
+    /// Keep every photo this key searches as a sighting (a border post's
+    /// searches, a market crawler's), as if each asked `keep=true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_searches: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -147,11 +151,24 @@ impl KeyFile {
             sha256: hash_secret(&secret),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             rate_per_minute: rate_per_minute.unwrap_or(role.default_rate()),
+            keep_searches: false,
         };
         file.version = 1;
         file.keys.push(entry.clone());
         file.save(path)?;
         Ok((secret, entry))
+    }
+
+    /// Sets whether a key's searches are always kept as sightings.
+    pub fn set_keep_searches(path: &Path, name: &str, keep: bool) -> Result<(), KeyError> {
+        let mut file = KeyFile::load(path)?;
+        let key = file
+            .keys
+            .iter_mut()
+            .find(|k| k.name == name)
+            .ok_or(KeyError::BadName)?;
+        key.keep_searches = keep;
+        file.save(path)
     }
 
     fn save(&self, path: &Path) -> Result<(), KeyError> {

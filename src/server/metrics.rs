@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests and latency by route and status, searches
-//! by verdict, and the size of the database.
+//! by verdict, the size of the database, and the retro-alerts raised.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -40,6 +40,10 @@ pub struct Metrics {
     searches: Family<VerdictLabels, Counter>,
     records: Gauge,
     images: Gauge,
+    alerts: Counter,
+    /// The store's alert count when last rendered: the counter grows by
+    /// the difference (alerts raised by a CLI import count too).
+    alerts_seen: std::sync::atomic::AtomicU64,
 }
 
 fn latency_histogram() -> Histogram {
@@ -80,6 +84,12 @@ impl Default for Metrics {
             "Reference images indexed",
             images.clone(),
         );
+        let alerts = Counter::default();
+        registry.register(
+            "provenance_alerts",
+            "Retro-alerts raised: a record added after a kept sighting showed it",
+            alerts.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -87,6 +97,8 @@ impl Default for Metrics {
             searches,
             records,
             images,
+            alerts,
+            alerts_seen: Default::default(),
         }
     }
 }
@@ -101,9 +113,14 @@ impl Metrics {
     }
 
     /// The text exposition, with the database counts as of now.
-    pub fn render(&self, records: u64, images: u64) -> String {
+    pub fn render(&self, records: u64, images: u64, alerts: u64) -> String {
         self.records.set(records as i64);
         self.images.set(images as i64);
+        use std::sync::atomic::Ordering;
+        let before = self.alerts_seen.swap(alerts, Ordering::SeqCst);
+        if alerts > before {
+            self.alerts.inc_by(alerts - before);
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");

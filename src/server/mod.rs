@@ -15,6 +15,7 @@
 mod api_records;
 mod api_reviews;
 mod api_search;
+mod api_sightings;
 pub mod audit;
 mod auth;
 pub mod error;
@@ -198,6 +199,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/reviews",
             get(api_reviews::list_reviews).post(api_reviews::post_review),
         )
+        .route("/v1/sightings", get(api_sightings::list_sightings))
+        .route(
+            "/v1/sightings/{id}",
+            axum::routing::delete(api_sightings::delete_sighting),
+        )
+        .route("/v1/alerts", get(api_sightings::list_alerts))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(api_search::metrics))

@@ -21,10 +21,12 @@ use crate::records::record::Record;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
+mod alerts;
 mod descriptors;
 mod reviews;
 pub mod writelock;
 
+pub use alerts::Alert;
 pub use reviews::{Decision, Review};
 
 /// 2: local features per image.
@@ -173,6 +175,7 @@ impl Store {
         self.conn
             .execute_batch(reviews::TABLE)
             .map_err(self.err())?;
+        self.conn.execute_batch(alerts::TABLE).map_err(self.err())?;
         let mut found = self.meta("schema")?;
         if found == 2 {
             // Same tables; the vacuum mode needs the file rewritten once.

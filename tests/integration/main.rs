@@ -26,6 +26,7 @@ mod rivals;
 mod routes;
 mod search;
 mod second_look;
+mod sightings;
 mod soak;
 mod text;
 mod updates;

@@ -370,3 +370,70 @@ fn an_expert_rejects_a_candidate_on_its_card() {
         "{list}"
     );
 }
+
+#[test]
+fn a_photo_kept_on_the_page_alerts_the_expert_when_its_record_comes_later() {
+    let ix = Index::new();
+    let refs = super::util::fixture("demo/refs");
+    let text = std::fs::read_to_string(super::util::fixture("demo/records.jsonl")).unwrap();
+    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
+    let first: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("\"demo-013\""))
+        .collect();
+    let records = ix.scratch("first.jsonl");
+    std::fs::write(&records, first.join("\n")).unwrap();
+    ix.import(&[&records]).ok();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.sign_in(&srv.base, &srv.keys.expert);
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    // An expert's header shows the alerts, none yet.
+    d.wait_for(
+        "return !document.querySelector('#alerts-link').hidden && document.querySelector('#alert-count').innerText === '0'",
+        20,
+    );
+    d.type_into("#photo", query("demo-013_photo_tilt.jpg").to_str().unwrap());
+    d.click("#keep");
+    d.type_into("#case", "C-42");
+    d.click("#search-btn");
+    let status = d.wait_for(
+        "const s = document.querySelector('#search-status').innerText; return /kept as sighting/.test(s) && s",
+        60,
+    );
+    assert!(status.as_str().unwrap().contains("S-"), "{status}");
+
+    // The painting's record arrives through the API.
+    let painting = std::fs::read(super::util::fixture("demo/refs/demo-013.jpg")).unwrap();
+    let r = srv.send(
+        "PUT",
+        "/v1/records/demo-013",
+        Some(&srv.keys.curator),
+        super::http::Form::new()
+            .text("record", r#"{"title": "Autumn tondo"}"#)
+            .file("image", "t.jpg", &painting),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    d.goto(&format!("{}/#/alerts", srv.base));
+    let card = d.wait_for(
+        "const c = document.querySelector('.alert-card'); \
+         return c && {record: c.dataset.record, text: c.innerText, count: document.querySelector('#alert-count').innerText}",
+        20,
+    );
+    assert_eq!(card["record"], "demo-013", "{card}");
+    assert_eq!(card["count"], "1", "{card}");
+    assert!(
+        card["text"].as_str().unwrap().contains("case C-42"),
+        "{card}"
+    );
+    let png = d.call("GET", &d.s("/screenshot"), None)["value"]
+        .as_str()
+        .map(str::to_string);
+    if let (Some(b64), Ok(dir)) = (png, std::env::var("PROVENANCE_SCREENSHOTS")) {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("alerts.png"), bytes).unwrap();
+    }
+}

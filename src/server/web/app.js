@@ -49,8 +49,45 @@ function route() {
   if (!key() && h !== "#/key") { location.hash = "#/key"; return; }
   if (h === "#/key") { show("view-key"); $("#key-status").textContent = key() ? "A key is saved." : "No key saved yet."; }
   else if (h === "#/text") show("view-text");
+  else if (h === "#/alerts") { show("view-alerts"); showAlerts(); }
   else if (h.startsWith("#/record/")) { show("view-record"); showRecord(decodeURIComponent(h.slice(9))); }
   else show("view-search");
+  if (key()) countAlerts();
+}
+
+// Experts see how many alerts there are; other keys are refused the
+// list, and the link stays hidden.
+async function countAlerts() {
+  try {
+    const res = await (await api("/v1/alerts")).json();
+    $("#alert-count").textContent = res.total;
+    $("#alerts-link").hidden = false;
+    return res;
+  } catch (_) {
+    $("#alerts-link").hidden = true;
+    return null;
+  }
+}
+
+async function showAlerts() {
+  const status = $("#alerts-status"), out = $("#alerts");
+  out.replaceChildren();
+  status.textContent = "Loading…";
+  const res = await countAlerts();
+  if (!res) { status.className = "status error"; status.textContent = "Alerts are for experts' keys."; return; }
+  status.className = "status";
+  status.textContent = res.total + " alert(s)";
+  for (const a of res.alerts) {
+    const s = a.sighting;
+    const where = [s.case && "case " + s.case, s.url, s.title, s.seller && "seller " + s.seller, s.seen && "seen " + s.seen]
+      .filter(Boolean).join(" · ");
+    out.append(el("article", { class: "card alert-card", "data-record": a.record, "data-sighting": s.id },
+      el("div", { class: "head" },
+        el("a", { class: "rid", href: "#/record/" + encodeURIComponent(a.record), text: a.record }),
+        el("span", { class: "verdict " + a.verdict, text: a.verdict + " " + a.score.toFixed(2) })),
+      el("p", { text: "Shown by sighting " + s.id + " (" + s.query + "), kept " + s.kept + " by " + s.kept_by + "; alert raised " + a.raised + "." }),
+      where ? el("p", { class: "context", text: where }) : null));
+  }
 }
 
 $("#key-form").addEventListener("submit", (ev) => {
@@ -230,6 +267,10 @@ $("#search-form").addEventListener("submit", async (ev) => {
   form.append("photo", photo.blob, photo.name);
   if ($("#type").value.trim()) form.append("type", $("#type").value.trim());
   if ($("#words").value.trim()) form.append("text", $("#words").value.trim());
+  if ($("#keep").checked) {
+    form.append("keep", "true");
+    if ($("#case").value.trim()) form.append("case", $("#case").value.trim());
+  }
   status.textContent = "Searching…";
   try {
     const res = await (await api("/v1/search", { method: "POST", body: form })).json();
@@ -238,6 +279,7 @@ $("#search-form").addEventListener("submit", async (ev) => {
     status.textContent = strong.length
       ? strong.length + " candidate(s) among " + db.records + " records"
       : "No match among " + db.records + " records (" + db.images + " images).";
+    if (res.sighting) status.textContent += "; kept as sighting " + res.sighting;
     if (res.note) out.append(el("p", { class: "note", text: res.note }));
     for (const m of strong) out.append(await card(m, photo.canvas, res.query && res.query.sha256));
     // Weak candidates are not matches; listed for the expert, folded away.

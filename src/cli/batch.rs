@@ -1,0 +1,151 @@
+//! `provenance batch`: a whole lot searched, one JSON line per photo, and
+//! what an expert works through after it (the report), with the photos
+//! kept as sightings on request.
+
+use super::Bar;
+use super::args::{DEFAULT_INDEX, EmbeddingArgs, open_existing};
+use crate::engine::SearchOptions;
+use crate::jobs::batch;
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct BatchArgs {
+    #[arg(long, default_value = DEFAULT_INDEX)]
+    index: PathBuf,
+    /// A folder (every file under it, hidden ones aside), or a text
+    /// file listing image paths.
+    input: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Keep the lines already in --out and search only the rest.
+    #[arg(long)]
+    resume: bool,
+    /// Photos searched at once (default: one per core). With 1 each
+    /// photo has every core, and its `sec` is one search's latency.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Only shard I of N (I from 0 to N-1): N runs with the same N
+    /// cover every input exactly once, e.g. `--shard
+    /// $(JOB_COMPLETION_INDEX)/8` in a Kubernetes Indexed Job or
+    /// `--shard $SLURM_ARRAY_TASK_ID/8` in a Slurm array.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<batch::Shard>,
+    /// Also write a report to work through: one page opened from disk,
+    /// matches first, thumbnails in PAGE_files/ beside it.
+    #[arg(long, value_name = "PAGE.html")]
+    report: Option<PathBuf>,
+    /// Also write the report's rows as CSV, for a spreadsheet.
+    #[arg(long, value_name = "FILE.csv")]
+    report_csv: Option<PathBuf>,
+    /// Keep every photo as a sighting: a record imported later that
+    /// it shows raises an alert (`provenance alerts`).
+    #[arg(long)]
+    keep: bool,
+    /// The case the kept photos belong to (with --keep).
+    #[arg(long, value_name = "CASE", requires = "keep")]
+    case: Option<String>,
+    /// Where each photo was seen, one JSON line per image: {"image":
+    /// "a.jpg", "url", "title", "seller", "seen"} (with --keep).
+    #[arg(long, value_name = "LISTINGS.jsonl", requires = "keep")]
+    listings: Option<PathBuf>,
+}
+
+pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
+    let BatchArgs {
+        index,
+        input,
+        out,
+        top,
+        resume,
+        jobs,
+        shard,
+        report,
+        report_csv,
+        keep,
+        case,
+        listings,
+    } = args;
+    let engine = open_existing(&index, emb)?;
+    let keep = match keep {
+        false => None,
+        true => {
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let mut k = batch::Keep {
+                case: case.unwrap_or_default(),
+                kept_by: format!("cli:{user}"),
+                ..Default::default()
+            };
+            if let Some(file) = &listings {
+                k.read_listings(file)?;
+            }
+            Some(k)
+        }
+    };
+    let mut inputs = batch::list_inputs(&input)?;
+    // The results file may be written inside the folder searched.
+    let out_path = std::path::absolute(&out).unwrap_or_else(|_| out.clone());
+    inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| p != out_path));
+    if inputs.is_empty() {
+        bail!("{}: no files found", input.display());
+    }
+    if let Some(shard) = shard {
+        inputs.retain(|i| shard.holds(&i.query));
+    }
+    // Every input of this run, the resumed ones too: the report covers them all.
+    let all_inputs = inputs.clone();
+    let mut skipped = 0;
+    if resume {
+        let done = batch::prepare_resume(&out)?;
+        let before = inputs.len();
+        inputs.retain(|i| !done.contains(&i.query));
+        skipped = before - inputs.len();
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(resume)
+        .write(true)
+        .truncate(!resume)
+        .open(&out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let opts = SearchOptions {
+        top,
+        ..SearchOptions::default()
+    };
+    let summary = batch::run(
+        &engine,
+        &inputs,
+        &opts,
+        keep.as_ref(),
+        jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        }),
+        &mut w,
+        &Bar::new("searching"),
+    )?;
+    w.flush()?;
+    eprintln!(
+        "{} images searched ({} already done), {} with a match, {} unreadable; results in {}",
+        summary.images,
+        skipped,
+        summary.matched,
+        summary.errors,
+        out.display()
+    );
+    if keep.is_some() {
+        eprintln!("{} photos kept as sightings", summary.kept);
+    }
+    if let Some(page) = report {
+        let rows = crate::jobs::report::write_html(&engine, &out, &all_inputs, &page)?;
+        eprintln!("report of {rows} photos in {}", page.display());
+    }
+    if let Some(csv) = report_csv {
+        let rows = crate::jobs::report::write_csv(&engine, &out, &csv)?;
+        eprintln!("{rows} rows in {}", csv.display());
+    }
+    Ok(0)
+}

@@ -1,0 +1,297 @@
+//! Sightings and retro-alerts.
+//!
+//! A searched photo can be kept as a sighting (`crate::records::sighting`):
+//! described like a reference and committed to a second index,
+//! `sightings/` inside this one, opened with the same code. Whenever
+//! images are added to the database, [`Engine::check_sightings`] looks
+//! each new image up among the sightings (`crate::search::retro`) and
+//! searches every lead's photo again; a new record that this search gives
+//! as `match`, `partial` or `possible` raises an alert, kept in the record
+//! store with the watermark of images checked (`crate::store::Alert`).
+
+use super::{Engine, EngineError, SearchOptions};
+use crate::records::record::Record;
+use crate::records::sighting::Sighting;
+use crate::search::retro;
+use crate::search::scoring::{self, Verdict};
+use crate::store::{Alert, StoredImage};
+use image::RgbImage;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a check of new images against the kept sightings did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SightingCheck {
+    /// New images looked up, and the sightings they were looked up among.
+    pub images: usize,
+    pub sightings: usize,
+    /// Sightings that may show a new image, each searched again.
+    pub leads: usize,
+    /// The alerts raised (pairs alerted before are not raised again).
+    pub alerts: Vec<Alert>,
+}
+
+/// Candidates a lead's photo search returns: enough that a new record
+/// among several look-alikes still comes back.
+const RECHECK_TOP: usize = 20;
+
+impl Engine {
+    /// The sightings index; None when no photo was ever kept, unless
+    /// `create`.
+    pub fn sightings(&self, create: bool) -> Result<Option<Arc<Engine>>, EngineError> {
+        let mut slot = self.sightings.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slot.as_ref() {
+            s.reload()?;
+            return Ok(Some(Arc::clone(s)));
+        }
+        let dir = self.paths.sightings();
+        if !create && !self.paths.sightings_exist() {
+            return Ok(None);
+        }
+        let s = Arc::new(Engine::open_with(&dir, self.describer.embedder_arc())?);
+        *slot = Some(Arc::clone(&s));
+        Ok(Some(s))
+    }
+
+    /// Describes an image like a reference, to be stored at `path`.
+    pub fn describe_reference(&self, path: String, img: RgbImage) -> StoredImage {
+        let d = self.describer.reference(img);
+        StoredImage {
+            path,
+            width: d.width,
+            height: d.height,
+            hashes: d.hashes,
+            embedding: d.embedding,
+            features: crate::index::localfeatures::encode(&d.features),
+            grid: d.grid,
+        }
+    }
+
+    /// Commits photos as sightings, each described by
+    /// [`Engine::describe_reference`] (the same photo and context again
+    /// replaces its sighting). Searches of the sightings see them after
+    /// [`Engine::refresh_sightings`].
+    pub fn keep_sightings(&self, kept: Vec<(Sighting, StoredImage)>) -> Result<(), EngineError> {
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let s = self.sightings(true)?.expect("created on demand");
+        let batch: Vec<(Record, Vec<StoredImage>)> = kept
+            .into_iter()
+            .map(|(sighting, image)| (sighting.to_record(), vec![image]))
+            .collect();
+        let _lock = s.lock_writes()?;
+        s.upsert(&batch)?;
+        Ok(())
+    }
+
+    /// Keeps one photo as a sighting and makes it searchable at once (a
+    /// search through the API with `keep`).
+    pub fn keep_sighting(&self, sighting: Sighting, img: RgbImage) -> Result<(), EngineError> {
+        let image = self.describe_reference(sighting.photo.clone(), img);
+        self.keep_sightings(vec![(sighting, image)])?;
+        self.refresh_sightings()
+    }
+
+    /// Where the sightings index keeps uploaded photos.
+    pub fn sightings_uploads(&self) -> std::path::PathBuf {
+        crate::paths::IndexPaths::new(&self.paths.sightings()).uploads()
+    }
+
+    /// Brings the sightings' image index up to date with what was kept.
+    pub fn refresh_sightings(&self) -> Result<(), EngineError> {
+        if let Some(s) = self.sightings(false)? {
+            let _lock = s.lock_writes()?;
+            s.refresh()?;
+        }
+        Ok(())
+    }
+
+    /// Every kept sighting, newest first.
+    pub fn list_sightings(&self) -> Result<Vec<Sighting>, EngineError> {
+        let Some(s) = self.sightings(false)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        s.store()
+            .for_each_record(|r| out.push(Sighting::from_record(&r)))?;
+        out.sort_by(|a, b| b.kept.cmp(&a.kept).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    pub fn sighting(&self, id: &str) -> Result<Option<Sighting>, EngineError> {
+        let Some(s) = self.sightings(false)? else {
+            return Ok(None);
+        };
+        Ok(s.record(id)?.map(|r| Sighting::from_record(&r)))
+    }
+
+    /// Deletes a sighting, its alerts, and its photo if the sightings
+    /// index kept the photo itself (an upload); false if there was none.
+    pub fn delete_sighting(&self, id: &str) -> Result<bool, EngineError> {
+        let Some(s) = self.sightings(false)? else {
+            return Ok(false);
+        };
+        let Some(sighting) = self.sighting(id)? else {
+            return Ok(false);
+        };
+        {
+            let _lock = s.lock_writes()?;
+            s.delete(id)?;
+        }
+        self.store().delete_alerts_of(id)?;
+        let photo = Path::new(&sighting.photo);
+        let ours = photo.starts_with(s.paths.uploads());
+        let shared = s
+            .store()
+            .all_image_paths()?
+            .iter()
+            .any(|p| p == &sighting.photo);
+        if ours && !shared {
+            let _ = std::fs::remove_file(photo);
+        }
+        Ok(true)
+    }
+
+    /// Alerts raised at or after `since`, newest first.
+    pub fn alerts(&self, since: Option<&str>) -> Result<Vec<Alert>, EngineError> {
+        Ok(self.store().alerts(since)?)
+    }
+
+    pub fn alert_count(&self) -> Result<u64, EngineError> {
+        Ok(self.store().alert_count()?)
+    }
+
+    /// Checks every image added since the last check against the kept
+    /// sightings, and returns the alerts raised. Called by every writer
+    /// after it commits images (import, `PUT`); the caller holds the
+    /// write lock. A crash before the alerts are written leaves the
+    /// watermark where it was, so the next check repeats the work; a pair
+    /// already alerted is never alerted again.
+    pub fn check_sightings(&self) -> Result<SightingCheck, EngineError> {
+        let generation = self.generation();
+        let through = generation.last_slot();
+        let from = self.store().alerts_checked_slot()?;
+        let mut check = SightingCheck::default();
+        if through <= from {
+            return Ok(check);
+        }
+        let sightings = match self.sightings(false)? {
+            Some(s) if !s.generation().is_empty() => s,
+            _ => {
+                self.store().raise_alerts(&[], through)?;
+                return Ok(check);
+            }
+        };
+        let seen = sightings.generation();
+        let new: Vec<(i64, String)> = self
+            .store()
+            .image_slots_after(from)?
+            .into_iter()
+            .filter(|(slot, _)| *slot <= through)
+            .collect();
+        // Leads: (sighting position → the new records it may show).
+        let found: Vec<(u32, i64, String)> = new
+            .par_iter()
+            .map(|(slot, record)| {
+                let Some(pos) = generation.position_of_slot(*slot) else {
+                    return Ok(Vec::new());
+                };
+                let features = generation.features(pos)?;
+                let reference = retro::Reference {
+                    features: features.as_ref(),
+                    hashes: generation.hashes(pos),
+                    vector: generation.vector(pos),
+                };
+                Ok(retro::leads(&seen, &reference)?
+                    .into_iter()
+                    .map(|l| (l.pos, *slot, record.clone()))
+                    .collect::<Vec<_>>())
+            })
+            .collect::<Result<Vec<_>, EngineError>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        check.images = new.len();
+        check.sightings = seen.len();
+        let mut by_sighting: BTreeMap<u32, BTreeSet<(String, i64)>> = BTreeMap::new();
+        for (pos, slot, record) in found {
+            by_sighting.entry(pos).or_default().insert((record, slot));
+        }
+        let raised = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let mut alerts = Vec::new();
+        let by_sighting_len = by_sighting.len();
+        for (pos, records) in by_sighting {
+            let Some(image) = sightings.store().image(seen.slot(pos))? else {
+                continue; // deleted since
+            };
+            let Some(record) = sightings.record(&image.record_id)? else {
+                continue;
+            };
+            let sighting = Sighting::from_record(&record);
+            alerts.extend(self.confirm(&sighting, &seen, pos, &records, &generation, &raised)?);
+        }
+        check.leads = by_sighting_len;
+        check.alerts = self.store().raise_alerts(&alerts, through)?;
+        Ok(check)
+    }
+
+    /// The alerts one sighting raises for the new records it may show: its
+    /// photo searched again, or, if the photo cannot be read any more, its
+    /// kept features verified against each record's (at most `possible`).
+    fn confirm(
+        &self,
+        sighting: &Sighting,
+        seen: &crate::index::generation::Generation,
+        pos: u32,
+        records: &BTreeSet<(String, i64)>,
+        generation: &crate::index::generation::Generation,
+        raised: &str,
+    ) -> Result<Vec<Alert>, EngineError> {
+        let alert = |record: &str, score: f32, verdict: Verdict, evidence, checked: &str| Alert {
+            id: 0,
+            record: record.to_string(),
+            sighting: sighting.clone(),
+            score,
+            verdict: verdict.as_str().to_string(),
+            evidence: Some(serde_json::to_value(evidence).expect("evidence serialises")),
+            checked: checked.to_string(),
+            raised: raised.to_string(),
+        };
+        let opts = SearchOptions {
+            top: RECHECK_TOP,
+            ..SearchOptions::default()
+        };
+        match self.search_path(Path::new(&sighting.photo), &opts) {
+            Ok(resp) => Ok(resp
+                .matches
+                .iter()
+                .filter(|m| m.verdict != Verdict::None)
+                .filter(|m| records.iter().any(|(id, _)| *id == m.id))
+                .map(|m| alert(&m.id, m.score, m.verdict, m.evidence, "photo"))
+                .collect()),
+            Err(_) => {
+                let kept = seen.features(pos)?;
+                let mut out = Vec::new();
+                for (id, slot) in records {
+                    let Some(blob) = generation.features_blob_of_slot(*slot) else {
+                        continue;
+                    };
+                    let Some(reference) = crate::index::localfeatures::decode(&blob) else {
+                        continue;
+                    };
+                    let Some(e) = retro::descriptor_evidence(&kept.as_ref(), &reference) else {
+                        continue;
+                    };
+                    let score = scoring::score(&e).min(scoring::MATCH_THRESHOLD - 0.01);
+                    if score >= scoring::POSSIBLE_THRESHOLD {
+                        out.push(alert(id, score, Verdict::Possible, Some(e), "descriptors"));
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Sightings and retro-alerts through the API (role expert):
+//! `GET /v1/sightings`, `DELETE /v1/sightings/{id}`, `GET /v1/alerts`.
+//! A search keeps its photo as a sighting with `keep=true`
+//! (`api_search.rs`); a record added later that the photo shows raises
+//! an alert (`crate::engine::Engine::check_sightings`).
+
+use super::AppState;
+use super::api_records::{audit_entry, audited};
+use super::auth::Remote;
+use super::error::ApiError;
+use super::keys::Role;
+use crate::records::sighting::Sighting;
+use crate::store::Alert;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// A sighting as the API shows it: where the server keeps the photo is
+/// nobody's business.
+pub fn sighting_json(s: &Sighting) -> Value {
+    let mut v = serde_json::to_value(s).expect("sightings serialise");
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("photo");
+    }
+    v
+}
+
+pub fn alert_json(a: &Alert) -> Value {
+    let mut v = serde_json::to_value(a).expect("alerts serialise");
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("sighting".into(), sighting_json(&a.sighting));
+    }
+    v
+}
+
+/// `GET /v1/sightings` (expert): every kept sighting, newest first.
+pub async fn list_sightings(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    st.authorize(&headers, Role::Expert)?;
+    let engine = Arc::clone(&st.engine);
+    let all = tokio::task::spawn_blocking(move || engine.list_sightings()).await??;
+    Ok(Json(json!({
+        "count": all.len(),
+        "sightings": all.iter().map(sighting_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// `DELETE /v1/sightings/{id}` (expert): the sighting, its alerts and
+/// its uploaded photo.
+pub async fn delete_sighting(
+    State(st): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = st.authorize(&headers, Role::Expert)?;
+    let entry = audit_entry(&caller, "delete_sighting", remote, &id);
+    let engine = Arc::clone(&st.engine);
+    audited(&st, entry, async move {
+        tokio::task::spawn_blocking(move || {
+            if !engine.delete_sighting(&id)? {
+                return Err(ApiError::not_found(format!("no sighting with id {id:?}")));
+            }
+            Ok(Json(json!({"id": id, "deleted": true})))
+        })
+        .await?
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AlertParams {
+    since: Option<String>,
+}
+
+/// `GET /v1/alerts[?since=DATE]` (expert): newest first, with the total.
+pub async fn list_alerts(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(p): Query<AlertParams>,
+) -> Result<Json<Value>, ApiError> {
+    st.authorize(&headers, Role::Expert)?;
+    let since = p.since.filter(|s| !s.trim().is_empty());
+    if let Some(s) = &since
+        && !crate::records::sighting::is_since(s)
+    {
+        return Err(ApiError::bad_request(format!(
+            "since {s:?}: a date (2026-05-01) or an RFC 3339 time"
+        )));
+    }
+    let engine = Arc::clone(&st.engine);
+    let (alerts, total) = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::engine::EngineError>((
+            engine.alerts(since.as_deref())?,
+            engine.alert_count()?,
+        ))
+    })
+    .await??;
+    Ok(Json(json!({
+        "total": total,
+        "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),
+    })))
+}

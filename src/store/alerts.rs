@@ -1,0 +1,204 @@
+//! Retro-alerts: a record added (or given new images) after a kept
+//! sighting showed its object. Kept in the record store, in the same
+//! transaction that moves the watermark of images already checked, so an
+//! alert survives a crash, a crash before it is written means the check
+//! runs again, and the unique pair means it is never raised twice.
+
+use super::{Store, StoreError};
+use crate::records::sighting::Sighting;
+use serde::{Deserialize, Serialize};
+
+/// One alert: the record, the sighting that shows it, and the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Assigned by the store, in the order alerts were raised.
+    #[serde(default)]
+    pub id: i64,
+    pub record: String,
+    pub sighting: Sighting,
+    pub score: f32,
+    pub verdict: String,
+    /// The search's evidence (`crate::search::scoring::Evidence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
+    /// `photo`: the kept photo was searched again and the record came back
+    /// with this verdict, exactly as a search today would say. `descriptors`:
+    /// the photo could no longer be read, and the kept descriptors alone
+    /// proved the pair (never more than `possible`).
+    pub checked: String,
+    /// RFC 3339, UTC.
+    pub raised: String,
+}
+
+pub(super) const TABLE: &str = "CREATE TABLE IF NOT EXISTS alerts(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record TEXT NOT NULL,
+    sighting TEXT NOT NULL,
+    raised TEXT NOT NULL,
+    json TEXT NOT NULL,
+    UNIQUE (record, sighting));
+INSERT OR IGNORE INTO meta VALUES ('alerts_slot', 0);";
+
+impl Store {
+    /// Images up to this store slot have been checked against the kept
+    /// sightings.
+    pub fn alerts_checked_slot(&self) -> Result<i64, StoreError> {
+        self.meta("alerts_slot")
+    }
+
+    /// Live images in slots after `slot`, with their records: what the
+    /// next check looks at.
+    pub fn image_slots_after(&self, slot: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT slot, record_id FROM images WHERE slot > ?1 ORDER BY slot")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([slot], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Writes the alerts of one check and moves the watermark to
+    /// `through`, in one transaction. Returns the alerts that are new
+    /// (a pair already alerted is left as it was), with their ids.
+    pub fn raise_alerts(
+        &mut self,
+        alerts: &[Alert],
+        through: i64,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut new = Vec::new();
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO alerts(record, sighting, raised, json) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (record, sighting) DO NOTHING RETURNING id",
+                )
+                .map_err(err)?;
+            for a in alerts {
+                let json = serde_json::to_string(a).expect("an alert always serialises");
+                let id: Option<i64> = ins
+                    .query_row(
+                        rusqlite::params![a.record, a.sighting.id, a.raised, json],
+                        |r| r.get(0),
+                    )
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })
+                    .map_err(err)?;
+                if let Some(id) = id {
+                    new.push(Alert { id, ..a.clone() });
+                }
+            }
+            tx.execute(
+                "UPDATE meta SET value = max(value, ?1) WHERE key = 'alerts_slot'",
+                [through],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(new)
+    }
+
+    /// Alerts raised at or after `since` (an RFC 3339 time or a date,
+    /// compared as text), newest first.
+    pub fn alerts(&self, since: Option<&str>) -> Result<Vec<Alert>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, json FROM alerts WHERE ?1 IS NULL OR raised >= ?1 ORDER BY id DESC",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, json) = row.map_err(self.err())?;
+            // Written by this module; a row it cannot read is skipped,
+            // never a reason to hide the others.
+            if let Ok(a) = serde_json::from_str::<Alert>(&json) {
+                out.push(Alert { id, ..a });
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn alert_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM alerts", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(self.err())
+    }
+
+    /// Forgets the alerts of a deleted sighting.
+    pub fn delete_alerts_of(&self, sighting: &str) -> Result<usize, StoreError> {
+        self.conn
+            .execute("DELETE FROM alerts WHERE sighting = ?1", [sighting])
+            .map_err(self.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::sighting::Context;
+
+    fn alert(record: &str, sighting: &str) -> Alert {
+        Alert {
+            id: 0,
+            record: record.into(),
+            sighting: Sighting {
+                id: sighting.into(),
+                query: "a.jpg".into(),
+                photo_sha256: "00".into(),
+                photo: "/a.jpg".into(),
+                context: Context::default(),
+                kept_by: "me".into(),
+                kept: "2026-03-02T00:00:00Z".into(),
+            },
+            score: 0.9,
+            verdict: "match".into(),
+            evidence: None,
+            checked: "photo".into(),
+            raised: "2026-05-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_pair_is_alerted_once_and_the_watermark_only_moves_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.sqlite");
+        {
+            let mut store = Store::open(&path).unwrap();
+            assert_eq!(store.alerts_checked_slot().unwrap(), 0);
+            let new = store
+                .raise_alerts(&[alert("r1", "S-1"), alert("r2", "S-1")], 10)
+                .unwrap();
+            assert_eq!(new.len(), 2);
+            let again = store
+                .raise_alerts(&[alert("r1", "S-1"), alert("r1", "S-2")], 5)
+                .unwrap();
+            assert_eq!(again.len(), 1, "r1/S-1 was raised before");
+            assert_eq!(again[0].sighting.id, "S-2");
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.alerts_checked_slot().unwrap(), 10);
+        let all = store.alerts(None).unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].sighting.id, "S-2", "newest first");
+        assert!(store.alerts(Some("2026-06-01")).unwrap().is_empty());
+        assert_eq!(store.delete_alerts_of("S-1").unwrap(), 2);
+        assert_eq!(store.alert_count().unwrap(), 1);
+    }
+}

@@ -1,0 +1,286 @@
+//! Sightings and retro-alerts: a photo searched before its object was
+//! reported stolen is kept (`batch --keep`, the API's `keep`), and the
+//! record imported later raises an alert, once, with the sighting's
+//! context; an unrelated record raises none.
+
+use super::http::{Form, Server};
+use super::util::{Index, fixture, query};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The demo database without demo-013 (the painting the tilted photo
+/// shows), and demo-013's record on its own, with absolute image paths.
+fn without_013(ix: &Index) -> (PathBuf, PathBuf) {
+    let refs = fixture("demo/refs");
+    let text = std::fs::read_to_string(fixture("demo/records.jsonl")).unwrap();
+    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
+    let (late, rest): (Vec<&str>, Vec<&str>) =
+        text.lines().partition(|l| l.contains("\"demo-013\""));
+    let first = ix.scratch("first.jsonl");
+    let later = ix.scratch("later.jsonl");
+    std::fs::write(&first, rest.join("\n")).unwrap();
+    std::fs::write(&later, late.join("\n")).unwrap();
+    (first, later)
+}
+
+/// An unrelated record reported later: the lantern no photo shows.
+fn unrelated(ix: &Index) -> PathBuf {
+    let path = ix.scratch("lantern.jsonl");
+    let rec = serde_json::json!({"id": "lantern-1", "object_type": "lamp",
+        "title": "Brass lantern", "images": [query("neg_lantern.jpg")]});
+    std::fs::write(&path, rec.to_string()).unwrap();
+    path
+}
+
+fn alerts(ix: &Index) -> Vec<Value> {
+    ix.cmd("alerts", &["--json"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_kept_photo_alerts_once_when_its_record_is_imported_later_and_never_for_an_unrelated_one() {
+    let ix = Index::new();
+    let (first, later) = without_013(&ix);
+    ix.import(&[&first]).ok();
+    // A seizure searched today: the tilted painting is in no record yet.
+    let lot = ix.scratch("lot");
+    std::fs::create_dir_all(&lot).unwrap();
+    for name in ["demo-013_photo_tilt.jpg", "neg_guitar.jpg"] {
+        std::fs::copy(query(name), lot.join(name)).unwrap();
+    }
+    let listings = ix.scratch("listings.jsonl");
+    std::fs::write(
+        &listings,
+        r#"{"image": "demo-013_photo_tilt.jpg", "url": "https://market.example/item/9", "title": "old round painting", "seller": "antik_77", "seen": "2026-03-02"}"#,
+    )
+    .unwrap();
+    let out = ix.scratch("out.jsonl");
+    let run = ix
+        .cmd(
+            "batch",
+            &[
+                lot.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--keep".as_ref(),
+                "--case".as_ref(),
+                "C-7".as_ref(),
+                "--listings".as_ref(),
+                listings.as_os_str(),
+            ],
+        )
+        .ok();
+    assert!(run.stderr.contains("2 photos kept"), "{}", run.stderr);
+    let lines: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["sighting"].is_string()), "{lines:?}");
+    let kept = ix.cmd("sightings", &["--json"]).ok().stdout;
+    let kept: Vec<Value> = kept
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let tilt = kept
+        .iter()
+        .find(|s| s["query"] == "demo-013_photo_tilt.jpg")
+        .unwrap();
+    assert_eq!(tilt["case"], "C-7", "{tilt}");
+    assert_eq!(tilt["seller"], "antik_77", "{tilt}");
+    // A sighting is never a record of the database.
+    let found = ix.text("antik_77 old round painting", &[]);
+    assert!(
+        super::util::ids(&found)
+            .iter()
+            .all(|id| !id.starts_with("S-")),
+        "{found}"
+    );
+
+    // An unrelated record: no alert.
+    let imported = ix.import(&[unrelated(&ix)]).ok();
+    assert!(!imported.stderr.contains("ALERT"), "{}", imported.stderr);
+    assert!(alerts(&ix).is_empty());
+
+    // The painting is reported stolen in May: the March photo shows it.
+    let imported = ix.import(&[&later]).ok();
+    assert!(
+        imported.stderr.contains("ALERT: record demo-013"),
+        "{}",
+        imported.stderr
+    );
+    let all = alerts(&ix);
+    assert_eq!(all.len(), 1, "{all:?}");
+    let a = &all[0];
+    assert_eq!(a["record"], "demo-013", "{a}");
+    assert_eq!(a["verdict"], "match", "{a}");
+    assert_eq!(a["checked"], "photo", "{a}");
+    assert_eq!(a["sighting"]["id"], tilt["id"], "{a}");
+    assert_eq!(a["sighting"]["url"], "https://market.example/item/9", "{a}");
+    assert!(a["evidence"]["inliers"].as_u64().unwrap() > 20, "{a}");
+
+    // Imported again (new images for the same record): the pair is not
+    // alerted twice.
+    ix.import(&[&later]).ok();
+    assert_eq!(alerts(&ix).len(), 1);
+    let none = ix.cmd("alerts", &["--json", "--since", "2999-01-01"]).ok();
+    assert_eq!(none.json().as_array().unwrap().len(), 0);
+    ix.cmd("alerts", &["--since", "May"]).expect_code(2);
+
+    // A crash after the import committed and before its check wrote the
+    // alerts (simulated: the watermark and the alert rolled back) is
+    // caught up by the next writer, and still raises the alert once.
+    {
+        let db = rusqlite::Connection::open(ix.path().join("ix/records.sqlite")).unwrap();
+        db.execute_batch(
+            "DELETE FROM alerts; UPDATE meta SET value = 0 WHERE key = 'alerts_slot';",
+        )
+        .unwrap();
+    }
+    assert_eq!(alerts(&ix).len(), 1, "the check is finished by `alerts`");
+    assert_eq!(alerts(&ix).len(), 1);
+
+    // Deleting the sighting deletes its alerts.
+    let id = tilt["id"].as_str().unwrap();
+    ix.cmd("sightings", &["--delete", id]).ok();
+    assert!(alerts(&ix).is_empty());
+    ix.cmd("sightings", &["--delete", id]).expect_code(1);
+}
+
+#[test]
+fn the_api_keeps_a_search_and_alerts_experts_when_a_curator_adds_its_record() {
+    let ix = Index::new();
+    let (first, _) = without_013(&ix);
+    ix.import(&[&first]).ok();
+    let srv = Server::start(&ix, &[]);
+    let photo = std::fs::read(query("demo-013_photo_tilt.jpg")).unwrap();
+    let kept = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&srv.keys.officer),
+        Form::new()
+            .file("photo", "p.jpg", &photo)
+            .text("keep", "true")
+            .text("case", "border-2026-11"),
+    );
+    assert_eq!(kept.status, 200, "{}", kept.text());
+    let id = kept.json()["sighting"].as_str().unwrap().to_string();
+    let log = srv
+        .get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert))
+        .json();
+    assert_eq!(log["entries"][0]["sighting"], id.as_str(), "{log}");
+    let bad = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&srv.keys.officer),
+        Form::new()
+            .file("photo", "p.jpg", &photo)
+            .text("keep", "perhaps"),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text());
+
+    // Experts read sightings and alerts; officers do not.
+    assert_eq!(srv.get("/v1/alerts", Some(&srv.keys.officer)).status, 403);
+    let list = srv.get("/v1/sightings", Some(&srv.keys.expert)).json();
+    assert_eq!(list["count"], 1, "{list}");
+    assert_eq!(list["sightings"][0]["case"], "border-2026-11", "{list}");
+    assert_eq!(list["sightings"][0]["kept_by"], "officer-1", "{list}");
+    assert!(list["sightings"][0].get("photo").is_none(), "{list}");
+
+    // An unrelated record, then the painting's.
+    let curator = Some(srv.keys.curator.as_str());
+    let lantern = std::fs::read(query("neg_lantern.jpg")).unwrap();
+    let r = srv.send(
+        "PUT",
+        "/v1/records/lantern-1",
+        curator,
+        Form::new()
+            .text("record", r#"{"title": "Brass lantern"}"#)
+            .file("image", "l.jpg", &lantern),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["alerts"].as_array().unwrap().len(), 0);
+    let painting = std::fs::read(fixture("demo/refs/demo-013.jpg")).unwrap();
+    let r = srv.send(
+        "PUT",
+        "/v1/records/demo-013",
+        curator,
+        Form::new()
+            .text(
+                "record",
+                r#"{"title": "Autumn tondo", "object_type": "painting"}"#,
+            )
+            .file("image", "t.jpg", &painting),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let raised = r.json()["alerts"].clone();
+    assert_eq!(raised[0]["record"], "demo-013", "{raised}");
+    assert_eq!(raised[0]["sighting"]["id"], id.as_str(), "{raised}");
+    let all = srv.get("/v1/alerts", Some(&srv.keys.expert)).json();
+    assert_eq!(all["total"], 1, "{all}");
+    assert_eq!(all["alerts"][0]["verdict"], "match", "{all}");
+    let since = srv.get("/v1/alerts?since=2999-01-01", Some(&srv.keys.expert));
+    assert_eq!(since.json()["alerts"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        srv.get("/v1/alerts?since=soon", Some(&srv.keys.expert))
+            .status,
+        400
+    );
+    let metrics = srv.get("/metrics", Some(&srv.keys.officer)).text();
+    assert!(metrics.contains("provenance_alerts_total 1"), "{metrics}");
+
+    // Deleted: the sighting, its alert and the photo kept for it.
+    let uploads = ix.path().join("ix/sightings/uploads");
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 1);
+    let gone = srv.delete(&format!("/v1/sightings/{id}"), Some(&srv.keys.expert));
+    assert_eq!(gone.status, 200, "{}", gone.text());
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
+    let all = srv.get("/v1/alerts", Some(&srv.keys.expert)).json();
+    assert_eq!(all["total"], 0, "{all}");
+    let again = srv.delete(&format!("/v1/sightings/{id}"), Some(&srv.keys.expert));
+    assert_eq!(again.status, 404);
+}
+
+#[test]
+fn a_key_can_keep_every_search() {
+    let ix = Index::new();
+    let (first, _) = without_013(&ix);
+    ix.import(&[&first]).ok();
+    let srv = Server::start(&ix, &[]);
+    let keys = ix.path().join("keys.json");
+    let out = super::util::run(&[
+        "keys",
+        "add",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--role",
+        "officer",
+        "--name",
+        "market-crawler",
+        "--keep-searches",
+    ])
+    .ok();
+    let secret = out.stdout.trim().to_string();
+    // The server re-reads the keys file when it changes.
+    assert!(srv.wait_for(10, || {
+        srv.get("/v1/search/text?q=icon", Some(&secret)).status == 200
+    }));
+    let photo = std::fs::read(query("neg_guitar.jpg")).unwrap();
+    let r = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&secret),
+        Form::new()
+            .file("photo", "g.jpg", &photo)
+            .text("keep", "false"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["sighting"].is_string(), "{}", r.text());
+    let list = srv.get("/v1/sightings", Some(&srv.keys.expert)).json();
+    assert_eq!(list["sightings"][0]["kept_by"], "market-crawler", "{list}");
+}
