@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// for a log collector. Levels follow `RUST_LOG` (default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// POST every retro-alert (JSON, as `GET /v1/alerts` lists it) to
+    /// this http:// URL, retried until it answers 2xx.
+    #[arg(long, value_name = "URL")]
+    pub alert_webhook: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +102,14 @@ pub fn serve(a: ServeArgs, emb: &EmbeddingArgs) -> Result<i32> {
         opts.audit = p;
     }
     opts.audit_photos = a.audit_photos;
+    if let Some(url) = a.alert_webhook {
+        if !url.starts_with("http://") {
+            anyhow::bail!(
+                "--alert-webhook {url:?}: an http:// URL (for https, a local proxy that adds TLS)"
+            );
+        }
+        opts.alert_webhook = Some(url);
+    }
     opts.max_upload_bytes = a.max_upload_mb.max(1) << 20;
     opts.request_timeout = std::time::Duration::from_secs(a.timeout.max(1));
     opts.header_timeout = std::time::Duration::from_secs(a.header_timeout.max(1));

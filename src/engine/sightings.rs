@@ -160,6 +160,15 @@ impl Engine {
         Ok(self.store().alerts(since)?)
     }
 
+    /// Up to `limit` alerts after id `after`, oldest first.
+    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<Vec<Alert>, EngineError> {
+        Ok(self.store().alerts_after(after, limit)?)
+    }
+
+    pub fn last_alert_id(&self) -> Result<i64, EngineError> {
+        Ok(self.store().last_alert_id()?)
+    }
+
     pub fn alert_count(&self) -> Result<u64, EngineError> {
         Ok(self.store().alert_count()?)
     }

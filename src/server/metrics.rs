@@ -27,6 +27,11 @@ pub struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VerdictLabels {
     pub verdict: String,
 }
@@ -41,6 +46,8 @@ pub struct Metrics {
     records: Gauge,
     images: Gauge,
     alerts: Counter,
+    /// Alerts POSTed to `--alert-webhook`, by outcome.
+    deliveries: Family<OutcomeLabels, Counter>,
     /// The store's alert count when last rendered: the counter grows by
     /// the difference (alerts raised by a CLI import count too).
     alerts_seen: std::sync::atomic::AtomicU64,
@@ -90,8 +97,15 @@ impl Default for Metrics {
             "Retro-alerts raised: a record added after a kept sighting showed it",
             alerts.clone(),
         );
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "provenance_alert_webhook_posts",
+            "Alerts POSTed to the webhook, by outcome (delivered, failed: retried)",
+            deliveries.clone(),
+        );
         Metrics {
             registry,
+            deliveries,
             requests,
             latency,
             searches,
@@ -108,6 +122,15 @@ impl Metrics {
         self.searches
             .get_or_create(&VerdictLabels {
                 verdict: verdict.into(),
+            })
+            .inc();
+    }
+
+    pub fn alert_delivered(&self, ok: bool) {
+        let outcome = if ok { "delivered" } else { "failed" };
+        self.deliveries
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
             })
             .inc();
     }

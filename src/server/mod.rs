@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod request;
 mod web;
+mod webhook;
 
 use crate::engine::Engine;
 use audit::AuditLog;
@@ -66,6 +67,8 @@ pub struct ServeOptions {
     pub header_timeout: Duration,
     /// Connections open at once; more are refused.
     pub max_connections: usize,
+    /// POST every retro-alert here (`webhook.rs`).
+    pub alert_webhook: Option<String>,
 }
 
 impl ServeOptions {
@@ -80,6 +83,7 @@ impl ServeOptions {
             search_queue: 64,
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            alert_webhook: None,
         }
     }
 }
@@ -287,6 +291,9 @@ pub fn serve(engine: Engine, addr: SocketAddr, opts: ServeOptions) -> anyhow::Re
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         tokio::spawn(watch(Arc::clone(&state)));
+        if let Some(url) = state.opts.alert_webhook.clone() {
+            tokio::spawn(webhook::deliver(Arc::clone(&state), url));
+        }
         let limits = (state.opts.header_timeout, state.opts.max_connections);
         let app = router(state);
         println!("listening on http://{local}");

@@ -134,6 +134,35 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` alerts after id `after`, oldest first (a webhook's
+    /// next deliveries).
+    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<Vec<Alert>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, json FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(rusqlite::params![after, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, json) = row.map_err(self.err())?;
+            if let Ok(a) = serde_json::from_str::<Alert>(&json) {
+                out.push(Alert { id, ..a });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The id of the newest alert (0 when there is none).
+    pub fn last_alert_id(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT coalesce(max(id), 0) FROM alerts", [], |r| r.get(0))
+            .map_err(self.err())
+    }
+
     pub fn alert_count(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT count(*) FROM alerts", [], |r| r.get::<_, i64>(0))

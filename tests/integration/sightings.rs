@@ -284,3 +284,82 @@ fn a_key_can_keep_every_search() {
     let list = srv.get("/v1/sightings", Some(&srv.keys.expert)).json();
     assert_eq!(list["sightings"][0]["kept_by"], "market-crawler", "{list}");
 }
+
+/// A webhook endpoint on a real socket: refuses the first POST (500),
+/// accepts the rest, and hands over each body it accepted.
+fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = if n == 0 { "500 Busy" } else { "200 OK" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            if n > 0 {
+                let _ = tx.send(String::from_utf8(body).unwrap());
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn an_alert_is_posted_to_the_webhook_and_retried_until_it_is_taken() {
+    let ix = Index::new();
+    let (first, later) = without_013(&ix);
+    ix.import(&[&first]).ok();
+    let (url, bodies) = webhook();
+    let srv = Server::start(&ix, &["--alert-webhook", &url]);
+    let photo = std::fs::read(query("demo-013_photo_tilt.jpg")).unwrap();
+    let kept = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&srv.keys.officer),
+        Form::new()
+            .file("photo", "p.jpg", &photo)
+            .text("keep", "true"),
+    );
+    assert_eq!(kept.status, 200, "{}", kept.text());
+    // The record comes through a CLI import while the server runs: the
+    // server delivers what another process raised.
+    let imported = ix.import(&[&later]).ok();
+    assert!(imported.stderr.contains("ALERT"), "{}", imported.stderr);
+    let body = bodies
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the alert is delivered after one refusal");
+    let alert: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(alert["record"], "demo-013", "{alert}");
+    assert_eq!(alert["sighting"]["id"], kept.json()["sighting"], "{alert}");
+    assert!(alert["sighting"].get("photo").is_none(), "{alert}");
+    let metrics = srv.get("/metrics", Some(&srv.keys.officer)).text();
+    assert!(
+        metrics.contains(r#"provenance_alert_webhook_posts_total{outcome="failed"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        bodies
+            .recv_timeout(std::time::Duration::from_secs(3))
+            .is_err(),
+        "delivered once"
+    );
+}
