@@ -29,11 +29,12 @@ pub(crate) fn print_import(file: &Path, r: &ImportReport) {
     let c = &r.sightings;
     if c.sightings > 0 {
         eprintln!(
-            "{} new images checked against {} kept sightings in {:.1} s: {} sightings searched again, {} alerts",
+            "{} new images looked up among {} kept sightings in {:.1} s; {} sightings that may show one searched again in {:.1} s: {} alerts",
             c.images,
             c.sightings,
-            r.alerts_seconds,
+            c.lookup_seconds,
             c.leads,
+            c.search_seconds,
             c.alerts.len()
         );
     }

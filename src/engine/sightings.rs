@@ -29,6 +29,10 @@ pub struct SightingCheck {
     pub sightings: usize,
     /// Sightings that may show a new image, each searched again.
     pub leads: usize,
+    /// Seconds spent looking the new images up among the sightings, and
+    /// searching the leads' photos again.
+    pub lookup_seconds: f64,
+    pub search_seconds: f64,
     /// The alerts raised (pairs alerted before are not raised again).
     pub alerts: Vec<Alert>,
 }
@@ -202,6 +206,7 @@ impl Engine {
             .filter(|(slot, _)| *slot <= through)
             .collect();
         // Leads: (sighting position → the new records it may show).
+        let started = std::time::Instant::now();
         let found: Vec<(u32, i64, String)> = new
             .par_iter()
             .map(|(slot, record)| {
@@ -229,20 +234,29 @@ impl Engine {
         for (pos, slot, record) in found {
             by_sighting.entry(pos).or_default().insert((record, slot));
         }
+        check.lookup_seconds = started.elapsed().as_secs_f64();
+        check.leads = by_sighting.len();
+        let started = std::time::Instant::now();
         let raised = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let mut alerts = Vec::new();
-        let by_sighting_len = by_sighting.len();
-        for (pos, records) in by_sighting {
-            let Some(image) = sightings.store().image(seen.slot(pos))? else {
-                continue; // deleted since
-            };
-            let Some(record) = sightings.record(&image.record_id)? else {
-                continue;
-            };
-            let sighting = Sighting::from_record(&record);
-            alerts.extend(self.confirm(&sighting, &seen, pos, &records, &generation, &raised)?);
-        }
-        check.leads = by_sighting_len;
+        // Each lead's search is parallel inside, but not all through (the
+        // decode, the description's first steps): two at a time fill the cores.
+        let alerts: Vec<Alert> = by_sighting
+            .into_par_iter()
+            .map(|(pos, records)| {
+                let Some(image) = sightings.store().image(seen.slot(pos))? else {
+                    return Ok(Vec::new()); // deleted since
+                };
+                let Some(record) = sightings.record(&image.record_id)? else {
+                    return Ok(Vec::new());
+                };
+                let sighting = Sighting::from_record(&record);
+                self.confirm(&sighting, &seen, pos, &records, &generation, &raised)
+            })
+            .collect::<Result<Vec<Vec<Alert>>, EngineError>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        check.search_seconds = started.elapsed().as_secs_f64();
         check.alerts = self.store().raise_alerts(&alerts, through)?;
         Ok(check)
     }
