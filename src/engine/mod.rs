@@ -522,6 +522,12 @@ impl Engine {
         let seq = self.store().seq()?;
         if self.text_seq() != seq {
             self.commit_text(seq)?;
+            // A writer killed between its store commit and its text commit
+            // leaves records this process never staged, which its commit
+            // would claim to cover: the counts tell, and the store heals it.
+            if self.text.num_docs() != self.store().counts()?.0 {
+                self.rebuild_text()?;
+            }
         }
         let current = self.generation();
         if current.manifest.store_seq >= self.store().images_seq()? {
