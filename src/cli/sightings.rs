@@ -29,6 +29,9 @@ pub struct AlertsArgs {
     /// (RFC 3339, UTC).
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
+    /// Only these verdicts, e.g. `match` or `match,partial`.
+    #[arg(long, value_name = "LIST")]
+    verdict: Option<String>,
 }
 
 pub fn sightings(args: SightingsArgs, emb: &EmbeddingArgs) -> Result<i32> {
@@ -75,6 +78,10 @@ pub fn alerts(args: AlertsArgs, emb: &EmbeddingArgs) -> Result<i32> {
     {
         bail!("--since {since:?}: a date (2026-05-01) or an RFC 3339 time");
     }
+    let verdicts = match &args.verdict {
+        Some(v) => Some(crate::store::parse_verdicts(v).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let engine = open_existing(&args.index, emb)?;
     // A check a crash cut short is finished first, when nobody else writes.
     if let Some(_lock) = crate::store::writelock::WriteLock::try_acquire(
@@ -82,7 +89,10 @@ pub fn alerts(args: AlertsArgs, emb: &EmbeddingArgs) -> Result<i32> {
     )? {
         engine.check_sightings()?;
     }
-    let alerts = engine.alerts(args.since.as_deref())?;
+    let mut alerts = engine.alerts(args.since.as_deref())?;
+    if let Some(v) = &verdicts {
+        alerts.retain(|a| v.contains(&a.verdict));
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&alerts)?)?;

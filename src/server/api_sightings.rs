@@ -76,9 +76,11 @@ pub async fn delete_sighting(
 #[derive(Debug, Deserialize)]
 pub struct AlertParams {
     since: Option<String>,
+    verdict: Option<String>,
 }
 
-/// `GET /v1/alerts[?since=DATE]` (expert): newest first, with the total.
+/// `GET /v1/alerts[?since=DATE][&verdict=match,partial]` (expert): newest
+/// first, with the total of every alert kept.
 pub async fn list_alerts(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -93,14 +95,21 @@ pub async fn list_alerts(
             "since {s:?}: a date (2026-05-01) or an RFC 3339 time"
         )));
     }
+    let verdicts = match p.verdict.as_deref().filter(|v| !v.trim().is_empty()) {
+        Some(v) => Some(crate::store::parse_verdicts(v).map_err(ApiError::bad_request)?),
+        None => None,
+    };
     let engine = Arc::clone(&st.engine);
-    let (alerts, total) = tokio::task::spawn_blocking(move || {
+    let (mut alerts, total) = tokio::task::spawn_blocking(move || {
         Ok::<_, crate::engine::EngineError>((
             engine.alerts(since.as_deref())?,
             engine.alert_count()?,
         ))
     })
     .await??;
+    if let Some(v) = &verdicts {
+        alerts.retain(|a| v.contains(&a.verdict));
+    }
     Ok(Json(json!({
         "total": total,
         "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),

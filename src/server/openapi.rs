@@ -125,7 +125,7 @@ pub fn document() -> Value {
           "parameters": [param("id", "path", true, "sighting id")],
           "responses": ok("deleted", json!({"type": "object"}), &["401", "403", "404"])}},
         "/v1/alerts": {"get": {"summary": "Retro-alerts: records added after a kept sighting showed them, newest first (expert)", "security": auth,
-          "parameters": [param("since", "query", false, "only alerts raised on or after this date or RFC 3339 time")],
+          "parameters": [param("since", "query", false, "only alerts raised on or after this date or RFC 3339 time"), param("verdict", "query", false, "only these verdicts: match, partial, possible, comma-separated")],
           "responses": ok("alerts", json!({"type": "object", "properties": {"total": {"type": "integer"}, "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}), &["400", "401", "403"])}},
         "/healthz": {"get": {"summary": "Alive (no key)", "responses": {"200": {"description": "ok"}}}},
         "/readyz": {"get": {"summary": "Ready to search (no key)", "responses": {"200": {"description": "ready, with the database's size"}}}},

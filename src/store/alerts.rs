@@ -30,6 +30,24 @@ pub struct Alert {
     pub raised: String,
 }
 
+/// The verdicts an alert can carry, strongest first.
+pub const ALERT_VERDICTS: [&str; 3] = ["match", "partial", "possible"];
+
+/// `match,partial` → the verdicts to keep; an unknown one is an error
+/// naming it. Experts facing many sightings read the `match`es first.
+pub fn parse_verdicts(list: &str) -> Result<Vec<String>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            ALERT_VERDICTS
+                .contains(&v)
+                .then(|| v.to_string())
+                .ok_or_else(|| format!("verdict {v:?}: one of match, partial, possible"))
+        })
+        .collect()
+}
+
 pub(super) const TABLE: &str = "CREATE TABLE IF NOT EXISTS alerts(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     record TEXT NOT NULL,

@@ -128,6 +128,11 @@ fn a_kept_photo_alerts_once_when_its_record_is_imported_later_and_never_for_an_u
     // alerted twice.
     ix.import(&[&later]).ok();
     assert_eq!(alerts(&ix).len(), 1);
+    let matches = ix.cmd("alerts", &["--json", "--verdict", "match"]).ok();
+    assert_eq!(matches.json().as_array().unwrap().len(), 1);
+    let possible = ix.cmd("alerts", &["--json", "--verdict", "possible"]).ok();
+    assert_eq!(possible.json().as_array().unwrap().len(), 0);
+    ix.cmd("alerts", &["--verdict", "maybe"]).expect_code(2);
     let none = ix.cmd("alerts", &["--json", "--since", "2999-01-01"]).ok();
     assert_eq!(none.json().as_array().unwrap().len(), 0);
     ix.cmd("alerts", &["--since", "May"]).expect_code(2);
