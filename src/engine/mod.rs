@@ -79,6 +79,9 @@ pub struct Engine {
     limits: DecodeLimits,
     /// The kept sightings' own index, opened on first use (`sightings.rs`).
     sightings: Mutex<Option<Arc<Engine>>>,
+    /// The store sequence after this process's last text change not yet
+    /// committed ([`Engine::text_in_sync`]).
+    text_pending: Mutex<Option<i64>>,
 }
 
 impl Engine {
@@ -170,6 +173,7 @@ impl Engine {
             describer,
             limits: DecodeLimits::default(),
             sightings: Mutex::new(None),
+            text_pending: Mutex::new(None),
         };
         if lock.is_some() && engine.text_seq() != seq {
             engine.rebuild_text()?;
@@ -436,10 +440,12 @@ impl Engine {
     /// the next [`Engine::refresh`], which commits the derived indexes
     /// once for a whole import rather than once per batch.
     pub fn upsert(&self, batch: &[(Record, Vec<StoredImage>)]) -> Result<i64, EngineError> {
+        self.text_in_sync()?;
         let seq = self.store().upsert(batch, self.describer.embedder().id())?;
         for (record, _) in batch {
             self.text.upsert(record)?;
         }
+        self.staged_text(seq);
         Ok(seq)
     }
 
@@ -448,12 +454,15 @@ impl Engine {
     /// image index is rebuilt, so it takes effect at the next
     /// [`Engine::refresh`] in milliseconds. `false` for unknown ids.
     pub fn update_records(&self, records: &[Record]) -> Result<Vec<bool>, EngineError> {
+        self.text_in_sync()?;
         let done = self.store().update_records(records)?;
         for (r, ok) in records.iter().zip(&done) {
             if *ok {
                 self.text.upsert(r)?;
             }
         }
+        let seq = self.store().seq()?;
+        self.staged_text(seq);
         self.refresh()?;
         Ok(done)
     }
@@ -501,11 +510,14 @@ impl Engine {
     /// stop returning them as soon as the store commits: every candidate
     /// is resolved through the store, where they no longer are.
     pub fn delete_many(&self, ids: &[String]) -> Result<Vec<bool>, EngineError> {
+        self.text_in_sync()?;
         let mut gone = Vec::with_capacity(ids.len());
         for id in ids {
             let existed = self.store().delete(id)?;
             if existed {
                 self.text.delete(id)?;
+                let seq = self.store().seq()?;
+                self.staged_text(seq);
             }
             gone.push(existed);
         }
@@ -591,8 +603,35 @@ impl Engine {
             .unwrap_or(-1)
     }
 
+    /// Before a write (the caller holds the write lock): the text index
+    /// must reflect every store change but this process's own staged ones,
+    /// or this process's commit would claim changes it never indexed. A
+    /// writer killed between its store commit and its text commit, after
+    /// this process opened the index, leaves such a gap: the text index is
+    /// rebuilt from the store first.
+    fn text_in_sync(&self) -> Result<(), EngineError> {
+        let pending = *self.text_pending.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = self.store().seq()?;
+        let in_sync = match pending {
+            Some(ours) => ours == seq,
+            None => self.text_seq() == seq,
+        };
+        if !in_sync {
+            tracing::warn!(
+                "the text index lags the record store (a writer stopped between the two): rebuilding it"
+            );
+            self.rebuild_text()?;
+        }
+        Ok(())
+    }
+
+    fn staged_text(&self, seq: i64) {
+        *self.text_pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(seq);
+    }
+
     fn commit_text(&self, seq: i64) -> Result<(), EngineError> {
         self.text.commit()?;
+        *self.text_pending.lock().unwrap_or_else(|p| p.into_inner()) = None;
         crate::paths::write_atomic(&self.paths.text_seq(), seq.to_string().as_bytes()).map_err(
             |source| EngineError::Io {
                 path: self.paths.text_seq(),

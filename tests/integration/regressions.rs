@@ -107,3 +107,60 @@ fn batch_over_a_folder_reports_every_file_heic_included() {
         run.stderr
     );
 }
+
+/// Found by the soak test: a writer killed between its store commit and
+/// its text commit, while a server had the index open, left a record the
+/// text index never got; the server's next write then claimed the store's
+/// sequence for its own text commit, and `verify` found the text index one
+/// record short. The next writer now rebuilds the text first.
+#[test]
+fn a_writer_killed_between_store_and_text_leaves_no_record_unsearchable() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    // What the killed writer left: the record committed, its text not.
+    {
+        let db = rusqlite::Connection::open(ix.path().join("ix/records.sqlite")).unwrap();
+        let seq: i64 = db
+            .query_row(
+                "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let json =
+            r#"{"id": "ghost-1", "title": "Lantern of the lost writer", "object_type": "lamp"}"#;
+        db.execute(
+            "INSERT INTO records(id, json, status, object_type, source, seq) VALUES ('ghost-1', ?1, 'stolen', 'lamp', '', ?2)",
+            rusqlite::params![json, seq],
+        )
+        .unwrap();
+    }
+    // The server's next write: a status change of another record.
+    let r = srv.send(
+        "PUT",
+        "/v1/records/demo-001",
+        Some(&srv.keys.curator),
+        Form::new().text(
+            "record",
+            r#"{"title": "La chambre", "status": "recovered"}"#,
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let found = srv
+        .get(
+            "/v1/search/text?q=lantern+lost+writer",
+            Some(&srv.keys.officer),
+        )
+        .json();
+    assert_eq!(found["matches"][0]["id"], "ghost-1", "{found}");
+    drop(srv);
+    let checks = ix.cmd::<&str>("verify", &["--json"]).ok().json();
+    let text = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["part"].as_str().unwrap().ends_with("text"))
+        .unwrap()
+        .clone();
+    assert_eq!(text["state"], "ok", "{text}");
+}
