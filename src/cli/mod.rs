@@ -149,8 +149,12 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         /// A new folder.
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "into", conflicts_with = "into")]
+        out: Option<PathBuf>,
+        /// A folder of snapshots: a new one goes in it, and its CURRENT
+        /// then names it, for replicas that `serve --follow` it.
+        #[arg(long, value_name = "ROOT")]
+        into: Option<PathBuf>,
     },
     /// Write every record as JSONL with its images copied beside, for `import`.
     Export {
@@ -370,8 +374,19 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Snapshot { index, out } => {
-            let w = crate::jobs::snapshot::snapshot(&index, &out)?;
+        Command::Snapshot { index, out, into } => {
+            let (out, w) = match (out, into) {
+                (Some(out), _) => {
+                    let w = crate::jobs::snapshot::snapshot(&index, &out)?;
+                    (out, w)
+                }
+                (None, Some(root)) => {
+                    let (name, w) = crate::jobs::snapshot::publish(&index, &root)?;
+                    eprintln!("{} now names {name}", root.join("CURRENT").display());
+                    (root.join(name), w)
+                }
+                (None, None) => bail!("--out or --into"),
+            };
             eprintln!(
                 "snapshot of {} ({} records) in {}: {} files, {} bytes",
                 index.display(),

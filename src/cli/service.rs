@@ -37,6 +37,11 @@ pub struct ServeArgs {
     /// for a log collector. Levels follow `RUST_LOG` (default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// `--index` is a folder of snapshots (`provenance snapshot --into`):
+    /// serve the one its CURRENT names and switch, once it verifies, to
+    /// each newer one; a replica takes no writes.
+    #[arg(long)]
+    pub follow: bool,
     /// POST every retro-alert (JSON, as `GET /v1/alerts` lists it) to
     /// this http:// URL, retried until it answers 2xx.
     #[arg(long, value_name = "URL")]
@@ -115,6 +120,16 @@ pub fn serve(a: ServeArgs, emb: &EmbeddingArgs) -> Result<i32> {
     opts.header_timeout = std::time::Duration::from_secs(a.header_timeout.max(1));
     if let Some(n) = a.concurrent_searches {
         opts.concurrent_searches = n.max(1);
+    }
+    if a.follow {
+        if opts.alert_webhook.is_some() {
+            anyhow::bail!("--alert-webhook belongs on the primary, not on a --follow replica");
+        }
+        let (name, engine) = crate::server::follow_open(&a.index, emb.embedder()?)?;
+        opts.follow = Some(a.index.clone());
+        // A replica's keys and audit live beside the snapshots, not in one.
+        crate::server::serve_snapshot(engine, Some(name), a.addr, opts)?;
+        return Ok(0);
     }
     let engine = crate::cli::args::open(&a.index, emb)?;
     crate::server::serve(engine, a.addr, opts)?;

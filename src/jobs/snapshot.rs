@@ -115,6 +115,41 @@ pub fn snapshot(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
     Ok(w)
 }
 
+/// The file in a folder of snapshots that names the live one.
+pub fn current_file(root: &Path) -> PathBuf {
+    root.join("CURRENT")
+}
+
+/// The snapshot a folder of snapshots names as live, if any.
+pub fn current_snapshot(root: &Path) -> Option<String> {
+    std::fs::read_to_string(current_file(root))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && !s.contains('/') && s != "." && s != "..")
+}
+
+/// Takes a snapshot into `root/snap-<UTC time>` and then names it live in
+/// `root/CURRENT` (an atomic rename): replicas that follow `root`
+/// (`serve --follow`) switch to it once it verifies. Returns its name.
+pub fn publish(dir: &Path, root: &Path) -> Result<(String, Written), SnapshotError> {
+    std::fs::create_dir_all(root).map_err(io(root))?;
+    let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let mut name = format!("snap-{stamp}");
+    let mut n = 1;
+    while root.join(&name).exists() {
+        n += 1;
+        name = format!("snap-{stamp}-{n}");
+    }
+    let w = snapshot(dir, &root.join(&name))?;
+    crate::paths::write_atomic(&current_file(root), format!("{name}\n").as_bytes())
+        .map_err(io(&current_file(root)))?;
+    Ok((name, w))
+}
+
 /// Writes every record to `out/records.jsonl` with its images copied to
 /// `out/images/` (named by content, so shared photos are stored once), in
 /// the form `import` reads: a portable copy for another site or system.

@@ -75,7 +75,7 @@ pub async fn get_record(
     let caller = st.authorize(&headers, Role::Expert)?;
     let entry = audit_entry(&caller, "read_record", remote, &id);
     audited(&st, entry, async {
-        let engine = Arc::clone(&st.engine);
+        let engine = st.engine();
         let key = id.clone();
         let record = tokio::task::spawn_blocking(move || engine.record(&key))
             .await??
@@ -101,7 +101,7 @@ pub async fn get_image(
     Query(p): Query<ImageParams>,
 ) -> Result<Response, ApiError> {
     st.authorize(&headers, Role::Officer)?;
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     tokio::task::spawn_blocking(move || {
         let paths = engine.image_paths(&id)?;
         if paths.is_empty() && engine.record(&id)?.is_none() {
@@ -214,7 +214,7 @@ fn store_uploads(
     uploads: Vec<Upload>,
     limits: &DecodeLimits,
 ) -> Result<Vec<crate::store::StoredImage>, ApiError> {
-    let dir = st.engine.paths().uploads();
+    let dir = st.engine().paths().uploads();
     std::fs::create_dir_all(&dir).map_err(|e| ApiError::io(&dir, e))?;
     let mut out = Vec::with_capacity(uploads.len());
     for (i, u) in uploads.into_iter().enumerate() {
@@ -228,7 +228,7 @@ fn store_uploads(
         // removing it as unused before this request commits.
         crate::paths::write_atomic(&path, &u.bytes).map_err(|e| ApiError::io(&path, e))?;
         out.push(
-            st.engine
+            st.engine()
                 .describe_reference(path.display().to_string(), img),
         );
     }
@@ -248,12 +248,13 @@ pub async fn put_record(
     form: Multipart,
 ) -> Result<Response, ApiError> {
     let caller = st.authorize(&headers, Role::Curator)?;
+    st.writable()?;
     let entry = audit_entry(&caller, "put_record", remote, &id);
     let state = Arc::clone(&st);
     audited(&st, entry, async move {
         let (json_text, uploads) = read_record_form(form).await?;
         tokio::task::spawn_blocking(move || {
-            let engine = &state.engine;
+            let engine = &state.engine();
             let existing = engine.record(&id)?;
             let mut record = parse_record(&id, json_text.as_deref(), existing.as_ref())?;
             if uploads.is_empty() {
@@ -328,8 +329,9 @@ pub async fn delete_record(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Curator)?;
+    st.writable()?;
     let entry = audit_entry(&caller, "delete_record", remote, &id);
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     audited(&st, entry, async move {
         tokio::task::spawn_blocking(move || {
             let _lock = engine.lock_writes()?;

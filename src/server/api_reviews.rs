@@ -37,11 +37,12 @@ pub async fn post_review(
     body: Result<Json<ReviewBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Expert)?;
+    st.writable()?;
     let Json(body) = body.map_err(|e| ApiError::bad_request(format!("review body: {e}")))?;
     let mut entry = audit_entry(&caller, "review", remote, &body.record);
     entry.request = json!({"decision": body.decision, "note": body.note});
     entry.photo_sha256 = Some(body.photo_sha256.clone());
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     audited(&st, entry, async move {
         let decision = Decision::parse(&body.decision).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -95,7 +96,7 @@ pub async fn list_reviews(
     Query(p): Query<ReviewParams>,
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     let photo = p
         .photo
         .filter(|s| !s.is_empty())

@@ -192,6 +192,9 @@ async fn run_photo_search(
     } = read_search_form(form).await?;
     // A key may be set to keep every search; `keep=false` cannot undo it.
     let keep = keep.unwrap_or(false) || caller.keep_searches;
+    if keep {
+        st.writable()?;
+    }
     entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
         "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case)});
     entry.photo_bytes = Some(photo.len());
@@ -208,7 +211,7 @@ async fn run_photo_search(
     entry.photo_saved = saved;
     entry.photo_sha256 = Some(sha.clone());
     let _slot = st.search_slot().await?;
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     let opts = SearchOptions {
         photo_sha256: Some(sha.clone()),
         ..opts
@@ -326,7 +329,7 @@ async fn run_text_search(
         status,
         source: p.source.filter(|s| !s.trim().is_empty()),
     };
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     let resp = tokio::task::spawn_blocking(move || engine.search_text(&q, &filter, top)).await??;
     let ids = resp.matches.iter().map(|m| m.id.clone()).collect();
     Ok((
@@ -344,7 +347,7 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     st.authorize(&headers, Role::Officer)?;
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     let (db, alerts) = tokio::task::spawn_blocking(move || {
         Ok::<_, crate::engine::EngineError>((engine.database_state()?, engine.alert_count()?))
     })

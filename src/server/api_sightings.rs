@@ -42,7 +42,7 @@ pub async fn list_sightings(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     let all = tokio::task::spawn_blocking(move || engine.list_sightings()).await??;
     Ok(Json(json!({
         "count": all.len(),
@@ -59,8 +59,9 @@ pub async fn delete_sighting(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Expert)?;
+    st.writable()?;
     let entry = audit_entry(&caller, "delete_sighting", remote, &id);
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     audited(&st, entry, async move {
         tokio::task::spawn_blocking(move || {
             if !engine.delete_sighting(&id)? {
@@ -99,7 +100,7 @@ pub async fn list_alerts(
         Some(v) => Some(crate::store::parse_verdicts(v).map_err(ApiError::bad_request)?),
         None => None,
     };
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     let (mut alerts, total) = tokio::task::spawn_blocking(move || {
         Ok::<_, crate::engine::EngineError>((
             engine.alerts(since.as_deref())?,

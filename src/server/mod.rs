@@ -18,6 +18,9 @@ mod api_search;
 mod api_sightings;
 pub mod audit;
 mod auth;
+mod follow;
+
+pub use follow::open as follow_open;
 pub mod error;
 pub mod keys;
 pub mod metrics;
@@ -69,6 +72,9 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// POST every retro-alert here (`webhook.rs`).
     pub alert_webhook: Option<String>,
+    /// Serve the snapshot this folder's CURRENT names, and follow it
+    /// (`follow.rs`); no writes.
+    pub follow: Option<PathBuf>,
 }
 
 impl ServeOptions {
@@ -84,12 +90,17 @@ impl ServeOptions {
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
             alert_webhook: None,
+            follow: None,
         }
     }
 }
 
 pub struct AppState {
-    pub engine: Arc<Engine>,
+    /// The index served; replaced whole when a followed snapshot changes
+    /// (`follow.rs`), so take it once per request with [`AppState::engine`].
+    engine: RwLock<Arc<Engine>>,
+    /// The snapshot served, when following a folder of snapshots.
+    snapshot: RwLock<Option<String>>,
     pub opts: ServeOptions,
     keys: RwLock<Arc<KeySet>>,
     keys_mtime: Mutex<Option<SystemTime>>,
@@ -110,7 +121,8 @@ impl AppState {
         let audit = AuditLog::open(&opts.audit, opts.audit_photos.clone())
             .map_err(|e| anyhow::anyhow!("{}: {e}", opts.audit.display()))?;
         Ok(Arc::new(AppState {
-            engine,
+            engine: RwLock::new(engine),
+            snapshot: RwLock::new(None),
             keys_mtime: Mutex::new(mtime(&opts.keys)),
             keys: RwLock::new(Arc::new(keys)),
             limiter: RateLimiter::default(),
@@ -120,6 +132,37 @@ impl AppState {
             waiting: AtomicUsize::new(0),
             opts,
         }))
+    }
+
+    /// The index as of now: a request keeps this one to its end.
+    pub fn engine(&self) -> Arc<Engine> {
+        Arc::clone(&self.engine.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The snapshot served, when following.
+    pub fn snapshot(&self) -> Option<String> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Serves `engine` (snapshot `name`) from the next request on.
+    fn switch(&self, name: String, engine: Engine) {
+        *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Some(name);
+    }
+
+    /// Writes go to the primary: a replica following snapshots refuses them.
+    pub fn writable(&self) -> Result<(), ApiError> {
+        match &self.opts.follow {
+            None => Ok(()),
+            Some(_) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "read_only_replica",
+                "this server is a replica serving a snapshot: send writes to the primary",
+            )),
+        }
     }
 
     pub fn keys(&self) -> Arc<KeySet> {
@@ -245,10 +288,10 @@ async fn health() -> &'static str {
 async fn ready(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let engine = Arc::clone(&st.engine);
+    let engine = st.engine();
     let db = tokio::task::spawn_blocking(move || engine.database_state()).await??;
     Ok(axum::Json(
-        serde_json::json!({"ready": true, "database": db}),
+        serde_json::json!({"ready": true, "database": db, "snapshot": st.snapshot()}),
     ))
 }
 
@@ -276,7 +319,18 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Respo
 /// Runs the server until SIGINT/SIGTERM. Prints `listening on http://ADDR`
 /// on stdout once it accepts connections (tests and scripts wait for it).
 pub fn serve(engine: Engine, addr: SocketAddr, opts: ServeOptions) -> anyhow::Result<()> {
+    serve_snapshot(engine, None, addr, opts)
+}
+
+/// [`serve`], saying which snapshot `engine` is (`serve --follow`).
+pub fn serve_snapshot(
+    engine: Engine,
+    snapshot: Option<String>,
+    addr: SocketAddr,
+    opts: ServeOptions,
+) -> anyhow::Result<()> {
     let state = AppState::new(Arc::new(engine), opts)?;
+    *state.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
     if state.keys().is_empty() {
         anyhow::bail!(
             "{}: no API keys: make one with `provenance keys add --keys {} --role officer --name NAME`",
@@ -291,6 +345,9 @@ pub fn serve(engine: Engine, addr: SocketAddr, opts: ServeOptions) -> anyhow::Re
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         tokio::spawn(watch(Arc::clone(&state)));
+        if let Some(root) = state.opts.follow.clone() {
+            tokio::spawn(follow::watch(Arc::clone(&state), root));
+        }
         if let Some(url) = state.opts.alert_webhook.clone() {
             tokio::spawn(webhook::deliver(Arc::clone(&state), url));
         }
@@ -377,12 +434,12 @@ async fn watch(state: Arc<AppState>) {
         let st = Arc::clone(&state);
         let result = tokio::task::spawn_blocking(move || {
             st.reload_keys();
-            st.engine.reload()
+            st.engine().reload()
         })
         .await;
         match result {
             Ok(Ok(true)) => tracing::info!(
-                generation = state.engine.generation().manifest.generation,
+                generation = state.engine().generation().manifest.generation,
                 "serving a newer generation"
             ),
             Ok(Ok(false)) => {}

@@ -128,7 +128,7 @@ pub fn document() -> Value {
           "parameters": [param("since", "query", false, "only alerts raised on or after this date or RFC 3339 time"), param("verdict", "query", false, "only these verdicts: match, partial, possible, comma-separated")],
           "responses": ok("alerts", json!({"type": "object", "properties": {"total": {"type": "integer"}, "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}), &["400", "401", "403"])}},
         "/healthz": {"get": {"summary": "Alive (no key)", "responses": {"200": {"description": "ok"}}}},
-        "/readyz": {"get": {"summary": "Ready to search (no key)", "responses": {"200": {"description": "ready, with the database's size"}}}},
+        "/readyz": {"get": {"summary": "Ready to search (no key)", "responses": {"200": {"description": "ready, with the database served (generation, store sequence, size) and, on a replica following snapshots (serve --follow), the snapshot's name"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics (any key)", "security": auth, "responses": {"200": {"description": "text exposition", "content": {"text/plain": {}}}, "401": errors(&["401"])["401"]}}},
         "/openapi.json": {"get": {"summary": "This document (no key)", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
       }

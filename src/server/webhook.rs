@@ -22,7 +22,7 @@ const POST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the last delivered alert's id is kept.
 fn cursor_file(st: &AppState) -> PathBuf {
-    st.engine.paths().root().join("alerts.delivered")
+    st.engine().paths().root().join("alerts.delivered")
 }
 
 /// Delivers alerts to `url` until the server stops.
@@ -32,7 +32,7 @@ pub async fn deliver(st: Arc<AppState>, url: String) {
     let mut cursor = match std::fs::read_to_string(&file) {
         Ok(s) => s.trim().parse::<i64>().unwrap_or(0),
         Err(_) => {
-            let engine = Arc::clone(&st.engine);
+            let engine = st.engine();
             let last = tokio::task::spawn_blocking(move || engine.last_alert_id())
                 .await
                 .ok()
@@ -50,7 +50,7 @@ pub async fn deliver(st: Arc<AppState>, url: String) {
     let mut backoff = POLL;
     loop {
         tokio::time::sleep(backoff).await;
-        let engine = Arc::clone(&st.engine);
+        let engine = st.engine();
         let pending =
             match tokio::task::spawn_blocking(move || engine.alerts_after(cursor, 100)).await {
                 Ok(Ok(p)) => p,

@@ -20,6 +20,7 @@ mod onnx;
 mod persistence;
 mod pixels;
 mod regressions;
+mod replicas;
 mod report;
 mod reviews;
 mod rivals;

@@ -1,0 +1,75 @@
+//! `serve --follow ROOT`: a replica serving the snapshot that
+//! `ROOT/CURRENT` names (`provenance snapshot --into ROOT`, or a copy of
+//! such a folder on each replica's own disk). It switches to a newer one
+//! only once the newer one verifies whole (every checksum, store and
+//! indexes agreeing): a snapshot still being copied, in any order, is
+//! never served; the one before goes on answering meanwhile. A request
+//! keeps the index it started with to its end. A replica takes no writes:
+//! they would land in a copy the next switch drops.
+
+use super::AppState;
+use crate::engine::Engine;
+use crate::jobs::snapshot::current_snapshot;
+use crate::jobs::verify::{State, verify};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opens the snapshot `root/CURRENT` names, if it verifies whole.
+pub fn open(
+    root: &Path,
+    embedder: Arc<dyn crate::describe::embed::Embedder>,
+) -> anyhow::Result<(String, Engine)> {
+    let name = current_snapshot(root).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: no snapshot named (make one with `provenance snapshot --index DIR --into {}`)",
+            crate::jobs::snapshot::current_file(root).display(),
+            root.display()
+        )
+    })?;
+    let dir = root.join(&name);
+    let problems: Vec<String> = verify(&dir)
+        .into_iter()
+        .filter(|c| c.state != State::Ok)
+        .map(|c| format!("{}: {}", c.part, c.message))
+        .collect();
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "snapshot {name} is not whole (still being copied?): {}",
+            problems.join("; ")
+        );
+    }
+    Ok((name, Engine::open_with(&dir, embedder)?))
+}
+
+/// Every second: a snapshot named that is not the one served is opened
+/// and swapped in once it verifies.
+pub async fn watch(st: Arc<AppState>, root: std::path::PathBuf) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut refused: Option<String> = None;
+    loop {
+        tick.tick().await;
+        let named = current_snapshot(&root);
+        if named.is_none() || named == st.snapshot() {
+            continue;
+        }
+        let embedder = st.engine().describer().embedder_arc();
+        let from = root.clone();
+        match tokio::task::spawn_blocking(move || open(&from, embedder)).await {
+            Ok(Ok((name, engine))) => {
+                tracing::info!(snapshot = %name, "serving a newer snapshot");
+                st.switch(name, engine);
+                refused = None;
+            }
+            Ok(Err(e)) => {
+                // Said once per snapshot, not every second of a long copy.
+                if refused != named {
+                    tracing::warn!("not switching (the previous snapshot goes on serving): {e}");
+                    refused = named;
+                }
+            }
+            Err(e) => tracing::error!("snapshot switch failed: {e}"),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Replicas: several `serve` processes on one index folder that a single
+//! writer updates (a shared volume). Each switches to what the writer
+//! commits, says in `/readyz` which generation it serves, and two replicas
+//! on the same generation answer byte for byte alike.
+
+use super::http::{Server, add_key};
+use super::util::{Index, query};
+use serde_json::Value;
+
+fn generation(srv: &Server) -> Value {
+    srv.get("/readyz", None).json()["database"]["generation"].clone()
+}
+
+#[test]
+fn two_replicas_on_one_index_answer_alike_and_follow_the_writer() {
+    let ix = Index::demo();
+    let one = Server::start(&ix, &[]);
+    let two = Server::start_with(&ix, &ix.path().join("ix"), one.keys(), &[]);
+    let photo = query("demo-013_photo_tilt.jpg");
+    let (a, b) = (one.search(&photo), two.search(&photo));
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.body, b.body, "same generation, same bytes");
+    assert_eq!(generation(&one), generation(&two));
+    let before = generation(&one);
+
+    // The single writer: a CLI import beside both replicas.
+    let guitar = query("neg_guitar.jpg");
+    let records = ix.scratch("guitar.jsonl");
+    std::fs::write(
+        &records,
+        serde_json::json!({"id": "guitar-1", "title": "Guitar", "images": [guitar]}).to_string(),
+    )
+    .unwrap();
+    ix.import(&[&records]).ok();
+    for srv in [&one, &two] {
+        assert!(
+            srv.wait_for(10, || generation(srv) != before),
+            "a replica switches to the committed generation"
+        );
+    }
+    assert_eq!(generation(&one), generation(&two));
+    let (a, b) = (one.search(&guitar), two.search(&guitar));
+    assert_eq!(a.json()["matches"][0]["id"], "guitar-1", "{}", a.text());
+    assert_eq!(a.body, b.body, "same generation, same bytes");
+}
+
+fn snapshot_named(srv: &Server) -> Value {
+    srv.get("/readyz", None).json()["snapshot"].clone()
+}
+
+/// Copies a folder, files only (a snapshot's layout is two levels deep).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_replica_follows_published_snapshots_and_never_serves_a_half_copied_one() {
+    let ix = Index::demo();
+    let root = ix.scratch("snapshots");
+    let published = ix
+        .cmd("snapshot", &["--into".as_ref(), root.as_os_str()])
+        .ok();
+    assert!(
+        published.stderr.contains("now names snap-"),
+        "{}",
+        published.stderr
+    );
+    let keys_file = ix.path().join("keys.json");
+    let keys = super::http::Keys {
+        officer: add_key(&keys_file, "officer", "officer-1", 0),
+        expert: add_key(&keys_file, "expert", "expert-1", 0),
+        curator: add_key(&keys_file, "curator", "curator-1", 0),
+    };
+    let replica = Server::start_with(&ix, &root, keys, &["--follow"]);
+    let first = snapshot_named(&replica);
+    assert!(first.as_str().unwrap().starts_with("snap-"), "{first}");
+    let v = replica.search(&query("demo-013_photo_tilt.jpg")).json();
+    assert_eq!(v["matches"][0]["id"], "demo-013", "{v}");
+    // Writes go to the primary.
+    let r = replica.send(
+        "PUT",
+        "/v1/records/demo-001",
+        Some(&replica.keys.curator),
+        super::http::Form::new().text("record", r#"{"status": "recovered"}"#),
+    );
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.error_code(), "read_only_replica");
+
+    // The primary gains a record and publishes; the replica follows.
+    let guitar = query("neg_guitar.jpg");
+    let records = ix.scratch("guitar.jsonl");
+    std::fs::write(
+        &records,
+        serde_json::json!({"id": "guitar-1", "title": "Guitar", "images": [guitar]}).to_string(),
+    )
+    .unwrap();
+    ix.import(&[&records]).ok();
+    ix.cmd("snapshot", &["--into".as_ref(), root.as_os_str()])
+        .ok();
+    let second = std::fs::read_to_string(root.join("CURRENT"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_ne!(Value::from(second.clone()), first);
+    assert!(replica.wait_for(15, || snapshot_named(&replica) == second.as_str()));
+    let v = replica.search(&guitar).json();
+    assert_eq!(v["matches"][0]["id"], "guitar-1", "{v}");
+
+    // CURRENT names a snapshot whose copy is not complete: the replica
+    // goes on serving the last whole one, and says why in its log.
+    let half = root.join("snap-half");
+    copy_dir(&root.join(&second), &half);
+    let generation = std::fs::read_to_string(half.join("CURRENT")).unwrap();
+    std::fs::remove_file(half.join(generation.trim()).join("vectors.bin")).unwrap();
+    std::fs::write(root.join("CURRENT"), "snap-half\n").unwrap();
+    assert!(replica.wait_for(10, || replica.log().contains("snap-half is not whole")));
+    assert_eq!(snapshot_named(&replica), second.as_str());
+    let v = replica.search(&guitar).json();
+    assert_eq!(v["matches"][0]["id"], "guitar-1", "{v}");
+}
