@@ -140,11 +140,54 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         eprintln!("{} photos kept as sightings", summary.kept);
     }
     if let Some(page) = report {
-        let rows = crate::jobs::report::write_html(&engine, &out, &all_inputs, &page)?;
+        let rows = crate::jobs::report::write_html(
+            &engine,
+            std::slice::from_ref(&out),
+            &all_inputs,
+            &page,
+        )?;
         eprintln!("report of {rows} photos in {}", page.display());
     }
     if let Some(csv) = report_csv {
-        let rows = crate::jobs::report::write_csv(&engine, &out, &csv)?;
+        let rows = crate::jobs::report::write_csv(&engine, std::slice::from_ref(&out), &csv)?;
+        eprintln!("{rows} rows in {}", csv.display());
+    }
+    Ok(0)
+}
+
+/// `provenance report`: one report from the outputs of several runs (the
+/// shards of one lot, `batch --shard I/N`).
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    #[arg(long, default_value = DEFAULT_INDEX)]
+    index: PathBuf,
+    /// The folder (or list file) the batches searched: where the photos are.
+    #[arg(long)]
+    input: PathBuf,
+    /// The batches' outputs; a photo in several counts once (the last).
+    #[arg(required = true, value_name = "PART.jsonl")]
+    parts: Vec<PathBuf>,
+    /// The page to write (thumbnails in PAGE_files/ beside it).
+    #[arg(long, value_name = "PAGE.html", required_unless_present = "csv")]
+    out: Option<PathBuf>,
+    /// The rows as CSV, for a spreadsheet.
+    #[arg(long, value_name = "FILE.csv")]
+    csv: Option<PathBuf>,
+}
+
+pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
+    let engine = open_existing(&args.index, emb)?;
+    let inputs = batch::list_inputs(&args.input)?;
+    if let Some(page) = &args.out {
+        let rows = crate::jobs::report::write_html(&engine, &args.parts, &inputs, page)?;
+        eprintln!(
+            "report of {rows} photos from {} parts in {}",
+            args.parts.len(),
+            page.display()
+        );
+    }
+    if let Some(csv) = &args.csv {
+        let rows = crate::jobs::report::write_csv(&engine, &args.parts, csv)?;
         eprintln!("{rows} rows in {}", csv.display());
     }
     Ok(0)

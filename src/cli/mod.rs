@@ -90,6 +90,8 @@ pub enum Command {
     /// Search every file of a folder (or a list file) and write JSON lines;
     /// a file that cannot be read gets a line with its error.
     Batch(crate::cli::batch::BatchArgs),
+    /// One report from several batch outputs (the shards of one lot).
+    Report(crate::cli::batch::ReportArgs),
     /// Photos kept by searches (batch --keep, the API's keep), newest first.
     Sightings(crate::cli::sightings::SightingsArgs),
     /// Records added after a kept sighting showed them, newest first.
@@ -408,6 +410,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
+        Command::Report(args) => crate::cli::batch::report(args, emb),
         Command::Sightings(args) => crate::cli::sightings::sightings(args, emb),
         Command::Alerts(args) => crate::cli::sightings::alerts(args, emb),
         Command::Serve(args) => crate::cli::service::serve(args, emb),

@@ -84,21 +84,26 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
 
 /// Rows of a batch output file, in the order an expert works: `match`,
 /// `partial`, `possible`, the rest, each by score, best first.
-pub fn rows(engine: &Engine, results: &Path) -> Result<Vec<Row>, ReportError> {
-    let text = std::fs::read_to_string(results).map_err(io(results))?;
-    let mut rows = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let v: Value = serde_json::from_str(line).map_err(|e| ReportError::Line {
-            path: results.to_path_buf(),
-            line: n + 1,
-            reason: e.to_string(),
-        })?;
-        rows.push(row(engine, &v)?);
+pub fn rows(engine: &Engine, results: &[PathBuf]) -> Result<Vec<Row>, ReportError> {
+    // A query in several files (a shard run again) counts once: the last.
+    let mut by_query: HashMap<String, Row> = HashMap::new();
+    for results in results {
+        let text = std::fs::read_to_string(results).map_err(io(results))?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: Value = serde_json::from_str(line).map_err(|e| ReportError::Line {
+                path: results.to_path_buf(),
+                line: n + 1,
+                reason: e.to_string(),
+            })?;
+            let row = row(engine, &v)?;
+            by_query.insert(row.query.clone(), row);
+        }
     }
+    let mut rows: Vec<Row> = by_query.into_values().collect();
     rows.sort_by(|a, b| {
         rank(&a.verdict)
             .cmp(&rank(&b.verdict))
@@ -164,7 +169,7 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
 /// output the rows come from.
 pub fn write_html(
     engine: &Engine,
-    results: &Path,
+    results: &[PathBuf],
     inputs: &[BatchInput],
     page: &Path,
 ) -> Result<usize, ReportError> {
@@ -206,7 +211,7 @@ pub fn write_html(
         });
     let data = serde_json::json!({
         "database": engine.database_state()?,
-        "results": results.display().to_string(),
+        "results": results.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
         "made": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         "rows": rows,
     });
@@ -248,7 +253,7 @@ fn save(img: &RgbImage, path: &Path) -> bool {
 }
 
 /// The rows as CSV (RFC 4180), for a spreadsheet.
-pub fn write_csv(engine: &Engine, results: &Path, out: &Path) -> Result<usize, ReportError> {
+pub fn write_csv(engine: &Engine, results: &[PathBuf], out: &Path) -> Result<usize, ReportError> {
     let rows = rows(engine, results)?;
     let mut csv = String::from(
         "query,verdict,score,record,title,maker,object_type,source,status,inliers,parts,made_in_multiples,review,error\r\n",

@@ -236,6 +236,54 @@ fn three_shards_equal_one_unsharded_run() {
     }
     parts.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(parts, whole);
+
+    // One report from the three parts holds the unsharded run's rows.
+    let csv_of = |args: &[&std::ffi::OsStr], name: &str| {
+        let csv = ix.scratch(name);
+        let mut all: Vec<&std::ffi::OsStr> = args.to_vec();
+        all.extend(["--csv".as_ref(), csv.as_os_str()]);
+        ix.cmd("report", &all).ok();
+        let mut rows: Vec<String> = std::fs::read_to_string(&csv)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (p0, p1, p2, w) = (
+        ix.scratch("part-0.jsonl"),
+        ix.scratch("part-1.jsonl"),
+        ix.scratch("part-2.jsonl"),
+        ix.scratch("whole.jsonl"),
+    );
+    let page = ix.scratch("lot.html");
+    let merged = csv_of(
+        &[
+            "--input".as_ref(),
+            dir.as_os_str(),
+            p0.as_os_str(),
+            p1.as_os_str(),
+            p2.as_os_str(),
+            // A shard run twice counts once.
+            p2.as_os_str(),
+            "--out".as_ref(),
+            page.as_os_str(),
+        ],
+        "merged.csv",
+    );
+    let single = csv_of(
+        &["--input".as_ref(), dir.as_os_str(), w.as_os_str()],
+        "whole.csv",
+    );
+    assert_eq!(merged, single);
+    assert_eq!(
+        merged.len(),
+        whole.len() + 1,
+        "a header and a row per photo"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("part-2.jsonl"), "the page names its parts");
     let bad = ix
         .cmd(
             "batch",
