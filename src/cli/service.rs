@@ -37,6 +37,13 @@ pub struct ServeArgs {
     /// for a log collector. Levels follow `RUST_LOG` (default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Other agencies' servers to ask with every search:
+    /// `[{"name", "url", "key" | "key_file"}]` (federated search).
+    #[arg(long, value_name = "PEERS.json")]
+    pub peers: Option<PathBuf>,
+    /// Seconds a peer may take before the search answers without it.
+    #[arg(long, default_value_t = 5)]
+    pub peer_timeout: u64,
     /// `--index` is a folder of snapshots (`provenance snapshot --into`):
     /// serve the one its CURRENT names and switch, once it verifies, to
     /// each newer one; a replica takes no writes.
@@ -121,6 +128,10 @@ pub fn serve(a: ServeArgs, emb: &EmbeddingArgs) -> Result<i32> {
     if let Some(n) = a.concurrent_searches {
         opts.concurrent_searches = n.max(1);
     }
+    if let Some(file) = &a.peers {
+        opts.peers = crate::server::peers::load(file)?;
+    }
+    opts.peer_timeout = std::time::Duration::from_secs(a.peer_timeout.max(1));
     if a.follow {
         if opts.alert_webhook.is_some() {
             anyhow::bail!("--alert-webhook belongs on the primary, not on a --follow replica");

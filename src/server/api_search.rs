@@ -5,6 +5,7 @@ use super::audit::AuditEntry;
 use super::auth::Remote;
 use super::error::ApiError;
 use super::keys::Role;
+use super::peers;
 use crate::engine::{DatabaseState, Match, SearchOptions};
 use crate::records::record::Status;
 use crate::records::sighting::{Context, Sighting};
@@ -162,6 +163,7 @@ pub async fn search_photo(
     headers: HeaderMap,
     form: Multipart,
 ) -> Result<Json<Value>, ApiError> {
+    let forwarded = headers.contains_key(peers::FORWARDED);
     let caller = st.authorize(&headers, Role::Officer)?;
     let mut entry = AuditEntry::new(
         caller.name.clone(),
@@ -170,7 +172,7 @@ pub async fn search_photo(
         remote,
         Value::Null,
     );
-    let result = run_photo_search(&st, &caller, form, &mut entry).await;
+    let result = run_photo_search(&st, &caller, form, forwarded, &mut entry).await;
     if let Err(e) = &result {
         entry.failed(e.status.as_u16(), e.code);
     }
@@ -182,6 +184,7 @@ async fn run_photo_search(
     st: &Arc<AppState>,
     caller: &super::auth::Caller,
     form: Multipart,
+    forwarded: bool,
     entry: &mut AuditEntry,
 ) -> Result<Json<Value>, ApiError> {
     let PhotoRequest {
@@ -195,8 +198,26 @@ async fn run_photo_search(
     if keep {
         st.writable()?;
     }
+    let peers = if forwarded {
+        &[][..]
+    } else {
+        &st.opts.peers[..]
+    };
     entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
-        "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case)});
+        "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case),
+        "peers": peers.iter().map(|p| &p.name).collect::<Vec<_>>()});
+    // The peers search while we do.
+    let asked = (!peers.is_empty()).then(|| {
+        let mut fields = vec![("top", opts.top.to_string())];
+        fields.extend(opts.text.clone().map(|t| ("text", t)));
+        fields.extend(opts.object_type.clone().map(|t| ("type", t)));
+        let ask = peers::Ask::Photo {
+            bytes: photo.clone(),
+            fields,
+        };
+        let (list, deadline) = (peers.to_vec(), st.opts.peer_timeout);
+        tokio::spawn(async move { peers::ask_all(&list, ask, deadline).await })
+    });
     entry.photo_bytes = Some(photo.len());
     // Hashed (and kept, if configured) before queueing: a refused search
     // is audited with its photo too. Off the async threads: it is I/O
@@ -232,17 +253,46 @@ async fn run_photo_search(
     })
     .await??;
     entry.sighting = sighting.clone();
-    let best = resp.matches.first().map_or(Verdict::None, |m| m.verdict);
+    let answers = match asked {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let ours = resp.matches.iter().map(match_json).collect();
+    let matches = peers::merge(ours, &answers, resp.matches.len().max(1));
+    let best = matches
+        .first()
+        .and_then(|m| m["verdict"].as_str())
+        .map_or(Verdict::None, parse_verdict);
     st.metrics.search_verdict(verdict_str(best));
-    entry.ids = resp.matches.iter().map(|m| m.id.clone()).collect();
+    entry.ids = matches.iter().map(match_id).collect();
     Ok(Json(json!({
         "database": database_json(&resp.database),
+        "calibration": peers::CALIBRATION,
         "query": {"width": w, "height": h, "sha256": sha},
         "verdict": verdict_str(best),
         "note": note(&resp.database, best),
-        "matches": resp.matches.iter().map(match_json).collect::<Vec<_>>(),
+        "matches": matches,
+        "peers": answers.iter().map(|a| &a.state).collect::<Vec<_>>(),
         "sighting": sighting,
     })))
+}
+
+/// A merged match's id in the audit log: a peer's as `peer:id`.
+fn match_id(m: &Value) -> String {
+    let id = m["id"].as_str().unwrap_or_default();
+    match m["peer"].as_str() {
+        Some(peer) => format!("{peer}:{id}"),
+        None => id.to_string(),
+    }
+}
+
+fn parse_verdict(s: &str) -> Verdict {
+    match s {
+        "match" => Verdict::Match,
+        "partial" => Verdict::Partial,
+        "possible" => Verdict::Possible,
+        _ => Verdict::None,
+    }
 }
 
 /// Keeps a searched photo as a sighting: the photo under the sightings'
@@ -291,6 +341,7 @@ pub async fn search_text(
     Query(p): Query<TextParams>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Officer)?;
+    let forwarded = headers.contains_key(peers::FORWARDED);
     let mut entry = AuditEntry::new(
         caller.name,
         caller.role.as_str(),
@@ -298,7 +349,7 @@ pub async fn search_text(
         remote,
         json!({"q": p.q, "type": p.object_type, "status": p.status, "source": p.source}),
     );
-    let result = run_text_search(&st, p).await;
+    let result = run_text_search(&st, p, forwarded).await;
     match &result {
         Ok((ids, _)) => entry.ids = ids.clone(),
         Err(e) => entry.failed(e.status.as_u16(), e.code),
@@ -310,6 +361,7 @@ pub async fn search_text(
 async fn run_text_search(
     st: &Arc<AppState>,
     p: TextParams,
+    forwarded: bool,
 ) -> Result<(Vec<String>, Value), ApiError> {
     let q = p.q.unwrap_or_default();
     if q.trim().is_empty() {
@@ -329,14 +381,38 @@ async fn run_text_search(
         status,
         source: p.source.filter(|s| !s.trim().is_empty()),
     };
+    // Filters name this database's sources and types: a filtered search
+    // stays here.
+    let peers = if forwarded
+        || filter.object_type.is_some()
+        || filter.source.is_some()
+        || filter.status.is_some()
+    {
+        &[][..]
+    } else {
+        &st.opts.peers[..]
+    };
+    let asked = (!peers.is_empty()).then(|| {
+        let (list, deadline) = (peers.to_vec(), st.opts.peer_timeout);
+        let ask = peers::Ask::Text { query: q.clone() };
+        tokio::spawn(async move { peers::ask_all(&list, ask, deadline).await })
+    });
     let engine = st.engine();
     let resp = tokio::task::spawn_blocking(move || engine.search_text(&q, &filter, top)).await??;
-    let ids = resp.matches.iter().map(|m| m.id.clone()).collect();
+    let answers = match asked {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let ours = resp.matches.iter().map(match_json).collect();
+    let matches = peers::merge(ours, &answers, top);
+    let ids = matches.iter().map(match_id).collect();
     Ok((
         ids,
         json!({
             "database": database_json(&resp.database),
-            "matches": resp.matches.iter().map(match_json).collect::<Vec<_>>(),
+            "calibration": peers::CALIBRATION,
+            "matches": matches,
+            "peers": answers.iter().map(|a| &a.state).collect::<Vec<_>>(),
         }),
     ))
 }

@@ -25,6 +25,7 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod peers;
 pub mod ratelimit;
 pub mod request;
 mod web;
@@ -75,6 +76,10 @@ pub struct ServeOptions {
     /// Serve the snapshot this folder's CURRENT names, and follow it
     /// (`follow.rs`); no writes.
     pub follow: Option<PathBuf>,
+    /// Other servers asked with every search (`peers.rs`), and how long
+    /// each may take.
+    pub peers: Vec<peers::Peer>,
+    pub peer_timeout: Duration,
 }
 
 impl ServeOptions {
@@ -91,6 +96,8 @@ impl ServeOptions {
             max_connections: 1024,
             alert_webhook: None,
             follow: None,
+            peers: Vec::new(),
+            peer_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -11,6 +11,7 @@ mod batch;
 mod crash;
 mod explain;
 mod faults;
+mod federation;
 mod framed;
 mod http;
 mod import;

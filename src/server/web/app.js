@@ -237,10 +237,12 @@ function reviewBox(m, sha) {
 async function card(m, canvas, sha) {
   const ev = m.evidence || {};
   const head = el("div", { class: "head" },
-    el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
+    // A peer's record is read at the peer, not here.
+    m.peer ? el("span", { class: "rid", text: m.id }) : el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
     el("span", { class: "verdict " + m.verdict, text: m.verdict }));
-  const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") });
-  const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict }, head, score);
+  const from = m.peer ? " · from " + m.peer : "";
+  const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") + from });
+  const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict, "data-peer": m.peer || "" }, head, score);
   const diff = differences(m);
   if (diff) c.append(diff);
   if (m.image_url) {
@@ -280,6 +282,7 @@ $("#search-form").addEventListener("submit", async (ev) => {
       ? strong.length + " candidate(s) among " + db.records + " records"
       : "No match among " + db.records + " records (" + db.images + " images).";
     if (res.sighting) status.textContent += "; kept as sighting " + res.sighting;
+    if (res.peers && res.peers.length) out.append(peerLine(res.peers));
     if (res.note) out.append(el("p", { class: "note", text: res.note }));
     for (const m of strong) out.append(await card(m, photo.canvas, res.query && res.query.sha256));
     // Weak candidates are not matches; listed for the expert, folded away.
@@ -297,6 +300,16 @@ $("#search-form").addEventListener("submit", async (ev) => {
     status.textContent = e.message;
   }
 });
+
+// Which other servers were searched, and which did not answer.
+function peerLine(peers) {
+  const ok = peers.filter((p) => p.ok).map((p) => p.name + " (" + p.records + " records)");
+  const down = peers.filter((p) => !p.ok).map((p) => p.name + " (" + p.error + ")");
+  const parts = [];
+  if (ok.length) parts.push("Also searched: " + ok.join(", ") + ".");
+  if (down.length) parts.push("Did not answer: " + down.join("; ") + ".");
+  return el("p", { class: "peers" + (down.length ? " down" : ""), text: parts.join(" ") });
+}
 
 $("#text-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();

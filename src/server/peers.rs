@@ -1,0 +1,233 @@
+//! Federated search (`serve --peers PEERS.json`): a photo or text search
+//! is also sent to other agencies' `provenance` servers, in parallel, each
+//! with a deadline; their matches are merged with ours by score, each
+//! saying which peer it came from. Scores are merged only from a peer
+//! whose calibration is ours (`crate::search::scoring::CALIBRATION`); a peer that is down, slow,
+//! refuses the key or answers another calibration is listed with its
+//! error and never fails the search. A request that came from a peer is
+//! not sent on (no loops).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub use crate::search::scoring::CALIBRATION;
+
+/// Set on a request sent to a peer: the peer answers for its own records
+/// and sends it no further.
+pub const FORWARDED: &str = "x-provenance-forwarded";
+
+/// One other server, as PEERS.json lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Peer {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+/// Reads PEERS.json: `[{"name", "url", "key" | "key_file"}]`.
+pub fn load(path: &Path) -> anyhow::Result<Vec<Peer>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut peers: Vec<Peer> = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a peers file ({e}); expected [{{\"name\", \"url\", \"key\" or \"key_file\"}}]",
+            path.display()
+        )
+    })?;
+    let mut names = std::collections::HashSet::new();
+    for p in &mut peers {
+        if p.name.trim().is_empty() || !names.insert(p.name.clone()) {
+            anyhow::bail!("{}: peer names must be given and distinct", path.display());
+        }
+        if !p.url.starts_with("http://") {
+            anyhow::bail!("{}: peer {}: an http:// URL", path.display(), p.name);
+        }
+        p.url = p.url.trim_end_matches('/').to_string();
+        if p.key.is_none()
+            && let Some(file) = &p.key_file
+        {
+            let key = std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("peer {}: {}: {e}", p.name, file.display()))?;
+            p.key = Some(key.trim().to_string());
+        }
+        if p.key.is_none() {
+            anyhow::bail!("{}: peer {}: a key or key_file", path.display(), p.name);
+        }
+    }
+    Ok(peers)
+}
+
+/// What one peer answered.
+pub struct PeerAnswer {
+    pub name: String,
+    /// Its matches, each marked with `"peer": name`.
+    pub matches: Vec<Value>,
+    /// The line the response lists: `{"name", "ok", "error", "records",
+    /// "generation", "ms"}`.
+    pub state: Value,
+}
+
+/// What to ask every peer.
+pub enum Ask {
+    Photo {
+        bytes: Vec<u8>,
+        fields: Vec<(&'static str, String)>,
+    },
+    Text {
+        query: String,
+    },
+}
+
+/// Asks every peer at once; each answer, or its failure, within `deadline`.
+pub async fn ask_all(peers: &[Peer], ask: Ask, deadline: Duration) -> Vec<PeerAnswer> {
+    let ask = std::sync::Arc::new(ask);
+    let tasks: Vec<_> = peers
+        .iter()
+        .cloned()
+        .map(|peer| {
+            let ask = std::sync::Arc::clone(&ask);
+            tokio::task::spawn_blocking(move || ask_one(&peer, &ask, deadline))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for (task, peer) in tasks.into_iter().zip(peers) {
+        out.push(
+            task.await
+                .unwrap_or_else(|e| failed(&peer.name, e.to_string(), 0)),
+        );
+    }
+    out
+}
+
+fn failed(name: &str, error: String, ms: u128) -> PeerAnswer {
+    PeerAnswer {
+        name: name.to_string(),
+        matches: Vec::new(),
+        state: json!({"name": name, "ok": false, "error": error, "ms": ms}),
+    }
+}
+
+fn ask_one(peer: &Peer, ask: &Ask, deadline: Duration) -> PeerAnswer {
+    let started = Instant::now();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(deadline))
+        .build()
+        .into();
+    let auth = format!("Bearer {}", peer.key.as_deref().unwrap_or_default());
+    let sent = match ask {
+        Ask::Photo { bytes, fields } => {
+            let (content_type, body) = multipart(bytes, fields);
+            agent
+                .post(format!("{}/v1/search", peer.url))
+                .header("authorization", &auth)
+                .header(FORWARDED, "1")
+                .header("content-type", &content_type)
+                .send(&body[..])
+        }
+        Ask::Text { query } => agent
+            .get(format!("{}/v1/search/text", peer.url))
+            .query("q", query)
+            .query("top", "20")
+            .header("authorization", &auth)
+            .header(FORWARDED, "1")
+            .call(),
+    };
+    let ms = started.elapsed().as_millis();
+    let mut resp = match sent {
+        Ok(r) => r,
+        Err(e) => return failed(&peer.name, format!("did not answer: {e}"), ms),
+    };
+    let status = resp.status().as_u16();
+    let body: Value = match resp
+        .body_mut()
+        .with_config()
+        .limit(16 << 20)
+        .read_to_vec()
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => return failed(&peer.name, format!("answered {status}, not JSON: {e}"), ms),
+    };
+    if status != 200 {
+        let why = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no reason given");
+        return failed(&peer.name, format!("answered {status}: {why}"), ms);
+    }
+    if body["calibration"] != CALIBRATION {
+        return failed(
+            &peer.name,
+            format!(
+                "its scores are calibrated as {}, ours as {CALIBRATION}: not merged",
+                body["calibration"]
+            ),
+            ms,
+        );
+    }
+    let matches = body["matches"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut m| {
+            if let Some(o) = m.as_object_mut() {
+                // The peer's image URLs name the peer's routes, not ours.
+                o.remove("image_url");
+                o.insert("peer".into(), Value::String(peer.name.clone()));
+            }
+            m
+        })
+        .collect();
+    let db = &body["database"];
+    PeerAnswer {
+        name: peer.name.clone(),
+        matches,
+        state: json!({"name": peer.name, "ok": true, "records": db["records"],
+            "generation": db["generation"], "ms": ms}),
+    }
+}
+
+/// A multipart/form-data body: the photo and the search's other fields.
+fn multipart(photo: &[u8], fields: &[(&'static str, String)]) -> (String, Vec<u8>) {
+    let boundary = format!("provenance-{:016x}", rand_u64());
+    let mut body = Vec::with_capacity(photo.len() + 512);
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"photo\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(photo);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn rand_u64() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
+/// Ours and the peers' matches in one list by score, at most `top`.
+pub fn merge(mut ours: Vec<Value>, answers: &[PeerAnswer], top: usize) -> Vec<Value> {
+    for a in answers {
+        ours.extend(a.matches.iter().cloned());
+    }
+    let score = |v: &Value| v["score"].as_f64().unwrap_or(0.0);
+    ours.sort_by(|a, b| score(b).total_cmp(&score(a)));
+    ours.truncate(top);
+    ours
+}

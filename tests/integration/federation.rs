@@ -1,0 +1,145 @@
+//! Federated search: a server asks its peers (other agencies' servers)
+//! with every search and merges their matches by score, each marked with
+//! its peer; a peer that is down, slow or refuses the key is listed with
+//! its error and never fails the search.
+
+use super::http::Server;
+use super::util::{Index, fixture, query};
+use serde_json::{Value, json};
+
+/// An index of the demo records, with or without demo-013.
+fn demo_part(with_013: bool) -> Index {
+    let ix = Index::new();
+    let refs = fixture("demo/refs");
+    let text = std::fs::read_to_string(fixture("demo/records.jsonl")).unwrap();
+    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"demo-013\"") == with_013)
+        .collect();
+    let file = ix.scratch("records.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    ix.import(&[&file]).ok();
+    ix
+}
+
+/// A port that accepts connections and never answers.
+fn silent() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    url
+}
+
+/// A port nobody listens on.
+fn closed() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[test]
+fn a_search_asks_every_peer_merges_by_score_and_survives_the_ones_that_fail() {
+    let national = demo_part(true);
+    let peer = Server::start(&national, &[]);
+    let local = demo_part(false);
+    let peers = local.scratch("peers.json");
+    let key_file = local.scratch("national.key");
+    std::fs::write(&key_file, format!("{}\n", peer.keys.officer)).unwrap();
+    std::fs::write(
+        &peers,
+        json!([
+            {"name": "national-it", "url": peer.base, "key_file": key_file},
+            {"name": "wrong-key", "url": peer.base, "key": "prov_0000"},
+            {"name": "down", "url": closed(), "key": "prov_x"},
+            {"name": "slow", "url": silent(), "key": "prov_x"},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let srv = Server::start(
+        &local,
+        &["--peers", peers.to_str().unwrap(), "--peer-timeout", "2"],
+    );
+    let started = std::time::Instant::now();
+    let r = srv.search(&query("demo-013_photo_tilt.jpg"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        started.elapsed().as_secs() < 15,
+        "the slow peer is not waited for"
+    );
+    let v = r.json();
+    assert_eq!(v["matches"][0]["id"], "demo-013", "{v}");
+    assert_eq!(v["matches"][0]["peer"], "national-it", "{v}");
+    assert_eq!(v["verdict"], "match", "{v}");
+    assert!(v["matches"][0].get("image_url").is_none(), "{v}");
+    let states: Vec<&Value> = v["peers"].as_array().unwrap().iter().collect();
+    let state = |name: &str| *states.iter().find(|s| s["name"] == name).unwrap();
+    assert_eq!(state("national-it")["ok"], true, "{v}");
+    assert_eq!(state("national-it")["records"], 1, "{v}");
+    for name in ["wrong-key", "down", "slow"] {
+        assert_eq!(state(name)["ok"], false, "{name}: {v}");
+        assert!(state(name)["error"].is_string(), "{name}: {v}");
+    }
+    assert!(
+        state("wrong-key")["error"]
+            .as_str()
+            .unwrap()
+            .contains("401"),
+        "{v}"
+    );
+    // Local matches have no peer.
+    assert!(
+        v["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m.get("peer").is_none()),
+        "{v}"
+    );
+
+    // Text too.
+    let t = srv
+        .get("/v1/search/text?q=autumn+tondo", Some(&srv.keys.officer))
+        .json();
+    assert_eq!(t["matches"][0]["id"], "demo-013", "{t}");
+    assert_eq!(t["matches"][0]["peer"], "national-it", "{t}");
+
+    // The audit log says which peers were asked and what came back.
+    let log = srv
+        .get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert))
+        .json();
+    let e = &log["entries"][0];
+    assert_eq!(e["request"]["peers"].as_array().unwrap().len(), 4, "{log}");
+    assert_eq!(e["ids"][0], "national-it:demo-013", "{log}");
+    // The peer logged it under the key it was asked with, and did not
+    // send it on.
+    let theirs = peer
+        .get("/v1/audit?action=search&limit=1", Some(&peer.keys.expert))
+        .json();
+    assert_eq!(theirs["entries"][0]["key"], "officer-1", "{theirs}");
+}
+
+#[test]
+fn a_bad_peers_file_stops_the_server_with_a_reason() {
+    let ix = demo_part(false);
+    let peers = ix.scratch("peers.json");
+    std::fs::write(&peers, r#"[{"name": "x", "url": "ftp://nowhere"}]"#).unwrap();
+    let keys = ix.path().join("keys.json");
+    super::http::add_key(&keys, "officer", "o", 0);
+    let out = super::util::run(&[
+        "serve",
+        "--index",
+        ix.path().join("ix").to_str().unwrap(),
+        "--keys",
+        keys.to_str().unwrap(),
+        "--peers",
+        peers.to_str().unwrap(),
+    ])
+    .expect_code(2);
+    assert!(out.stderr.contains("http://"), "{}", out.stderr);
+}
