@@ -42,7 +42,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PEERS.json")]
     pub peers: Option<PathBuf>,
     /// Seconds a peer may take before the search answers without it.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     pub peer_timeout: u64,
     /// `--index` is a folder of snapshots (`provenance snapshot --into`):
     /// serve the one its CURRENT names and switch, once it verifies, to

@@ -97,7 +97,7 @@ impl ServeOptions {
             alert_webhook: None,
             follow: None,
             peers: Vec::new(),
-            peer_timeout: Duration::from_secs(5),
+            peer_timeout: Duration::from_secs(3),
         }
     }
 }

@@ -126,3 +126,56 @@ fn a_replica_follows_published_snapshots_and_never_serves_a_half_copied_one() {
     let v = replica.search(&guitar).json();
     assert_eq!(v["matches"][0]["id"], "guitar-1", "{v}");
 }
+
+#[test]
+fn a_replica_switches_snapshots_under_load_without_a_failed_request() {
+    let ix = Index::demo();
+    let root = ix.scratch("snapshots");
+    ix.cmd("snapshot", &["--into".as_ref(), root.as_os_str()])
+        .ok();
+    let keys_file = ix.path().join("keys.json");
+    let keys = super::http::Keys {
+        officer: add_key(&keys_file, "officer", "officer-1", 0),
+        expert: add_key(&keys_file, "expert", "expert-1", 0),
+        curator: add_key(&keys_file, "curator", "curator-1", 0),
+    };
+    let replica = Server::start_with(&ix, &root, keys, &["--follow"]);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let photo = query("demo-013_photo_tilt.jpg");
+    let (answered, seen) = std::thread::scope(|s| {
+        let searches: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut n = 0;
+                    let mut snapshots = std::collections::BTreeSet::new();
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        let r = replica.search(&photo);
+                        assert_eq!(r.status, 200, "{}", r.text());
+                        assert_eq!(r.json()["matches"][0]["id"], "demo-013");
+                        snapshots.insert(snapshot_named(&replica).to_string());
+                        n += 1;
+                    }
+                    (n, snapshots)
+                })
+            })
+            .collect();
+        // Three snapshots published while the searches go on.
+        for _ in 0..3 {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            ix.cmd("snapshot", &["--into".as_ref(), root.as_os_str()])
+                .ok();
+            let named = std::fs::read_to_string(root.join("CURRENT")).unwrap();
+            assert!(replica.wait_for(15, || snapshot_named(&replica) == named.trim()));
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        searches.into_iter().map(|h| h.join().unwrap()).fold(
+            (0, std::collections::BTreeSet::new()),
+            |(n, mut all), (k, s)| {
+                all.extend(s);
+                (n + k, all)
+            },
+        )
+    });
+    assert!(answered >= 4, "{answered} searches");
+    assert!(seen.len() >= 2, "searches saw the switch: {seen:?}");
+}
