@@ -9,6 +9,7 @@ mod api;
 mod bad_input;
 mod batch;
 mod crash;
+mod deploy;
 mod explain;
 mod faults;
 mod federation;
