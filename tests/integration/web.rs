@@ -437,3 +437,61 @@ fn a_photo_kept_on_the_page_alerts_the_expert_when_its_record_comes_later() {
         std::fs::write(std::path::Path::new(&dir).join("alerts.png"), bytes).unwrap();
     }
 }
+
+#[test]
+fn the_page_says_which_peers_answered_and_marks_a_peers_match() {
+    // The peer holds the painting; this server holds the rest.
+    let refs = super::util::fixture("demo/refs");
+    let text = std::fs::read_to_string(super::util::fixture("demo/records.jsonl")).unwrap();
+    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
+    let part = |with_013: bool| {
+        let ix = Index::new();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("\"demo-013\"") == with_013)
+            .collect();
+        let file = ix.scratch("records.jsonl");
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        ix.import(&[&file]).ok();
+        ix
+    };
+    let national = part(true);
+    let peer = Server::start(&national, &[]);
+    let local = part(false);
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}", nobody.local_addr().unwrap());
+    drop(nobody);
+    let peers = local.scratch("peers.json");
+    std::fs::write(
+        &peers,
+        json!([
+            {"name": "national-it", "url": peer.base, "key": peer.keys.officer},
+            {"name": "interpol", "url": down, "key": "prov_x"},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let srv = Server::start(&local, &["--peers", peers.to_str().unwrap()]);
+    let d = Driver::start();
+    d.sign_in(&srv.base, &srv.keys.officer);
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    d.type_into("#photo", query("demo-013_photo_tilt.jpg").to_str().unwrap());
+    d.click("#search-btn");
+    let got = d.wait_for(
+        "const c = document.querySelector('.card'); const p = document.querySelector('.peers'); \
+         return c && p && {id: c.dataset.id, peer: c.dataset.peer, card: c.innerText, peers: p.innerText}",
+        60,
+    );
+    assert_eq!(got["id"], "demo-013", "{got}");
+    assert_eq!(got["peer"], "national-it", "{got}");
+    assert!(
+        got["card"].as_str().unwrap().contains("from national-it"),
+        "{got}"
+    );
+    let line = got["peers"].as_str().unwrap();
+    assert!(
+        line.contains("Also searched: national-it (1 records)"),
+        "{got}"
+    );
+    assert!(line.contains("Did not answer: interpol"), "{got}");
+}
