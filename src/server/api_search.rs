@@ -238,6 +238,7 @@ async fn run_photo_search(
         ..opts
     };
     let kept_by = caller.name.clone();
+    let top = opts.top;
     let photo_sha = sha.clone();
     let (resp, (w, h), sighting) = tokio::task::spawn_blocking(move || {
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
@@ -258,7 +259,7 @@ async fn run_photo_search(
         None => Vec::new(),
     };
     let ours = resp.matches.iter().map(match_json).collect();
-    let matches = peers::merge(ours, &answers, resp.matches.len().max(1));
+    let matches = peers::merge(ours, &answers, top);
     let best = matches
         .first()
         .and_then(|m| m["verdict"].as_str())

@@ -143,3 +143,26 @@ fn a_bad_peers_file_stops_the_server_with_a_reason() {
     .expect_code(2);
     assert!(out.stderr.contains("http://"), "{}", out.stderr);
 }
+
+#[test]
+fn a_server_with_no_records_of_its_own_answers_with_its_peers_matches() {
+    let national = Index::demo();
+    let peer = Server::start(&national, &[]);
+    let local = Index::new();
+    let empty = local.scratch("none.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    local.import(&[&empty]).ok();
+    let peers = local.scratch("peers.json");
+    std::fs::write(
+        &peers,
+        json!([{"name": "national", "url": peer.base, "key": peer.keys.officer}]).to_string(),
+    )
+    .unwrap();
+    let srv = Server::start(&local, &["--peers", peers.to_str().unwrap()]);
+    let v = srv.search(&query("demo-013_photo_tilt.jpg")).json();
+    let matches = v["matches"].as_array().unwrap();
+    assert_eq!(v["database"]["records"], 0, "{v}");
+    assert_eq!(matches[0]["id"], "demo-013", "{v}");
+    assert!(matches.len() > 1, "up to `top`, not up to ours: {v}");
+    assert!(matches.iter().all(|m| m["peer"] == "national"), "{v}");
+}
