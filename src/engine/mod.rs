@@ -533,10 +533,15 @@ impl Engine {
         self.reload()?;
         let seq = self.store().seq()?;
         if self.text_seq() != seq {
-            self.commit_text(seq)?;
-            // A writer killed between its store commit and its text commit
-            // leaves records this process never staged, which its commit
-            // would claim to cover: the counts tell, and the store heals it.
+            let pending = *self.text_pending.lock().unwrap_or_else(|p| p.into_inner());
+            if pending == Some(seq) {
+                self.commit_text(seq)?;
+            } else {
+                // Store changes this process never staged (a writer killed
+                // between its two commits): the store heals the text.
+                self.rebuild_text()?;
+            }
+            // And the counts must agree, whatever the sequences say.
             if self.text.num_docs() != self.store().counts()?.0 {
                 self.rebuild_text()?;
             }

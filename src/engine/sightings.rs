@@ -88,6 +88,12 @@ impl Engine {
             .collect();
         let _lock = s.lock_writes()?;
         s.upsert(&batch)?;
+        // The text now, under the lock: another process keeping a photo
+        // meanwhile must find the text index level with the store and
+        // tantivy's writer free. The image index follows at
+        // `refresh_sightings`.
+        let seq = s.store().seq()?;
+        s.commit_text(seq)?;
         Ok(())
     }
 
@@ -165,7 +171,7 @@ impl Engine {
     }
 
     /// Up to `limit` alerts after id `after`, oldest first.
-    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<Vec<Alert>, EngineError> {
+    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<(i64, Vec<Alert>), EngineError> {
         Ok(self.store().alerts_after(after, limit)?)
     }
 
@@ -295,7 +301,10 @@ impl Engine {
                 .filter(|m| records.iter().any(|(id, _)| *id == m.id))
                 .map(|m| alert(&m.id, m.score, m.verdict, m.evidence, "photo"))
                 .collect()),
-            Err(_) => {
+            // Anything but an unreadable photo is this server's trouble:
+            // the check stops, the mark stays, and the next one retries.
+            Err(e @ (EngineError::Io { .. } | EngineError::Decode(_))) => {
+                tracing::warn!(sighting = %sighting.id, "photo no longer readable ({e}): judged from its kept features");
                 let kept = seen.features(pos)?;
                 let mut out = Vec::new();
                 for (id, slot) in records {
@@ -315,6 +324,7 @@ impl Engine {
                 }
                 Ok(out)
             }
+            Err(e) => Err(e),
         }
     }
 }

@@ -84,7 +84,7 @@ pub fn import_file(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let started = std::time::Instant::now();
-    let _lock = engine.lock_writes()?;
+    let lock = engine.lock_writes()?;
     let lines = records_io::read_records(file)?;
     let name = file.display().to_string();
     let mut report = ImportReport::default();
@@ -147,6 +147,10 @@ pub fn import_file(
         progress.committed(chunk.last().map_or(0, |(line, _)| *line), report.records);
     }
     engine.refresh()?;
+    // The check searches, which needs no lock: the generation it reads is
+    // immutable and its alerts are written once per pair, so other writers
+    // need not wait for it.
+    drop(lock);
     // Objects often surface before they are reported stolen.
     let checking = std::time::Instant::now();
     match engine.check_sightings() {

@@ -110,9 +110,63 @@ pub fn snapshot(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
     for name in ["keys.json", "audit.jsonl"] {
         copy_file(&src.root().join(name), &staged.root().join(name), &mut w)?;
     }
+    write_manifest(&tmp)?;
     crate::paths::sync_dir(&tmp).map_err(io(&tmp))?;
     std::fs::rename(&tmp, dst.root()).map_err(io(out))?;
     Ok(w)
+}
+
+/// Every file of a snapshot with its size, written last: a copy of the
+/// snapshot is whole when every file it lists is there at that size
+/// ([`is_whole`]), which a replica checks before it opens anything.
+const MANIFEST: &str = "MANIFEST";
+
+fn write_manifest(dir: &Path) -> Result<(), SnapshotError> {
+    let mut lines = Vec::new();
+    list_files(dir, dir, &mut lines)?;
+    lines.sort();
+    let text: String = lines.iter().map(|(p, n)| format!("{n}\t{p}\n")).collect();
+    let path = dir.join(MANIFEST);
+    crate::paths::write_atomic(&path, text.as_bytes()).map_err(io(&path))
+}
+
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<(String, u64)>) -> Result<(), SnapshotError> {
+    for e in std::fs::read_dir(dir).map_err(io(dir))? {
+        let e = e.map_err(io(dir))?;
+        let path = e.path();
+        let meta = e.metadata().map_err(io(&path))?;
+        if meta.is_dir() {
+            list_files(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            out.push((rel.to_string_lossy().into_owned(), meta.len()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a copy of a snapshot is whole: every file its MANIFEST lists
+/// is there at its size. Reads sizes only, writes nothing.
+pub fn is_whole(dir: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(dir.join(MANIFEST))
+        .map_err(|e| format!("no {MANIFEST} yet ({e})"))?;
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (size, rel) = line
+            .split_once('\t')
+            .ok_or_else(|| format!("{MANIFEST}: a line without a size: {line:?}"))?;
+        if rel.split('/').any(|part| part == "..") {
+            return Err(format!("{MANIFEST} names {rel:?} outside the snapshot"));
+        }
+        let want: u64 = size
+            .parse()
+            .map_err(|_| format!("{MANIFEST}: not a size: {size:?}"))?;
+        match std::fs::metadata(dir.join(rel)) {
+            Ok(m) if m.len() == want => {}
+            Ok(m) => return Err(format!("{rel} has {} of its {want} bytes", m.len())),
+            Err(_) => return Err(format!("{rel} is not there yet")),
+        }
+    }
+    Ok(())
 }
 
 /// The file in a folder of snapshots that names the live one.

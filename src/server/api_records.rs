@@ -288,6 +288,8 @@ pub async fn put_record(
             let created = engine.record(&id)?.is_none();
             engine.upsert(&[(record.clone(), images)])?;
             engine.refresh()?;
+            // Searched without the lock: other writers need not wait.
+            drop(_lock);
             // The record is committed whatever the check says: a failed
             // check is retried by the next writer.
             let alerts = match engine.check_sightings() {

@@ -195,9 +195,6 @@ async fn run_photo_search(
     } = read_search_form(form).await?;
     // A key may be set to keep every search; `keep=false` cannot undo it.
     let keep = keep.unwrap_or(false) || caller.keep_searches;
-    if keep {
-        st.writable()?;
-    }
     let peers = if forwarded {
         &[][..]
     } else {
@@ -206,17 +203,14 @@ async fn run_photo_search(
     entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
         "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case),
         "peers": peers.iter().map(|p| &p.name).collect::<Vec<_>>()});
-    // The peers search while we do.
-    let asked = (!peers.is_empty()).then(|| {
+    let peer_ask = (!peers.is_empty()).then(|| {
         let mut fields = vec![("top", opts.top.to_string())];
         fields.extend(opts.text.clone().map(|t| ("text", t)));
         fields.extend(opts.object_type.clone().map(|t| ("type", t)));
-        let ask = peers::Ask::Photo {
+        peers::Ask::Photo {
             bytes: photo.clone(),
             fields,
-        };
-        let (list, deadline) = (peers.to_vec(), st.opts.peer_timeout);
-        tokio::spawn(async move { peers::ask_all(&list, ask, deadline).await })
+        }
     });
     entry.photo_bytes = Some(photo.len());
     // Hashed (and kept, if configured) before queueing: a refused search
@@ -231,7 +225,12 @@ async fn run_photo_search(
     .await?;
     entry.photo_saved = saved;
     entry.photo_sha256 = Some(sha.clone());
-    let _slot = st.search_slot().await?;
+    let slot = st.search_slot().await?;
+    // The peers search while we do; a search refused above asks none.
+    let asked = peer_ask.map(|ask| {
+        let (list, deadline) = (peers.to_vec(), st.opts.peer_timeout);
+        tokio::spawn(async move { peers::ask_all(&list, ask, deadline).await })
+    });
     let engine = st.engine();
     let opts = SearchOptions {
         photo_sha256: Some(sha.clone()),
@@ -240,19 +239,34 @@ async fn run_photo_search(
     let kept_by = caller.name.clone();
     let top = opts.top;
     let photo_sha = sha.clone();
-    let (resp, (w, h), sighting) = tokio::task::spawn_blocking(move || {
+    let read_only = st.writable().err().map(|e| e.message);
+    let (resp, (w, h), kept) = tokio::task::spawn_blocking(move || {
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
         let resp = engine.search(img.clone(), &opts)?;
-        let sighting = match keep {
-            true => Some(keep_sighting(
-                &engine, &photo, img, &photo_sha, context, kept_by,
-            )?),
-            false => None,
+        // The search is answered whatever becomes of keeping the photo;
+        // the answer says when it was not kept, and why.
+        let kept = match (keep, read_only) {
+            (false, _) => None,
+            (true, Some(why)) => Some(Err(why)),
+            (true, None) => Some(
+                keep_sighting(&engine, &photo, img, &photo_sha, context, kept_by)
+                    .map_err(|e| e.message),
+            ),
         };
-        Ok::<_, ApiError>((resp, dims, sighting))
+        Ok::<_, ApiError>((resp, dims, kept))
     })
     .await??;
+    // Our part is done: the slot is not held while the peers finish.
+    drop(slot);
+    let (sighting, sighting_error) = match kept {
+        None => (None, None),
+        Some(Ok(id)) => (Some(id), None),
+        Some(Err(why)) => {
+            tracing::error!("a searched photo was not kept as a sighting: {why}");
+            (None, Some(why))
+        }
+    };
     entry.sighting = sighting.clone();
     let answers = match asked {
         Some(task) => task.await.unwrap_or_default(),
@@ -275,6 +289,7 @@ async fn run_photo_search(
         "matches": matches,
         "peers": answers.iter().map(|a| &a.state).collect::<Vec<_>>(),
         "sighting": sighting,
+        "sighting_error": sighting_error,
     })))
 }
 

@@ -28,16 +28,16 @@ pub fn open(
         )
     })?;
     let dir = root.join(&name);
+    // Sizes first, touching nothing: a copy in progress is left alone.
+    crate::jobs::snapshot::is_whole(&dir)
+        .map_err(|e| anyhow::anyhow!("snapshot {name} is not whole (still being copied?): {e}"))?;
     let problems: Vec<String> = verify(&dir)
         .into_iter()
         .filter(|c| c.state != State::Ok)
         .map(|c| format!("{}: {}", c.part, c.message))
         .collect();
     if !problems.is_empty() {
-        anyhow::bail!(
-            "snapshot {name} is not whole (still being copied?): {}",
-            problems.join("; ")
-        );
+        anyhow::bail!("snapshot {name} is damaged: {}", problems.join("; "));
     }
     Ok((name, Engine::open_with(&dir, embedder)?))
 }
@@ -48,10 +48,24 @@ pub async fn watch(st: Arc<AppState>, root: std::path::PathBuf) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut refused: Option<String> = None;
+    let mut damaged: Option<String> = None;
     loop {
         tick.tick().await;
         let named = current_snapshot(&root);
-        if named.is_none() || named == st.snapshot() {
+        if named.is_none() || named == st.snapshot() || named == damaged {
+            continue;
+        }
+        // Whole or not is a look at sizes, every second; verifying reads
+        // every byte, once per whole snapshot.
+        if let Some(name) = &named
+            && let Err(e) = crate::jobs::snapshot::is_whole(&root.join(name))
+        {
+            if refused != named {
+                tracing::warn!(
+                    "not switching to {name} yet (the previous snapshot goes on serving): {e}"
+                );
+                refused = named;
+            }
             continue;
         }
         let embedder = st.engine().describer().embedder_arc();
@@ -63,11 +77,9 @@ pub async fn watch(st: Arc<AppState>, root: std::path::PathBuf) {
                 refused = None;
             }
             Ok(Err(e)) => {
-                // Said once per snapshot, not every second of a long copy.
-                if refused != named {
-                    tracing::warn!("not switching (the previous snapshot goes on serving): {e}");
-                    refused = named;
-                }
+                // Whole but damaged: not tried again until CURRENT moves on.
+                tracing::error!("not switching (the previous snapshot goes on serving): {e}");
+                damaged = named;
             }
             Err(e) => tracing::error!("snapshot switch failed: {e}"),
         }

@@ -60,7 +60,12 @@ pub async fn deliver(st: Arc<AppState>, url: String) {
                 }
                 Err(_) => continue,
             };
-        backoff = POLL;
+        let (scanned, pending) = pending;
+        if pending.is_empty() && scanned > cursor {
+            // Rows no build can read are passed over, not waited on.
+            cursor = scanned;
+            save(&file, cursor);
+        }
         for alert in pending {
             let body = alert_json(&alert).to_string();
             let agent = agent.clone();
@@ -83,6 +88,7 @@ pub async fn deliver(st: Arc<AppState>, url: String) {
                     cursor = alert.id;
                     save(&file, cursor);
                     st.metrics.alert_delivered(true);
+                    backoff = POLL;
                 }
                 Err(e) => {
                     st.metrics.alert_delivered(false);

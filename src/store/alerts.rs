@@ -153,8 +153,9 @@ impl Store {
     }
 
     /// Up to `limit` alerts after id `after`, oldest first (a webhook's
-    /// next deliveries).
-    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<Vec<Alert>, StoreError> {
+    /// next deliveries), and the last id looked at (past rows it could
+    /// not read).
+    pub fn alerts_after(&self, after: i64, limit: usize) -> Result<(i64, Vec<Alert>), StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT id, json FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2")
@@ -165,13 +166,15 @@ impl Store {
             })
             .map_err(self.err())?;
         let mut out = Vec::new();
+        let mut last = after;
         for row in rows {
             let (id, json) = row.map_err(self.err())?;
+            last = id;
             if let Ok(a) = serde_json::from_str::<Alert>(&json) {
                 out.push(Alert { id, ..a });
             }
         }
-        Ok(out)
+        Ok((last, out))
     }
 
     /// The id of the newest alert (0 when there is none).

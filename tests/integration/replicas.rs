@@ -93,6 +93,23 @@ fn a_replica_follows_published_snapshots_and_never_serves_a_half_copied_one() {
     );
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.error_code(), "read_only_replica");
+    // A search asking to keep its photo is answered, and says it was not kept.
+    let photo = std::fs::read(query("demo-013_photo_tilt.jpg")).unwrap();
+    let r = replica.send(
+        "POST",
+        "/v1/search",
+        Some(&replica.keys.officer),
+        super::http::Form::new()
+            .file("photo", "p.jpg", &photo)
+            .text("keep", "true"),
+    );
+    let v = r.json();
+    assert_eq!(v["matches"][0]["id"], "demo-013", "{v}");
+    assert!(v["sighting"].is_null(), "{v}");
+    assert!(
+        v["sighting_error"].as_str().unwrap().contains("primary"),
+        "{v}"
+    );
 
     // The primary gains a record and publishes; the replica follows.
     let guitar = query("neg_guitar.jpg");
@@ -121,7 +138,9 @@ fn a_replica_follows_published_snapshots_and_never_serves_a_half_copied_one() {
     let generation = std::fs::read_to_string(half.join("CURRENT")).unwrap();
     std::fs::remove_file(half.join(generation.trim()).join("vectors.bin")).unwrap();
     std::fs::write(root.join("CURRENT"), "snap-half\n").unwrap();
-    assert!(replica.wait_for(10, || replica.log().contains("snap-half is not whole")));
+    assert!(replica.wait_for(10, || {
+        replica.log().contains("not switching to snap-half yet")
+    }));
     assert_eq!(snapshot_named(&replica), second.as_str());
     let v = replica.search(&guitar).json();
     assert_eq!(v["matches"][0]["id"], "guitar-1", "{v}");
