@@ -72,6 +72,7 @@ pub fn document() -> Value {
           "SearchResult": {"type": "object", "properties": {"database": {"$ref": "#/components/schemas/Database"}, "query": {"type": "object"}, "verdict": {"type": "string"}, "note": {"type": ["string", "null"]}, "matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}},
             "sighting": {"type": ["string", "null"], "description": "the id of the sighting the photo was kept as (keep=true, or a key that keeps every search)"},
             "calibration": {"type": "string", "description": "what a score means on this server; peers' scores are merged only when it is the same"},
+            "sighting_error": {"type": ["string", "null"], "description": "why the photo was not kept as asked (a replica keeps none; a failure to keep never fails the search)"},
             "peers": {"type": "array", "description": "each peer asked (serve --peers): a match from a peer carries \"peer\": its name", "items": {"type": "object", "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"}, "error": {"type": "string"}, "records": {"type": "integer"}, "generation": {"type": "integer"}, "ms": {"type": "integer"}}}}}},
           "Sighting": {"type": "object", "properties": {"id": {"type": "string"}, "query": {"type": "string", "description": "the batch's input name, or \"upload\""}, "photo_sha256": {"type": "string"},
             "case": {"type": "string"}, "url": {"type": "string"}, "title": {"type": "string"}, "seller": {"type": "string"}, "seen": {"type": "string"},
