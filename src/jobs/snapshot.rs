@@ -110,6 +110,13 @@ pub fn snapshot(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
     for name in ["keys.json", "audit.jsonl"] {
         copy_file(&src.root().join(name), &staged.root().join(name), &mut w)?;
     }
+    // Kept sightings are an index of their own, copied the same way
+    // under their own lock.
+    if src.sightings_exist() {
+        let inner = snapshot(&src.sightings(), &staged.sightings())?;
+        w.files += inner.files;
+        w.bytes += inner.bytes;
+    }
     write_manifest(&tmp)?;
     crate::paths::sync_dir(&tmp).map_err(io(&tmp))?;
     std::fs::rename(&tmp, dst.root()).map_err(io(out))?;

@@ -150,6 +150,19 @@ fn a_kept_photo_alerts_once_when_its_record_is_imported_later_and_never_for_an_u
     assert_eq!(alerts(&ix).len(), 1, "the check is finished by `alerts`");
     assert_eq!(alerts(&ix).len(), 1);
 
+    // A snapshot carries the sightings and their alerts.
+    let copy = ix.scratch("copy");
+    ix.cmd("snapshot", &["--out".as_ref(), copy.as_os_str()])
+        .ok();
+    let listed = super::util::run(&[
+        "sightings".as_ref(),
+        "--index".as_ref(),
+        copy.as_os_str(),
+        "--json".as_ref(),
+    ])
+    .ok();
+    assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
+
     // Deleting the sighting deletes its alerts.
     let id = tilt["id"].as_str().unwrap();
     ix.cmd("sightings", &["--delete", id]).ok();
