@@ -3,7 +3,7 @@
 //! them after the fact.
 
 use super::args::{DEFAULT_INDEX, EmbeddingArgs, open_existing};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -73,15 +73,8 @@ pub fn sightings(args: SightingsArgs, emb: &EmbeddingArgs) -> Result<i32> {
 }
 
 pub fn alerts(args: AlertsArgs, emb: &EmbeddingArgs) -> Result<i32> {
-    if let Some(since) = &args.since
-        && !crate::records::sighting::is_since(since)
-    {
-        bail!("--since {since:?}: a date (2026-05-01) or an RFC 3339 time");
-    }
-    let verdicts = match &args.verdict {
-        Some(v) => Some(crate::store::parse_verdicts(v).map_err(anyhow::Error::msg)?),
-        None => None,
-    };
+    let filter = crate::store::AlertFilter::parse(args.since.as_deref(), args.verdict.as_deref())
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
     let engine = open_existing(&args.index, emb)?;
     // A check a crash cut short is finished first, when nobody else writes.
     if let Some(_lock) = crate::store::writelock::WriteLock::try_acquire(
@@ -89,10 +82,7 @@ pub fn alerts(args: AlertsArgs, emb: &EmbeddingArgs) -> Result<i32> {
     )? {
         engine.check_sightings()?;
     }
-    let mut alerts = engine.alerts(args.since.as_deref())?;
-    if let Some(v) = &verdicts {
-        alerts.retain(|a| v.contains(&a.verdict));
-    }
+    let alerts = engine.alerts(&filter)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&alerts)?)?;

@@ -14,7 +14,7 @@ use crate::records::record::Record;
 use crate::records::sighting::Sighting;
 use crate::search::retro;
 use crate::search::scoring::{self, Verdict};
-use crate::store::{Alert, StoredImage};
+use crate::store::{Alert, AlertFilter, StoredImage};
 use image::RgbImage;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -165,9 +165,9 @@ impl Engine {
         Ok(true)
     }
 
-    /// Alerts raised at or after `since`, newest first.
-    pub fn alerts(&self, since: Option<&str>) -> Result<Vec<Alert>, EngineError> {
-        Ok(self.store().alerts(since)?)
+    /// The alerts `filter` keeps, newest first.
+    pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>, EngineError> {
+        Ok(self.store().alerts(filter)?)
     }
 
     /// Up to `limit` alerts after id `after`, oldest first.

@@ -123,20 +123,6 @@ impl Sighting {
     }
 }
 
-/// Whether `s` can bound a list by time (`--since`, `?since=`): a date
-/// (2026-05-01) or an RFC 3339 time, which compare with the kept RFC 3339
-/// times as text.
-pub fn is_since(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[..10]
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
 /// One line of LISTINGS.jsonl: `{"image": "a.jpg", "url", "title",
 /// "seller", "seen"}`, `image` named as the batch names its inputs.
 #[derive(Debug, Clone, Deserialize)]

@@ -146,6 +146,15 @@ impl Verdict {
         }
     }
 
+    /// The verdict [`Verdict::as_str`] names (a peer's answer); anything
+    /// else is `None`.
+    pub fn parse(s: &str) -> Verdict {
+        [Verdict::Match, Verdict::Partial, Verdict::Possible]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .unwrap_or(Verdict::None)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Match => "match",

@@ -277,7 +277,7 @@ async fn run_photo_search(
     let best = matches
         .first()
         .and_then(|m| m["verdict"].as_str())
-        .map_or(Verdict::None, parse_verdict);
+        .map_or(Verdict::None, Verdict::parse);
     st.metrics.search_verdict(verdict_str(best));
     entry.ids = matches.iter().map(match_id).collect();
     Ok(Json(json!({
@@ -299,15 +299,6 @@ fn match_id(m: &Value) -> String {
     match m["peer"].as_str() {
         Some(peer) => format!("{peer}:{id}"),
         None => id.to_string(),
-    }
-}
-
-fn parse_verdict(s: &str) -> Verdict {
-    match s {
-        "match" => Verdict::Match,
-        "partial" => Verdict::Partial,
-        "possible" => Verdict::Possible,
-        _ => Verdict::None,
     }
 }
 

@@ -88,29 +88,13 @@ pub async fn list_alerts(
     Query(p): Query<AlertParams>,
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
-    let since = p.since.filter(|s| !s.trim().is_empty());
-    if let Some(s) = &since
-        && !crate::records::sighting::is_since(s)
-    {
-        return Err(ApiError::bad_request(format!(
-            "since {s:?}: a date (2026-05-01) or an RFC 3339 time"
-        )));
-    }
-    let verdicts = match p.verdict.as_deref().filter(|v| !v.trim().is_empty()) {
-        Some(v) => Some(crate::store::parse_verdicts(v).map_err(ApiError::bad_request)?),
-        None => None,
-    };
+    let filter = crate::store::AlertFilter::parse(p.since.as_deref(), p.verdict.as_deref())
+        .map_err(ApiError::bad_request)?;
     let engine = st.engine();
-    let (mut alerts, total) = tokio::task::spawn_blocking(move || {
-        Ok::<_, crate::engine::EngineError>((
-            engine.alerts(since.as_deref())?,
-            engine.alert_count()?,
-        ))
+    let (alerts, total) = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::engine::EngineError>((engine.alerts(&filter)?, engine.alert_count()?))
     })
     .await??;
-    if let Some(v) = &verdicts {
-        alerts.retain(|a| v.contains(&a.verdict));
-    }
     Ok(Json(json!({
         "total": total,
         "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),

@@ -31,21 +31,70 @@ pub struct Alert {
 }
 
 /// The verdicts an alert can carry, strongest first.
-pub const ALERT_VERDICTS: [&str; 3] = ["match", "partial", "possible"];
+const ALERT_VERDICTS: [&str; 3] = ["match", "partial", "possible"];
 
-/// `match,partial` → the verdicts to keep; an unknown one is an error
-/// naming it. Experts facing many sightings read the `match`es first.
-pub fn parse_verdicts(list: &str) -> Result<Vec<String>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            ALERT_VERDICTS
-                .contains(&v)
-                .then(|| v.to_string())
-                .ok_or_else(|| format!("verdict {v:?}: one of match, partial, possible"))
+/// Which alerts to list (`alerts --since --verdict`, `?since=&verdict=`):
+/// raised at or after `since`, of these verdicts; none given is any.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    since: Option<String>,
+    verdicts: Option<Vec<String>>,
+}
+
+impl AlertFilter {
+    /// `since`: a date (2026-05-01) or an RFC 3339 time, compared with the
+    /// kept RFC 3339 times as text; `verdicts`: `match,partial`. Blank is
+    /// any; anything else is an error naming it.
+    pub fn parse(since: Option<&str>, verdicts: Option<&str>) -> Result<AlertFilter, String> {
+        let since = since.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(s) = since
+            && !is_time(s)
+        {
+            return Err(format!(
+                "since {s:?}: a date (2026-05-01) or an RFC 3339 time"
+            ));
+        }
+        let verdicts = verdicts
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| {
+                        ALERT_VERDICTS
+                            .contains(&v)
+                            .then(|| v.to_string())
+                            .ok_or_else(|| {
+                                format!("verdict {v:?}: one of match, partial, possible")
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        Ok(AlertFilter {
+            since: since.map(String::from),
+            verdicts,
         })
-        .collect()
+    }
+
+    fn keeps(&self, a: &Alert) -> bool {
+        self.verdicts
+            .as_ref()
+            .is_none_or(|v| v.contains(&a.verdict))
+    }
+}
+
+/// A date or a time at its start: `2026-05-01…`.
+fn is_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[..10]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 pub(super) const TABLE: &str = "CREATE TABLE IF NOT EXISTS alerts(
@@ -126,50 +175,46 @@ impl Store {
         Ok(new)
     }
 
-    /// Alerts raised at or after `since` (an RFC 3339 time or a date,
-    /// compared as text), newest first.
-    pub fn alerts(&self, since: Option<&str>) -> Result<Vec<Alert>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, json FROM alerts WHERE ?1 IS NULL OR raised >= ?1 ORDER BY id DESC",
-            )
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([since], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(self.err())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, json) = row.map_err(self.err())?;
-            // Written by this module; a row it cannot read is skipped,
-            // never a reason to hide the others.
-            if let Ok(a) = serde_json::from_str::<Alert>(&json) {
-                out.push(Alert { id, ..a });
-            }
-        }
-        Ok(out)
+    /// The alerts `filter` keeps, newest first.
+    pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>, StoreError> {
+        let (_, mut all) = self.read_alerts(
+            "SELECT id, json FROM alerts WHERE ?1 IS NULL OR raised >= ?1 ORDER BY id DESC",
+            rusqlite::params![filter.since],
+        )?;
+        all.retain(|a| filter.keeps(a));
+        Ok(all)
     }
 
     /// Up to `limit` alerts after id `after`, oldest first (a webhook's
     /// next deliveries), and the last id looked at (past rows it could
     /// not read).
     pub fn alerts_after(&self, after: i64, limit: usize) -> Result<(i64, Vec<Alert>), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, json FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2")
-            .map_err(self.err())?;
+        let (last, out) = self.read_alerts(
+            "SELECT id, json FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
+            rusqlite::params![after, limit as i64],
+        )?;
+        Ok((last.unwrap_or(after), out))
+    }
+
+    /// The alerts a query's (id, json) rows hold, and the last id read.
+    /// Written by this module; a row it cannot read is skipped, never a
+    /// reason to hide the others.
+    fn read_alerts(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<(Option<i64>, Vec<Alert>), StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
         let rows = stmt
-            .query_map(rusqlite::params![after, limit as i64], |r| {
+            .query_map(params, |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(self.err())?;
+        let mut last = None;
         let mut out = Vec::new();
-        let mut last = after;
         for row in rows {
             let (id, json) = row.map_err(self.err())?;
-            last = id;
+            last = Some(id);
             if let Ok(a) = serde_json::from_str::<Alert>(&json) {
                 out.push(Alert { id, ..a });
             }
@@ -244,10 +289,15 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.alerts_checked_slot().unwrap(), 10);
-        let all = store.alerts(None).unwrap();
+        let all = store.alerts(&AlertFilter::default()).unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].sighting.id, "S-2", "newest first");
-        assert!(store.alerts(Some("2026-06-01")).unwrap().is_empty());
+        let later = AlertFilter::parse(Some("2026-06-01"), None).unwrap();
+        assert!(store.alerts(&later).unwrap().is_empty());
+        let possible = AlertFilter::parse(None, Some("possible")).unwrap();
+        assert!(store.alerts(&possible).unwrap().is_empty());
+        assert!(AlertFilter::parse(Some("May"), None).is_err());
+        assert!(AlertFilter::parse(None, Some("maybe")).is_err());
         assert_eq!(store.delete_alerts_of("S-1").unwrap(), 2);
         assert_eq!(store.alert_count().unwrap(), 1);
     }

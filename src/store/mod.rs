@@ -26,7 +26,7 @@ mod descriptors;
 mod reviews;
 pub mod writelock;
 
-pub use alerts::{ALERT_VERDICTS, Alert, parse_verdicts};
+pub use alerts::{Alert, AlertFilter};
 pub use reviews::{Decision, Review};
 
 /// 2: local features per image.

@@ -4,24 +4,8 @@
 //! its error and never fails the search.
 
 use super::http::Server;
-use super::util::{Index, fixture, query};
+use super::util::{Index, demo_part, query};
 use serde_json::{Value, json};
-
-/// An index of the demo records, with or without demo-013.
-fn demo_part(with_013: bool) -> Index {
-    let ix = Index::new();
-    let refs = fixture("demo/refs");
-    let text = std::fs::read_to_string(fixture("demo/records.jsonl")).unwrap();
-    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("\"demo-013\"") == with_013)
-        .collect();
-    let file = ix.scratch("records.jsonl");
-    std::fs::write(&file, lines.join("\n")).unwrap();
-    ix.import(&[&file]).ok();
-    ix
-}
 
 /// A port that accepts connections and never answers.
 fn silent() -> String {

@@ -44,6 +44,17 @@ fn two_replicas_on_one_index_answer_alike_and_follow_the_writer() {
     assert_eq!(a.body, b.body, "same generation, same bytes");
 }
 
+/// `serve --follow` on a folder of snapshots, with the usual three keys.
+fn follower(ix: &Index, root: &std::path::Path) -> Server {
+    let keys_file = ix.path().join("keys.json");
+    let keys = super::http::Keys {
+        officer: add_key(&keys_file, "officer", "officer-1", 0),
+        expert: add_key(&keys_file, "expert", "expert-1", 0),
+        curator: add_key(&keys_file, "curator", "curator-1", 0),
+    };
+    Server::start_with(ix, root, keys, &["--follow"])
+}
+
 fn snapshot_named(srv: &Server) -> Value {
     srv.get("/readyz", None).json()["snapshot"].clone()
 }
@@ -73,13 +84,7 @@ fn a_replica_follows_published_snapshots_and_never_serves_a_half_copied_one() {
         "{}",
         published.stderr
     );
-    let keys_file = ix.path().join("keys.json");
-    let keys = super::http::Keys {
-        officer: add_key(&keys_file, "officer", "officer-1", 0),
-        expert: add_key(&keys_file, "expert", "expert-1", 0),
-        curator: add_key(&keys_file, "curator", "curator-1", 0),
-    };
-    let replica = Server::start_with(&ix, &root, keys, &["--follow"]);
+    let replica = follower(&ix, &root);
     let first = snapshot_named(&replica);
     assert!(first.as_str().unwrap().starts_with("snap-"), "{first}");
     let v = replica.search(&query("demo-013_photo_tilt.jpg")).json();
@@ -152,13 +157,7 @@ fn a_replica_switches_snapshots_under_load_without_a_failed_request() {
     let root = ix.scratch("snapshots");
     ix.cmd("snapshot", &["--into".as_ref(), root.as_os_str()])
         .ok();
-    let keys_file = ix.path().join("keys.json");
-    let keys = super::http::Keys {
-        officer: add_key(&keys_file, "officer", "officer-1", 0),
-        expert: add_key(&keys_file, "expert", "expert-1", 0),
-        curator: add_key(&keys_file, "curator", "curator-1", 0),
-    };
-    let replica = Server::start_with(&ix, &root, keys, &["--follow"]);
+    let replica = follower(&ix, &root);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let photo = query("demo-013_photo_tilt.jpg");
     let (answered, seen) = std::thread::scope(|s| {

@@ -4,23 +4,14 @@
 //! context; an unrelated record raises none.
 
 use super::http::{Form, Server};
-use super::util::{Index, fixture, query};
+use super::util::{Index, demo_records, fixture, query};
 use serde_json::Value;
 use std::path::PathBuf;
 
 /// The demo database without demo-013 (the painting the tilted photo
 /// shows), and demo-013's record on its own, with absolute image paths.
 fn without_013(ix: &Index) -> (PathBuf, PathBuf) {
-    let refs = fixture("demo/refs");
-    let text = std::fs::read_to_string(fixture("demo/records.jsonl")).unwrap();
-    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
-    let (late, rest): (Vec<&str>, Vec<&str>) =
-        text.lines().partition(|l| l.contains("\"demo-013\""));
-    let first = ix.scratch("first.jsonl");
-    let later = ix.scratch("later.jsonl");
-    std::fs::write(&first, rest.join("\n")).unwrap();
-    std::fs::write(&later, late.join("\n")).unwrap();
-    (first, later)
+    (demo_records(ix, false), demo_records(ix, true))
 }
 
 /// An unrelated record reported later: the lantern no photo shows.

@@ -197,6 +197,33 @@ pub fn demo_queries() -> Vec<String> {
     names
 }
 
+/// The demo JSONL records with (`true`) or without demo-013, the painting
+/// the tilted photo shows, written beside `ix` with absolute image paths:
+/// a record that arrives after its photo was seen, or that only a peer holds.
+pub fn demo_records(ix: &Index, with_013: bool) -> PathBuf {
+    let refs = fixture("demo/refs");
+    let text = std::fs::read_to_string(fixture("demo/records.jsonl")).unwrap();
+    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"demo-013\"") == with_013)
+        .collect();
+    let file = ix.scratch(if with_013 {
+        "demo-013.jsonl"
+    } else {
+        "without-013.jsonl"
+    });
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    file
+}
+
+/// An index of [`demo_records`].
+pub fn demo_part(with_013: bool) -> Index {
+    let ix = Index::new();
+    ix.import(&[demo_records(&ix, with_013)]).ok();
+    ix
+}
+
 /// The record a query is named after: `demo-011_b_rot180.jpg` → `demo-011`.
 pub fn expected_id(query: &str) -> Option<&str> {
     let (id, _) = query.split_once('_')?;

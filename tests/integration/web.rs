@@ -373,17 +373,7 @@ fn an_expert_rejects_a_candidate_on_its_card() {
 
 #[test]
 fn a_photo_kept_on_the_page_alerts_the_expert_when_its_record_comes_later() {
-    let ix = Index::new();
-    let refs = super::util::fixture("demo/refs");
-    let text = std::fs::read_to_string(super::util::fixture("demo/records.jsonl")).unwrap();
-    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
-    let first: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.contains("\"demo-013\""))
-        .collect();
-    let records = ix.scratch("first.jsonl");
-    std::fs::write(&records, first.join("\n")).unwrap();
-    ix.import(&[&records]).ok();
+    let ix = super::util::demo_part(false);
     let srv = Server::start(&ix, &[]);
     let d = Driver::start();
     d.sign_in(&srv.base, &srv.keys.expert);
@@ -441,23 +431,9 @@ fn a_photo_kept_on_the_page_alerts_the_expert_when_its_record_comes_later() {
 #[test]
 fn the_page_says_which_peers_answered_and_marks_a_peers_match() {
     // The peer holds the painting; this server holds the rest.
-    let refs = super::util::fixture("demo/refs");
-    let text = std::fs::read_to_string(super::util::fixture("demo/records.jsonl")).unwrap();
-    let text = text.replace("\"refs/", &format!("\"{}/", refs.display()));
-    let part = |with_013: bool| {
-        let ix = Index::new();
-        let lines: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains("\"demo-013\"") == with_013)
-            .collect();
-        let file = ix.scratch("records.jsonl");
-        std::fs::write(&file, lines.join("\n")).unwrap();
-        ix.import(&[&file]).ok();
-        ix
-    };
-    let national = part(true);
+    let national = super::util::demo_part(true);
     let peer = Server::start(&national, &[]);
-    let local = part(false);
+    let local = super::util::demo_part(false);
     let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let down = format!("http://{}", nobody.local_addr().unwrap());
     drop(nobody);
