@@ -84,7 +84,7 @@ fn describe_query(bencher: divan::Bencher) {
     let img = decoded(JPEG);
     bencher
         .with_inputs(|| img.clone())
-        .bench_values(|img| describer.query(img));
+        .bench_values(|img| describer.query(&img));
 }
 
 /// The grey copies local features come from, at each side's size: a

@@ -32,7 +32,7 @@ fn main() {
         .par_iter()
         .map(|r| {
             let img = decode_path(&base.join(&r[1]), &DecodeLimits::default()).unwrap();
-            let q = engine.describer().query(img);
+            let q = engine.describer().query(&img);
             let words = g.word_candidates(&q.features, 1000).unwrap();
             let truth_pos = pos_of.get(&r[2]).copied();
             let rank = truth_pos

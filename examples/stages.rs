@@ -20,7 +20,7 @@ fn main() {
         let t0 = Instant::now();
         let img = decode_path(f, &DecodeLimits::default()).unwrap();
         let t1 = Instant::now();
-        let q = engine.describer().query(img);
+        let q = engine.describer().query(&img);
         let t2 = Instant::now();
         let words = g.word_candidates(&q.features, 100).unwrap();
         let t3 = Instant::now();

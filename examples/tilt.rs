@@ -50,7 +50,7 @@ fn main() {
         .par_iter()
         .map(|r| {
             let img = decode_path(&base.join(&r[1]), &DecodeLimits::default()).unwrap();
-            let q = engine.describer().query(img);
+            let q = engine.describer().query(&img);
             let t = pos_of[&r[2]];
             let reference = g.features(t).unwrap();
             let mut line = format!("{} {}", r[0], r[3]);

@@ -54,3 +54,11 @@ pub(crate) fn open_existing(index: &Path, emb: &EmbeddingArgs) -> Result<Engine>
     }
     open(index, emb)
 }
+
+/// `--max-objects`: from 1 to 100 (each further object costs a look).
+pub fn max_objects(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!("a whole number from 1 to 100, not {s:?}")),
+    }
+}

@@ -6,6 +6,7 @@ use super::Bar;
 use super::args::{DEFAULT_INDEX, EmbeddingArgs, open_existing};
 use crate::engine::SearchOptions;
 use crate::jobs::batch;
+use crate::search::response::DEFAULT_MAX_OBJECTS;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,8 +20,13 @@ pub struct BatchArgs {
     input: PathBuf,
     #[arg(long)]
     out: PathBuf,
+    /// Results per photo, besides the best of each object found.
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// Objects looked for in one photo (a seized lot, a wall, a
+    /// catalogue page): each found is its own result and region.
+    #[arg(long, default_value_t = DEFAULT_MAX_OBJECTS, value_parser = super::args::max_objects)]
+    max_objects: usize,
     /// Keep the lines already in --out and search only the rest.
     #[arg(long)]
     resume: bool,
@@ -60,6 +66,7 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         input,
         out,
         top,
+        max_objects,
         resume,
         jobs,
         shard,
@@ -114,6 +121,7 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     let mut w = std::io::BufWriter::new(file);
     let opts = SearchOptions {
         top,
+        max_objects,
         ..SearchOptions::default()
     };
     let summary = batch::run(

@@ -19,6 +19,7 @@ use crate::jobs::batch::BatchLine;
 use crate::jobs::import::{self, Progress};
 use crate::jobs::info;
 use crate::records::record::Status;
+use crate::search::response::DEFAULT_MAX_OBJECTS;
 use crate::text::TextFilter;
 use anyhow::{Context, Result, bail};
 use args::{DEFAULT_INDEX, EmbeddingArgs, open, open_existing};
@@ -60,13 +61,20 @@ pub enum Command {
         /// Only records of this object type (e.g. painting, sculpture).
         #[arg(long = "type")]
         object_type: Option<String>,
+        /// Results, besides the best of each object found.
         #[arg(long, default_value_t = 10)]
         top: usize,
+        /// Objects looked for in the photo (a seized lot, a wall, a
+        /// catalogue page): each found is its own result and region.
+        #[arg(long, default_value_t = DEFAULT_MAX_OBJECTS, value_parser = args::max_objects)]
+        max_objects: usize,
         /// Print the result as one JSON object.
         #[arg(long)]
         json: bool,
         /// Write a picture of the best candidate beside the photo (outline
-        /// of the matched region, agreeing features joined) to this PNG.
+        /// of the matched region, agreeing features joined) to this PNG;
+        /// with several objects found, every object's region is outlined
+        /// and labelled with its record id.
         #[arg(long, value_name = "OUT.png")]
         explain: Option<PathBuf>,
     },
@@ -202,6 +210,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             text,
             object_type,
             top,
+            max_objects,
             json,
             explain,
         } => {
@@ -211,6 +220,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 text,
                 object_type,
                 photo_sha256: None,
+                max_objects,
             };
             let resp = match explain {
                 // The picture needs the decoded photo after the search.

@@ -3,6 +3,7 @@
 
 use crate::engine::{Engine, SearchResponse};
 use crate::jobs::import::ImportReport;
+use crate::search::explain::FoundObject;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::Path;
@@ -72,17 +73,39 @@ pub(crate) fn write_explanation(
         .context("the best candidate has no image")?;
     let reference = crate::imaging::decode::decode_path(Path::new(path), engine.limits())
         .with_context(|| format!("reading the reference image of {}", best.id))?;
+    // Every object found: the best result of each.
+    let mut objects: Vec<FoundObject> = Vec::new();
+    for m in &resp.matches {
+        if let (Some(number), Some(region)) = (m.object, m.evidence.and_then(|e| e.region))
+            && !objects.iter().any(|o| o.number == number)
+        {
+            objects.push(FoundObject {
+                number,
+                id: m.id.clone(),
+                verdict: m.verdict.as_str(),
+                region,
+            });
+        }
+    }
     let picture = crate::search::explain::render(&crate::search::explain::Explanation {
         query,
         reference: &reference,
         region: best.evidence.and_then(|e| e.region),
         pairs: &best.pairs,
         blocks: best.evidence.as_ref().and_then(|e| e.pixel_blocks.as_ref()),
+        objects: &objects,
     });
     picture
         .save_with_format(out, image::ImageFormat::Png)
         .with_context(|| format!("writing {}", out.display()))?;
-    eprintln!("explanation of {} written to {}", best.id, out.display());
+    match objects.len() {
+        0 | 1 => eprintln!("explanation of {} written to {}", best.id, out.display()),
+        n => eprintln!(
+            "explanation of {} and the {n} objects found written to {}",
+            best.id,
+            out.display()
+        ),
+    }
     Ok(())
 }
 

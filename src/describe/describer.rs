@@ -136,20 +136,22 @@ impl Describer {
         }
     }
 
-    pub fn query(&self, img: RgbImage) -> QueryDescriptors {
+    /// Describes a photo; the caller keeps it, to look at its parts again
+    /// (`crate::describe::rest`).
+    pub fn query(&self, img: &RgbImage) -> QueryDescriptors {
         let Prepared {
             width,
             height,
             work,
             small,
             grey,
-        } = prepare(&img, QUERY_FEATURE_SIDE, self.embedder.input_side());
+        } = prepare(img, QUERY_FEATURE_SIDE, self.embedder.input_side());
         // The outlines and the photo's own features are the two slow
         // parts and independent: on two cores a lone search takes the
         // time of the slower. The global descriptors go with the
         // features, the quicker of the two.
         let (regions, (features, hashes, embeddings)) = rayon::join(
-            || self.regions(&img, &work),
+            || self.regions(img, &work),
             || {
                 let features = orb::extract(&grey, &orb::QUERY);
                 let embeddings = Dihedral::ALL
@@ -159,7 +161,6 @@ impl Describer {
                 (features, hash::hash_dihedral(&work), embeddings)
             },
         );
-        drop(img);
         QueryDescriptors {
             width,
             height,
@@ -242,7 +243,7 @@ pub fn tilted_views(query: &QueryDescriptors) -> Vec<RegionFeatures> {
 /// Warps a region upright out of the full-size photo, at the size of a
 /// reference's feature copy (smaller when the photo has fewer pixels
 /// there: enlarging adds no corners), and extracts its local features.
-fn region_features(
+pub(crate) fn region_features(
     photo: &RgbImage,
     copy_width: u32,
     transform: &Homography,
@@ -338,7 +339,7 @@ mod tests {
         });
         let d = Describer::new(Arc::new(ColourLayoutEmbedder));
         let r = d.reference(img.clone());
-        let q = d.query(img);
+        let q = d.query(&img);
         assert_eq!(r.hashes, q.hashes[0]);
         assert_eq!(r.embedding, q.embeddings[0]);
         assert_eq!((r.width, r.height), (700, 300));
@@ -369,7 +370,7 @@ mod tests {
             })
         });
         let d = Describer::new(Arc::new(ColourLayoutEmbedder));
-        let q = d.query(img);
+        let q = d.query(&img);
         let scale = q.width as f32 / q.features.width as f32;
         let photo_points: Vec<[f32; 2]> = q
             .features

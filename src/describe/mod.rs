@@ -17,3 +17,4 @@ pub mod hash;
 pub mod orb;
 pub mod quad;
 pub mod rectify;
+pub mod rest;

@@ -14,6 +14,7 @@
 
 pub mod builder;
 mod reviews;
+mod search;
 mod sightings;
 
 pub use sightings::SightingCheck;
@@ -24,27 +25,22 @@ pub use reviews::sha256_hex;
 /// and not yet committed its record: `compact` leaves it for next time.
 const UPLOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-use crate::describe::describer::{self, Describer, QueryDescriptors};
+use crate::describe::describer::{self, Describer};
 use crate::describe::embed::{ColourLayoutEmbedder, Embedder};
 use crate::imaging::limits::{DecodeError, DecodeLimits};
 use crate::index::error::GenerationError;
 use crate::index::generation::Generation;
 use crate::paths::IndexPaths;
 use crate::records::record::Record;
-use crate::search::candidates::{Pairs, candidates};
-use crate::search::pixels;
-use crate::search::response::discount_rivals;
 pub use crate::search::response::{
     DatabaseState, Match, RecordSummary, SearchOptions, SearchResponse,
 };
-use crate::search::scoring::{self, Evidence, Verdict};
+use crate::search::scoring::Verdict;
 use crate::store::writelock::WriteLock;
-use crate::store::{ImageRef, Store, StoreError, StoredImage};
+use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use builder::{build_generation, open_current, read_current, update_generation};
-use image::RgbImage;
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -256,144 +252,6 @@ impl Engine {
         })
     }
 
-    /// Searches with a photo file.
-    pub fn search_path(
-        &self,
-        photo: &Path,
-        opts: &SearchOptions,
-    ) -> Result<SearchResponse, EngineError> {
-        let img = crate::imaging::decode::decode_path(photo, &self.limits)?;
-        match &opts.photo_sha256 {
-            Some(_) => self.search(img, opts),
-            None => {
-                let photo_sha256 = self.reviewed_sha256(photo)?;
-                self.search(
-                    img,
-                    &SearchOptions {
-                        photo_sha256,
-                        ..opts.clone()
-                    },
-                )
-            }
-        }
-    }
-
-    /// The query path.
-    pub fn search(
-        &self,
-        img: RgbImage,
-        opts: &SearchOptions,
-    ) -> Result<SearchResponse, EngineError> {
-        let query = self.describer.query(img);
-        let generation = self.generation();
-        let mut evidence = candidates(&generation, &query)?;
-        self.compare_pixels(&generation, &query, &mut evidence)?;
-        let mut best: HashMap<String, Match> = HashMap::new();
-        {
-            let store = self.store();
-            for (pos, ev, pairs) in evidence {
-                let Some(image) = store.image(generation.slot(pos))? else {
-                    continue; // replaced since this generation was built
-                };
-                let score = scoring::score(&ev);
-                if best.get(&image.record_id).is_some_and(|m| m.score >= score) {
-                    continue;
-                }
-                let Some(record) = store.get(&image.record_id)? else {
-                    continue;
-                };
-                if !type_matches(&record.object_type, opts.object_type.as_deref()) {
-                    continue;
-                }
-                best.insert(
-                    image.record_id.clone(),
-                    Match {
-                        id: image.record_id,
-                        score,
-                        verdict: Verdict::for_record(score, Some(&ev), record.status),
-                        image: Some(image.path),
-                        image_index: Some(image.n),
-                        evidence: Some(ev),
-                        record: RecordSummary::from(&record),
-                        review: None,
-                        pairs,
-                    },
-                );
-            }
-        }
-        let mut matches: Vec<Match> = best.into_values().collect();
-        discount_rivals(&mut matches);
-        if let Some(words) = opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            self.boost_by_text(&mut matches, words)?;
-        }
-        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        matches.truncate(opts.top);
-        if let Some(sha) = &opts.photo_sha256 {
-            self.attach_reviews(&mut matches, sha)?;
-        }
-        Ok(SearchResponse {
-            database: self.database_state()?,
-            matches,
-        })
-    }
-
-    /// Compares the photo with the best candidates' reference images
-    /// (`crate::search::pixels`), by the grids the store keeps; an image imported
-    /// before grids were kept has its file decoded, without the store's lock.
-    fn compare_pixels(
-        &self,
-        generation: &Generation,
-        query: &QueryDescriptors,
-        evidence: &mut [(u32, Evidence, Pairs)],
-    ) -> Result<(), EngineError> {
-        let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
-        let images: Vec<Option<ImageRef>> = {
-            let store = self.store();
-            chosen
-                .iter()
-                .map(|&i| store.image(generation.slot(evidence[i].0)))
-                .collect::<Result<_, StoreError>>()?
-        };
-        let agreements: Vec<Option<(Option<f32>, pixels::Blocks)>> = chosen
-            .par_iter()
-            .zip(images)
-            .map(|(&i, image)| {
-                let (pos, e, _) = &evidence[i];
-                let region = e.region?;
-                let image = image?;
-                let grid = match image.grid {
-                    Some(grid) => grid,
-                    None if describer::worth_decoding(generation.shape(*pos)) => {
-                        describer::reference_grid_of_file(Path::new(&image.path), &self.limits)?
-                    }
-                    None => return None,
-                };
-                let s = query.grey.width() as f32 / query.width.max(1) as f32;
-                pixels::compare(&query.grey, &region.map(|[x, y]| [x * s, y * s]), &grid)
-            })
-            .collect();
-        for (i, a) in chosen.into_iter().zip(agreements) {
-            evidence[i].1.pixel_agreement = a.and_then(|a| a.0);
-            evidence[i].1.pixel_blocks = a.map(|a| a.1);
-        }
-        Ok(())
-    }
-
-    /// Raises candidates whose description matches the officer's words, by
-    /// at most a twentieth: words can order close candidates but never turn
-    /// a weak image match into an alarm on their own.
-    fn boost_by_text(&self, matches: &mut [Match], words: &str) -> Result<(), EngineError> {
-        let hits = self.text.search(words, &TextFilter::default(), 1000)?;
-        let by_id: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
-        for m in matches.iter_mut() {
-            if let Some(s) = by_id.get(m.id.as_str()) {
-                // The verdict stays the image's: words reorder, never alarm.
-                m.score = (m.score + 0.05 * s).min(1.0);
-            }
-        }
-        Ok(())
-    }
-
     /// Full-text search over record descriptions.
     pub fn search_text(
         &self,
@@ -410,6 +268,7 @@ impl Engine {
                     id: h.id,
                     score: h.score,
                     verdict: Verdict::None,
+                    object: None,
                     image: None,
                     image_index: None,
                     evidence: None,

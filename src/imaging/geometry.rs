@@ -147,6 +147,23 @@ impl Homography {
     }
 }
 
+/// Whether `p` lies inside the convex quadrilateral `q` (either winding;
+/// a point on an edge is inside). A quad that is not convex holds nothing.
+pub fn inside_quad(p: &[f32; 2], q: &[[f32; 2]; 4]) -> bool {
+    let mut sign = 0f32;
+    for i in 0..4 {
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        let cross = (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]);
+        if cross != 0.0 {
+            if sign != 0.0 && cross.signum() != sign {
+                return false;
+            }
+            sign = cross.signum();
+        }
+    }
+    true
+}
+
 /// Hartley normalisation (scale, centre): p' = s (p - c), RMS |p'| = √2.
 type Norm = (f64, [f64; 2]);
 
@@ -592,6 +609,16 @@ impl Problem<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inside_a_quad_of_either_winding() {
+        let square = [[0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [0.0, 100.0]];
+        let ccw = [square[0], square[3], square[2], square[1]];
+        for q in [square, ccw] {
+            assert!(inside_quad(&[10.0, 90.0], &q));
+            assert!(!inside_quad(&[110.0, 50.0], &q));
+        }
+    }
 
     const REF: (f32, f32) = (640.0, 480.0);
     const QUERY: (f32, f32) = (800.0, 600.0);

@@ -147,6 +147,9 @@ pub struct LineMatch {
     pub id: String,
     pub score: f32,
     pub verdict: &'static str,
+    /// Which object of the photo this result explains (1 = strongest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// The raw evidence behind the score, for an expert (and calibration).
@@ -172,6 +175,7 @@ impl BatchLine {
                     id: m.id.clone(),
                     score: m.score,
                     verdict: m.verdict.as_str(),
+                    object: m.object,
                     image: m.image.clone(),
                     evidence: m.evidence,
                     made_in_multiples: m.record.made_in_multiples,

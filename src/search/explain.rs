@@ -19,6 +19,10 @@ use image::{Rgb, RgbImage, imageops};
 const HEIGHT: u32 = 600;
 const GAP: u32 = 8;
 const OUTLINE: Rgb<u8> = Rgb([0, 230, 64]);
+/// The other objects found in the photo.
+const OBJECT: Rgb<u8> = Rgb([0, 170, 255]);
+/// Font pixels per glyph pixel of a label (8×8 glyphs).
+const LABEL_SCALE: u32 = 1;
 
 /// What to draw, in each image's own pixel coordinates.
 pub struct Explanation<'a> {
@@ -30,6 +34,17 @@ pub struct Explanation<'a> {
     pub pairs: &'a [([f32; 2], [f32; 2])],
     /// The reference compared part by part with the photo.
     pub blocks: Option<&'a Blocks>,
+    /// Every object found in the photo (its number, record id, verdict and
+    /// region in the query), outlined and labelled on the query half.
+    pub objects: &'a [FoundObject],
+}
+
+/// One object found in the photo, as the expert's picture labels it.
+pub struct FoundObject {
+    pub number: u32,
+    pub id: String,
+    pub verdict: &'static str,
+    pub region: [[f32; 2]; 4],
 }
 
 /// The colour a part that does not agree is drawn in; None for one that
@@ -65,6 +80,24 @@ pub fn render(e: &Explanation) -> RgbImage {
     }
     if let (Some(blocks), Some(quad)) = (e.blocks, e.region) {
         draw_parts(&mut out, e, blocks, &quad, (sq, sr), qw + GAP);
+    }
+    for o in e.objects {
+        let quad = o.region.map(to_query);
+        let colour = if Some(o.region) == e.region {
+            OUTLINE
+        } else {
+            OBJECT
+        };
+        draw_quad(&mut out, &quad, colour);
+        // The label sits on the outline's centre, inside the query half.
+        let c = quad
+            .iter()
+            .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+        let text = format!("{} {} {}", o.number, o.id, o.verdict);
+        let (w, h) = label_size(&text);
+        let x = (c[0] as i64 - w as i64 / 2).clamp(0, (qw as i64 - w as i64).max(0));
+        let y = (c[1] as i64 - h as i64 / 2).clamp(0, (HEIGHT as i64 - h as i64).max(0));
+        label(&mut out, &text, x, y, colour);
     }
     if let Some(quad) = e.region {
         draw_quad(&mut out, &quad.map(to_query), OUTLINE);
@@ -172,6 +205,48 @@ pub fn draw_quad(img: &mut RgbImage, quad: &[[f32; 2]; 4], c: Rgb<u8>) {
     }
 }
 
+/// The size of a label's box in pixels.
+fn label_size(text: &str) -> (u32, u32) {
+    let n = text.chars().count() as u32;
+    (n * 8 * LABEL_SCALE + 4, 8 * LABEL_SCALE + 4)
+}
+
+/// Writes `text` in white on a box of `colour`, its top-left at (x, y);
+/// a character outside ASCII is drawn as `?`.
+fn label(img: &mut RgbImage, text: &str, x: i64, y: i64, colour: Rgb<u8>) {
+    let (w, h) = label_size(text);
+    for dy in 0..h as i64 {
+        for dx in 0..w as i64 {
+            put(img, x + dx, y + dy, colour);
+        }
+    }
+    let white = Rgb([255, 255, 255]);
+    for (k, c) in text.chars().enumerate() {
+        let glyph = font8x8::legacy::BASIC_LEGACY[if c.is_ascii() {
+            c as usize
+        } else {
+            b'?' as usize
+        }];
+        let left = x + 2 + (k as u32 * 8 * LABEL_SCALE) as i64;
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..8 {
+                if bits >> col & 1 == 1 {
+                    for sy in 0..LABEL_SCALE as i64 {
+                        for sx in 0..LABEL_SCALE as i64 {
+                            put(
+                                img,
+                                left + col * LABEL_SCALE as i64 + sx,
+                                y + 2 + row as i64 * LABEL_SCALE as i64 + sy,
+                                white,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
     if x >= 0 && y >= 0 && (x as u32) < img.width() && (y as u32) < img.height() {
         img.put_pixel(x as u32, y as u32, c);
@@ -219,6 +294,7 @@ mod tests {
             region: Some([[50.0, 50.0], [350.0, 50.0], [350.0, 250.0], [50.0, 250.0]]),
             pairs: &pairs,
             blocks: None,
+            objects: &[],
         });
         assert_eq!(out.height(), HEIGHT);
         assert_eq!(out.width(), 800 + GAP + 600);
@@ -226,6 +302,52 @@ mod tests {
         assert_eq!(*out.get_pixel(400, 100), OUTLINE);
         // The pair's end point in the reference half.
         assert_eq!(*out.get_pixel(800 + GAP + 300, 300), palette(0));
+    }
+
+    #[test]
+    fn every_object_is_outlined_and_labelled() {
+        let query = RgbImage::from_pixel(400, 300, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(200, 200, Rgb([0, 0, 0]));
+        let left = [[20.0, 100.0], [180.0, 100.0], [180.0, 250.0], [20.0, 250.0]];
+        let right = [
+            [220.0, 100.0],
+            [380.0, 100.0],
+            [380.0, 250.0],
+            [220.0, 250.0],
+        ];
+        let objects = [
+            FoundObject {
+                number: 1,
+                id: "a".into(),
+                verdict: "match",
+                region: left,
+            },
+            FoundObject {
+                number: 2,
+                id: "b".into(),
+                verdict: "possible",
+                region: right,
+            },
+        ];
+        let out = render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some(left),
+            pairs: &[],
+            blocks: None,
+            objects: &objects,
+        });
+        // Both bottom edges (y = 250 * 2), each in its colour.
+        assert_eq!(*out.get_pixel(200, 500), OUTLINE);
+        assert_eq!(*out.get_pixel(600, 500), OBJECT);
+        // The second label's box sits on its outline's centre (600, 350).
+        assert_eq!(*out.get_pixel(551, 344), OBJECT);
+        let white = (0..qw_of(&out)).any(|x| *out.get_pixel(x, 350) == Rgb([255, 255, 255]));
+        assert!(white, "no label text drawn");
+    }
+
+    fn qw_of(out: &RgbImage) -> u32 {
+        out.width() / 2
     }
 
     #[test]
@@ -240,6 +362,7 @@ mod tests {
             region: Some([[50.0, 50.0], [350.0, 50.0], [350.0, 250.0], [50.0, 250.0]]),
             pairs: &[],
             blocks: Some(&blocks),
+            objects: &[],
         });
         // The reference's top-left part, half white and half red.
         let left = 800 + GAP;

@@ -19,6 +19,8 @@ pub struct SearchOptions {
     /// SHA-256 of the photo's bytes: experts' decisions on this photo's
     /// candidates come back with them.
     pub photo_sha256: Option<String>,
+    /// Objects looked for in one photo (`crate::search::objects`).
+    pub max_objects: usize,
 }
 
 impl Default for SearchOptions {
@@ -28,9 +30,13 @@ impl Default for SearchOptions {
             text: None,
             object_type: None,
             photo_sha256: None,
+            max_objects: DEFAULT_MAX_OBJECTS,
         }
     }
 }
+
+/// Objects looked for in one photo unless asked otherwise (`--max-objects`).
+pub const DEFAULT_MAX_OBJECTS: usize = 10;
 
 /// The fields of a record a result card shows.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -102,6 +108,13 @@ pub struct Match {
     pub id: String,
     pub score: f32,
     pub verdict: Verdict,
+    /// Which object of the photo this result explains (1 = the one with
+    /// the strongest result): results with the same number are
+    /// alternatives for one object, with different numbers different
+    /// objects (`crate::search::objects`). None without a verdict or a
+    /// verified region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<u32>,
     /// The reference image that matched (path as stored at import).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,

@@ -29,6 +29,7 @@
 //! "2026-11-30 — Rival references, outline agreement and combined
 //! evidence").
 
+use crate::imaging::geometry::inside_quad;
 use crate::search::scoring::{self, Evidence};
 
 /// Strength taken off per unit of evidence gap (natural-log inlier ratio,
@@ -81,23 +82,8 @@ fn share_inside(points: &[[f32; 2]], q: &[[f32; 2]; 4]) -> f32 {
     if points.is_empty() {
         return 0.0;
     }
-    let inside = points.iter().filter(|p| inside_convex(p, q)).count();
+    let inside = points.iter().filter(|p| inside_quad(p, q)).count();
     inside as f32 / points.len() as f32
-}
-
-fn inside_convex(p: &[f32; 2], q: &[[f32; 2]; 4]) -> bool {
-    let mut sign = 0f32;
-    for i in 0..4 {
-        let (a, b) = (q[i], q[(i + 1) % 4]);
-        let cross = (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]);
-        if cross != 0.0 {
-            if sign != 0.0 && cross.signum() != sign {
-                return false;
-            }
-            sign = cross.signum();
-        }
-    }
-    true
 }
 
 #[cfg(test)]
@@ -155,14 +141,5 @@ mod tests {
         ];
         discount(&mut cs);
         assert_eq!(right.local_discount, 0.0);
-    }
-
-    #[test]
-    fn inside_either_winding() {
-        let ccw = [SQUARE[0], SQUARE[3], SQUARE[2], SQUARE[1]];
-        for q in [SQUARE, ccw] {
-            assert!(inside_convex(&[10.0, 90.0], &q));
-            assert!(!inside_convex(&[110.0, 50.0], &q));
-        }
     }
 }

@@ -105,6 +105,7 @@ async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError>
             "text" => opts.text = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
             "type" => opts.object_type = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
             "top" => opts.top = parse_top(&field.text().await?)?,
+            "max_objects" => opts.max_objects = parse_max_objects(&field.text().await?)?,
             "keep" => keep = Some(parse_bool("keep", &field.text().await?)?),
             "case" | "url" | "title" | "seller" | "seen" => {
                 let value = field.text().await?.trim().to_string();
@@ -123,7 +124,7 @@ async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError>
             }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown form field {other:?} (expected photo, text, type, top, keep, case, url, title, seller, seen)"
+                    "unknown form field {other:?} (expected photo, text, type, top, max_objects, keep, case, url, title, seller, seen)"
                 )));
             }
         }
@@ -152,6 +153,18 @@ fn parse_top(s: &str) -> Result<usize, ApiError> {
         Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
         _ => Err(ApiError::bad_request(format!(
             "`top` must be a whole number from 1 to {MAX_TOP}, not {s:?}"
+        ))),
+    }
+}
+
+/// Objects one search may look for: each further one costs a look.
+pub const MAX_OBJECTS: usize = 100;
+
+fn parse_max_objects(s: &str) -> Result<usize, ApiError> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_OBJECTS).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(format!(
+            "`max_objects` must be a whole number from 1 to {MAX_OBJECTS}, not {s:?}"
         ))),
     }
 }

@@ -61,6 +61,7 @@ pub fn document() -> Value {
           "Match": {"type": "object", "properties": {
             "id": {"type": "string"}, "score": {"type": "number"},
             "verdict": {"enum": ["match", "partial", "possible", "none"], "description": "match: the photo shows this record's picture (an alarm). partial: the photo shares only a part of its picture with this record (a motif, a print of the same plate, a detail in another picture); not an alarm, for an expert. possible: weak evidence. none: a candidate, not a match. For a record made in multiples (record.made_in_multiples) a match means the same design; its inscriptions and features tell the object."},
+            "object": {"type": "integer", "description": "which object of the photo this result explains (1 = the one with the strongest result): results with the same number are alternatives for one object, different numbers different objects, each with its own evidence.region; absent without a verdict or a verified region"},
             "image_index": {"type": "integer"}, "image_url": {"type": "string"},
             "evidence": {"type": "object", "properties": {"inliers": {"type": "integer"}, "cells": {"type": "integer"}, "coverage": {"type": "number"},
               "region": {"description": "the reference's outline in the query's pixels: top-left, top-right, bottom-right, bottom-left", "type": "array", "items": {"type": "array", "items": {"type": "number"}}},
@@ -87,7 +88,8 @@ pub fn document() -> Value {
         "/v1/search": {"post": {"summary": "Search by photo (officer)", "security": auth,
           "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["photo"], "properties": {
             "photo": {"type": "string", "format": "binary", "description": "JPEG, PNG, WebP, TIFF, GIF, BMP or HEIC"},
-            "text": {"type": "string"}, "type": {"type": "string"}, "top": {"type": "integer", "minimum": 1, "maximum": 100},
+            "text": {"type": "string"}, "type": {"type": "string"}, "top": {"type": "integer", "minimum": 1, "maximum": 100, "description": "results, besides the best result of each object found"},
+            "max_objects": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10, "description": "objects looked for in the photo (a seized lot, a wall, a catalogue page): after the first look, the part of the photo the objects found leave unexplained is looked at again until nothing more is found, the photo holds this many or a time bound is reached"},
             "keep": {"type": "boolean", "description": "keep the photo as a sighting: a record added later that it shows raises an alert"},
             "case": {"type": "string"}, "url": {"type": "string"}, "title": {"type": "string"}, "seller": {"type": "string"}, "seen": {"type": "string", "description": "where and when the photo was seen, kept with the sighting"}}}}}},
           "responses": ok("ranked candidates", json!({"$ref": "#/components/schemas/SearchResult"}), &["400", "401", "403", "408", "413", "415", "429", "503"])}},

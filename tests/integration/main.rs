@@ -17,6 +17,7 @@ mod framed;
 mod http;
 mod import;
 mod integrity;
+mod objects;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod persistence;

@@ -471,3 +471,58 @@ fn the_page_says_which_peers_answered_and_marks_a_peers_match() {
     );
     assert!(line.contains("Did not answer: interpol"), "{got}");
 }
+
+#[test]
+fn a_lot_photo_shows_every_object_outlined_and_numbered_with_a_card_each() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.sign_in(&srv.base, &srv.keys.officer);
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    let pictures: Vec<image::RgbImage> = ["demo-003", "demo-013"]
+        .iter()
+        .map(|id| crate::rivals::demo_picture(id))
+        .collect();
+    let (photo, _) = crate::objects::lot_photo(&[&pictures[0], &pictures[1]], 2);
+    let path = ix.scratch("lot.jpg");
+    photo.save(&path).unwrap();
+    d.type_into("#photo", path.to_str().unwrap());
+    d.click("#search-btn");
+    let objects = d.wait_for(
+        "return document.querySelector('.overview')?.dataset.objects",
+        60,
+    );
+    assert_eq!(
+        objects,
+        "2",
+        "{}",
+        d.script("return document.body.innerText")
+    );
+    // One card per object, numbered like the photo's outlines (the cards
+    // come in as their reference photos load).
+    let cards = d.wait_for(
+        "const c = [...document.querySelectorAll('#results .card')]; \
+         return c.length >= 2 && c.map(c => [c.dataset.id, c.dataset.object])",
+        30,
+    );
+    let cards = cards.as_array().unwrap();
+    for id in ["demo-003", "demo-013"] {
+        assert!(
+            cards.iter().any(|c| c[0] == id && c[1] != ""),
+            "{id} has no numbered card: {cards:?}"
+        );
+    }
+    // The photo once, each object outlined in its own colour.
+    let colours = d.script(
+        "const c = document.querySelector('.overview canvas'), g = c.getContext('2d'); \
+         const px = g.getImageData(0, 0, c.width, c.height).data; let green = 0, blue = 0; \
+         for (let i = 0; i < px.length; i += 4) { \
+           if (px[i] < 20 && px[i + 1] > 210 && px[i + 2] > 40 && px[i + 2] < 90) green++; \
+           if (px[i] < 20 && px[i + 1] > 150 && px[i + 1] < 190 && px[i + 2] > 235) blue++; } \
+         return [green, blue]",
+    );
+    assert!(
+        colours[0].as_u64().unwrap() > 200 && colours[1].as_u64().unwrap() > 200,
+        "outlines in two colours: {colours}"
+    );
+}

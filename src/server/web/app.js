@@ -161,7 +161,7 @@ function queryFigure(canvas, match) {
     }));
   }
   if (region) {
-    g.strokeStyle = "#00e640";
+    g.strokeStyle = match.object ? objectColour(match.object) : "#00e640";
     g.lineWidth = Math.max(3, c.width / 150);
     g.beginPath();
     region.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y)));
@@ -169,6 +169,42 @@ function queryFigure(canvas, match) {
     g.stroke();
   }
   return el("figure", {}, c, el("figcaption", { text: region ? "your photo: matched region outlined" + (map ? ", parts that differ marked" : "") : "your photo" }));
+}
+
+// Colours of the objects found in one photo, in their numbers' order.
+const OBJECT_COLOURS = ["#00e640", "#00aaff", "#ff9600", "#dc00dc", "#e61414", "#00c8b4", "#8c64ff", "#ffd200"];
+
+function objectColour(n) { return OBJECT_COLOURS[(n - 1) % OBJECT_COLOURS.length]; }
+
+// The photo once, with the region of every object found outlined and
+// numbered like its card.
+function overviewFigure(canvas, objects) {
+  const c = el("canvas", { class: "overview-photo" });
+  c.width = canvas.width; c.height = canvas.height;
+  const g = c.getContext("2d");
+  g.drawImage(canvas, 0, 0);
+  const r = Math.max(10, c.width / 45);
+  for (const m of objects) {
+    const region = m.evidence.region, colour = objectColour(m.object);
+    g.strokeStyle = colour;
+    g.lineWidth = Math.max(3, c.width / 150);
+    g.beginPath();
+    region.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y)));
+    g.closePath();
+    g.stroke();
+    const cx = region.reduce((s, p) => s + p[0], 0) / 4, cy = region.reduce((s, p) => s + p[1], 0) / 4;
+    g.fillStyle = colour;
+    g.beginPath();
+    g.arc(cx, cy, r, 0, 2 * Math.PI);
+    g.fill();
+    g.fillStyle = "#fff";
+    g.font = "bold " + Math.round(r * 1.3) + "px system-ui, sans-serif";
+    g.textAlign = "center";
+    g.textBaseline = "middle";
+    g.fillText(String(m.object), cx, cy);
+  }
+  return el("figure", { class: "overview", "data-objects": String(objects.length) }, c,
+    el("figcaption", { text: objects.length + " objects found in your photo, each numbered as its card" }));
 }
 
 // What differs between the photo and the record's picture, in words.
@@ -234,15 +270,19 @@ function reviewBox(m, sha) {
   return el("div", { class: "review-box" }, shown, el("div", { class: "review-actions" }, note, confirm, reject));
 }
 
-async function card(m, canvas, sha) {
+async function card(m, canvas, sha, others = []) {
   const ev = m.evidence || {};
   const head = el("div", { class: "head" },
+    m.object ? el("span", { class: "object", style: "background:" + objectColour(m.object), text: "object " + m.object }) : "",
     // A peer's record is read at the peer, not here.
     m.peer ? el("span", { class: "rid", text: m.id }) : el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
     el("span", { class: "verdict " + m.verdict, text: m.verdict }));
   const from = m.peer ? " · from " + m.peer : "";
   const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") + from });
-  const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict, "data-peer": m.peer || "" }, head, score);
+  const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict, "data-peer": m.peer || "", "data-object": m.object || "" }, head, score);
+  if (others.length) {
+    c.append(el("p", { class: "muted", text: "Also like this object: " + others.map((o) => o.id + " (" + o.verdict + ")").join(", ") }));
+  }
   const diff = differences(m);
   if (diff) c.append(diff);
   if (m.image_url) {
@@ -278,13 +318,26 @@ $("#search-form").addEventListener("submit", async (ev) => {
     const res = await (await api("/v1/search", { method: "POST", body: form })).json();
     const db = res.database;
     const strong = res.matches.filter((m) => m.verdict !== "none");
+    const found = new Set(strong.map((m) => m.object).filter((o) => o)).size;
     status.textContent = strong.length
-      ? strong.length + " candidate(s) among " + db.records + " records"
+      ? strong.length + " candidate(s)" + (found > 1 ? " for " + found + " objects" : "") + " among " + db.records + " records"
       : "No match among " + db.records + " records (" + db.images + " images).";
     if (res.sighting) status.textContent += "; kept as sighting " + res.sighting;
     if (res.peers && res.peers.length) out.append(peerLine(res.peers));
     if (res.note) out.append(el("p", { class: "note", text: res.note }));
-    for (const m of strong) out.append(await card(m, photo.canvas, res.query && res.query.sha256));
+    // One card per object found (its best result; the others for the same
+    // object named on it), and the photo once with every object numbered.
+    const firsts = [], others = new Map();
+    for (const m of strong) {
+      if (m.object && others.has(m.object)) others.get(m.object).push(m);
+      else {
+        firsts.push(m);
+        if (m.object) others.set(m.object, []);
+      }
+    }
+    const objects = firsts.filter((m) => m.object && m.evidence && m.evidence.region);
+    if (objects.length > 1 && photo.canvas) out.append(overviewFigure(photo.canvas, objects));
+    for (const m of firsts) out.append(await card(m, photo.canvas, res.query && res.query.sha256, others.get(m.object) || []));
     // Weak candidates are not matches; listed for the expert, folded away.
     const weak = res.matches.filter((m) => m.verdict === "none").slice(0, 5);
     if (weak.length) {

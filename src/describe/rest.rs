@@ -1,0 +1,375 @@
+//! The part of a photo that the objects found so far do not explain,
+//! described again on its own: a seized lot, a wall of pictures or a
+//! catalogue page shows several objects, and the first look spends most
+//! of its features, and its best outline, on the strongest one.
+//!
+//! The objects found are blanked out (a flat grey, which has no corners),
+//! the rest of the photo is cropped to where the first look's features
+//! still lie and described at the query's feature resolution, so the
+//! remaining objects get the feature budget and the pixels the found ones
+//! took; and the best outline found in that view (a picture's frame) is
+//! warped upright from the full-size photo and described too, like the
+//! first look's best outline.
+
+use crate::describe::describer::{self, QUERY_FEATURE_SIDE, QueryDescriptors, RegionFeatures};
+use crate::describe::{orb, quad, rectify};
+use crate::imaging::geometry::{Homography, inside_quad};
+use crate::imaging::resample::resize_triangle;
+use image::{GrayImage, RgbImage};
+use rayon::prelude::*;
+
+/// A corner outline in photo pixels (TL, TR, BR, BL).
+pub type Quad = [[f32; 2]; 4];
+
+/// An object's outline is blanked this much larger than found: its frame
+/// and the transform's error lie just outside it.
+const GROW: f32 = 0.06;
+/// An outline in the rest must cover this share of the photo to be
+/// described on its own (smaller pictures are seen well enough in the
+/// rest's own features).
+const MIN_OUTLINE_AREA: f32 = 0.015;
+
+/// The first look's features that lie outside every found object.
+pub fn unexplained_features(query: &QueryDescriptors, found: &[Quad]) -> Vec<[f32; 2]> {
+    let grown: Vec<Quad> = found.iter().map(|q| grow(q, GROW)).collect();
+    let scale = query.width as f32 / query.features.width.max(1) as f32;
+    query
+        .features
+        .keypoints
+        .iter()
+        .map(|k| [k.x * scale, k.y * scale])
+        .filter(|p| !grown.iter().any(|q| inside_quad(p, q)))
+        .collect()
+}
+
+/// The first look's features outside every found object, as features of
+/// the photo's feature copy: what a probe of the rest is looked up with.
+pub fn unexplained_subset(query: &QueryDescriptors, found: &[Quad]) -> orb::Features {
+    let grown: Vec<Quad> = found.iter().map(|q| grow(q, GROW)).collect();
+    let scale = query.width as f32 / query.features.width.max(1) as f32;
+    let f = &query.features;
+    let (keypoints, descriptors) = f
+        .keypoints
+        .iter()
+        .zip(&f.descriptors)
+        .filter(|(k, _)| {
+            !grown
+                .iter()
+                .any(|q| inside_quad(&[k.x * scale, k.y * scale], q))
+        })
+        .map(|(k, d)| (*k, *d))
+        .unzip();
+    orb::Features {
+        width: f.width,
+        height: f.height,
+        keypoints,
+        descriptors,
+    }
+}
+
+/// The photo's unexplained part, described: its features and those of
+/// its best outline not yet explained (each with the way back to the
+/// photo), and that outline.
+#[derive(Default)]
+pub struct RestViews {
+    pub views: Vec<RegionFeatures>,
+    pub outline: Option<Quad>,
+}
+
+/// A grey copy of the photo at twice the query's feature resolution, made
+/// once for every further look at one photo: the views are cut from it.
+pub struct RestPhoto<'a> {
+    pub photo: &'a RgbImage,
+    grey: GrayImage,
+    /// Photo pixels per pixel of `grey`.
+    scale: f32,
+}
+
+impl<'a> RestPhoto<'a> {
+    pub fn new(photo: &'a RgbImage) -> RestPhoto<'a> {
+        // Grey first: the shrinking then reads one channel, not three.
+        let grey = shrunk_grey(&luma(photo), 2 * QUERY_FEATURE_SIDE);
+        let scale = photo.width() as f32 / grey.width().max(1) as f32;
+        RestPhoto { photo, grey, scale }
+    }
+}
+
+/// Describes the photo's unexplained part; no views when nothing is left
+/// to look at.
+pub fn rest_views(rest_photo: &RestPhoto, query: &QueryDescriptors, found: &[Quad]) -> RestViews {
+    let photo = rest_photo.photo;
+    let rest = unexplained_features(query, found);
+    if rest.is_empty() || photo.width() < 2 || photo.height() < 2 {
+        return RestViews::default();
+    }
+    let (pw, ph) = (photo.width() as f32, photo.height() as f32);
+    // Where the rest's features lie, with a margin for the patches around them.
+    let pad = 0.03 * pw.max(ph);
+    let (mut x0, mut y0, mut x1, mut y1) = (pw, ph, 0f32, 0f32);
+    for p in &rest {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let whole = Rect {
+        x0: (x0 - pad).max(0.0).floor() as u32,
+        y0: (y0 - pad).max(0.0).floor() as u32,
+        x1: ((x1 + pad).ceil() as u32).min(photo.width()),
+        y1: ((y1 + pad).ceil() as u32).min(photo.height()),
+    };
+    // A large part is seen in overlapping quarters instead, each at the
+    // feature resolution: the objects left are the small ones, which a
+    // copy of the whole part shows too small for their references'
+    // features. The whole part is still looked at for an outline.
+    let mut tiles = Vec::new();
+    let (w, h) = (
+        whole.x1.saturating_sub(whole.x0),
+        whole.y1.saturating_sub(whole.y0),
+    );
+    if w.max(h) as f32 > TILE_ABOVE * QUERY_FEATURE_SIDE as f32 {
+        let (tw, th) = ((w as f32 * TILE) as u32, (h as f32 * TILE) as u32);
+        for (fx, fy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let tile = Rect {
+                x0: whole.x0 + fx * (w - tw),
+                y0: whole.y0 + fy * (h - th),
+                x1: whole.x0 + fx * (w - tw) + tw,
+                y1: whole.y0 + fy * (h - th) + th,
+            };
+            let inside = rest.iter().filter(|p| tile.holds(p)).count();
+            if inside >= MIN_TILE_FEATURES {
+                tiles.push(tile);
+            }
+        }
+    }
+    // (rectangle, extract its features, find an outline in it)
+    let mut rects = vec![(whole, tiles.is_empty(), true)];
+    rects.extend(tiles.into_iter().map(|t| (t, true, false)));
+    let described: Vec<(Option<RegionFeatures>, Option<Quad>)> = rects
+        .par_iter()
+        .map(|&(r, features, outline)| view(rest_photo, r, found, features, outline))
+        .collect();
+    let mut out = RestViews::default();
+    for (features, outline) in described {
+        out.views.extend(features);
+        out.outline = out.outline.or(outline);
+    }
+    if let Some(q) = out.outline {
+        out.views
+            .extend(rectify::upright(&q).and_then(|(transform, size)| {
+                describer::region_features(photo, photo.width(), &transform, size, &q)
+            }));
+    }
+    out
+}
+
+/// A part of the photo larger than this many times the feature copy's side
+/// is seen in quarters…
+const TILE_ABOVE: f32 = 1.4;
+/// …each this share of its width and height (neighbours overlap, so that
+/// an object on a border is whole in one of them)…
+const TILE: f32 = 0.6;
+/// …that hold at least this many of the first look's unexplained features.
+const MIN_TILE_FEATURES: usize = 40;
+
+/// A rectangle of photo pixels.
+#[derive(Debug, Clone, Copy)]
+struct Rect {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+}
+
+impl Rect {
+    fn holds(&self, p: &[f32; 2]) -> bool {
+        p[0] >= self.x0 as f32
+            && p[0] < self.x1 as f32
+            && p[1] >= self.y0 as f32
+            && p[1] < self.y1 as f32
+    }
+}
+
+/// One rectangle of the photo with the found objects blanked, at the
+/// query's feature resolution: its features (`with_features`) and the best
+/// outline in it that no found object explains (`with_outline`).
+fn view(
+    rest_photo: &RestPhoto,
+    r: Rect,
+    found: &[Quad],
+    with_features: bool,
+    with_outline: bool,
+) -> (Option<RegionFeatures>, Option<Quad>) {
+    let k = rest_photo.scale;
+    // The rectangle in the grey copy's pixels.
+    let (gx0, gy0) = ((r.x0 as f32 / k) as u32, (r.y0 as f32 / k) as u32);
+    let (g, (gw, gh)) = (&rest_photo.grey, rest_photo.grey.dimensions());
+    let gx1 = ((r.x1 as f32 / k).ceil() as u32).min(gw);
+    let gy1 = ((r.y1 as f32 / k).ceil() as u32).min(gh);
+    if gx1 < gx0 + 16 || gy1 < gy0 + 16 {
+        return (None, None);
+    }
+    let crop = image::imageops::crop_imm(g, gx0, gy0, gx1 - gx0, gy1 - gy0).to_image();
+    let mut grey = shrunk_grey(&crop, QUERY_FEATURE_SIDE);
+    // View pixels ↔ photo pixels.
+    let s = (gx1 - gx0) as f32 * k / grey.width().max(1) as f32;
+    let (ox, oy) = (gx0 as f32 * k, gy0 as f32 * k);
+    let to_photo_point = |[x, y]: [f32; 2]| [x * s + ox, y * s + oy];
+    let to_view = |[x, y]: [f32; 2]| [(x - ox) / s, (y - oy) / s];
+    let blanked: Vec<Quad> = found.iter().map(|q| grow(q, GROW).map(to_view)).collect();
+    blank(&mut grey, &blanked);
+    let photo_area = rest_photo.photo.width() as f32 * rest_photo.photo.height() as f32;
+    let outline = with_outline
+        .then(|| best_outline(&grey, found, photo_area, to_photo_point))
+        .flatten();
+    let (w, h) = (grey.width() as f32, grey.height() as f32);
+    let corners = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    let features = with_features
+        .then(|| Homography::from_four(&corners, &corners.map(to_photo_point)))
+        .flatten()
+        .map(|to_photo| RegionFeatures {
+            features: orb::extract(&grey, &orb::QUERY),
+            to_photo,
+        });
+    (features, outline)
+}
+
+/// The best outline in the blanked view whose centre no found object
+/// covers, in photo pixels.
+fn best_outline(
+    grey: &GrayImage,
+    found: &[Quad],
+    photo_area: f32,
+    to_photo: impl Fn([f32; 2]) -> [f32; 2],
+) -> Option<Quad> {
+    let small = shrunk_grey(grey, quad::SEARCH_SIDE);
+    let up = grey.width() as f32 / small.width().max(1) as f32;
+    let grown: Vec<Quad> = found.iter().map(|q| grow(q, GROW)).collect();
+    quad::find(&small, 3)
+        .into_iter()
+        .map(|q| q.map(|[x, y]| to_photo([x * up, y * up])))
+        .find(|q| {
+            area(q) >= MIN_OUTLINE_AREA * photo_area
+                && !grown.iter().any(|f| inside_quad(&centre(q), f))
+        })
+}
+
+fn shrunk_grey(grey: &GrayImage, side: u32) -> GrayImage {
+    let (w, h) = grey.dimensions();
+    if w.max(h) <= side {
+        return grey.clone();
+    }
+    let k = side as f32 / w.max(h) as f32;
+    resize_triangle(
+        grey,
+        ((w as f32 * k).round() as u32).max(1),
+        ((h as f32 * k).round() as u32).max(1),
+    )
+}
+
+/// Paints the quads a flat grey (the mean of what is left), so that they
+/// hold no corners and leave the features to the rest.
+fn blank(grey: &mut GrayImage, quads: &[Quad]) {
+    let (w, h) = (grey.width() as usize, grey.height() as usize);
+    let mut mask = vec![false; w * h];
+    // Each quad marks the pixels of its bounding box that it holds.
+    for q in quads {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in q {
+            (x0, y0, x1, y1) = (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]));
+        }
+        let (x0, x1) = (x0.max(0.0) as usize, (x1.max(0.0).ceil() as usize).min(w));
+        let (y0, y1) = (y0.max(0.0) as usize, (y1.max(0.0).ceil() as usize).min(h));
+        for y in y0..y1 {
+            for x in x0..x1 {
+                if inside_quad(&[x as f32 + 0.5, y as f32 + 0.5], q) {
+                    mask[y * w + x] = true;
+                }
+            }
+        }
+    }
+    let pixels: &mut [u8] = grey;
+    let (sum, n) = pixels
+        .iter()
+        .zip(&mask)
+        .filter(|(_, m)| !**m)
+        .fold((0u64, 0u64), |(s, n), (&p, _)| (s + p as u64, n + 1));
+    let mean = (sum / n.max(1)) as u8;
+    for (p, &m) in pixels.iter_mut().zip(&mask) {
+        if m {
+            *p = mean;
+        }
+    }
+}
+
+/// The photo in grey (Rec. 709 luma, as `image` converts it), rows in
+/// parallel: the generic per-pixel conversion takes tens of milliseconds
+/// on a phone photo.
+fn luma(photo: &RgbImage) -> GrayImage {
+    let (w, h) = photo.dimensions();
+    let mut out = vec![0u8; w as usize * h as usize];
+    out.par_chunks_mut(w.max(1) as usize)
+        .zip(photo.as_raw().par_chunks(3 * w.max(1) as usize))
+        .for_each(|(row, rgb)| {
+            for (o, p) in row.iter_mut().zip(rgb.chunks_exact(3)) {
+                let l = 2126 * p[0] as u32 + 7152 * p[1] as u32 + 722 * p[2] as u32;
+                *o = ((l + 5000) / 10000) as u8;
+            }
+        });
+    GrayImage::from_raw(w, h, out).expect("w × h pixels")
+}
+
+/// The quad scaled by `1 + by` about its centre.
+pub fn grow(q: &Quad, by: f32) -> Quad {
+    let c = centre(q);
+    q.map(|[x, y]| {
+        [
+            c[0] + (x - c[0]) * (1.0 + by),
+            c[1] + (y - c[1]) * (1.0 + by),
+        ]
+    })
+}
+
+pub fn centre(q: &Quad) -> [f32; 2] {
+    let (x, y) = q.iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+    [x / 4.0, y / 4.0]
+}
+
+/// Area of a simple quad (shoelace).
+pub fn area(q: &Quad) -> f32 {
+    let mut a = 0.0;
+    for i in 0..4 {
+        let (p, n) = (q[i], q[(i + 1) % 4]);
+        a += p[0] * n[1] - n[0] * p[1];
+    }
+    a.abs() / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blanking_leaves_no_corners_inside() {
+        let mut grey = GrayImage::from_fn(200, 100, |x, y| {
+            image::Luma([if (x / 10 + y / 10) % 2 == 0 { 30 } else { 220 }])
+        });
+        let q = [[10.0, 10.0], [90.0, 10.0], [90.0, 90.0], [10.0, 90.0]];
+        blank(&mut grey, &[q]);
+        let f = orb::extract(&grey, &orb::QUERY);
+        assert!(f.len() > 20);
+        assert!(
+            f.keypoints
+                .iter()
+                .all(|k| !inside_quad(&[k.x, k.y], &grow(&q, -0.3))),
+            "a corner inside the blanked quad"
+        );
+    }
+
+    #[test]
+    fn area_and_growth() {
+        let q = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        assert_eq!(area(&q), 100.0);
+        assert!((area(&grow(&q, 0.1)) - 121.0).abs() < 1e-3);
+    }
+}

@@ -1,0 +1,247 @@
+//! The query path: describe → candidates → pixels → every object in the
+//! photo → best image per record → rivals → verdicts.
+
+use super::{Engine, EngineError, type_matches};
+use crate::describe::describer::{self, QueryDescriptors};
+use crate::describe::rest::{self, Quad};
+use crate::index::generation::Generation;
+use crate::search::candidates::{Pairs, candidates, look_again, look_closer, probe_rest};
+use crate::search::objects::{self, Rest};
+use crate::search::pixels;
+use crate::search::response::{
+    Match, RecordSummary, SearchOptions, SearchResponse, discount_rivals,
+};
+use crate::search::scoring::{self, Evidence, Verdict};
+use crate::store::{ImageRef, StoreError};
+use crate::text::TextFilter;
+use image::RgbImage;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// No further look for another object once a search has taken this long:
+/// a photo of a whole shelf is searched in bounded time, its strongest
+/// objects first.
+const OBJECTS_TIME: Duration = Duration::from_secs(3);
+
+/// A candidate that a further look verified with at least this many
+/// inliers is compared with the photo pixel by pixel (a few milliseconds).
+const JUDGED_INLIERS: u32 = 8;
+
+impl Engine {
+    /// Searches with a photo file.
+    pub fn search_path(
+        &self,
+        photo: &Path,
+        opts: &SearchOptions,
+    ) -> Result<SearchResponse, EngineError> {
+        let img = crate::imaging::decode::decode_path(photo, &self.limits)?;
+        match &opts.photo_sha256 {
+            Some(_) => self.search(img, opts),
+            None => {
+                let photo_sha256 = self.reviewed_sha256(photo)?;
+                self.search(
+                    img,
+                    &SearchOptions {
+                        photo_sha256,
+                        ..opts.clone()
+                    },
+                )
+            }
+        }
+    }
+
+    /// The query path.
+    pub fn search(
+        &self,
+        img: RgbImage,
+        opts: &SearchOptions,
+    ) -> Result<SearchResponse, EngineError> {
+        let started = Instant::now();
+        let query = self.describer.query(&img);
+        let generation = self.generation();
+        let mut evidence = candidates(&generation, &query)?;
+        let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
+        self.compare_pixels(&generation, &query, &mut evidence, &chosen)?;
+        self.look_for_more_objects(&generation, &query, &img, &mut evidence, opts, started)?;
+        drop(img);
+        let mut best: HashMap<String, Match> = HashMap::new();
+        {
+            let store = self.store();
+            for (pos, ev, pairs) in evidence {
+                let Some(image) = store.image(generation.slot(pos))? else {
+                    continue; // replaced since this generation was built
+                };
+                let score = scoring::score(&ev);
+                if best.get(&image.record_id).is_some_and(|m| m.score >= score) {
+                    continue;
+                }
+                let Some(record) = store.get(&image.record_id)? else {
+                    continue;
+                };
+                if !type_matches(&record.object_type, opts.object_type.as_deref()) {
+                    continue;
+                }
+                best.insert(
+                    image.record_id.clone(),
+                    Match {
+                        id: image.record_id,
+                        score,
+                        verdict: Verdict::for_record(score, Some(&ev), record.status),
+                        object: None,
+                        image: Some(image.path),
+                        image_index: Some(image.n),
+                        evidence: Some(ev),
+                        record: RecordSummary::from(&record),
+                        review: None,
+                        pairs,
+                    },
+                );
+            }
+        }
+        let mut matches: Vec<Match> = best.into_values().collect();
+        discount_rivals(&mut matches);
+        if let Some(words) = opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            self.boost_by_text(&mut matches, words)?;
+        }
+        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        objects::number(&mut matches);
+        objects::keep_every_object(&mut matches, opts.top);
+        if let Some(sha) = &opts.photo_sha256 {
+            self.attach_reviews(&mut matches, sha)?;
+        }
+        Ok(SearchResponse {
+            database: self.database_state()?,
+            matches,
+        })
+    }
+
+    /// Every object in the photo (issue 24): while the objects found so far
+    /// leave part of the photo unexplained with enough structure to hold
+    /// another (`crate::describe::rest`), that part is described on its own
+    /// and looked up again, until a look finds no new object, the photo
+    /// holds `opts.max_objects`, or [`OBJECTS_TIME`] has passed. A photo of
+    /// one object, or of nothing in the database, takes no further look.
+    fn look_for_more_objects(
+        &self,
+        generation: &Generation,
+        query: &QueryDescriptors,
+        photo: &RgbImage,
+        evidence: &mut Vec<(u32, Evidence, Pairs)>,
+        opts: &SearchOptions,
+        started: Instant,
+    ) -> Result<(), EngineError> {
+        let mut found = objects::found(evidence.iter().map(|(p, e, _)| (*p, e)));
+        let mut looked = HashSet::new();
+        let mut rest_photo = None;
+        loop {
+            let quads: Vec<Quad> = found.iter().map(|f| f.1).collect();
+            if found.is_empty()
+                || found.len() >= opts.max_objects
+                || started.elapsed() >= OBJECTS_TIME
+            {
+                return Ok(());
+            }
+            let positions: HashSet<u32> = found.iter().map(|f| f.0).collect();
+            let worth = match objects::rest(query, &found, evidence.iter().map(|(p, e, _)| (*p, e)))
+            {
+                Rest::Explained => false,
+                Rest::Worth => true,
+                Rest::Probe => {
+                    let features = rest::unexplained_subset(query, &quads);
+                    probe_rest(generation, &features, &positions)?
+                }
+            };
+            if !worth {
+                return Ok(());
+            }
+            let rest_photo = rest_photo.get_or_insert_with(|| rest::RestPhoto::new(photo));
+            let views = rest::rest_views(rest_photo, query, &quads);
+            if views.views.is_empty() {
+                return Ok(());
+            }
+            let mut changed = look_again(generation, query, &views, &positions, evidence)?;
+            changed.extend(look_closer(
+                generation,
+                query,
+                photo,
+                &found,
+                &mut looked,
+                evidence,
+            )?);
+            changed.sort_unstable();
+            changed.dedup();
+            // Judged as a whole picture like the first look's best, so that
+            // no object is called `match` on its features alone, and none
+            // stays below `possible` for want of that judgement.
+            let judge: Vec<usize> = changed
+                .into_iter()
+                .filter(|&i| evidence[i].1.inliers >= JUDGED_INLIERS)
+                .collect();
+            self.compare_pixels(generation, query, evidence, &judge)?;
+            let now = objects::found(evidence.iter().map(|(p, e, _)| (*p, e)));
+            if now.len() <= found.len() {
+                return Ok(());
+            }
+            found = now;
+        }
+    }
+
+    /// Compares the photo with the best candidates' reference images
+    /// (`crate::search::pixels`), by the grids the store keeps; an image imported
+    /// before grids were kept has its file decoded, without the store's lock.
+    fn compare_pixels(
+        &self,
+        generation: &Generation,
+        query: &QueryDescriptors,
+        evidence: &mut [(u32, Evidence, Pairs)],
+        chosen: &[usize],
+    ) -> Result<(), EngineError> {
+        let images: Vec<Option<ImageRef>> = {
+            let store = self.store();
+            chosen
+                .iter()
+                .map(|&i| store.image(generation.slot(evidence[i].0)))
+                .collect::<Result<_, StoreError>>()?
+        };
+        let agreements: Vec<Option<(Option<f32>, pixels::Blocks)>> = chosen
+            .par_iter()
+            .zip(images)
+            .map(|(&i, image)| {
+                let (pos, e, _) = &evidence[i];
+                let region = e.region?;
+                let image = image?;
+                let grid = match image.grid {
+                    Some(grid) => grid,
+                    None if describer::worth_decoding(generation.shape(*pos)) => {
+                        describer::reference_grid_of_file(Path::new(&image.path), &self.limits)?
+                    }
+                    None => return None,
+                };
+                let s = query.grey.width() as f32 / query.width.max(1) as f32;
+                pixels::compare(&query.grey, &region.map(|[x, y]| [x * s, y * s]), &grid)
+            })
+            .collect();
+        for (&i, a) in chosen.iter().zip(agreements) {
+            evidence[i].1.pixel_agreement = a.and_then(|a| a.0);
+            evidence[i].1.pixel_blocks = a.map(|a| a.1);
+        }
+        Ok(())
+    }
+
+    /// Raises candidates whose description matches the officer's words, by
+    /// at most a twentieth: words can order close candidates but never turn
+    /// a weak image match into an alarm on their own.
+    fn boost_by_text(&self, matches: &mut [Match], words: &str) -> Result<(), EngineError> {
+        let hits = self.text.search(words, &TextFilter::default(), 1000)?;
+        let by_id: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
+        for m in matches.iter_mut() {
+            if let Some(s) = by_id.get(m.id.as_str()) {
+                // The verdict stays the image's: words reorder, never alarm.
+                m.score = (m.score + 0.05 * s).min(1.0);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! Every object in the photo (`search/objects.rs`, `describe/rest.rs`): a
+//! seized lot photographed as it lies is answered with one result per
+//! database object, each with its own region and verdict, through the CLI,
+//! the batch, the expert's picture and the HTTP API.
+
+use crate::http::{Form, Server};
+use crate::rivals::demo_picture;
+use crate::util::{Index, matches};
+use image::{Rgb, RgbImage};
+use provenance::imaging::geometry::{Homography, inside_quad};
+use serde_json::Value;
+
+/// Where each picture of a lot lies in its photo (corners TL, TR, BR, BL).
+pub(crate) type Placed = Vec<[[f32; 2]; 4]>;
+
+/// The pictures lying on a cloth in a loose grid of `cols` columns, each
+/// turned a little and seen with its own perspective, photographed at
+/// 1800 × 1200: a seized lot, or a catalogue page.
+pub(crate) fn lot_photo(pictures: &[&RgbImage], cols: usize) -> (RgbImage, Placed) {
+    let (w, h) = (1800.0f32, 1200.0f32);
+    let rows = pictures.len().div_ceil(cols);
+    let (cw, ch) = (w / cols as f32, h / rows as f32);
+    let mut placed = Vec::new();
+    let mut to_picture = Vec::new();
+    for (k, p) in pictures.iter().enumerate() {
+        let (pw, ph) = (p.width() as f32, p.height() as f32);
+        let s = 0.72 * (cw / pw).min(ch / ph);
+        let (cx, cy) = (
+            (k % cols) as f32 * cw + cw / 2.0,
+            (k / cols) as f32 * ch + ch / 2.0,
+        );
+        let turn = if k % 2 == 0 { 0.06f32 } else { -0.05 };
+        let corner = |u: f32, v: f32, jitter: f32| {
+            let (x, y) = ((u - pw / 2.0) * s, (v - ph / 2.0) * s);
+            [
+                cx + x * turn.cos() - y * turn.sin() + jitter,
+                cy + x * turn.sin() + y * turn.cos() - jitter,
+            ]
+        };
+        let j = 0.04 * s * pw.max(ph);
+        let quad = [
+            corner(0.0, 0.0, j),
+            corner(pw, 0.0, -j / 2.0),
+            corner(pw, ph, 0.0),
+            corner(0.0, ph, j / 2.0),
+        ];
+        let corners = [[0.0, 0.0], [pw, 0.0], [pw, ph], [0.0, ph]];
+        to_picture.push(Homography::from_four(&quad, &corners).expect("a placement"));
+        placed.push(quad);
+    }
+    // A woven cloth: fine texture, no long straight edge.
+    let photo = RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        for (k, t) in to_picture.iter().enumerate() {
+            let [u, v] = t
+                .apply([x as f32 + 0.5, y as f32 + 0.5])
+                .unwrap_or([-1.0, -1.0]);
+            let p = pictures[k];
+            if u >= 0.0 && v >= 0.0 && u < p.width() as f32 && v < p.height() as f32 {
+                return *p.get_pixel(u as u32, v as u32);
+            }
+        }
+        let weave = ((x % 6) as i32 - 3).abs() + ((y % 6) as i32 - 3).abs();
+        Rgb([110 + 6 * weave as u8, 40 + 3 * weave as u8, 35])
+    });
+    (photo, placed)
+}
+
+/// The database paintings of the lot tests, and the lot's photo saved.
+fn four_paintings(ix: &Index) -> (std::path::PathBuf, Vec<&'static str>, Placed) {
+    let ids = vec!["demo-001", "demo-003", "demo-004", "demo-013"];
+    let pictures: Vec<RgbImage> = ids.iter().map(|id| demo_picture(id)).collect();
+    let refs: Vec<&RgbImage> = pictures.iter().collect();
+    let (photo, placed) = lot_photo(&refs, 2);
+    let path = ix.scratch("lot.jpg");
+    photo.save(&path).unwrap();
+    (path, ids, placed)
+}
+
+/// Each id is found (`match` or `possible`) as its own object, its region
+/// on the picture placed there; returns the objects' numbers.
+fn assert_every_object(v: &Value, ids: &[&str], placed: &Placed) -> Vec<u64> {
+    let mut numbers = Vec::new();
+    for (id, quad) in ids.iter().zip(placed) {
+        let m = matches(v)
+            .iter()
+            .find(|m| m["id"] == *id)
+            .unwrap_or_else(|| panic!("{id} not in the results: {v}"));
+        let verdict = m["verdict"].as_str().unwrap();
+        assert!(
+            verdict == "match" || verdict == "possible",
+            "{id} is {verdict}: {v}"
+        );
+        let region: Vec<[f32; 2]> = m["evidence"]["region"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{id} has no region: {m}"))
+            .iter()
+            .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
+            .collect();
+        let centre = region
+            .iter()
+            .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+        assert!(
+            inside_quad(&centre, quad),
+            "{id}'s region {region:?} is not on its picture {quad:?}"
+        );
+        numbers.push(
+            m["object"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{id} has no object number: {m}")),
+        );
+    }
+    let mut distinct = numbers.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len(), "objects {numbers:?}: {v}");
+    numbers
+}
+
+#[test]
+fn every_painting_of_a_lot_is_its_own_result_with_its_own_region() {
+    let ix = Index::demo();
+    let (photo, ids, placed) = four_paintings(&ix);
+    let v = ix.search(&photo);
+    assert_every_object(&v, &ids, &placed);
+    // No other record is called a match.
+    for m in matches(&v) {
+        if !ids.contains(&m["id"].as_str().unwrap()) {
+            assert_ne!(m["verdict"], "match", "{m}");
+        }
+    }
+    // The expert's picture outlines every object and names it.
+    let png = ix.scratch("lot-explain.png");
+    let out = ix
+        .cmd(
+            "search",
+            &[photo.to_str().unwrap(), "--explain", png.to_str().unwrap()],
+        )
+        .ok();
+    let said = &out.stderr;
+    assert!(said.contains("the 4 objects found"), "{said}");
+    let picture = image::open(&png).unwrap().to_rgb8();
+    let blue = picture.pixels().filter(|p| p.0 == [0, 170, 255]).count();
+    assert!(blue > 500, "the other objects' outlines: {blue} pixels");
+}
+
+#[test]
+fn unrelated_objects_beside_database_ones_are_not_matched() {
+    let ix = Index::demo();
+    // Two paintings of the database beside two pictures that are not in it.
+    let unrelated = |seed: u32| {
+        RgbImage::from_fn(500, 400, |x, y| {
+            let mut h =
+                (x / 9).wrapping_mul(0x9E37_79B1) ^ (y / 9).wrapping_mul(0x85EB_CA77) ^ seed;
+            h ^= h >> 15;
+            h = h.wrapping_mul(0x2C1B_3C6D);
+            Rgb([(h >> 24) as u8, (h >> 16) as u8, (h >> 8) as u8])
+        })
+    };
+    let (a, b) = (demo_picture("demo-004"), demo_picture("demo-013"));
+    let (u1, u2) = (unrelated(1), unrelated(2));
+    let (photo, placed) = lot_photo(&[&u1, &a, &u2, &b], 2);
+    let path = ix.scratch("mixed.jpg");
+    photo.save(&path).unwrap();
+    let v = ix.search(&path);
+    assert_every_object(&v, &["demo-004", "demo-013"], &vec![placed[1], placed[3]]);
+    for m in matches(&v) {
+        if m["id"] != "demo-004" && m["id"] != "demo-013" {
+            assert_ne!(m["verdict"], "match", "{m}");
+        }
+    }
+}
+
+#[test]
+fn the_batch_and_the_api_list_every_object() {
+    let ix = Index::demo();
+    let (photo, ids, placed) = four_paintings(&ix);
+    // batch: one line, every object in it.
+    let dir = ix.scratch("lot-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&photo, dir.join("lot.jpg")).unwrap();
+    let out = ix.scratch("lot.jsonl");
+    ix.cmd(
+        "batch",
+        &[dir.to_str().unwrap(), "--out", out.to_str().unwrap()],
+    )
+    .ok();
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    assert_every_object(&line, &ids, &placed);
+    // --top is a floor for the objects: each object's best is kept.
+    let v = ix
+        .cmd("search", &[photo.to_str().unwrap(), "--json", "--top", "1"])
+        .ok()
+        .json();
+    assert_every_object(&v, &ids, &placed);
+    // An impossible bound is refused with a reason.
+    let refused = ix
+        .cmd("search", &[photo.to_str().unwrap(), "--max-objects", "0"])
+        .expect_code(2);
+    assert!(
+        refused.stderr.contains("from 1 to 100"),
+        "{}",
+        refused.stderr
+    );
+
+    // HTTP: the same objects, and a bad max_objects is a 400 that says why.
+    let srv = Server::start(&ix, &[]);
+    let bytes = std::fs::read(&photo).unwrap();
+    let reply = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&srv.keys.officer),
+        Form::new().file("photo", "lot.jpg", &bytes),
+    );
+    assert_every_object(&reply.json(), &ids, &placed);
+    let reply = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&srv.keys.officer),
+        Form::new()
+            .text("max_objects", "0")
+            .file("photo", "lot.jpg", &bytes),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(reply.text().contains("max_objects"), "{}", reply.text());
+}
