@@ -270,19 +270,16 @@ function reviewBox(m, sha) {
   return el("div", { class: "review-box" }, shown, el("div", { class: "review-actions" }, note, confirm, reject));
 }
 
-async function card(m, canvas, sha, others = []) {
+async function card(m, canvas, sha, alternative = false) {
   const ev = m.evidence || {};
   const head = el("div", { class: "head" },
-    m.object ? el("span", { class: "object", style: "background:" + objectColour(m.object), text: "object " + m.object }) : "",
+    m.object ? el("span", { class: "object", style: "background:" + objectColour(m.object), text: "object " + m.object + (alternative ? ", also" : "") }) : "",
     // A peer's record is read at the peer, not here.
     m.peer ? el("span", { class: "rid", text: m.id }) : el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
     el("span", { class: "verdict " + m.verdict, text: m.verdict }));
   const from = m.peer ? " · from " + m.peer : "";
   const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") + from });
   const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict, "data-peer": m.peer || "", "data-object": m.object || "" }, head, score);
-  if (others.length) {
-    c.append(el("p", { class: "muted", text: "Also like this object: " + others.map((o) => o.id + " (" + o.verdict + ")").join(", ") }));
-  }
   const diff = differences(m);
   if (diff) c.append(diff);
   if (m.image_url) {
@@ -325,19 +322,22 @@ $("#search-form").addEventListener("submit", async (ev) => {
     if (res.sighting) status.textContent += "; kept as sighting " + res.sighting;
     if (res.peers && res.peers.length) out.append(peerLine(res.peers));
     if (res.note) out.append(el("p", { class: "note", text: res.note }));
-    // One card per object found (its best result; the others for the same
-    // object named on it), and the photo once with every object numbered.
-    const firsts = [], others = new Map();
+    // A card per object found, its best result first, then the other
+    // candidates for the same object (a variant, a shared detail), each
+    // marked; and the photo once with every object numbered.
+    const groups = new Map(), loose = [];
     for (const m of strong) {
-      if (m.object && others.has(m.object)) others.get(m.object).push(m);
-      else {
-        firsts.push(m);
-        if (m.object) others.set(m.object, []);
-      }
+      if (!m.object) loose.push(m);
+      else if (groups.has(m.object)) groups.get(m.object).push(m);
+      else groups.set(m.object, [m]);
     }
-    const objects = firsts.filter((m) => m.object && m.evidence && m.evidence.region);
+    const objects = [...groups.values()].map((g) => g[0]).filter((m) => m.evidence && m.evidence.region);
     if (objects.length > 1 && photo.canvas) out.append(overviewFigure(photo.canvas, objects));
-    for (const m of firsts) out.append(await card(m, photo.canvas, res.query && res.query.sha256, others.get(m.object) || []));
+    const sha = res.query && res.query.sha256;
+    for (const group of groups.values()) {
+      for (const [i, m] of group.entries()) out.append(await card(m, photo.canvas, sha, i > 0));
+    }
+    for (const m of loose) out.append(await card(m, photo.canvas, sha));
     // Weak candidates are not matches; listed for the expert, folded away.
     const weak = res.matches.filter((m) => m.verdict === "none").slice(0, 5);
     if (weak.length) {
