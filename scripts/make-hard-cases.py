@@ -748,11 +748,12 @@ def report(a):
             print(f"  {os.path.join(a.report, f)}  {rid}  score {s:.4f}  {k}{'  (a source of its detail)' if is_src else ''}")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def cli(doc, generate, report, n, outputs):
+    """The command line both case generators share: generate with --bench/--out, or --report."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", help="benchmark split folder (records.jsonl, refs/, truth.csv)")
-    ap.add_argument("--out", help="output folder (queries/, truth.csv, cases.jsonl)")
-    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--out", help=f"output folder ({outputs})")
+    ap.add_argument("--n", type=int, default=n)
     ap.add_argument("--seed", default="1")
     ap.add_argument("--half", choices=["A", "B"])
     ap.add_argument("--report", metavar="DIR", help="summarise RESULTS.jsonl against DIR/cases.jsonl")
@@ -767,6 +768,10 @@ def main():
         generate(a)
     else:
         ap.error("give --bench and --out (generate) or --report DIR --results FILE")
+
+
+def main():
+    cli(__doc__, generate, report, 300, "queries/, truth.csv, cases.jsonl")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ each line's "sec".
 constants can be chosen on one half and reported on the other. Deterministic like
 make-hard-cases.py: photo i depends only on (seed, half, i).
 """
-import argparse
 import hashlib
 import importlib.util
 import json
@@ -420,24 +419,7 @@ def report(a):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", help="benchmark split folder (records.jsonl, refs/, truth.csv)")
-    ap.add_argument("--out", help="output folder (queries/, cases.jsonl)")
-    ap.add_argument("--n", type=int, default=126)
-    ap.add_argument("--seed", default="1")
-    ap.add_argument("--half", choices=["A", "B"])
-    ap.add_argument("--report", metavar="DIR", help="summarise RESULTS.jsonl against DIR/cases.jsonl")
-    ap.add_argument("--results")
-    ap.add_argument("--worst", type=int, default=10)
-    a = ap.parse_args()
-    if a.report:
-        if not a.results:
-            ap.error("--report needs --results")
-        report(a)
-    elif a.bench and a.out:
-        generate(a)
-    else:
-        ap.error("give --bench and --out (generate) or --report DIR --results FILE")
+    hc.cli(__doc__, generate, report, 126, "queries/, cases.jsonl")
 
 
 if __name__ == "__main__":

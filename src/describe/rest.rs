@@ -13,13 +13,10 @@
 
 use crate::describe::describer::{self, QUERY_FEATURE_SIDE, QueryDescriptors, RegionFeatures};
 use crate::describe::{orb, quad, rectify};
-use crate::imaging::geometry::{Homography, inside_quad};
+use crate::imaging::geometry::{Homography, Quad, area, centre, grow, inside_quad};
 use crate::imaging::resample::resize_triangle;
 use image::{GrayImage, RgbImage};
 use rayon::prelude::*;
-
-/// A corner outline in photo pixels (TL, TR, BR, BL).
-pub type Quad = [[f32; 2]; 4];
 
 /// An object's outline is blanked this much larger than found: its frame
 /// and the transform's error lie just outside it.
@@ -29,35 +26,39 @@ const GROW: f32 = 0.06;
 /// rest's own features).
 const MIN_OUTLINE_AREA: f32 = 0.015;
 
-/// The first look's features that lie outside every found object.
-pub fn unexplained_features(query: &QueryDescriptors, found: &[Quad]) -> Vec<[f32; 2]> {
+/// Positions (photo pixels) of the first look's features, and whether
+/// each lies outside every found object.
+fn unexplained(query: &QueryDescriptors, found: &[Quad]) -> Vec<([f32; 2], bool)> {
     let grown: Vec<Quad> = found.iter().map(|q| grow(q, GROW)).collect();
     let scale = query.width as f32 / query.features.width.max(1) as f32;
     query
         .features
         .keypoints
         .iter()
-        .map(|k| [k.x * scale, k.y * scale])
-        .filter(|p| !grown.iter().any(|q| inside_quad(p, q)))
+        .map(|k| {
+            let p = [k.x * scale, k.y * scale];
+            (p, !grown.iter().any(|q| inside_quad(&p, q)))
+        })
         .collect()
 }
 
-/// The first look's features outside every found object, as features of
-/// the photo's feature copy: what a probe of the rest is looked up with.
+/// The first look's features that lie outside every found object.
+pub fn unexplained_features(query: &QueryDescriptors, found: &[Quad]) -> Vec<[f32; 2]> {
+    unexplained(query, found)
+        .into_iter()
+        .filter_map(|(p, rest)| rest.then_some(p))
+        .collect()
+}
+
+/// The same features as features of the photo's feature copy: what a
+/// probe of the rest is looked up with.
 pub fn unexplained_subset(query: &QueryDescriptors, found: &[Quad]) -> orb::Features {
-    let grown: Vec<Quad> = found.iter().map(|q| grow(q, GROW)).collect();
-    let scale = query.width as f32 / query.features.width.max(1) as f32;
     let f = &query.features;
-    let (keypoints, descriptors) = f
-        .keypoints
-        .iter()
-        .zip(&f.descriptors)
-        .filter(|(k, _)| {
-            !grown
-                .iter()
-                .any(|q| inside_quad(&[k.x * scale, k.y * scale], q))
-        })
-        .map(|(k, d)| (*k, *d))
+    let (keypoints, descriptors) = unexplained(query, found)
+        .into_iter()
+        .zip(f.keypoints.iter().zip(&f.descriptors))
+        .filter(|((_, rest), _)| *rest)
+        .map(|(_, (k, d))| (*k, *d))
         .unzip();
     orb::Features {
         width: f.width,
@@ -319,32 +320,6 @@ fn luma(photo: &RgbImage) -> GrayImage {
     GrayImage::from_raw(w, h, out).expect("w × h pixels")
 }
 
-/// The quad scaled by `1 + by` about its centre.
-pub fn grow(q: &Quad, by: f32) -> Quad {
-    let c = centre(q);
-    q.map(|[x, y]| {
-        [
-            c[0] + (x - c[0]) * (1.0 + by),
-            c[1] + (y - c[1]) * (1.0 + by),
-        ]
-    })
-}
-
-pub fn centre(q: &Quad) -> [f32; 2] {
-    let (x, y) = q.iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
-    [x / 4.0, y / 4.0]
-}
-
-/// Area of a simple quad (shoelace).
-pub fn area(q: &Quad) -> f32 {
-    let mut a = 0.0;
-    for i in 0..4 {
-        let (p, n) = (q[i], q[(i + 1) % 4]);
-        a += p[0] * n[1] - n[0] * p[1];
-    }
-    a.abs() / 2.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,12 +339,5 @@ mod tests {
                 .all(|k| !inside_quad(&[k.x, k.y], &grow(&q, -0.3))),
             "a corner inside the blanked quad"
         );
-    }
-
-    #[test]
-    fn area_and_growth() {
-        let q = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
-        assert_eq!(area(&q), 100.0);
-        assert!((area(&grow(&q, 0.1)) - 121.0).abs() < 1e-3);
     }
 }

@@ -3,9 +3,11 @@
 
 use super::{Engine, EngineError, type_matches};
 use crate::describe::describer::{self, QueryDescriptors};
-use crate::describe::rest::{self, Quad};
+use crate::describe::rest;
+use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
-use crate::search::candidates::{Pairs, candidates, look_again, look_closer, probe_rest};
+use crate::search::candidates::{Pairs, candidates};
+use crate::search::further::{look_again, look_closer, probe_rest};
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
 use crate::search::response::{
@@ -119,8 +121,8 @@ impl Engine {
 
     /// Every object in the photo (issue 24): while the objects found so far
     /// leave part of the photo unexplained with enough structure to hold
-    /// another (`crate::describe::rest`), that part is described on its own
-    /// and looked up again, until a look finds no new object, the photo
+    /// another (`crate::search::objects`), that part is described on its own
+    /// (`crate::describe::rest`) and looked up again (`crate::search::further`), until a look finds no new object, the photo
     /// holds `opts.max_objects`, or [`OBJECTS_TIME`] has passed. A photo of
     /// one object, or of nothing in the database, takes no further look.
     fn look_for_more_objects(
@@ -188,7 +190,7 @@ impl Engine {
         }
     }
 
-    /// Compares the photo with the best candidates' reference images
+    /// Compares the photo with the `chosen` candidates' reference images
     /// (`crate::search::pixels`), by the grids the store keeps; an image imported
     /// before grids were kept has its file decoded, without the store's lock.
     fn compare_pixels(

@@ -147,6 +147,35 @@ impl Homography {
     }
 }
 
+/// Four corners in pixels (TL, TR, BR, BL): an outline in a photo.
+pub type Quad = [[f32; 2]; 4];
+
+/// The quad scaled by `1 + by` about its centre.
+pub fn grow(q: &Quad, by: f32) -> Quad {
+    let c = centre(q);
+    q.map(|[x, y]| {
+        [
+            c[0] + (x - c[0]) * (1.0 + by),
+            c[1] + (y - c[1]) * (1.0 + by),
+        ]
+    })
+}
+
+pub fn centre(q: &Quad) -> [f32; 2] {
+    let (x, y) = q.iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+    [x / 4.0, y / 4.0]
+}
+
+/// Area of a simple quad (shoelace).
+pub fn area(q: &Quad) -> f32 {
+    let mut a = 0.0;
+    for i in 0..4 {
+        let (p, n) = (q[i], q[(i + 1) % 4]);
+        a += p[0] * n[1] - n[0] * p[1];
+    }
+    a.abs() / 2.0
+}
+
 /// Whether `p` lies inside the convex quadrilateral `q` (either winding;
 /// a point on an edge is inside). A quad that is not convex holds nothing.
 pub fn inside_quad(p: &[f32; 2], q: &[[f32; 2]; 4]) -> bool {
@@ -609,6 +638,13 @@ impl Problem<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn area_and_growth() {
+        let q = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        assert_eq!(area(&q), 100.0);
+        assert!((area(&grow(&q, 0.1)) - 121.0).abs() < 1e-3);
+    }
 
     #[test]
     fn inside_a_quad_of_either_winding() {

@@ -4,14 +4,16 @@
 //! them geometrically ([`matching`], [`nearest`]), comparing pixels inside
 //! a proven outline ([`pixels`]), turning evidence into a calibrated score
 //! and a verdict ([`scoring`]), discounting variants of a stronger
-//! candidate ([`rivals`]), which results are distinct objects in the
-//! photo ([`objects`]), the answer's shape ([`response`]), the
+//! candidate ([`rivals`]), further looks at a photo of several
+//! objects ([`further`]), which results are distinct objects in the photo
+//! ([`objects`]), the answer's shape ([`response`]), the
 //! expert's picture ([`explain`]) and the retro-check's lookup among kept
 //! sightings ([`retro`]).
 //! Must not touch: writes of any kind; it reads a generation and the store.
 
 pub mod candidates;
 pub mod explain;
+pub mod further;
 pub mod matching;
 pub mod nearest;
 pub mod objects;

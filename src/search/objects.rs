@@ -9,8 +9,8 @@
 //! share the part of the photo they explain; different objects do not.
 
 use crate::describe::describer::QueryDescriptors;
-use crate::describe::rest::{Quad, area, centre, grow, unexplained_features};
-use crate::imaging::geometry::inside_quad;
+use crate::describe::rest::unexplained_features;
+use crate::imaging::geometry::{Quad, area, centre, grow, inside_quad};
 use crate::search::response::Match;
 use crate::search::scoring::{self, Evidence, Verdict};
 
@@ -127,8 +127,8 @@ pub fn keep_every_object(matches: &mut Vec<Match>, top: usize) {
     matches.retain(|m| {
         k += 1;
         let first_of_object = m.object.is_some_and(|o| !seen.contains(&o));
-        if let Some(o) = m.object {
-            seen.push(o);
+        if first_of_object {
+            seen.extend(m.object);
         }
         k <= top || first_of_object
     });

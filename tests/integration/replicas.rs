@@ -24,14 +24,7 @@ fn two_replicas_on_one_index_answer_alike_and_follow_the_writer() {
     let before = generation(&one);
 
     // The single writer: a CLI import beside both replicas.
-    let guitar = query("neg_guitar.jpg");
-    let records = ix.scratch("guitar.jsonl");
-    std::fs::write(
-        &records,
-        serde_json::json!({"id": "guitar-1", "title": "Guitar", "images": [guitar]}).to_string(),
-    )
-    .unwrap();
-    ix.import(&[&records]).ok();
+    let guitar = import_guitar(&ix);
     for srv in [&one, &two] {
         assert!(
             srv.wait_for(10, || generation(srv) != before),
@@ -117,14 +110,7 @@ fn a_replica_follows_published_snapshots_and_never_serves_a_half_copied_one() {
     );
 
     // The primary gains a record and publishes; the replica follows.
-    let guitar = query("neg_guitar.jpg");
-    let records = ix.scratch("guitar.jsonl");
-    std::fs::write(
-        &records,
-        serde_json::json!({"id": "guitar-1", "title": "Guitar", "images": [guitar]}).to_string(),
-    )
-    .unwrap();
-    ix.import(&[&records]).ok();
+    let guitar = import_guitar(&ix);
     ix.cmd("snapshot", &["--into".as_ref(), root.as_os_str()])
         .ok();
     let second = std::fs::read_to_string(root.join("CURRENT"))
@@ -196,4 +182,18 @@ fn a_replica_switches_snapshots_under_load_without_a_failed_request() {
     });
     assert!(answered >= 4, "{answered} searches");
     assert!(seen.len() >= 2, "searches saw the switch: {seen:?}");
+}
+
+/// Imports one more record (the guitar of a negative photo) with the CLI;
+/// returns its photo.
+fn import_guitar(ix: &Index) -> std::path::PathBuf {
+    let guitar = query("neg_guitar.jpg");
+    let records = ix.scratch("guitar.jsonl");
+    std::fs::write(
+        &records,
+        serde_json::json!({"id": "guitar-1", "title": "Guitar", "images": [guitar]}).to_string(),
+    )
+    .unwrap();
+    ix.import(&[&records]).ok();
+    guitar
 }

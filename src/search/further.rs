@@ -1,0 +1,230 @@
+//! Further looks at a photo of several objects (`crate::engine`'s
+//! object loop): the part the objects found so far leave unexplained,
+//! looked up again ([`look_again`]), probed cheaply first where it may hold
+//! nothing ([`probe_rest`]), and weak candidates pointing there verified
+//! from a closer view ([`look_closer`]). Each adopts only agreement
+//! stronger than what a candidate had ([`adopt_stronger`]).
+
+use crate::describe::describer::{self, QueryDescriptors};
+use crate::describe::orb::Features;
+use crate::describe::rectify;
+use crate::describe::rest::RestViews;
+use crate::imaging::geometry::{Quad, area};
+use crate::index::error::GenerationError;
+use crate::index::generation::Generation;
+use crate::search::candidates::{Pairs, global_evidence, in_photo, set_local};
+use crate::search::matching::{self, LocalMatch};
+use crate::search::objects;
+use crate::search::scoring::{self, Evidence};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+/// Candidates looked up with each view of a photo's unexplained part
+/// (`crate::describe::rest`), besides the objects already found there.
+const REST_CANDIDATES: usize = 20;
+
+/// Another look at the part of the photo that the objects found so far
+/// do not explain (`crate::describe::rest`): its views' words propose
+/// candidates, which are verified with the views' features; a candidate
+/// whose agreement there is stronger than what it had takes it as its
+/// local evidence, counted as found by a wider look (its chance inliers
+/// are one more net's). `found` holds the positions of the objects found,
+/// which are not looked up again. Returns the indices of `evidence` whose
+/// local evidence changed (new candidates are appended).
+pub fn look_again(
+    generation: &Generation,
+    query: &QueryDescriptors,
+    rest: &RestViews,
+    found: &HashSet<u32>,
+    evidence: &mut Vec<(u32, Evidence, Pairs)>,
+) -> Result<Vec<usize>, GenerationError> {
+    let lookups: Vec<Vec<(u32, f32)>> = rest
+        .views
+        .par_iter()
+        .map(|v| generation.word_candidates(&v.features, REST_CANDIDATES + found.len()))
+        .collect::<Result<_, _>>()?;
+    let mut index_of: HashMap<u32, usize> = evidence
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _, _))| (*p, i))
+        .collect();
+    // Each candidate, with the views whose lookup proposed it (a bit
+    // each): verified with those only, whose features hold its object.
+    let mut chosen: Vec<(usize, u32)> = Vec::new();
+    for (k, lookup) in lookups.into_iter().enumerate() {
+        for (pos, words) in lookup
+            .into_iter()
+            .filter(|(p, _)| !found.contains(p))
+            .take(REST_CANDIDATES)
+        {
+            let i = *index_of.entry(pos).or_insert_with(|| {
+                let mut e = global_evidence(generation, query, pos);
+                e.second_look = true;
+                evidence.push((pos, e, Vec::new()));
+                evidence.len() - 1
+            });
+            let e = &mut evidence[i].1;
+            e.words = e.words.max(words);
+            match chosen.iter_mut().find(|c| c.0 == i) {
+                Some(c) => c.1 |= 1 << k.min(31),
+                None => chosen.push((i, 1 << k.min(31))),
+            }
+        }
+    }
+    let verified: Vec<(usize, LocalMatch, u32)> = chosen
+        .par_iter()
+        .filter_map(|&(i, views)| match generation.features(evidence[i].0) {
+            Ok(reference) => {
+                let reference = reference.as_ref();
+                rest.views
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| views >> k.min(31) & 1 == 1)
+                    .filter_map(|(_, v)| {
+                        matching::verify(&v.features, &reference)
+                            .map(|m| in_photo(m, |p| v.to_photo.apply(p).unwrap_or(p)))
+                    })
+                    .max_by_key(|m| m.inliers)
+                    .map(|m| Ok((i, m, reference.width)))
+            }
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, GenerationError>>()?;
+    Ok(adopt_stronger(
+        generation,
+        query,
+        evidence,
+        verified,
+        rest.outline.as_ref(),
+    ))
+}
+
+/// Candidates a probe of the unexplained part verifies: a sign of another
+/// object ranks near the top of a lookup that the found objects no longer
+/// crowd.
+const PROBE: usize = 10;
+
+/// Whether the first look's features outside the found objects (`rest`)
+/// agree with a reference not found already on at least
+/// `objects::SIGN_INLIERS`: a cheap sign of another object (one word lookup
+/// and [`PROBE`] verifications, no new features).
+pub fn probe_rest(
+    generation: &Generation,
+    rest: &Features,
+    found: &HashSet<u32>,
+) -> Result<bool, GenerationError> {
+    let lookup = generation.word_candidates(rest, PROBE + found.len())?;
+    let chosen: Vec<u32> = lookup
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !found.contains(p))
+        .take(PROBE)
+        .collect();
+    let signs: Vec<bool> = chosen
+        .par_iter()
+        .map(|&pos| {
+            let reference = generation.features(pos)?;
+            Ok(matching::verify(rest, &reference.as_ref())
+                .is_some_and(|m| m.inliers as u32 >= objects::SIGN_INLIERS))
+        })
+        .collect::<Result<_, GenerationError>>()?;
+    Ok(signs.into_iter().any(|s| s))
+}
+
+/// A closer look at this many weak candidates per look at most…
+const CLOSER: usize = 6;
+/// …each with at least this many inliers already: enough to say where in
+/// the photo its object would be.
+const CLOSER_MIN_INLIERS: u32 = 8;
+
+/// A closer look at weak candidates of a photo with several objects: a
+/// candidate whose features agree a little, somewhere no object found so
+/// far explains, has the part of the photo its transform points to warped
+/// upright out of the full-size photo at the resolution of a reference
+/// photo and verified again (`crate::describe::describer::region_features`):
+/// a small object on a crowded photo gets the pixels and the feature
+/// budget it had to share. At most [`CLOSER`], strongest first, one per
+/// part of the photo, each once (`looked`). Returns the indices whose
+/// local evidence changed, which counts as found by a wider look.
+pub fn look_closer(
+    generation: &Generation,
+    query: &QueryDescriptors,
+    photo: &image::RgbImage,
+    found: &[(u32, [[f32; 2]; 4])],
+    looked: &mut HashSet<u32>,
+    evidence: &mut [(u32, Evidence, Pairs)],
+) -> Result<Vec<usize>, GenerationError> {
+    let photo_area = photo.width() as f32 * photo.height() as f32;
+    let mut weak: Vec<(usize, f32, [[f32; 2]; 4])> = evidence
+        .iter()
+        .enumerate()
+        .filter(|(_, (p, e, _))| e.inliers >= CLOSER_MIN_INLIERS && !looked.contains(p))
+        .filter(|(_, (p, _, _))| !found.iter().any(|f| f.0 == *p))
+        .filter_map(|(i, (_, e, _))| Some((i, scoring::strength(e), e.region?)))
+        .filter(|(_, _, q)| {
+            let a = area(q);
+            a >= MIN_CLOSER_AREA * photo_area
+                && a <= photo_area
+                && !found.iter().any(|f| objects::same_object(&f.1, q))
+        })
+        .collect();
+    weak.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut chosen: Vec<(usize, [[f32; 2]; 4])> = Vec::new();
+    for (i, _, q) in weak {
+        if chosen.len() == CLOSER {
+            break;
+        }
+        if !chosen.iter().any(|c| objects::same_object(&c.1, &q)) {
+            chosen.push((i, q));
+        }
+    }
+    looked.extend(chosen.iter().map(|&(i, _)| evidence[i].0));
+    let verified: Vec<(usize, LocalMatch, u32)> = chosen
+        .par_iter()
+        .filter_map(|&(i, q)| {
+            let (transform, size) = rectify::upright(&q)?;
+            let view = describer::region_features(photo, photo.width(), &transform, size, &q)?;
+            match generation.features(evidence[i].0) {
+                Ok(reference) => {
+                    let reference = reference.as_ref();
+                    matching::verify(&view.features, &reference)
+                        .map(|m| in_photo(m, |p| view.to_photo.apply(p).unwrap_or(p)))
+                        .map(|m| Ok((i, m, reference.width)))
+                }
+                Err(e) => Some(Err(e)),
+            }
+        })
+        .collect::<Result<_, GenerationError>>()?;
+    Ok(adopt_stronger(generation, query, evidence, verified, None))
+}
+
+/// A closer look is for a candidate whose region covers at least this
+/// share of the photo: smaller, it holds too few pixels to describe.
+const MIN_CLOSER_AREA: f32 = 0.002;
+
+/// Takes each verified match that has more inliers than its candidate's
+/// evidence as that evidence, counted as found by a wider look (its chance
+/// inliers are one more net's, and pay that discount), its pixels to be
+/// judged again; returns the indices that changed. The outline error is
+/// measured against the photo's outlines and `also`.
+fn adopt_stronger(
+    generation: &Generation,
+    query: &QueryDescriptors,
+    evidence: &mut [(u32, Evidence, Pairs)],
+    verified: Vec<(usize, LocalMatch, u32)>,
+    also: Option<&Quad>,
+) -> Vec<usize> {
+    let mut changed = Vec::new();
+    for (i, m, features_width) in verified {
+        let (pos, e, pairs) = &mut evidence[i];
+        if m.inliers as u32 <= e.inliers {
+            continue;
+        }
+        *pairs = set_local(generation, query, *pos, e, &m, features_width, also);
+        e.second_look = true;
+        e.pixel_agreement = None;
+        e.pixel_blocks = None;
+        changed.push(i);
+    }
+    changed
+}
