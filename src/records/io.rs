@@ -126,6 +126,7 @@ const TEXT_FIELDS: &[&str] = &[
     "theft_date",
     "theft_place",
     "country",
+    "language",
 ];
 
 /// Checks field types so that the error names the field (serde's own
@@ -174,6 +175,7 @@ fn check_field_types(
 fn normalise(mut rec: Record) -> Record {
     rec.id = rec.id.trim().to_string();
     rec.object_type = rec.object_type.trim().to_ascii_lowercase();
+    rec.language = rec.language.trim().to_ascii_lowercase();
     rec
 }
 

@@ -74,6 +74,9 @@ pub struct Record {
     pub theft_date: String,
     pub theft_place: String,
     pub country: String,
+    /// ISO 639-1 code of the language the record is written in (`it`,
+    /// `ru`); text search stems and drops stop words by it. Empty: English.
+    pub language: String,
     /// Image paths, relative to the records file they were imported from
     /// (after import: relative to the index's image store).
     pub images: Vec<String>,
@@ -106,6 +109,17 @@ impl Record {
         }
         if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
             return Err(RecordError::IdBadChar);
+        }
+        if !self.language.is_empty()
+            && !(self.language.len() == 2 && self.language.bytes().all(|b| b.is_ascii_lowercase()))
+        {
+            return Err(RecordError::BadField {
+                field: "language".into(),
+                message: format!(
+                    "expected a two-letter ISO 639-1 code such as \"it\", found {:?}",
+                    self.language
+                ),
+            });
         }
         for (i, img) in self.images.iter().enumerate() {
             if img.trim().is_empty() {

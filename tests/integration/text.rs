@@ -91,3 +91,122 @@ fn unknown_status_is_an_error() {
     let out = ix.cmd("text", &["harp", "--status", "lost"]).expect_code(2);
     assert!(out.stderr.contains("lost"), "{}", out.stderr);
 }
+
+/// Records written in Russian, Greek, Italian, French, German, Spanish and
+/// English (`fixtures/languages`), each with its `language`.
+fn languages() -> Index {
+    let ix = Index::new();
+    ix.import(&[crate::util::fixture("languages/records.jsonl")])
+        .ok();
+    ix
+}
+
+#[test]
+fn latin_letters_find_greek_and_cyrillic_records() {
+    let ix = languages();
+    // "Икона святого Николая Чудотворца", typed as an officer spells it.
+    assert_eq!(
+        first(&ix.text("ikona Nikolaj", &[])).as_deref(),
+        Some("ru-1")
+    );
+    assert_eq!(
+        first(&ix.text("икона Николай", &[])).as_deref(),
+        Some("ru-1")
+    );
+    assert_eq!(
+        first(&ix.text("Panagia Odigitria", &[])).as_deref(),
+        Some("el-1")
+    );
+}
+
+#[test]
+fn types_and_materials_are_found_across_languages() {
+    let ix = languages();
+    let mut icons = ids(&ix.text("icons", &[]));
+    icons.truncate(5);
+    icons.sort();
+    assert_eq!(icons, ["de-2", "el-1", "it-2", "ru-1", "ru-2"]);
+    // Oil on canvas: "óleo sobre lienzo", "huile sur toile", "масло на холсте".
+    let mut oil_canvas = ids(&ix.text("oil canvas", &[]));
+    oil_canvas.truncate(5);
+    oil_canvas.sort();
+    assert_eq!(oil_canvas, ["en-1", "es-1", "fr-1", "ru-2", "ru-3"]);
+    assert_eq!(first(&ix.text("silver coin", &[])).as_deref(), Some("el-2"));
+}
+
+#[test]
+fn stemming_and_stop_words_follow_the_records_language() {
+    let ix = languages();
+    // German plural, Italian plural.
+    assert_eq!(
+        first(&ix.text("Ikonen Georg", &[])).as_deref(),
+        Some("de-2")
+    );
+    assert_eq!(
+        first(&ix.text("vergine roccia", &[])).as_deref(),
+        Some("it-3")
+    );
+    // "la" is an Italian and a French stop word: it finds neither record.
+    assert!(ids(&ix.text("la", &[])).is_empty());
+}
+
+/// A photo of nothing in the database: every candidate is weak, so the
+/// words given with it order them, and the answer says so; scores and
+/// verdicts stay the photo's.
+#[test]
+fn words_order_candidates_the_photo_cannot_tell_apart() {
+    let ix = Index::demo();
+    let photo = crate::util::query("neg_guitar.jpg");
+    let alone = ix
+        .cmd("search", &[photo.as_os_str(), "--json".as_ref()])
+        .ok()
+        .json();
+    assert!(alone.get("words").is_none(), "{alone}");
+    let with = ix
+        .cmd(
+            "search",
+            &[
+                photo.as_os_str(),
+                "--json".as_ref(),
+                "--text".as_ref(),
+                "harp".as_ref(),
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(with["words"]["applied"], true, "{with}");
+    assert_eq!(with["words"]["reordered"], true, "{with}");
+    let top = &with["matches"][0];
+    assert_eq!(top["id"], "demo-007", "the harp: {with}");
+    assert_eq!(top["verdict"], "none", "{with}");
+    let image_score = crate::util::matches(&alone)
+        .iter()
+        .find(|m| m["id"] == "demo-007")
+        .map(|m| m["score"].clone());
+    assert_eq!(Some(top["score"].clone()), image_score, "{with}");
+    assert!(top["words"].as_f64().unwrap() > 0.0, "{top}");
+}
+
+/// With a `match` the words never reorder: the photo has spoken.
+#[test]
+fn words_never_move_a_match() {
+    let ix = Index::demo();
+    let photo = crate::util::query("demo-013_photo_tilt.jpg");
+    let title = "Relief with feathered deity"; // demo-101, a weak candidate here
+    let v = ix
+        .cmd(
+            "search",
+            &[
+                photo.as_os_str(),
+                "--json".as_ref(),
+                "--text".as_ref(),
+                title.as_ref(),
+            ],
+        )
+        .ok()
+        .json();
+    assert_eq!(v["matches"][0]["id"], "demo-013", "{v}");
+    assert_eq!(v["matches"][0]["verdict"], "match", "{v}");
+    assert_eq!(v["words"]["applied"], false, "{v}");
+    assert_eq!(v["words"]["reordered"], false, "{v}");
+}

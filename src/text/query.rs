@@ -1,0 +1,283 @@
+//! Typed words to a ranked list of records.
+//!
+//! Officers type a few words while looking at an object: some title words
+//! (often misspelt), the artist's surname (maybe misspelt, maybe missing), a
+//! material, a decade, what is depicted. So the query is not parsed with
+//! tantivy's query language (a stray `:` or `"` must never become an
+//! error): each typed word becomes one clause, a disjunction-max over
+//! weighted fields, so a word counts once even if it appears in several
+//! fields, and a record matching more words ranks higher.
+
+use super::analysis::{latin_key, plain, type_parts};
+use super::typos::idf;
+use super::{Lexicon, TextError, TextFilter, TextHit, TextIndex};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query,
+    TermQuery,
+};
+use tantivy::schema::{Facet, Field, IndexRecordOption, Value};
+use tantivy::{Searcher, TantivyDocument, Term};
+
+/// `score / (score + SCORE_HALF)` maps scores into [0, 1); one typed word
+/// found in a title lands near 0.5, three words near 0.75.
+const SCORE_HALF: f32 = 40.0;
+
+/// Field weights: what an officer types is mostly title and artist.
+const W_TITLE: f32 = 3.0;
+const W_MAKER: f32 = 2.5;
+const W_MATERIALS: f32 = 1.5;
+const W_SUBJECT: f32 = 0.8;
+const W_BODY: f32 = 0.5;
+const W_DECADE: f32 = 1.5;
+/// A word of another language naming the same type or material.
+const W_CONCEPT: f32 = 1.5;
+/// A Latin-letter word matching a Greek or Cyrillic one.
+const W_TRANSLIT: f32 = 2.5;
+/// The unstemmed word beats its stemmed form a little ("Moore" is not
+/// "moors", though both stem to "moor").
+const PLAIN_BONUS: f32 = 1.1;
+/// A misspelling candidate is worth less than the word itself.
+const FUZZY_1: f32 = 0.7;
+const FUZZY_2: f32 = 0.5;
+/// Flat score for matching a typed word at all. Known-item queries come
+/// from the record itself, so every matched word counts for more than how
+/// rare it is: this acts like Lucene's coordination factor. A word found
+/// only in the subject or description counts fully: what is depicted is
+/// what an expert describes.
+const WORD_BONUS: f32 = 20.0;
+/// Share of [`WORD_BONUS`] for a match only through a misspelling.
+const FUZZY_SHARE: f32 = 0.7;
+/// Disjunction-max tie breaker: a word found in several fields of the
+/// same record counts a little more.
+const TIE_BREAKER: f32 = 0.1;
+/// Two typed words side by side in one subject term ("machine gun",
+/// "river Rhine"), in either order, a word between them allowed.
+const W_PHRASE_SUBJECT: f32 = 0.5;
+const PHRASE_SLOP: u32 = 1;
+const MAX_PAIR_WORDS: usize = 8;
+
+/// `"sculpture/bust"` → facet `/sculpture/bust`.
+pub(super) fn type_facet(object_type: &str) -> Option<Facet> {
+    let parts = type_parts(object_type);
+    (!parts.is_empty()).then(|| Facet::from_path(parts))
+}
+
+fn term_q(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+    let q = TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    );
+    Box::new(BoostQuery::new(Box::new(q), boost))
+}
+
+impl TextIndex {
+    /// One clause per typed word: the best of its exact (stemmed) matches
+    /// in every field, its concept in the thesaurus, its transliteration and
+    /// its misspelling candidates, plus a flat bonus for matching the word
+    /// at all, so that a record holding every typed word beats one holding
+    /// fewer but rarer ones.
+    fn word_clause(
+        &self,
+        searcher: &Searcher,
+        lex: &Lexicon,
+        raw: &str,
+    ) -> Result<Option<Box<dyn Query>>, TextError> {
+        let f = &self.fields;
+        let mut strong: Vec<Box<dyn Query>> = Vec::new();
+        let mut weak: Vec<Box<dyn Query>> = Vec::new();
+        let mut fuzzy: Vec<Box<dyn Query>> = Vec::new();
+        let lower = raw.to_lowercase();
+        let decade_word = lower.len() == 5
+            && lower.ends_with("0s")
+            && lower[..4].bytes().all(|b| b.is_ascii_digit());
+        if decade_word {
+            strong.push(term_q(f.decade, &lower, W_DECADE));
+        } else if lower.len() == 4 && lower.bytes().all(|b| b.is_ascii_digit()) {
+            strong.push(term_q(
+                f.decade,
+                &format!("{}0s", &lower[..3]),
+                W_DECADE * 0.5,
+            ));
+        }
+        let n = searcher.num_docs().max(1);
+        for written in plain(raw).into_iter().take(1) {
+            let stems = self.analysis.stems(&lex.languages, raw);
+            for stem in &stems {
+                strong.push(term_q(f.title, stem, W_TITLE));
+                strong.push(term_q(f.maker, stem, W_MAKER));
+                strong.push(term_q(f.materials, stem, W_MATERIALS));
+                weak.push(term_q(f.subject, stem, W_SUBJECT));
+                weak.push(term_q(f.body, stem, W_BODY));
+            }
+            strong.push(term_q(f.title_plain, &written, W_TITLE * PLAIN_BONUS));
+            strong.push(term_q(f.maker_plain, &written, W_MAKER * PLAIN_BONUS));
+            let keys = std::iter::once(written.as_str()).chain(stems.iter().map(String::as_str));
+            for concept in self.thesaurus.concepts(keys) {
+                strong.push(term_q(f.concept, concept, W_CONCEPT));
+            }
+            if lex.has_translit {
+                let key = latin_key(raw);
+                if !key.is_empty() {
+                    strong.push(term_q(f.translit, &key, W_TRANSLIT));
+                    // Transliterations differ by a letter or two more often
+                    // than typed words do ("Nikolaj", "Nikolaia").
+                    for (t, d) in lex.keys.expansions(&key) {
+                        let wf = if d == 1 { FUZZY_1 } else { FUZZY_2 };
+                        fuzzy.push(term_q(f.translit, &t, W_TRANSLIT * wf));
+                    }
+                }
+            }
+            let exp = lex.words.expansions(&written);
+            if exp.is_empty() {
+                continue;
+            }
+            for (field, w) in [
+                (f.title_plain, W_TITLE),
+                (f.maker_plain, W_MAKER),
+                (f.materials_plain, W_MATERIALS),
+            ] {
+                // Blend idf as Lucene does: a misspelling candidate scores
+                // no higher than the commonest of the word's candidates,
+                // so a rare neighbour of a correct common word stays low.
+                let df_of = |t: &str| searcher.doc_freq(&Term::from_field_text(field, t));
+                let mut dfs = Vec::with_capacity(exp.len());
+                let mut ref_df = df_of(&written)?;
+                for (t, _) in &exp {
+                    let df = df_of(t)?;
+                    ref_df = ref_df.max(df);
+                    dfs.push(df);
+                }
+                for ((t, d), df) in exp.iter().zip(dfs) {
+                    if df == 0 {
+                        continue;
+                    }
+                    let blend = (idf(n, ref_df) / idf(n, df)).min(1.0);
+                    let wf = if *d == 1 { FUZZY_1 } else { FUZZY_2 };
+                    fuzzy.push(term_q(field, t, w * wf * blend));
+                }
+            }
+        }
+        if strong.is_empty() && weak.is_empty() && fuzzy.is_empty() {
+            return Ok(None);
+        }
+        let mut flat: Vec<Box<dyn Query>> = Vec::new();
+        for (alts, share) in [(&strong, 1.0), (&weak, 1.0), (&fuzzy, FUZZY_SHARE)] {
+            if !alts.is_empty() {
+                let any = BooleanQuery::new(
+                    alts.iter()
+                        .map(|q| (Occur::Should, q.box_clone()))
+                        .collect(),
+                );
+                flat.push(Box::new(ConstScoreQuery::new(
+                    Box::new(any),
+                    WORD_BONUS * share,
+                )));
+            }
+        }
+        let all: Vec<Box<dyn Query>> = strong.into_iter().chain(weak).chain(fuzzy).collect();
+        let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Should,
+            Box::new(DisjunctionMaxQuery::with_tie_breaker(all, TIE_BREAKER)),
+        )];
+        if !flat.is_empty() {
+            parts.push((Occur::Should, Box::new(DisjunctionMaxQuery::new(flat))));
+        }
+        Ok(Some(Box::new(BooleanQuery::new(parts))))
+    }
+
+    /// Phrase clauses for every two typed words, in either order, within
+    /// one subject term. Titles get none: Tate's "Lausanne [Turner]" holds
+    /// the surname beside a title word, and a title phrase then outranks
+    /// the record the words came from (see docs/decisions.md).
+    fn pair_clauses(&self, lex: &Lexicon, words: &[&str]) -> Vec<Box<dyn Query>> {
+        let f = &self.fields;
+        let stems: Vec<String> = words
+            .iter()
+            .take(MAX_PAIR_WORDS)
+            .filter_map(|w| self.analysis.stems(&lex.languages, w).into_iter().next())
+            .collect();
+        let mut out: Vec<Box<dyn Query>> = Vec::new();
+        for (i, a) in stems.iter().enumerate() {
+            for b in stems.iter().skip(i + 1).filter(|b| *b != a) {
+                for (x, y) in [(a, b), (b, a)] {
+                    let mut q = PhraseQuery::new(vec![
+                        Term::from_field_text(f.subject, x),
+                        Term::from_field_text(f.subject, y),
+                    ]);
+                    q.set_slop(PHRASE_SLOP);
+                    out.push(Box::new(BoostQuery::new(Box::new(q), W_PHRASE_SUBJECT)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Ranks records for plain typed words; no query syntax, so no query
+    /// can fail to parse. An empty query returns nothing.
+    pub fn search(
+        &self,
+        query: &str,
+        filter: &TextFilter,
+        top: usize,
+    ) -> Result<Vec<TextHit>, TextError> {
+        let searcher = self.reader.searcher();
+        if top == 0 || searcher.num_docs() == 0 {
+            return Ok(Vec::new());
+        }
+        let lex = self.lexicon(&searcher)?;
+        let mut words: Vec<&str> = Vec::new();
+        for w in query.split(|c: char| !c.is_alphanumeric()) {
+            if !w.is_empty() && !words.iter().any(|x| x.to_lowercase() == w.to_lowercase()) {
+                words.push(w);
+            }
+        }
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for w in &words {
+            if let Some(q) = self.word_clause(&searcher, &lex, w)? {
+                should.push((Occur::Should, q));
+            }
+        }
+        if should.is_empty() {
+            return Ok(Vec::new());
+        }
+        should.extend(
+            self.pair_clauses(&lex, &words)
+                .into_iter()
+                .map(|q| (Occur::Should, q)),
+        );
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        let mut must = |term: Term| {
+            let q = TermQuery::new(term, IndexRecordOption::Basic);
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(q), 0.0)),
+            ));
+        };
+        // A blank type ("", "/") filters nothing.
+        if let Some(facet) = filter.object_type.as_deref().and_then(type_facet) {
+            must(Term::from_facet(f.object_type, &facet));
+        }
+        if let Some(s) = filter.status {
+            must(Term::from_field_text(f.status, s.as_str()));
+        }
+        if let Some(s) = filter.source.as_deref() {
+            must(Term::from_field_text(f.source, s));
+        }
+        let q = BooleanQuery::new(clauses);
+        let top_docs = searcher.search(&q, &TopDocs::with_limit(top).order_by_score())?;
+        let mut hits = Vec::with_capacity(top_docs.len());
+        for (score, addr) in top_docs {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()) {
+                hits.push(TextHit {
+                    id: id.to_string(),
+                    score: score / (score + SCORE_HALF),
+                });
+            }
+        }
+        Ok(hits)
+    }
+}

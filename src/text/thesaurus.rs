@@ -1,0 +1,102 @@
+//! Object types and materials across languages: "icon", "icona", "Ikone",
+//! "icône" and "икона" all name one concept, indexed as such, so an
+//! officer's word finds a record written in another language.
+//!
+//! The terms are data (`thesaurus.tsv`, after the Getty AAT's preferred
+//! terms), each stemmed in its own language when loaded, so inflected forms
+//! ("Ikonen", "icone") find the concept too.
+
+use super::analysis::{Analysis, LANGUAGES, language, plain};
+use std::collections::HashMap;
+
+const DATA: &str = include_str!("thesaurus.tsv");
+
+/// Word (folded, stemmed or as written) → the concepts it names.
+pub(super) struct Thesaurus {
+    concepts: HashMap<String, Vec<&'static str>>,
+}
+
+impl Thesaurus {
+    pub(super) fn load(analysis: &Analysis) -> Thesaurus {
+        let mut lines = DATA
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+        let header: Vec<usize> = lines
+            .next()
+            .map(|h| h.split('\t').skip(1).map(language).collect())
+            .unwrap_or_default();
+        debug_assert!(header.iter().all(|&l| l < LANGUAGES.len()));
+        let mut concepts: HashMap<String, Vec<&'static str>> = HashMap::new();
+        for line in lines {
+            let mut cells = line.split('\t');
+            let Some(id) = cells.next() else { continue };
+            for (cell, &lang) in cells.zip(&header) {
+                for term in cell.split('|').filter(|t| !t.is_empty()) {
+                    // Two-word terms ("eau-forte") would name the concept by
+                    // either word alone: left out.
+                    let written = plain(term);
+                    if written.len() != 1 {
+                        continue;
+                    }
+                    let stemmed = analysis.words(lang, true, term);
+                    for key in written.into_iter().chain(stemmed) {
+                        let ids = concepts.entry(key).or_default();
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                }
+            }
+        }
+        Thesaurus { concepts }
+    }
+
+    /// The concepts any of `keys` names, each once.
+    pub(super) fn concepts<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for key in keys {
+            for id in self.concepts.get(key).into_iter().flatten() {
+                if !out.contains(id) {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_concept_across_languages_and_inflections() {
+        let a = Analysis::new();
+        let t = Thesaurus::load(&a);
+        let it = language("it");
+        for (lang, word) in [
+            ("en", "icons"),
+            ("de", "Ikonen"),
+            ("ru", "иконы"),
+            ("fr", "icône"),
+        ] {
+            let keys: Vec<String> = plain(word)
+                .into_iter()
+                .chain(a.words(language(lang), true, word))
+                .collect();
+            assert_eq!(
+                t.concepts(keys.iter().map(String::as_str)),
+                ["icon"],
+                "{word}"
+            );
+        }
+        assert_eq!(
+            t.concepts(a.words(it, true, "tela").iter().map(String::as_str)),
+            ["canvas"]
+        );
+        assert!(t.concepts(["eau", "forte"]).is_empty());
+    }
+}
