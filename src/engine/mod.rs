@@ -272,6 +272,7 @@ impl Engine {
                     image: None,
                     image_index: None,
                     evidence: None,
+                    words: None,
                     record: RecordSummary::from(&record),
                     review: None,
                     pairs: Vec::new(),
@@ -282,6 +283,7 @@ impl Engine {
         Ok(SearchResponse {
             database: self.database_state()?,
             matches,
+            words: None,
         })
     }
 

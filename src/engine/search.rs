@@ -14,6 +14,7 @@ use crate::search::response::{
     Match, RecordSummary, SearchOptions, SearchResponse, discount_rivals,
 };
 use crate::search::scoring::{self, Evidence, Verdict};
+use crate::search::words;
 use crate::store::{ImageRef, StoreError};
 use crate::text::TextFilter;
 use image::RgbImage;
@@ -30,6 +31,9 @@ const OBJECTS_TIME: Duration = Duration::from_secs(3);
 /// A candidate that a further look verified with at least this many
 /// inliers is compared with the photo pixel by pixel (a few milliseconds).
 const JUDGED_INLIERS: u32 = 8;
+/// Records the words given with a photo are looked up in: candidates
+/// beyond them get no words score.
+const WORDS_HITS: usize = 1000;
 
 impl Engine {
     /// Searches with a photo file.
@@ -95,6 +99,7 @@ impl Engine {
                         image: Some(image.path),
                         image_index: Some(image.n),
                         evidence: Some(ev),
+                        words: None,
                         record: RecordSummary::from(&record),
                         review: None,
                         pairs,
@@ -104,10 +109,16 @@ impl Engine {
         }
         let mut matches: Vec<Match> = best.into_values().collect();
         discount_rivals(&mut matches);
-        if let Some(words) = opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
-            self.boost_by_text(&mut matches, words)?;
-        }
         matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        let words = match opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            Some(text) => {
+                let hits = self.text.search(text, &TextFilter::default(), WORDS_HITS)?;
+                let by_id: HashMap<&str, f32> =
+                    hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
+                Some(words::order(&mut matches, |id| by_id.get(id).copied()))
+            }
+            None => None,
+        };
         objects::number(&mut matches);
         objects::keep_every_object(&mut matches, opts.top);
         if let Some(sha) = &opts.photo_sha256 {
@@ -116,6 +127,7 @@ impl Engine {
         Ok(SearchResponse {
             database: self.database_state()?,
             matches,
+            words,
         })
     }
 
@@ -228,21 +240,6 @@ impl Engine {
         for (&i, a) in chosen.iter().zip(agreements) {
             evidence[i].1.pixel_agreement = a.and_then(|a| a.0);
             evidence[i].1.pixel_blocks = a.map(|a| a.1);
-        }
-        Ok(())
-    }
-
-    /// Raises candidates whose description matches the officer's words, by
-    /// at most a twentieth: words can order close candidates but never turn
-    /// a weak image match into an alarm on their own.
-    fn boost_by_text(&self, matches: &mut [Match], words: &str) -> Result<(), EngineError> {
-        let hits = self.text.search(words, &TextFilter::default(), 1000)?;
-        let by_id: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
-        for m in matches.iter_mut() {
-            if let Some(s) = by_id.get(m.id.as_str()) {
-                // The verdict stays the image's: words reorder, never alarm.
-                m.score = (m.score + 0.05 * s).min(1.0);
-            }
         }
         Ok(())
     }

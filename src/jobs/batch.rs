@@ -140,6 +140,9 @@ pub struct BatchLine {
     /// The sighting this photo was kept as (`--keep`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sighting: Option<String>,
+    /// What words given with the photo did to the order (`search --text`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<crate::search::words::WordsUse>,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,6 +158,9 @@ pub struct LineMatch {
     /// The raw evidence behind the score, for an expert (and calibration).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<crate::search::scoring::Evidence>,
+    /// How well the record's text matches the words given with the photo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<f32>,
     /// The record's objects are made in multiples (coins, prints, casts):
     /// a `match` proves the design, not that this is the stolen object.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -178,6 +184,7 @@ impl BatchLine {
                     object: m.object,
                     image: m.image.clone(),
                     evidence: m.evidence,
+                    words: m.words,
                     made_in_multiples: m.record.made_in_multiples,
                     review: m.review.clone(),
                 })
@@ -185,6 +192,7 @@ impl BatchLine {
             sec,
             error: None,
             sighting: None,
+            words: resp.words,
         }
     }
 }
@@ -386,6 +394,7 @@ fn search_and_keep(
         sec: t.elapsed().as_secs_f64(),
         error: Some(e),
         sighting: None,
+        words: None,
     };
     let bytes = match std::fs::read(&input.path) {
         Ok(b) => b,
@@ -435,6 +444,7 @@ fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> Batc
             sec: 0.0,
             error: Some(e.to_string()),
             sighting: None,
+            words: None,
         },
     };
     BatchLine {

@@ -22,3 +22,4 @@ pub mod response;
 pub mod retro;
 pub mod rivals;
 pub mod scoring;
+pub mod words;

@@ -123,6 +123,10 @@ pub struct Match {
     pub image_index: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// How well the record's text matches the words given with the photo
+    /// (0–1); absent when none were given or they do not match it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<f32>,
     pub record: RecordSummary,
     /// An expert's decision on this candidate for this photo, if any: a
     /// rejected look-alike is still shown, marked.
@@ -151,4 +155,8 @@ pub struct DatabaseState {
 pub struct SearchResponse {
     pub database: DatabaseState,
     pub matches: Vec<Match>,
+    /// What the words given with the photo did to the order; absent when
+    /// none were given (`crate::search::words`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<crate::search::words::WordsUse>,
 }

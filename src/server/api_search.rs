@@ -303,6 +303,7 @@ async fn run_photo_search(
         "peers": answers.iter().map(|a| &a.state).collect::<Vec<_>>(),
         "sighting": sighting,
         "sighting_error": sighting_error,
+        "words": resp.words,
     })))
 }
 

@@ -61,6 +61,7 @@ pub fn document() -> Value {
           "Match": {"type": "object", "properties": {
             "id": {"type": "string"}, "score": {"type": "number"},
             "verdict": {"enum": ["match", "partial", "possible", "none"], "description": "match: the photo shows this record's picture (an alarm). partial: the photo shares only a part of its picture with this record (a motif, a print of the same plate, a detail in another picture); not an alarm, for an expert. possible: weak evidence. none: a candidate, not a match. For a record made in multiples (record.made_in_multiples) a match means the same design; its inscriptions and features tell the object."},
+            "words": {"type": "number", "description": "how well the record's text matches the words given with the photo (0-1); absent when none were given or they do not match it"},
             "object": {"type": "integer", "description": "which object of the photo this result explains (1 = the one with the strongest result): results with the same number are alternatives for one object, different numbers different objects, each with its own evidence.region; absent without a verdict or a verified region"},
             "image_index": {"type": "integer"}, "image_url": {"type": "string"},
             "evidence": {"type": "object", "properties": {"inliers": {"type": "integer"}, "cells": {"type": "integer"}, "coverage": {"type": "number"},
@@ -73,6 +74,7 @@ pub fn document() -> Value {
           "SearchResult": {"type": "object", "properties": {"database": {"$ref": "#/components/schemas/Database"}, "query": {"type": "object"}, "verdict": {"type": "string"}, "note": {"type": ["string", "null"]}, "matches": {"type": "array", "items": {"$ref": "#/components/schemas/Match"}},
             "sighting": {"type": ["string", "null"], "description": "the id of the sighting the photo was kept as (keep=true, or a key that keeps every search)"},
             "calibration": {"type": "string", "description": "what a score means on this server; peers' scores are merged only when it is the same"},
+            "words": {"type": "object", "description": "present when words were given with the photo: they order only candidates whose image scores are within 0.1, only when no candidate is a match, and never change a score or a verdict", "properties": {"applied": {"type": "boolean", "description": "false when a match made the words irrelevant"}, "reordered": {"type": "boolean", "description": "the words changed the order the image scores give"}}},
             "sighting_error": {"type": ["string", "null"], "description": "why the photo was not kept as asked (a replica keeps none; a failure to keep never fails the search)"},
             "peers": {"type": "array", "description": "each peer asked (serve --peers): a match from a peer carries \"peer\": its name", "items": {"type": "object", "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"}, "error": {"type": "string"}, "records": {"type": "integer"}, "generation": {"type": "integer"}, "ms": {"type": "integer"}}}}}},
           "Sighting": {"type": "object", "properties": {"id": {"type": "string"}, "query": {"type": "string", "description": "the batch's input name, or \"upload\""}, "photo_sha256": {"type": "string"},
@@ -88,7 +90,7 @@ pub fn document() -> Value {
         "/v1/search": {"post": {"summary": "Search by photo (officer)", "security": auth,
           "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["photo"], "properties": {
             "photo": {"type": "string", "format": "binary", "description": "JPEG, PNG, WebP, TIFF, GIF, BMP or HEIC"},
-            "text": {"type": "string"}, "type": {"type": "string"}, "top": {"type": "integer", "minimum": 1, "maximum": 100, "description": "results, besides the best result of each object found"},
+            "text": {"type": "string", "description": "words describing the object: they may order candidates the photo cannot tell apart (see SearchResult.words)"}, "type": {"type": "string"}, "top": {"type": "integer", "minimum": 1, "maximum": 100, "description": "results, besides the best result of each object found"},
             "max_objects": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10, "description": "objects looked for in the photo (a seized lot, a wall, a catalogue page): after the first look, the part of the photo the objects found leave unexplained is looked at again until nothing more is found, the photo holds this many or a time bound is reached"},
             "keep": {"type": "boolean", "description": "keep the photo as a sighting: a record added later that it shows raises an alert"},
             "case": {"type": "string"}, "url": {"type": "string"}, "title": {"type": "string"}, "seller": {"type": "string"}, "seen": {"type": "string", "description": "where and when the photo was seen, kept with the sighting"}}}}}},

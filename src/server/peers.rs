@@ -221,13 +221,20 @@ fn rand_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Ours and the peers' matches in one list by score, at most `top`.
+/// Ours and the peers' matches in one list by score: at most `top`, or as
+/// many as ours (every object found keeps its result).
 pub fn merge(mut ours: Vec<Value>, answers: &[PeerAnswer], top: usize) -> Vec<Value> {
+    // Ours alone keep the engine's order and bounds: every object's best
+    // result beyond `top`, and the order words gave close candidates.
+    if answers.iter().all(|a| a.matches.is_empty()) {
+        return ours;
+    }
+    let ours_len = ours.len();
     for a in answers {
         ours.extend(a.matches.iter().cloned());
     }
     let score = |v: &Value| v["score"].as_f64().unwrap_or(0.0);
     ours.sort_by(|a, b| score(b).total_cmp(&score(a)));
-    ours.truncate(top);
+    ours.truncate(top.max(ours_len));
     ours
 }

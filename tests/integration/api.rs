@@ -438,3 +438,27 @@ fn a_partial_best_result_is_said_to_be_no_match_of_the_object() {
     let metrics = srv.get("/metrics", Some(&srv.keys.officer)).text();
     assert!(metrics.contains("verdict=\"partial\""), "{metrics}");
 }
+
+/// The words given with a photo, through the API: the answer says they
+/// reordered weak candidates, and the lifted card carries its words score.
+#[test]
+fn words_given_with_a_photo_say_when_they_reorder() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let bytes = std::fs::read(query("neg_guitar.jpg")).unwrap();
+    let r = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&srv.keys.officer),
+        Form::new()
+            .file("photo", "neg_guitar.jpg", &bytes)
+            .text("text", "harp"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["words"]["reordered"], true, "{v}");
+    assert_eq!(v["matches"][0]["id"], "demo-007", "{v}");
+    assert_eq!(v["matches"][0]["verdict"], "none", "{v}");
+    assert_eq!(v["verdict"], "none", "{v}");
+    assert!(v["matches"][0]["words"].as_f64().unwrap() > 0.0, "{v}");
+}

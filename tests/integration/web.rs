@@ -526,3 +526,31 @@ fn a_lot_photo_shows_every_object_outlined_and_numbered_with_a_card_each() {
         "outlines in two colours: {colours}"
     );
 }
+
+#[test]
+fn words_typed_with_a_photo_say_on_the_page_when_they_reorder() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.sign_in(&srv.base, &srv.keys.officer);
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    d.type_into("#photo", query("neg_guitar.jpg").to_str().unwrap());
+    d.type_into("#words", "harp");
+    d.click("#search-btn");
+    let note = d.wait_for(
+        "return document.querySelector('.note.words')?.innerText",
+        60,
+    );
+    assert!(
+        note.as_str().unwrap().contains("changed the order"),
+        "{note}"
+    );
+    // Nothing in the database: the harp leads the weak candidates, with
+    // the photo's own score and no card of its own.
+    let first = d.script("return document.querySelector('.weak li a').textContent");
+    assert_eq!(first, "demo-007");
+    assert_eq!(
+        d.script("return document.querySelectorAll('.card').length"),
+        0
+    );
+}

@@ -270,6 +270,13 @@ function reviewBox(m, sha) {
   return el("div", { class: "review-box" }, shown, el("div", { class: "review-actions" }, note, confirm, reject));
 }
 
+// Words given with a photo order close candidates only, never a match.
+function wordsNote(w) {
+  if (w.reordered) return "Your words changed the order of candidates the photo alone could not tell apart; scores and verdicts are the photo's.";
+  if (w.applied) return "Your words did not change the order.";
+  return "Your words were not used to order the results: the photo gives a match.";
+}
+
 async function card(m, canvas, sha, alternative = false) {
   const ev = m.evidence || {};
   const head = el("div", { class: "head" },
@@ -278,7 +285,7 @@ async function card(m, canvas, sha, alternative = false) {
     m.peer ? el("span", { class: "rid", text: m.id }) : el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
     el("span", { class: "verdict " + m.verdict, text: m.verdict }));
   const from = m.peer ? " · from " + m.peer : "";
-  const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") + from });
+  const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") + (m.words != null ? " · words " + m.words.toFixed(2) : "") + from });
   const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict, "data-peer": m.peer || "", "data-object": m.object || "" }, head, score);
   const diff = differences(m);
   if (diff) c.append(diff);
@@ -322,6 +329,7 @@ $("#search-form").addEventListener("submit", async (ev) => {
     if (res.sighting) status.textContent += "; kept as sighting " + res.sighting;
     if (res.peers && res.peers.length) out.append(peerLine(res.peers));
     if (res.note) out.append(el("p", { class: "note", text: res.note }));
+    if (res.words) out.append(el("p", { class: "note words", text: wordsNote(res.words) }));
     // A card per object found, its best result first, then the other
     // candidates for the same object (a variant, a shared detail), each
     // marked; and the photo once with every object numbered.
