@@ -4,7 +4,8 @@
 usage: words-effect.py --bin target/release/provenance --index IDX --split ../shared/bench/dev
                        --results BASELINE.jsonl [--half A|B] [--negatives 60]
 
-BASELINE.jsonl is `provenance batch` over the split's queries (no words). Then:
+BASELINE.jsonl is `provenance batch` over the split's queries (no words); it only picks the photos.
+Each photo is then searched twice, without and with words:
   - every positive photo whose first result is not a `match` is searched again with two
     content words of its record's title, as an officer types what they see: R@1 before/after;
   - negatives are searched with two title words of an unrelated record (misleading words):
@@ -21,8 +22,9 @@ def title_words(title, n=2):
     return " ".join(ws[:n])
 
 
-def search(binary, index, photo, words):
-    r = subprocess.run([binary, "search", "--index", index, photo, "--json", "--text", words],
+def search(binary, index, photo, words=None):
+    extra = ["--text", words] if words else []
+    r = subprocess.run([binary, "search", "--index", index, photo, "--json"] + extra,
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"{photo}: {r.stderr.strip()}")
@@ -63,7 +65,7 @@ def main():
             or base[os.path.basename(r["file"])][0]["verdict"] != "match"]
     before = after = changed = reordered = 0
     for r in weak:
-        ms = base[os.path.basename(r["file"])]
+        ms = search(a.bin, a.index, photo(r))["matches"]
         words = title_words(records[r["ref_id"]].get("title", ""))
         v = search(a.bin, a.index, photo(r), words)
         before += first(ms) == r["ref_id"]
@@ -83,7 +85,7 @@ def main():
         v = search(a.bin, a.index, photo(r), words)
         misled += first(v["matches"]) == other
         reordered_n += bool(v.get("words", {}).get("reordered"))
-        old = verdicts(base[os.path.basename(r["file"])])
+        old = verdicts(search(a.bin, a.index, photo(r))["matches"])
         changed_n += sum(1 for m in v["matches"] if m["id"] in old and old[m["id"]] != m["verdict"])
     print(f"negatives with an unrelated record's words: {len(neg)}; that record first {misled}; "
           f"reordered {reordered_n}; verdicts changed {changed_n}")
