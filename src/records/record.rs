@@ -110,9 +110,8 @@ impl Record {
         if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
             return Err(RecordError::IdBadChar);
         }
-        if !self.language.is_empty()
-            && !(self.language.len() == 2 && self.language.bytes().all(|b| b.is_ascii_lowercase()))
-        {
+        let iso_639_1 = |l: &str| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase());
+        if !self.language.is_empty() && !iso_639_1(&self.language) {
             return Err(RecordError::BadField {
                 field: "language".into(),
                 message: format!(
