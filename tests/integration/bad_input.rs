@@ -81,10 +81,11 @@ fn bad_records_import_the_valid_one_and_name_the_bad_lines() {
     let out = ix
         .import(&[fixture("bad/bad_records.jsonl")])
         .expect_code(1);
-    for line in 2..=4 {
+    for line in 2..=5 {
         let at = format!("bad_records.jsonl:{line}:");
         assert!(out.stderr.contains(&at), "{at} not in:\n{}", out.stderr);
     }
+    assert!(out.stderr.contains("language"), "{}", out.stderr);
     assert!(
         !out.stderr.contains("bad_records.jsonl:1:"),
         "{}",
