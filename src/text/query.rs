@@ -19,9 +19,12 @@ use tantivy::query::{
 use tantivy::schema::{Facet, Field, IndexRecordOption, Value};
 use tantivy::{Searcher, TantivyDocument, Term};
 
-/// `score / (score + SCORE_HALF)` maps scores into [0, 1); one typed word
-/// found in a title lands near 0.5, three words near 0.75.
-const SCORE_HALF: f32 = 40.0;
+/// `score / (score + SCORE_HALF × word bonus)` maps scores into [0, 1);
+/// one typed word found in a title lands near 0.45, three words near 0.7.
+const SCORE_HALF: f32 = 1.5;
+/// BM25's term-frequency saturation in tantivy (`k1`): a term's score is
+/// at most idf × (k1 + 1).
+const BM25_K1: f32 = 1.2;
 
 /// Field weights: what an officer types is mostly title and artist.
 const W_TITLE: f32 = 3.0;
@@ -40,13 +43,12 @@ const PLAIN_BONUS: f32 = 1.1;
 /// A misspelling candidate is worth less than the word itself.
 const FUZZY_1: f32 = 0.7;
 const FUZZY_2: f32 = 0.5;
-/// Flat score for matching a typed word at all. Known-item queries come
-/// from the record itself, so every matched word counts for more than how
-/// rare it is: this acts like Lucene's coordination factor. A word found
-/// only in the subject or description counts fully: what is depicted is
-/// what an expert describes.
-const WORD_BONUS: f32 = 20.0;
-/// Share of [`WORD_BONUS`] for a match only through a misspelling.
+/// Flat score for matching a typed word at all ([`word_bonus`]): known-item
+/// queries come from the record itself, so every matched word counts for
+/// more than how rare it is, like Lucene's coordination factor. A word
+/// found only in the subject or description counts fully: what is
+/// depicted is what an expert describes.
+/// Share of the word bonus for a match only through a misspelling.
 const FUZZY_SHARE: f32 = 0.7;
 /// Disjunction-max tie breaker: a word found in several fields of the
 /// same record counts a little more.
@@ -61,6 +63,15 @@ const MAX_PAIR_WORDS: usize = 8;
 pub(super) fn type_facet(object_type: &str) -> Option<Facet> {
     let parts = type_parts(object_type);
     (!parts.is_empty()).then(|| Facet::from_path(parts))
+}
+
+/// The flat score of a matched word: more than the most any one word can
+/// score in any one field (the rarest possible term, saturated, in the
+/// unstemmed title), so that a record holding more of the typed words
+/// always ranks above one holding fewer, and BM25 orders records holding
+/// as many. It grows with the database as the rarest idf does.
+fn word_bonus(num_docs: u64) -> f32 {
+    W_TITLE * PLAIN_BONUS * (BM25_K1 + 1.0) * idf(num_docs.max(1), 1)
 }
 
 fn term_q(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
@@ -82,6 +93,7 @@ impl TextIndex {
         searcher: &Searcher,
         lex: &Lexicon,
         raw: &str,
+        bonus: f32,
     ) -> Result<Option<Box<dyn Query>>, TextError> {
         let f = &self.fields;
         let mut strong: Vec<Box<dyn Query>> = Vec::new();
@@ -169,10 +181,7 @@ impl TextIndex {
                         .map(|q| (Occur::Should, q.box_clone()))
                         .collect(),
                 );
-                flat.push(Box::new(ConstScoreQuery::new(
-                    Box::new(any),
-                    WORD_BONUS * share,
-                )));
+                flat.push(Box::new(ConstScoreQuery::new(Box::new(any), bonus * share)));
             }
         }
         let all: Vec<Box<dyn Query>> = strong.into_iter().chain(weak).chain(fuzzy).collect();
@@ -226,6 +235,7 @@ impl TextIndex {
             return Ok(Vec::new());
         }
         let lex = self.lexicon(&searcher)?;
+        let bonus = word_bonus(searcher.num_docs());
         let mut words: Vec<&str> = Vec::new();
         for w in query.split(|c: char| !c.is_alphanumeric()) {
             if !w.is_empty() && !words.iter().any(|x| x.to_lowercase() == w.to_lowercase()) {
@@ -234,7 +244,7 @@ impl TextIndex {
         }
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in &words {
-            if let Some(q) = self.word_clause(&searcher, &lex, w)? {
+            if let Some(q) = self.word_clause(&searcher, &lex, w, bonus)? {
                 should.push((Occur::Should, q));
             }
         }
@@ -274,7 +284,7 @@ impl TextIndex {
             if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()) {
                 hits.push(TextHit {
                     id: id.to_string(),
-                    score: score / (score + SCORE_HALF),
+                    score: score / (score + SCORE_HALF * bonus),
                 });
             }
         }
