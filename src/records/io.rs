@@ -175,7 +175,14 @@ fn check_field_types(
 fn normalise(mut rec: Record) -> Record {
     rec.id = rec.id.trim().to_string();
     rec.object_type = rec.object_type.trim().to_ascii_lowercase();
-    rec.language = rec.language.trim().to_ascii_lowercase();
+    // "en-GB", "pt_BR": the language, without its region.
+    rec.language = rec
+        .language
+        .trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     rec
 }
 

@@ -2,12 +2,13 @@
 //! API's `text`): they may order candidates the image cannot tell apart,
 //! and never more.
 //!
-//! Only when no candidate is a `match`, and only within a band: a candidate
-//! whose record matches the words is lifted past candidates whose image
-//! score is at most [`WORDS_SPAN`] above its own. Scores and verdicts stay
-//! the image's, so words never turn a visual non-match into `match` nor
-//! move a score off its calibration; the answer says when they changed
-//! the order.
+//! Only when no candidate is a `match`, only among candidates of one
+//! verdict, and only within a band: a candidate whose record matches the
+//! words is lifted past candidates of its verdict whose image score is at
+//! most [`WORDS_SPAN`] above its own. Scores and verdicts stay the image's,
+//! so words never turn a visual non-match into `match`, never put a `none`
+//! before a `possible`, nor move a score off its calibration; the answer
+//! says when they changed the order.
 
 use crate::search::response::Match;
 use crate::search::scoring::Verdict;
@@ -38,10 +39,17 @@ pub fn order(matches: &mut [Match], text: impl Fn(&str) -> Option<f32>) -> Words
         };
     }
     let before: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
+    let rank = |m: &Match| match m.verdict {
+        Verdict::Match => 0,
+        Verdict::Partial => 1,
+        Verdict::Possible => 2,
+        Verdict::None => 3,
+    };
     let key = |m: &Match| m.score + WORDS_SPAN * m.words.unwrap_or(0.0).clamp(0.0, 1.0);
     matches.sort_by(|a, b| {
-        key(b)
-            .total_cmp(&key(a))
+        rank(a)
+            .cmp(&rank(b))
+            .then(key(b).total_cmp(&key(a)))
             .then(b.score.total_cmp(&a.score))
             .then_with(|| a.id.cmp(&b.id))
     });
@@ -95,6 +103,14 @@ mod tests {
         assert_eq!(ms[0].score, 0.45, "scores stay the image's");
         assert_eq!(ms[0].verdict, Verdict::Possible);
         assert_eq!(ms[0].words, Some(0.9));
+    }
+
+    #[test]
+    fn words_never_put_a_weaker_verdict_first() {
+        let mut ms = vec![m("a", 0.52, Verdict::Possible), m("b", 0.48, Verdict::None)];
+        let used = order(&mut ms, |id| (id == "b").then_some(0.9));
+        assert_eq!(ids(&ms), ["a", "b"]);
+        assert!(used.applied && !used.reordered);
     }
 
     #[test]

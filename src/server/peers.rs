@@ -221,20 +221,65 @@ fn rand_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Ours and the peers' matches in one list by score: at most `top`, or as
-/// many as ours (every object found keeps its result).
-pub fn merge(mut ours: Vec<Value>, answers: &[PeerAnswer], top: usize) -> Vec<Value> {
-    // Ours alone keep the engine's order and bounds: every object's best
-    // result beyond `top`, and the order words gave close candidates.
-    if answers.iter().all(|a| a.matches.is_empty()) {
+/// Ours and the peers' matches in one list by score, each side keeping its
+/// own order (ours may be ordered by words given with the photo): the two
+/// are merged head to head and cut at `top`, except that every one of ours
+/// that explains an object of the photo (`object`) is kept.
+pub fn merge(ours: Vec<Value>, answers: &[PeerAnswer], top: usize) -> Vec<Value> {
+    let score = |v: &Value| v["score"].as_f64().unwrap_or(0.0);
+    let mut theirs: Vec<Value> = answers
+        .iter()
+        .flat_map(|a| a.matches.iter().cloned())
+        .collect();
+    if theirs.is_empty() {
         return ours;
     }
-    let ours_len = ours.len();
-    for a in answers {
-        ours.extend(a.matches.iter().cloned());
+    theirs.sort_by(|a, b| score(b).total_cmp(&score(a)));
+    let mut out = Vec::with_capacity(ours.len() + theirs.len());
+    let (mut ours, mut theirs) = (ours.into_iter().peekable(), theirs.into_iter().peekable());
+    loop {
+        let (m, object) = match (ours.peek(), theirs.peek()) {
+            (Some(a), Some(b)) if score(a) < score(b) => (theirs.next(), false),
+            (Some(a), _) => {
+                let object = a.get("object").is_some_and(|o| !o.is_null());
+                (ours.next(), object)
+            }
+            (None, Some(_)) => (theirs.next(), false),
+            (None, None) => break,
+        };
+        if out.len() < top || object {
+            out.extend(m);
+        }
     }
-    let score = |v: &Value| v["score"].as_f64().unwrap_or(0.0);
-    ours.sort_by(|a, b| score(b).total_cmp(&score(a)));
-    ours.truncate(top.max(ours_len));
-    ours
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_each_sides_order_and_every_object() {
+        let m = |id: &str, score: f64, object: Option<u32>| json!({"id": id, "score": score, "object": object});
+        // Ours as words ordered them (0.3 before 0.5); the first explains object 1.
+        let ours = vec![m("o1", 0.3, Some(1)), m("o2", 0.5, None)];
+        let peer = PeerAnswer {
+            name: "p".into(),
+            matches: vec![m("p1", 0.4, None)],
+            state: json!({}),
+        };
+        let merged = merge(ours, &[peer], 2);
+        let ids: Vec<&str> = merged.iter().map(|v| v["id"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            ["p1", "o1"],
+            "o2 is cut at top, o1 kept for its object"
+        );
+        let alone = merge(vec![m("o1", 0.3, Some(1)), m("o2", 0.5, None)], &[], 1);
+        assert_eq!(
+            alone.len(),
+            2,
+            "without peers, ours stay as the engine gave them"
+        );
+    }
 }

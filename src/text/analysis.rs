@@ -33,8 +33,12 @@ pub(super) const LANGUAGES: &[(&str, Language)] = &[
     ("ar", Language::Arabic),
 ];
 
-/// Longest word indexed, in bytes; longer runs are noise (hashes, URLs).
-pub(super) const MAX_WORD: usize = 40;
+/// Longest word indexed, in bytes (40 Cyrillic or Greek letters); longer
+/// runs are noise (hashes, URLs).
+pub(super) const MAX_WORD: usize = 80;
+/// Positions left between two subject terms, more than any phrase's slop,
+/// so that a phrase never spans two terms.
+const TERM_GAP: usize = 8;
 
 /// Position of a language in [`LANGUAGES`]; English for an unknown code.
 pub(super) fn language(code: &str) -> usize {
@@ -42,15 +46,24 @@ pub(super) fn language(code: &str) -> usize {
 }
 
 /// The analyzers of every language: lowercased, stop words dropped,
-/// stemmed (or not), then folded ("Cézanne" → "cezann"). Stemming comes
-/// before folding because stemmers are written for the language's own
-/// spelling ("été", "Ikonen").
+/// stemmed (or not), and folded ("Cézanne" → "cezann"). A stemmed word is
+/// indexed both stemmed then folded (stemmers are written for the
+/// language's own spelling: "été", "Ikonen") and folded then stemmed (as an
+/// officer types it without accents: "Sevres" for "Sèvres").
 pub(super) struct Analysis {
     stemmed: Vec<TextAnalyzer>,
+    folded_stemmed: Vec<TextAnalyzer>,
     plain: Vec<TextAnalyzer>,
 }
 
-fn analyzer(lang: Language, stem: bool) -> TextAnalyzer {
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    Plain,
+    Stemmed,
+    FoldedStemmed,
+}
+
+fn analyzer(lang: Language, form: Form) -> TextAnalyzer {
     let mut b = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_WORD))
         .filter(LowerCaser)
@@ -58,57 +71,128 @@ fn analyzer(lang: Language, stem: bool) -> TextAnalyzer {
     if let Some(stop) = StopWordFilter::new(lang) {
         b = b.filter_dynamic(stop);
     }
-    if stem {
-        b = b.filter_dynamic(Stemmer::new(lang));
+    match form {
+        Form::Plain => b.filter_dynamic(AsciiFoldingFilter),
+        Form::Stemmed => b
+            .filter_dynamic(Stemmer::new(lang))
+            .filter_dynamic(AsciiFoldingFilter),
+        Form::FoldedStemmed => b
+            .filter_dynamic(AsciiFoldingFilter)
+            .filter_dynamic(Stemmer::new(lang)),
     }
-    b.filter_dynamic(AsciiFoldingFilter).build()
+    .build()
+}
+
+fn run(analyzer: &TextAnalyzer, text: &str) -> Vec<Token> {
+    let mut a = analyzer.clone();
+    let mut s = a.token_stream(text);
+    let mut tokens: Vec<Token> = Vec::new();
+    while s.advance() {
+        tokens.push(s.token().clone());
+    }
+    tokens
 }
 
 impl Analysis {
     pub(super) fn new() -> Analysis {
+        let all = |form| LANGUAGES.iter().map(|(_, l)| analyzer(*l, form)).collect();
         Analysis {
-            stemmed: LANGUAGES.iter().map(|(_, l)| analyzer(*l, true)).collect(),
-            plain: LANGUAGES.iter().map(|(_, l)| analyzer(*l, false)).collect(),
+            stemmed: all(Form::Stemmed),
+            folded_stemmed: all(Form::FoldedStemmed),
+            plain: all(Form::Plain),
         }
+    }
+
+    /// The tokens of `text` in one language: as written (folded), or both
+    /// stemmed forms at each position.
+    fn tokens(&self, lang: usize, stem: bool, text: &str) -> Vec<Token> {
+        if !stem {
+            return run(&self.plain[lang], text);
+        }
+        let mut out = run(&self.stemmed[lang], text);
+        let other = run(&self.folded_stemmed[lang], text);
+        // The same words reach both stemmers (stop words go first), so the
+        // positions pair up.
+        if other.len() == out.len() {
+            for (a, b) in out.clone().iter().zip(other) {
+                if a.text != b.text {
+                    out.push(b);
+                }
+            }
+            out.sort_by_key(|t| t.position);
+        }
+        out
     }
 
     /// `text` as the record's language indexes it, stemmed or as written.
     pub(super) fn pre_tokenized(&self, lang: usize, stem: bool, text: &str) -> PreTokenizedString {
-        let a = if stem { &self.stemmed } else { &self.plain };
-        let mut a = a[lang].clone();
-        let mut s = a.token_stream(text);
-        let mut tokens: Vec<Token> = Vec::new();
-        while s.advance() {
-            tokens.push(s.token().clone());
-        }
         PreTokenizedString {
             text: text.to_string(),
-            tokens,
+            tokens: self.tokens(lang, stem, text),
         }
     }
 
-    /// The words of `text` in one language, stemmed or not.
+    /// Terms (a subject's) as one stemmed value, [`TERM_GAP`] positions
+    /// apart, so that phrase queries stay within a term.
+    pub(super) fn pre_tokenized_terms(&self, lang: usize, terms: &[&str]) -> PreTokenizedString {
+        let text = terms.join("; ");
+        let mut tokens = Vec::new();
+        let (mut offset, mut position) = (0, 0);
+        for term in terms {
+            let mut last = None;
+            for mut t in self.tokens(lang, true, term) {
+                t.offset_from += offset;
+                t.offset_to += offset;
+                t.position += position;
+                last = Some(t.position);
+                tokens.push(t);
+            }
+            if let Some(p) = last {
+                position = p + 1 + TERM_GAP;
+            }
+            offset += term.len() + 2;
+        }
+        PreTokenizedString { text, tokens }
+    }
+
+    /// The words of `text` in one language, stemmed (both forms) or not.
     pub(super) fn words(&self, lang: usize, stem: bool, text: &str) -> Vec<String> {
-        self.pre_tokenized(lang, stem, text)
-            .tokens
+        self.tokens(lang, stem, text)
             .into_iter()
             .map(|t| t.text)
             .collect()
     }
 
-    /// A typed word's stems in each of `langs`, each once. Empty when the
-    /// word is a stop word in all of them.
-    pub(super) fn stems(&self, langs: &[usize], word: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    /// A typed word's stems in each of `langs`, with their language, each
+    /// once. Empty when the word is a stop word in all of them.
+    pub(super) fn stems_by_language(&self, langs: &[usize], word: &str) -> Vec<(usize, String)> {
+        let mut out: Vec<(usize, String)> = Vec::new();
         for &l in langs {
             for s in self.words(l, true, word) {
-                if !out.contains(&s) {
-                    out.push(s);
+                if !out.iter().any(|(m, t)| *m == l && *t == s) {
+                    out.push((l, s));
                 }
             }
         }
         out
     }
+
+    /// A typed word's stems in each of `langs`, each once.
+    pub(super) fn stems(&self, langs: &[usize], word: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, s) in self.stems_by_language(langs, word) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+}
+
+/// A stem as the thesaurus keys it: only a stem of the same language names
+/// the concept ("monet" is a stem of Italian "moneta", not of Monet).
+pub(super) fn stem_key(lang: usize, stem: &str) -> String {
+    format!("{}:{stem}", LANGUAGES[lang].0)
 }
 
 /// Folded and lowercased, no stop words dropped: a word as written, for

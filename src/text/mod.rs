@@ -30,6 +30,14 @@ use typos::Vocab;
 /// its record's language (`analysis`), so this one only guards against a
 /// value added without that.
 const TOKENIZER: &str = "prov_pretokenized";
+/// What the analysis of this build is, kept beside the index: an index
+/// analysed otherwise (another thesaurus, stemming or weighting of terms)
+/// is refused on open, so that it is rebuilt rather than searched with
+/// terms it does not hold. Change it with any change to `analysis`,
+/// `thesaurus.tsv` or what `document` indexes.
+const ANALYSIS: &str =
+    "2026-12-05: language stems both ways, tagged thesaurus stems, subject term gaps";
+const ANALYSIS_FILE: &str = "analysis.version";
 /// Indexing memory budget; tantivy needs at least 15 MB per thread.
 const WRITER_HEAP: usize = 50_000_000;
 
@@ -44,8 +52,15 @@ pub enum TextError {
         path: String,
         source: std::io::Error,
     },
+    #[error("text index file {path}: {source}")]
+    WriteFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("text index lock poisoned by a panic in another thread")]
     Poisoned,
+    #[error("text index {path} was analysed by another release ({found:?}): it must be rebuilt")]
+    Outdated { path: String, found: String },
 }
 
 /// Restricts a search; `None` means any.
@@ -78,7 +93,7 @@ struct Fields {
     title: Field,
     maker: Field,
     materials: Field,
-    /// One value per subject term.
+    /// Subject terms, apart by more than a phrase's slop.
     subject: Field,
     /// Description, inscriptions, features, type, date, place, country.
     body: Field,
@@ -159,6 +174,23 @@ impl TextIndex {
             path: dir.display().to_string(),
             source,
         })?;
+        let version = dir.join(ANALYSIS_FILE);
+        if dir.join("meta.json").exists() {
+            let found = std::fs::read_to_string(&version).unwrap_or_default();
+            if found.trim() != ANALYSIS {
+                return Err(TextError::Outdated {
+                    path: dir.display().to_string(),
+                    found: found.trim().to_string(),
+                });
+            }
+        } else {
+            crate::paths::write_atomic(&version, ANALYSIS.as_bytes()).map_err(|source| {
+                TextError::WriteFile {
+                    path: version.display().to_string(),
+                    source,
+                }
+            })?;
+        }
         let (schema, fields) = build_schema();
         let index = Index::open_or_create(MmapDirectory::open(dir)?, schema)?;
         let analysis = Analysis::new();
@@ -221,14 +253,13 @@ impl TextIndex {
         ] {
             doc.add_pre_tokenized_text(field, a.pre_tokenized(lang, false, text));
         }
-        // One value per subject term, so that a phrase never spans two terms.
-        for term in rec
+        // Its terms apart, so that a phrase never spans two terms.
+        let terms: Vec<&str> = rec
             .subject
             .split([';', ','])
             .filter(|t| !t.trim().is_empty())
-        {
-            stemmed(&mut doc, f.subject, term);
-        }
+            .collect();
+        doc.add_pre_tokenized_text(f.subject, a.pre_tokenized_terms(lang, &terms));
         for text in [
             &rec.description,
             &rec.inscriptions,
@@ -253,7 +284,11 @@ impl TextIndex {
             }
             let written = analysis::plain(text);
             if matches!(name, "title" | "materials" | "subject" | "object_type") {
-                let stems = a.words(lang, true, text);
+                let stems: Vec<String> = a
+                    .words(lang, true, text)
+                    .iter()
+                    .map(|s| analysis::stem_key(lang, s))
+                    .collect();
                 for c in self
                     .thesaurus
                     .concepts(written.iter().chain(&stems).map(String::as_str))
@@ -340,10 +375,16 @@ impl TextIndex {
     /// The lexicon of the current searcher, rebuilt after a commit.
     fn lexicon(&self, searcher: &Searcher) -> Result<Arc<Lexicon>, TextError> {
         let generation = searcher.generation().generation_id();
-        let mut guard = self.lexicon.lock().map_err(|_| TextError::Poisoned)?;
-        if let Some(v) = guard.as_ref().filter(|v| v.generation == generation) {
-            return Ok(Arc::clone(v));
+        let cached = self
+            .lexicon
+            .lock()
+            .map_err(|_| TextError::Poisoned)?
+            .clone();
+        if let Some(v) = cached.filter(|v| v.generation == generation) {
+            return Ok(v);
         }
+        // Built without the lock: searches on the previous lexicon go on,
+        // and two threads building at once only waste work.
         let f = &self.fields;
         let terms = |fields: &[Field]| -> Result<HashMap<Vec<u8>, u32>, TextError> {
             let mut all: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -377,7 +418,10 @@ impl TextIndex {
             has_translit,
             languages,
         });
-        *guard = Some(Arc::clone(&v));
+        let mut guard = self.lexicon.lock().map_err(|_| TextError::Poisoned)?;
+        if guard.as_ref().is_none_or(|g| g.generation < generation) {
+            *guard = Some(Arc::clone(&v));
+        }
         Ok(v)
     }
 }

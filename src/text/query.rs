@@ -8,7 +8,7 @@
 //! weighted fields, so a word counts once even if it appears in several
 //! fields, and a record matching more words ranks higher.
 
-use super::analysis::{latin_key, plain, type_parts};
+use super::analysis::{latin_key, plain, stem_key, type_parts};
 use super::typos::idf;
 use super::{Lexicon, TextError, TextFilter, TextHit, TextIndex};
 use tantivy::collector::TopDocs;
@@ -50,6 +50,14 @@ const FUZZY_2: f32 = 0.5;
 /// depicted is what an expert describes.
 /// Share of the word bonus for a match only through a misspelling.
 const FUZZY_SHARE: f32 = 0.7;
+/// Share of the word bonus for a match only through another name of the
+/// same thing: a thesaurus concept or a transliteration. A word found as
+/// typed ranks first; "kind" (German for child) or "son" (Russian сон,
+/// sleep) still finds something, lower.
+pub(super) const ALIAS_SHARE: f32 = 0.7;
+/// Transliterations are expanded to near spellings only from this many
+/// letters: shorter keys find too many unrelated words.
+const MIN_TRANSLIT_TYPO: usize = 5;
 /// Disjunction-max tie breaker: a word found in several fields of the
 /// same record counts a little more.
 const TIE_BREAKER: f32 = 0.1;
@@ -99,6 +107,7 @@ impl TextIndex {
         let mut strong: Vec<Box<dyn Query>> = Vec::new();
         let mut weak: Vec<Box<dyn Query>> = Vec::new();
         let mut fuzzy: Vec<Box<dyn Query>> = Vec::new();
+        let mut alias: Vec<Box<dyn Query>> = Vec::new();
         let lower = raw.to_lowercase();
         let decade_word = lower.len() == 5
             && lower.ends_with("0s")
@@ -114,6 +123,10 @@ impl TextIndex {
         }
         let n = searcher.num_docs().max(1);
         for written in plain(raw).into_iter().take(1) {
+            let by_language = self.analysis.stems_by_language(&lex.languages, raw);
+            if by_language.is_empty() {
+                break; // a stop word in every language the index holds
+            }
             let stems = self.analysis.stems(&lex.languages, raw);
             for stem in &stems {
                 strong.push(term_q(f.title, stem, W_TITLE));
@@ -124,19 +137,23 @@ impl TextIndex {
             }
             strong.push(term_q(f.title_plain, &written, W_TITLE * PLAIN_BONUS));
             strong.push(term_q(f.maker_plain, &written, W_MAKER * PLAIN_BONUS));
-            let keys = std::iter::once(written.as_str()).chain(stems.iter().map(String::as_str));
-            for concept in self.thesaurus.concepts(keys) {
-                strong.push(term_q(f.concept, concept, W_CONCEPT));
+            let keys: Vec<String> = std::iter::once(written.clone())
+                .chain(by_language.iter().map(|(l, s)| stem_key(*l, s)))
+                .collect();
+            for concept in self.thesaurus.concepts(keys.iter().map(String::as_str)) {
+                alias.push(term_q(f.concept, concept, W_CONCEPT));
             }
             if lex.has_translit {
                 let key = latin_key(raw);
                 if !key.is_empty() {
-                    strong.push(term_q(f.translit, &key, W_TRANSLIT));
+                    alias.push(term_q(f.translit, &key, W_TRANSLIT));
                     // Transliterations differ by a letter or two more often
                     // than typed words do ("Nikolaj", "Nikolaia").
-                    for (t, d) in lex.keys.expansions(&key) {
-                        let wf = if d == 1 { FUZZY_1 } else { FUZZY_2 };
-                        fuzzy.push(term_q(f.translit, &t, W_TRANSLIT * wf));
+                    if key.len() >= MIN_TRANSLIT_TYPO {
+                        for (t, d) in lex.keys.expansions(&key) {
+                            let wf = if d == 1 { FUZZY_1 } else { FUZZY_2 };
+                            alias.push(term_q(f.translit, &t, W_TRANSLIT * wf));
+                        }
                     }
                 }
             }
@@ -170,11 +187,16 @@ impl TextIndex {
                 }
             }
         }
-        if strong.is_empty() && weak.is_empty() && fuzzy.is_empty() {
+        if strong.is_empty() && weak.is_empty() && fuzzy.is_empty() && alias.is_empty() {
             return Ok(None);
         }
         let mut flat: Vec<Box<dyn Query>> = Vec::new();
-        for (alts, share) in [(&strong, 1.0), (&weak, 1.0), (&fuzzy, FUZZY_SHARE)] {
+        for (alts, share) in [
+            (&strong, 1.0),
+            (&weak, 1.0),
+            (&fuzzy, FUZZY_SHARE),
+            (&alias, ALIAS_SHARE),
+        ] {
             if !alts.is_empty() {
                 let any = BooleanQuery::new(
                     alts.iter()
@@ -184,7 +206,12 @@ impl TextIndex {
                 flat.push(Box::new(ConstScoreQuery::new(Box::new(any), bonus * share)));
             }
         }
-        let all: Vec<Box<dyn Query>> = strong.into_iter().chain(weak).chain(fuzzy).collect();
+        let all: Vec<Box<dyn Query>> = strong
+            .into_iter()
+            .chain(weak)
+            .chain(fuzzy)
+            .chain(alias)
+            .collect();
         let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Should,
             Box::new(DisjunctionMaxQuery::with_tie_breaker(all, TIE_BREAKER)),
