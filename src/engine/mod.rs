@@ -124,7 +124,7 @@ impl Engine {
             lock = Some(WriteLock::acquire(&paths.write_lock()).map_err(lock_io)?);
         }
         let store = Store::open(&paths.store())?;
-        let text = open_text(&paths)?;
+        let text = open_text(&paths, lock.is_some())?;
         let seq = store.seq()?;
         let describer = Describer::new(embedder);
         let generation = match current {
@@ -522,11 +522,13 @@ fn type_matches(record_type: &str, wanted: Option<&str>) -> bool {
 }
 
 /// Opens the text index. It is derived data: one this build cannot read
-/// (an older schema, a damaged file) is set aside and rebuilt from the
-/// record store, never served.
-fn open_text(paths: &IndexPaths) -> Result<TextIndex, EngineError> {
+/// (an older schema or analysis, a damaged file) is set aside and rebuilt
+/// from the record store, never served; but only by the process holding
+/// the write lock (`may_heal`), never from under another process writing.
+fn open_text(paths: &IndexPaths, may_heal: bool) -> Result<TextIndex, EngineError> {
     match TextIndex::open_or_create(&paths.text()) {
         Ok(t) => Ok(t),
+        Err(e) if !may_heal => Err(e.into()),
         Err(_) => {
             let io = |source| EngineError::Io {
                 path: paths.text(),

@@ -59,7 +59,9 @@ pub enum TextError {
     },
     #[error("text index lock poisoned by a panic in another thread")]
     Poisoned,
-    #[error("text index {path} was analysed by another release ({found:?}): it must be rebuilt")]
+    #[error(
+        "text index {path} was analysed by another release ({found:?}): it is rebuilt from the record store when a process opens the index with no other writing to it"
+    )]
     Outdated { path: String, found: String },
 }
 

@@ -1,7 +1,7 @@
 //! One test per fixed bug, named after it: each failed before its fix.
 
 use crate::http::{Form, Server};
-use crate::util::{Index, fixture, query};
+use crate::util::{Index, fixture, ids, query};
 use serde_json::Value;
 
 /// Issue 29: twelve curators PUT the same photo at once; every write
@@ -163,4 +163,28 @@ fn a_writer_killed_between_store_and_text_leaves_no_record_unsearchable() {
         .unwrap()
         .clone();
     assert_eq!(text["state"], "ok", "{text}");
+}
+
+/// Found in review: a text index this build cannot read (here: analysed by
+/// another release) was deleted and rebuilt by whichever process opened
+/// the index, even while another process held the write lock and wrote to
+/// it. Now only the lock's holder heals it; a reader says why it cannot
+/// search descriptions, and the index is left as the writer has it.
+#[test]
+fn a_reader_never_rebuilds_the_text_index_from_under_a_writer() {
+    let ix = Index::demo();
+    let version = ix.path().join("ix/text/analysis.version");
+    std::fs::write(&version, "an older release").unwrap();
+    let lock = std::fs::File::open(ix.path().join("ix/write.lock")).unwrap();
+    lock.lock().unwrap();
+    let out = ix.cmd("text", &["harp", "--json"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(out.stderr.contains("another release"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&version).unwrap(),
+        "an older release"
+    );
+    lock.unlock().unwrap();
+    // With no writer about, the next process rebuilds it and finds the harp.
+    assert_eq!(ids(&ix.text("harp", &[]))[0], "demo-007");
 }
