@@ -47,11 +47,7 @@ fn main() {
             continue;
         };
         let t = Instant::now();
-        let top = std::env::var("PT_TOP")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10);
-        let hits = idx.search(query, &filter, top).expect("search");
+        let hits = idx.search(query, &filter, 10).expect("search");
         times.push(t.elapsed().as_secs_f64());
         let matches: Vec<_> = hits
             .iter()

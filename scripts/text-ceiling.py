@@ -13,7 +13,7 @@ those words can tell from the right one. Prints:
   - with RESULTS.jsonl (score.py's text format): the engine's MRR@10 by that count.
 Only the standard library.
 """
-import collections, csv, gzip, json, re, sys, unicodedata
+import argparse, collections, csv, gzip, json, re, unicodedata
 
 
 def words(s):
@@ -42,18 +42,16 @@ def mrr_random(k):
 
 
 def main():
-    args = sys.argv[1:]
-    fields = ("title", "maker", "materials")
-    if "--fields" in args:
-        i = args.index("--fields")
-        fields = tuple(args[i + 1].split(","))
-        del args[i:i + 2]
-    if len(args) < 2:
-        sys.exit(__doc__)
-    sys.argv[1:] = args
-    opener = gzip.open if sys.argv[1].endswith(".gz") else open
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("records")
+    ap.add_argument("truth")
+    ap.add_argument("results", nargs="?")
+    ap.add_argument("--fields", default="title,maker,materials")
+    a = ap.parse_args()
+    fields = tuple(a.fields.split(","))
+    opener = gzip.open if a.records.endswith(".gz") else open
     recs, where, length = [], {}, []
-    with opener(sys.argv[1], "rt", encoding="utf-8") as f:
+    with opener(a.records, "rt", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
             toks = set()
@@ -67,10 +65,10 @@ def main():
     for i, toks in enumerate(recs):
         for w in toks:
             inv[w].add(i)
-    truth = list(csv.DictReader(open(sys.argv[2], encoding="utf-8")))
+    truth = list(csv.DictReader(open(a.truth, encoding="utf-8")))
     results = {}
-    if len(sys.argv) > 3:
-        for line in open(sys.argv[3]):
+    if a.results:
+        for line in open(a.results):
             j = json.loads(line)
             results[j["query"]] = [m["id"] for m in j["matches"]]
     rand = short = 0.0

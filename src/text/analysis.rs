@@ -178,6 +178,7 @@ impl Analysis {
     }
 
     /// A typed word's stems in each of `langs`, each once.
+    #[cfg(test)]
     pub(super) fn stems(&self, langs: &[usize], word: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (_, s) in self.stems_by_language(langs, word) {
@@ -216,8 +217,9 @@ pub(super) fn plain(text: &str) -> Vec<String> {
     out
 }
 
-/// `words`, already analysed, as the tokens of `text` (their `join(" ")`).
-pub(super) fn as_tokens(text: &str, words: &[String]) -> PreTokenizedString {
+/// `words`, already analysed, as the tokens of their `join(" ")`.
+pub(super) fn as_tokens(words: &[String]) -> PreTokenizedString {
+    let text = words.join(" ");
     let mut tokens = Vec::with_capacity(words.len());
     let mut from = 0;
     for (position, w) in words.iter().enumerate() {
@@ -230,10 +232,7 @@ pub(super) fn as_tokens(text: &str, words: &[String]) -> PreTokenizedString {
         });
         from += w.len() + 1;
     }
-    PreTokenizedString {
-        text: text.to_string(),
-        tokens,
-    }
+    PreTokenizedString { text, tokens }
 }
 
 /// Greek or Cyrillic letters, which are indexed transliterated too.

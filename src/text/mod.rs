@@ -119,7 +119,6 @@ struct Lexicon {
     words: Vocab,
     /// Every transliterated word.
     keys: Vocab,
-    has_translit: bool,
     /// Languages the index holds records in: a typed word is stemmed in each.
     languages: Vec<usize>,
 }
@@ -284,8 +283,8 @@ impl TextIndex {
             if text.is_empty() {
                 continue;
             }
-            let written = analysis::plain(text);
             if matches!(name, "title" | "materials" | "subject" | "object_type") {
+                let written = analysis::plain(text);
                 let stems: Vec<String> = a
                     .words(lang, true, text)
                     .iter()
@@ -316,8 +315,7 @@ impl TextIndex {
             doc.add_text(f.concept, c);
         }
         if !keys.is_empty() {
-            let text = keys.join(" ");
-            doc.add_pre_tokenized_text(f.translit, analysis::as_tokens(&text, &keys));
+            doc.add_pre_tokenized_text(f.translit, analysis::as_tokens(&keys));
         }
         doc
     }
@@ -403,7 +401,6 @@ impl TextIndex {
         };
         let words = Vocab::new(terms(&[f.title_plain, f.maker_plain, f.materials_plain])?);
         let keys = terms(&[f.translit])?;
-        let has_translit = !keys.is_empty();
         let mut languages = Vec::new();
         for (i, (code, _)) in LANGUAGES.iter().enumerate() {
             if searcher.doc_freq(&Term::from_field_text(f.language, code))? > 0 {
@@ -417,7 +414,6 @@ impl TextIndex {
             generation,
             words,
             keys: Vocab::new(keys),
-            has_translit,
             languages,
         });
         let mut guard = self.lexicon.lock().map_err(|_| TextError::Poisoned)?;

@@ -43,18 +43,13 @@ const PLAIN_BONUS: f32 = 1.1;
 /// A misspelling candidate is worth less than the word itself.
 const FUZZY_1: f32 = 0.7;
 const FUZZY_2: f32 = 0.5;
-/// Flat score for matching a typed word at all ([`word_bonus`]): known-item
-/// queries come from the record itself, so every matched word counts for
-/// more than how rare it is, like Lucene's coordination factor. A word
-/// found only in the subject or description counts fully: what is
-/// depicted is what an expert describes.
 /// Share of the word bonus for a match only through a misspelling.
 const FUZZY_SHARE: f32 = 0.7;
 /// Share of the word bonus for a match only through another name of the
 /// same thing: a thesaurus concept or a transliteration. A word found as
 /// typed ranks first; "kind" (German for child) or "son" (Russian сон,
 /// sleep) still finds something, lower.
-pub(super) const ALIAS_SHARE: f32 = 0.7;
+const ALIAS_SHARE: f32 = 0.7;
 /// Transliterations are expanded to near spellings only from this many
 /// letters: shorter keys find too many unrelated words.
 const MIN_TRANSLIT_TYPO: usize = 5;
@@ -73,8 +68,12 @@ pub(super) fn type_facet(object_type: &str) -> Option<Facet> {
     (!parts.is_empty()).then(|| Facet::from_path(parts))
 }
 
-/// The flat score of a matched word: more than the most any one word can
-/// score in any one field (the rarest possible term, saturated, in the
+/// The flat score of a matched word, like Lucene's coordination factor:
+/// known-item queries come from the record itself, so every matched word
+/// counts for more than how rare it is, and a word found only in the
+/// subject or description counts fully (what is depicted is what an expert
+/// describes). It is more than the most any one word can score in any one
+/// field (the rarest possible term, saturated, in the
 /// unstemmed title), so that a record holding more of the typed words
 /// always ranks above one holding fewer, and BM25 orders records holding
 /// as many. It grows with the database as the rarest idf does.
@@ -95,12 +94,15 @@ impl TextIndex {
     /// in every field, its concept in the thesaurus, its transliteration and
     /// its misspelling candidates, plus a flat bonus for matching the word
     /// at all, so that a record holding every typed word beats one holding
-    /// fewer but rarer ones.
+    /// fewer but rarer ones. `stems`: the word's stems in the index's
+    /// languages, empty for a stop word in all of them (which then adds
+    /// nothing but a decade).
     fn word_clause(
         &self,
         searcher: &Searcher,
         lex: &Lexicon,
         raw: &str,
+        stems: &[(usize, String)],
         bonus: f32,
     ) -> Result<Option<Box<dyn Query>>, TextError> {
         let f = &self.fields;
@@ -121,14 +123,15 @@ impl TextIndex {
                 W_DECADE * 0.5,
             ));
         }
-        let n = searcher.num_docs().max(1);
-        for written in plain(raw).into_iter().take(1) {
-            let by_language = self.analysis.stems_by_language(&lex.languages, raw);
-            if by_language.is_empty() {
-                break; // a stop word in every language the index holds
+        let written = plain(raw).into_iter().next().filter(|_| !stems.is_empty());
+        if let Some(written) = written {
+            let mut distinct: Vec<&str> = Vec::new();
+            for (_, stem) in stems {
+                if !distinct.contains(&stem.as_str()) {
+                    distinct.push(stem);
+                }
             }
-            let stems = self.analysis.stems(&lex.languages, raw);
-            for stem in &stems {
+            for stem in distinct {
                 strong.push(term_q(f.title, stem, W_TITLE));
                 strong.push(term_q(f.maker, stem, W_MAKER));
                 strong.push(term_q(f.materials, stem, W_MATERIALS));
@@ -137,55 +140,8 @@ impl TextIndex {
             }
             strong.push(term_q(f.title_plain, &written, W_TITLE * PLAIN_BONUS));
             strong.push(term_q(f.maker_plain, &written, W_MAKER * PLAIN_BONUS));
-            let keys: Vec<String> = std::iter::once(written.clone())
-                .chain(by_language.iter().map(|(l, s)| stem_key(*l, s)))
-                .collect();
-            for concept in self.thesaurus.concepts(keys.iter().map(String::as_str)) {
-                alias.push(term_q(f.concept, concept, W_CONCEPT));
-            }
-            if lex.has_translit {
-                let key = latin_key(raw);
-                if !key.is_empty() {
-                    alias.push(term_q(f.translit, &key, W_TRANSLIT));
-                    // Transliterations differ by a letter or two more often
-                    // than typed words do ("Nikolaj", "Nikolaia").
-                    if key.len() >= MIN_TRANSLIT_TYPO {
-                        for (t, d) in lex.keys.expansions(&key) {
-                            let wf = if d == 1 { FUZZY_1 } else { FUZZY_2 };
-                            alias.push(term_q(f.translit, &t, W_TRANSLIT * wf));
-                        }
-                    }
-                }
-            }
-            let exp = lex.words.expansions(&written);
-            if exp.is_empty() {
-                continue;
-            }
-            for (field, w) in [
-                (f.title_plain, W_TITLE),
-                (f.maker_plain, W_MAKER),
-                (f.materials_plain, W_MATERIALS),
-            ] {
-                // Blend idf as Lucene does: a misspelling candidate scores
-                // no higher than the commonest of the word's candidates,
-                // so a rare neighbour of a correct common word stays low.
-                let df_of = |t: &str| searcher.doc_freq(&Term::from_field_text(field, t));
-                let mut dfs = Vec::with_capacity(exp.len());
-                let mut ref_df = df_of(&written)?;
-                for (t, _) in &exp {
-                    let df = df_of(t)?;
-                    ref_df = ref_df.max(df);
-                    dfs.push(df);
-                }
-                for ((t, d), df) in exp.iter().zip(dfs) {
-                    if df == 0 {
-                        continue;
-                    }
-                    let blend = (idf(n, ref_df) / idf(n, df)).min(1.0);
-                    let wf = if *d == 1 { FUZZY_1 } else { FUZZY_2 };
-                    fuzzy.push(term_q(field, t, w * wf * blend));
-                }
-            }
+            alias = self.alias_clauses(lex, raw, &written, stems);
+            fuzzy = self.typo_clauses(searcher, lex, &written)?;
         }
         if strong.is_empty() && weak.is_empty() && fuzzy.is_empty() && alias.is_empty() {
             return Ok(None);
@@ -222,16 +178,95 @@ impl TextIndex {
         Ok(Some(Box::new(BooleanQuery::new(parts))))
     }
 
+    /// Other names of a typed word: the thesaurus concepts it names (as
+    /// written in any language, by its stem in that stem's language) and
+    /// its transliteration key with near spellings of it.
+    fn alias_clauses(
+        &self,
+        lex: &Lexicon,
+        raw: &str,
+        written: &str,
+        stems: &[(usize, String)],
+    ) -> Vec<Box<dyn Query>> {
+        let f = &self.fields;
+        let keys: Vec<String> = std::iter::once(written.to_string())
+            .chain(stems.iter().map(|(l, s)| stem_key(*l, s)))
+            .collect();
+        let mut alias: Vec<Box<dyn Query>> = self
+            .thesaurus
+            .concepts(keys.iter().map(String::as_str))
+            .into_iter()
+            .map(|concept| term_q(f.concept, concept, W_CONCEPT))
+            .collect();
+        let key = latin_key(raw);
+        if lex.keys.is_empty() || key.is_empty() {
+            return alias;
+        }
+        alias.push(term_q(f.translit, &key, W_TRANSLIT));
+        // Transliterations differ by a letter or two more often than typed
+        // words do ("Nikolaj", "Nikolaia").
+        if key.len() >= MIN_TRANSLIT_TYPO {
+            for (t, d) in lex.keys.expansions(&key) {
+                let wf = if d == 1 { FUZZY_1 } else { FUZZY_2 };
+                alias.push(term_q(f.translit, &t, W_TRANSLIT * wf));
+            }
+        }
+        alias
+    }
+
+    /// The indexed words a misspelt `written` may stand for, in the
+    /// unstemmed title, maker and materials.
+    fn typo_clauses(
+        &self,
+        searcher: &Searcher,
+        lex: &Lexicon,
+        written: &str,
+    ) -> Result<Vec<Box<dyn Query>>, TextError> {
+        let f = &self.fields;
+        let exp = lex.words.expansions(written);
+        let mut fuzzy: Vec<Box<dyn Query>> = Vec::new();
+        if exp.is_empty() {
+            return Ok(fuzzy);
+        }
+        let n = searcher.num_docs().max(1);
+        for (field, w) in [
+            (f.title_plain, W_TITLE),
+            (f.maker_plain, W_MAKER),
+            (f.materials_plain, W_MATERIALS),
+        ] {
+            // Blend idf as Lucene does: a misspelling candidate scores no
+            // higher than the commonest of the word's candidates, so a rare
+            // neighbour of a correct common word stays low.
+            let df_of = |t: &str| searcher.doc_freq(&Term::from_field_text(field, t));
+            let mut dfs = Vec::with_capacity(exp.len());
+            let mut ref_df = df_of(written)?;
+            for (t, _) in &exp {
+                let df = df_of(t)?;
+                ref_df = ref_df.max(df);
+                dfs.push(df);
+            }
+            for ((t, d), df) in exp.iter().zip(dfs) {
+                if df == 0 {
+                    continue;
+                }
+                let blend = (idf(n, ref_df) / idf(n, df)).min(1.0);
+                let wf = if *d == 1 { FUZZY_1 } else { FUZZY_2 };
+                fuzzy.push(term_q(field, t, w * wf * blend));
+            }
+        }
+        Ok(fuzzy)
+    }
+
     /// Phrase clauses for every two typed words, in either order, within
     /// one subject term. Titles get none: Tate's "Lausanne [Turner]" holds
     /// the surname beside a title word, and a title phrase then outranks
     /// the record the words came from (see docs/decisions.md).
-    fn pair_clauses(&self, lex: &Lexicon, words: &[&str]) -> Vec<Box<dyn Query>> {
+    fn pair_clauses(&self, typed: &[(&str, Vec<(usize, String)>)]) -> Vec<Box<dyn Query>> {
         let f = &self.fields;
-        let stems: Vec<String> = words
+        let stems: Vec<&String> = typed
             .iter()
             .take(MAX_PAIR_WORDS)
-            .filter_map(|w| self.analysis.stems(&lex.languages, w).into_iter().next())
+            .filter_map(|(_, stems)| stems.first().map(|(_, s)| s))
             .collect();
         let mut out: Vec<Box<dyn Query>> = Vec::new();
         for (i, a) in stems.iter().enumerate() {
@@ -269,9 +304,14 @@ impl TextIndex {
                 words.push(w);
             }
         }
+        // Each typed word stemmed once, in every language the index holds.
+        let typed: Vec<(&str, Vec<(usize, String)>)> = words
+            .iter()
+            .map(|w| (*w, self.analysis.stems_by_language(&lex.languages, w)))
+            .collect();
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for w in &words {
-            if let Some(q) = self.word_clause(&searcher, &lex, w, bonus)? {
+        for (w, stems) in &typed {
+            if let Some(q) = self.word_clause(&searcher, &lex, w, stems, bonus)? {
                 should.push((Occur::Should, q));
             }
         }
@@ -279,7 +319,7 @@ impl TextIndex {
             return Ok(Vec::new());
         }
         should.extend(
-            self.pair_clauses(&lex, &words)
+            self.pair_clauses(&typed)
                 .into_iter()
                 .map(|q| (Occur::Should, q)),
         );

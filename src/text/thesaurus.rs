@@ -24,11 +24,12 @@ impl Thesaurus {
         let mut lines = DATA
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-        let header: Vec<usize> = lines
+        let codes: Vec<&str> = lines
             .next()
-            .map(|h| h.split('\t').skip(1).map(language).collect())
+            .map(|h| h.split('\t').skip(1).collect())
             .unwrap_or_default();
-        debug_assert!(header.iter().all(|&l| l < LANGUAGES.len()));
+        debug_assert!(codes.iter().all(|c| LANGUAGES.iter().any(|(l, _)| l == c)));
+        let header: Vec<usize> = codes.into_iter().map(language).collect();
         let mut concepts: HashMap<String, Vec<&'static str>> = HashMap::new();
         for line in lines {
             let mut cells = line.split('\t');

@@ -24,6 +24,10 @@ impl Vocab {
         Vocab { by_len }
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.by_len.iter().all(Vec::is_empty)
+    }
+
     /// Indexed words within [`max_typos`] of `word` (itself excluded),
     /// closest and most common first.
     pub(super) fn expansions(&self, word: &str) -> Vec<(String, usize)> {
