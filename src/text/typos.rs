@@ -29,7 +29,7 @@ impl Vocab {
     }
 
     /// Indexed words within [`max_typos`] of `word` (itself excluded),
-    /// closest and most common first.
+    /// closest and most common first, then in byte order.
     pub(super) fn expansions(&self, word: &str) -> Vec<(String, usize)> {
         let max = max_typos(word);
         if max == 0 || !word.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -48,7 +48,10 @@ impl Vocab {
                 }
             }
         }
-        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        // Ties broken by the word itself: the vocabulary comes from a hash
+        // map, and the same query must give the same answer in every process
+        // (replicas answer byte for byte alike).
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
         found.truncate(MAX_EXPANSIONS);
         found
             .into_iter()
@@ -125,5 +128,19 @@ mod tests {
         let found: Vec<String> = v.expansions("turnr").into_iter().map(|(w, _)| w).collect();
         assert_eq!(found, ["turner"]);
         assert!(v.expansions("tu").is_empty());
+        // Equally close and common: in byte order, whatever the hash order.
+        let tied = [("bat", 1), ("cat", 1), ("hat", 1), ("rat", 1)];
+        for _ in 0..8 {
+            let words = tied
+                .iter()
+                .map(|(w, df)| (w.as_bytes().to_vec(), *df))
+                .collect();
+            let found: Vec<String> = Vocab::new(words)
+                .expansions("mat")
+                .into_iter()
+                .map(|(w, _)| w)
+                .collect();
+            assert_eq!(found, ["bat", "cat", "hat", "rat"]);
+        }
     }
 }
