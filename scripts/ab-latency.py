@@ -3,7 +3,10 @@
 
 usage:
   ab-latency.py --bin target/release/provenance --index IDX --input DIR \
-      --a "--max-objects 1" --b "" [--chunk 50] [--work /tmp/ab]
+      --a "--max-objects 1" --b "" [--bin-b OTHER_BINARY] [--limit N] [--chunk 50] [--work /tmp/ab]
+
+--bin-b runs B with another binary (an older build, to time a change); --limit takes N photos
+spread evenly over the folder.
 
 A shared two-core machine drifts by 10-15% between two runs of the same command minutes apart;
 this runs the inputs in chunks, A then B on each chunk, so that both see the same machine, and
@@ -20,11 +23,11 @@ import subprocess
 import sys
 
 
-def run(a, extra, inputs, out):
+def run(a, binary, extra, inputs, out):
     lst = out + ".list"
     with open(lst, "w") as f:
         f.write("\n".join(inputs) + "\n")
-    cmd = [a.bin, "batch", "--index", a.index, lst, "--out", out, "--jobs", "1"] + shlex.split(extra)
+    cmd = [binary, "batch", "--index", a.index, lst, "--out", out, "--jobs", "1"] + shlex.split(extra)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lines = [l for l in open(out) if l.strip()]
     with open(out.replace(".jsonl", "-all.jsonl"), "a") as f:
@@ -44,6 +47,8 @@ def main():
     ap.add_argument("--input", required=True, help="a folder of photos")
     ap.add_argument("--a", default="", help="options of run A")
     ap.add_argument("--b", default="", help="options of run B")
+    ap.add_argument("--bin-b", help="binary of run B (default: --bin)")
+    ap.add_argument("--limit", type=int, help="photos, spread evenly over the folder")
     ap.add_argument("--chunk", type=int, default=50)
     ap.add_argument("--work", default="/tmp/ab-latency")
     a = ap.parse_args()
@@ -52,11 +57,13 @@ def main():
         open(os.path.join(a.work, name), "w").close()
     d = os.path.abspath(a.input)
     inputs = sorted(os.path.join(d, f) for f in os.listdir(d) if not f.startswith("."))
+    if a.limit and a.limit < len(inputs):
+        inputs = [inputs[i * len(inputs) // a.limit] for i in range(a.limit)]
     ta, tb = {}, {}
     for k in range(0, len(inputs), a.chunk):
         part = inputs[k:k + a.chunk]
-        ta.update(run(a, a.a, part, os.path.join(a.work, "a.jsonl")))
-        tb.update(run(a, a.b, part, os.path.join(a.work, "b.jsonl")))
+        ta.update(run(a, a.bin, a.a, part, os.path.join(a.work, "a.jsonl")))
+        tb.update(run(a, a.bin_b or a.bin, a.b, part, os.path.join(a.work, "b.jsonl")))
         print(f"  {min(k + a.chunk, len(inputs))}/{len(inputs)}", file=sys.stderr, flush=True)
     both = [k for k in ta if k in tb]
     sa, sb = [ta[k] for k in both], [tb[k] for k in both]
