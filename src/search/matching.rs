@@ -48,6 +48,12 @@ pub struct LocalMatch {
 /// Matches the query against one reference image; None when there is no
 /// plausible geometric agreement.
 pub fn verify(query: &Features, reference: &RefFeatures) -> Option<LocalMatch> {
+    verify_seeded(query, reference, RansacParams::default().seed)
+}
+
+/// [`verify`] with RANSAC's seed given: to measure how much a pair's count
+/// depends on it (`examples/ransac_seeds.rs`).
+pub fn verify_seeded(query: &Features, reference: &RefFeatures, seed: u64) -> Option<LocalMatch> {
     if query.is_empty() || reference.len() < MIN_INLIERS {
         return None;
     }
@@ -77,6 +83,7 @@ pub fn verify(query: &Features, reference: &RefFeatures) -> Option<LocalMatch> {
     let params = RansacParams {
         threshold: (INLIER_TOLERANCE * query_size.0.max(query_size.1)).max(2.0),
         min_inliers: MIN_INLIERS,
+        seed,
         ..RansacParams::default()
     };
     let found = geometry::ransac(&src, &dst, ref_size, query_size, &params)?;

@@ -42,7 +42,7 @@ use serde::Serialize;
 /// model. Federated servers (`crate::server::peers`) merge scores only
 /// when this is the same: change it whenever a threshold, an anchor or
 /// the strength model changes.
-pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3/2026-12-05";
+pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3/lo-ransac/2026-12-05";
 
 /// At or above: `match`.
 pub const MATCH_THRESHOLD: f32 = 0.80;
