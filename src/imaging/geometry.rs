@@ -563,9 +563,8 @@ impl Problem<'_> {
                 pick.swap(k, j);
             }
             pick.truncate(LO_SAMPLE);
-            if let Some(h) = self.fit(&pick, best.2) {
-                let c = self.count(&h.0, 0);
-                let candidate = self.polish((h.0, c, h.1));
+            if let Some((h, model)) = self.fits(&pick, best.2).next() {
+                let candidate = self.polish((h, self.count(&h, 0), model));
                 if candidate.1 > best.1 {
                     best = candidate;
                 }
@@ -574,17 +573,19 @@ impl Problem<'_> {
         best
     }
 
-    /// Least-squares fit of the model kind (a homography also for an affine
-    /// seed, which may be the view's perspective) through the given matches.
-    fn fit(&self, idx: &[usize], model: Model) -> Option<(Homography, Model)> {
+    /// Least-squares fits through the given matches that a camera could
+    /// produce: a homography, then for an affine seed an affine one too (a
+    /// roughly right affine model may be the view's perspective).
+    fn fits(&self, idx: &[usize], model: Model) -> impl Iterator<Item = (Homography, Model)> {
         let s: Vec<_> = idx.iter().map(|&i| self.src[i]).collect();
         let d: Vec<_> = idx.iter().map(|&i| self.dst[i]).collect();
         let homography = Homography::fit(&s, &d).map(|h| (h, Model::Homography));
         let affine = (model == Model::Affine).then(|| Homography::fit_affine(&s, &d));
+        let (ref_size, query_size) = self.sizes;
         homography
             .into_iter()
             .chain(affine.flatten().map(|h| (h, Model::Affine)))
-            .find(|(h, _)| plausible(h, self.sizes.0, self.sizes.1))
+            .filter(move |(h, _)| plausible(h, ref_size, query_size))
     }
 
     /// Iterated least squares: refit on the inliers within a threshold that
@@ -592,21 +593,12 @@ impl Problem<'_> {
     fn polish(&self, mut best: Best) -> Best {
         for looseness in LO_LOOSENESS {
             let idx = self.inliers(&best.0, looseness);
-            let s: Vec<_> = idx.iter().map(|&i| self.src[i]).collect();
-            let d: Vec<_> = idx.iter().map(|&i| self.dst[i]).collect();
-            let homography = Homography::fit(&s, &d).map(|h| (h, Model::Homography));
-            let affine = (best.2 == Model::Affine).then(|| Homography::fit_affine(&s, &d));
-            let affine = affine.flatten().map(|h| (h, Model::Affine));
-            for (r, model) in homography.into_iter().chain(affine) {
-                let rc = if plausible(&r, self.sizes.0, self.sizes.1) {
-                    self.count(&r, 0)
-                } else {
-                    0
-                };
-                if rc >= best.1 {
-                    best = (r, rc, model);
-                    break;
-                }
+            let refit = self
+                .fits(&idx, best.2)
+                .map(|(h, model)| (h, self.count(&h, 0), model))
+                .find(|r| r.1 >= best.1);
+            if let Some(r) = refit {
+                best = r;
             }
         }
         best

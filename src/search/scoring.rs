@@ -103,7 +103,8 @@ const PER_EMBEDDING_UNIT: f32 = 15.0;
 const GLOBAL_SCALE: f32 = 0.7;
 const GLOBAL_OFFSET: f32 = 10.3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Ordered strongest first: `Match < Partial < Possible < None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The photo shows this picture: an alarm.

@@ -39,16 +39,10 @@ pub fn order(matches: &mut [Match], text: impl Fn(&str) -> Option<f32>) -> Words
         };
     }
     let before: Vec<String> = matches.iter().map(|m| m.id.clone()).collect();
-    let rank = |m: &Match| match m.verdict {
-        Verdict::Match => 0,
-        Verdict::Partial => 1,
-        Verdict::Possible => 2,
-        Verdict::None => 3,
-    };
     let key = |m: &Match| m.score + WORDS_SPAN * m.words.unwrap_or(0.0).clamp(0.0, 1.0);
     matches.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
+        a.verdict
+            .cmp(&b.verdict)
             .then(key(b).total_cmp(&key(a)))
             .then(b.score.total_cmp(&a.score))
             .then_with(|| a.id.cmp(&b.id))
