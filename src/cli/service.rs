@@ -160,10 +160,7 @@ pub fn keys(action: KeysCommand) -> Result<i32> {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role {role:?}: officer, expert, curator or admin")
             })?;
-            let (secret, entry) = KeyFile::add(&keys, &name, role, rate)?;
-            if keep_searches {
-                KeyFile::set_keep_searches(&keys, &entry.name, true)?;
-            }
+            let (secret, entry) = KeyFile::add(&keys, &name, role, rate, keep_searches)?;
             println!("{secret}");
             eprintln!(
                 "key {:?} ({}, {} requests/min) added to {}; the secret above is shown only once",

@@ -128,13 +128,15 @@ impl KeyFile {
         })
     }
 
-    /// Adds a key and saves the file; returns the secret, which exists
-    /// nowhere else from then on.
+    /// Adds a key and saves the file, in one write: a server reloading the
+    /// file never sees the key without its settings. Returns the secret,
+    /// which exists nowhere else from then on.
     pub fn add(
         path: &Path,
         name: &str,
         role: Role,
         rate_per_minute: Option<u32>,
+        keep_searches: bool,
     ) -> Result<(String, KeyEntry), KeyError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
@@ -151,24 +153,12 @@ impl KeyFile {
             sha256: hash_secret(&secret),
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             rate_per_minute: rate_per_minute.unwrap_or(role.default_rate()),
-            keep_searches: false,
+            keep_searches,
         };
         file.version = 1;
         file.keys.push(entry.clone());
         file.save(path)?;
         Ok((secret, entry))
-    }
-
-    /// Sets whether a key's searches are always kept as sightings.
-    pub fn set_keep_searches(path: &Path, name: &str, keep: bool) -> Result<(), KeyError> {
-        let mut file = KeyFile::load(path)?;
-        let key = file
-            .keys
-            .iter_mut()
-            .find(|k| k.name == name)
-            .ok_or(KeyError::BadName)?;
-        key.keep_searches = keep;
-        file.save(path)
     }
 
     fn save(&self, path: &Path) -> Result<(), KeyError> {
@@ -224,7 +214,7 @@ mod tests {
     fn secret_is_checked_by_hash_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.json");
-        let (secret, entry) = KeyFile::add(&path, "post-7", Role::Officer, None).unwrap();
+        let (secret, entry) = KeyFile::add(&path, "post-7", Role::Officer, None, false).unwrap();
         let stored = std::fs::read_to_string(&path).unwrap();
         assert!(!stored.contains(&secret), "the secret must not be stored");
         assert_eq!(entry.rate_per_minute, 60);
@@ -232,9 +222,20 @@ mod tests {
         assert_eq!(set.find(&secret).unwrap().name, "post-7");
         assert!(set.find("prov_wrong").is_none());
         assert!(matches!(
-            KeyFile::add(&path, "post-7", Role::Expert, None),
+            KeyFile::add(&path, "post-7", Role::Expert, None, false),
             Err(KeyError::Duplicate(_))
         ));
         assert!(Role::Curator > Role::Expert && Role::Expert > Role::Officer);
+    }
+
+    /// The key is written once, with its settings: a server reloading the
+    /// file between two writes kept a crawler's key that kept nothing.
+    #[test]
+    fn a_key_is_saved_with_its_settings_in_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let (secret, _) = KeyFile::add(&path, "crawler", Role::Officer, None, true).unwrap();
+        let set = KeySet::new(KeyFile::load(&path).unwrap());
+        assert!(set.find(&secret).unwrap().keep_searches);
     }
 }

@@ -18,7 +18,7 @@ async fn every_documented_route_is_served() {
     let dir = ix.path().join("ix");
     let mut opts = ServeOptions::for_index(&dir);
     opts.keys = ix.path().join("keys.json");
-    let (secret, _) = KeyFile::add(&opts.keys, "admin-1", Role::Admin, None).unwrap();
+    let (secret, _) = KeyFile::add(&opts.keys, "admin-1", Role::Admin, None, false).unwrap();
     let engine = Engine::open(&dir).unwrap();
     let app = router(AppState::new(Arc::new(engine), opts).unwrap());
     for (method, path) in ROUTES {
