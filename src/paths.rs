@@ -123,6 +123,10 @@ impl GenerationPaths<'_> {
     pub fn word_postings(&self) -> PathBuf {
         self.0.join("words.bin")
     }
+    /// Each image's words while the postings are written; removed after.
+    pub fn word_occurrences(&self) -> PathBuf {
+        self.0.join("words.occ.tmp")
+    }
     pub fn word_idf(&self) -> PathBuf {
         self.0.join("words.idf")
     }

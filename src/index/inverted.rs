@@ -24,9 +24,10 @@
 //! centre turned and scaled by its vote. That is a Hough transform on
 //! visual words (Lowe 2004); chance matches rarely agree on all four.
 
-use crate::index::arrayfile::{self, ArrayFileError, MappedArray};
+use crate::index::arrayfile::{ArrayFileError, MappedArray};
 use crate::index::hough::{self, Vote, VoteGeometry};
 use crate::index::occurrence::Occurrence;
+use crate::index::postings::{self, ENTRY, ImageWords, Tables, term_counts};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::Path;
@@ -39,9 +40,6 @@ const IDF_MAGIC: [u8; 8] = *b"PVWIDF01";
 /// which a delta segment shares with its base, so that a word is a stop
 /// word in every segment or in none.
 const STOP_WORD_SHARE: f64 = 0.25;
-/// A posting: image position (u32), weight (f32), orientation step and
-/// pyramid level (u8 each), offset from the image centre (i8 each).
-const ENTRY: usize = 12;
 /// Images re-scored for geometric consistency: a shorter shortlist loses
 /// the true reference of hard photos in a large database
 /// (docs/decisions.md, "2026-11-29 — A shortlist of 10,000 for weak
@@ -54,87 +52,26 @@ const LEVEL_BINS: usize = 16;
 /// Builds the tables from each image's words (position = index), with
 /// word weights from these images' own document frequencies, or the given
 /// ones (a delta segment takes its base's, so that scores stay comparable).
+/// Written in bounded memory by `crate::index::postings`.
 pub fn write(
     offsets_path: &Path,
     postings_path: &Path,
     idf_path: &Path,
     words: usize,
-    images: &[Vec<Occurrence>],
+    images: &(impl ImageWords + ?Sized),
     given_idf: Option<&[f32]>,
 ) -> Result<(), ArrayFileError> {
-    let n = images.len().max(1) as f64;
-    let mut df = vec![0u32; words];
-    let counted: Vec<Vec<(u32, u32)>> = images
-        .iter()
-        .map(|ws| {
-            let tf = term_counts(ws);
-            for &(w, _) in &tf {
-                df[w as usize] += 1;
-            }
-            tf
-        })
-        .collect();
-    let idf: Vec<f32> = match given_idf {
-        Some(given) => {
-            assert_eq!(given.len(), words, "weights for another vocabulary");
-            given.to_vec()
-        }
-        None => df
-            .iter()
-            .map(|&d| {
-                if d == 0 {
-                    0.0
-                } else {
-                    (n / d as f64).ln() as f32
-                }
-            })
-            .collect(),
-    };
-    let mut total = vec![0u64; words];
-    for o in images.iter().flatten() {
-        total[o.word as usize] += 1;
-    }
-    let mut offsets = vec![0u64; words + 1];
-    for (w, &t) in total.iter().enumerate() {
-        offsets[w + 1] = offsets[w] + t;
-    }
-    let mut fill = offsets.clone();
-    let mut postings = vec![0u8; offsets[words] as usize * ENTRY];
-    for (pos, (tf, occurrences)) in counted.iter().zip(images).enumerate() {
-        let norm = tf
-            .iter()
-            .map(|&(w, c)| (c as f32).sqrt() * idf[w as usize])
-            .map(|x| x * x)
-            .sum::<f32>()
-            .sqrt();
-        for o in occurrences {
-            let w = o.word as usize;
-            let c = tf[tf
-                .binary_search_by_key(&o.word, |&(tw, _)| tw)
-                .expect("counted")]
-            .1;
-            // Each occurrence carries its share of the word's weight.
-            let weight = if norm > 0.0 {
-                (c as f32).sqrt() * idf[w] / norm / c as f32
-            } else {
-                0.0
-            };
-            let at = fill[w] as usize * ENTRY;
-            fill[w] += 1;
-            postings[at..at + 4].copy_from_slice(&(pos as u32).to_le_bytes());
-            postings[at + 4..at + 8].copy_from_slice(&weight.to_le_bytes());
-            postings[at + 8] = o.angle;
-            postings[at + 9] = o.level;
-            postings[at + 10] = o.dx as u8;
-            postings[at + 11] = o.dy as u8;
-        }
-    }
-    let offsets: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
-    let idf: Vec<u8> = idf.iter().flat_map(|x| x.to_le_bytes()).collect();
-    arrayfile::write(offsets_path, OFFSETS_MAGIC, 8, &offsets)?;
-    arrayfile::write(postings_path, POSTINGS_MAGIC, ENTRY as u32, &postings)?;
-    arrayfile::write(idf_path, IDF_MAGIC, 4, &idf)?;
-    Ok(())
+    postings::write(
+        Tables {
+            offsets: offsets_path,
+            postings: postings_path,
+            idf: idf_path,
+        },
+        [OFFSETS_MAGIC, POSTINGS_MAGIC, IDF_MAGIC],
+        words,
+        images,
+        given_idf,
+    )
 }
 
 pub struct InvertedIndex {
@@ -333,20 +270,6 @@ pub enum Consistency {
     Weak,
     /// Turns, scales and positions agree on one similarity transform.
     Transform,
-}
-
-/// (word, occurrences) for each distinct word, in word order.
-fn term_counts(occurrences: &[Occurrence]) -> Vec<(u32, u32)> {
-    let mut words: Vec<u32> = occurrences.iter().map(|o| o.word).collect();
-    words.sort_unstable();
-    let mut tf: Vec<(u32, u32)> = Vec::new();
-    for w in words {
-        match tf.last_mut() {
-            Some((lw, c)) if *lw == w => *c += 1,
-            _ => tf.push((w, 1)),
-        }
-    }
-    tf
 }
 
 /// Pass 3 of [`InvertedIndex::search`]: each shortlisted image's heaviest

@@ -2,7 +2,8 @@
 //!
 //! Owns: flat array files ([`arrayfile`]); one batch of images' tables
 //! ([`segment`]: hashes, vectors with their HNSW graph in [`vectors`],
-//! local features in [`localfeatures`], visual words in [`inverted`]);
+//! local features in [`localfeatures`], visual words in [`inverted`],
+//! written in bounded memory by [`postings`]);
 //! a committed snapshot of segments ([`generation`]); the visual
 //! vocabulary ([`vocabulary`]); what a posting holds ([`occurrence`]) and
 //! the Hough vote over postings ([`hough`]).
@@ -17,6 +18,7 @@ pub mod hough;
 pub mod inverted;
 pub mod localfeatures;
 pub mod occurrence;
+pub mod postings;
 pub mod segment;
 pub mod vectors;
 pub mod vocabulary;

@@ -14,11 +14,11 @@ use crate::index::error::GenerationError;
 use crate::index::inverted::{self, Consistency, InvertedIndex};
 use crate::index::localfeatures::{FeatureTable, OwnedFeatures};
 use crate::index::occurrence::{Occurrence, offset_step};
+use crate::index::postings::OccurrenceFile;
 use crate::index::vectors::{self, Neighbour, VectorIndex};
 use crate::index::vocabulary::Vocabulary;
 use crate::paths::GenerationPaths;
 use crate::store::ImageRow;
-use rayon::prelude::*;
 use std::path::Path;
 
 pub(crate) const SLOTS_MAGIC: [u8; 8] = *b"PVSLOTS1";
@@ -43,23 +43,22 @@ pub fn write_words(
 ) -> Result<(), GenerationError> {
     let p = GenerationPaths(dir);
     let table = FeatureTable::open(&p.features_index(), &p.features())?;
-    let words: Vec<Vec<Occurrence>> = (0..table.len() as u32)
-        .into_par_iter()
-        .map(|pos| {
-            let f = table.get(pos);
-            f.descriptors()
-                .zip(f.shapes())
-                .zip(f.points())
-                .map(|((d, (angle, level)), [x, y])| Occurrence {
-                    word: vocabulary.quantize(&d),
-                    angle,
-                    level,
-                    dx: offset_step(x, f.width),
-                    dy: offset_step(y, f.height),
-                })
-                .collect()
-        })
-        .collect();
+    // Spilled as they are quantised: held in memory, the words of 251,111
+    // images took gigabytes (crate::index::postings).
+    let words = OccurrenceFile::write(&p.word_occurrences(), table.len(), |pos| {
+        let f = table.get(pos as u32);
+        f.descriptors()
+            .zip(f.shapes())
+            .zip(f.points())
+            .map(|((d, (angle, level)), [x, y])| Occurrence {
+                word: vocabulary.quantize(&d),
+                angle,
+                level,
+                dx: offset_step(x, f.width),
+                dy: offset_step(y, f.height),
+            })
+            .collect()
+    })?;
     let idf = match weights {
         Weights::Own => None,
         Weights::Base(idf) => Some(idf),
