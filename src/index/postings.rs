@@ -2,9 +2,10 @@
 //! bounded memory.
 //!
 //! A rebuild of 251,111 images held every image's words, their term counts
-//! and the whole posting table in memory at once: 9.0 GB at its peak, and
-//! growing with the images (docs/decisions.md, "What one box holds"). Here
-//! the words are spilled to a file as they are quantised
+//! and the whole posting table in the heap at once: 4.27 GB at its peak,
+//! growing with the images (docs/decisions.md, "The rebuild in bounded
+//! memory: word postings written in runs"). Here the words are spilled to
+//! a file as they are quantised
 //! ([`OccurrenceFile`], read back through the page cache), and the posting
 //! table is written in runs of words: each run's postings are gathered by
 //! one pass over the images' words into a buffer of at most [`RUN_BYTES`],
