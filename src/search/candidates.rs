@@ -425,11 +425,7 @@ pub(super) fn in_photo(mut m: LocalMatch, to_photo: impl Fn([f32; 2]) -> [f32; 2
 }
 
 /// Hash, embedding and shape evidence for one reference image.
-pub(super) fn global_evidence(
-    generation: &Generation,
-    query: &QueryDescriptors,
-    pos: u32,
-) -> Evidence {
+pub fn global_evidence(generation: &Generation, query: &QueryDescriptors, pos: u32) -> Evidence {
     let h = generation.hashes(pos);
     let v = generation.vector(pos);
     // The orientation that fits the hashes best also fixes which side of
@@ -469,6 +465,7 @@ pub(super) fn global_evidence(
         aspect_difference: aspect_difference(shape, generation.shape(pos)),
         region_hash_distance,
         region_embedding_distance,
+        global_chance: scoring::global_chance_discount(generation.len()),
         ..Evidence::default()
     }
 }

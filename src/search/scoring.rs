@@ -42,7 +42,8 @@ use serde::Serialize;
 /// model. Federated servers (`crate::server::peers`) merge scores only
 /// when this is the same: change it whenever a threshold, an anchor or
 /// the strength model changes.
-pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3/lo-ransac/2026-12-05";
+pub const CALIBRATION: &str =
+    "strength-5.25-5.9/partial-1of3/lo-ransac/global-chance-0.57-25k-to-possible/2026-12-05";
 
 /// At or above: `match`.
 pub const MATCH_THRESHOLD: f32 = 0.80;
@@ -92,6 +93,27 @@ const BOTH_AGREE: f32 = 6.0;
 /// for photos with no conclusive match").
 const SECOND_LOOK_DISCOUNT: f32 = 0.3;
 const BOTH_AGREE_SHARE: f32 = 0.2;
+
+/// The chance model of the global evidence: over pairs of unrelated
+/// pictures, P(global strength ≥ s) falls by e every [`CHANCE_SCALE`]
+/// units in its tail, and at [`MATCH_STRENGTH`] is about 1 / (1,000 ×
+/// [`CHANCE_FREE_REFERENCES`]). So up to that many references, fewer than
+/// 0.1% of photos of unrelated objects reach `match` by their hashes and
+/// embedding alone; beyond, the expected number of such chance matches
+/// grows with the references searched, and the global strength is
+/// discounted by `CHANCE_SCALE × ln(N / CHANCE_FREE_REFERENCES)` to keep it,
+/// down to [`POSSIBLE_STRENGTH`] at most (an a-contrario number of false
+/// alarms over N; measured on half A's
+/// negatives against 51,111 references, docs/decisions.md, "The global
+/// evidence's chance grows with the database").
+const CHANCE_SCALE: f32 = 0.57;
+const CHANCE_FREE_REFERENCES: f32 = 25_000.0;
+
+/// The global strength taken off for searching `references` references
+/// (see [`CHANCE_SCALE`]); none up to [`CHANCE_FREE_REFERENCES`].
+pub fn global_chance_discount(references: usize) -> f32 {
+    CHANCE_SCALE * (references as f32 / CHANCE_FREE_REFERENCES).ln().max(0.0)
+}
 
 /// Weight of one differing hash bit (of 128) in the global logit.
 const PER_HASH_BIT: f32 = 0.1;
@@ -228,6 +250,11 @@ pub struct Evidence {
     /// The same for the photo-level global evidence.
     #[serde(skip_serializing_if = "is_zero")]
     pub global_discount: f32,
+    /// Strength taken off the global evidence (photo and regions) for the
+    /// number of references searched: more references, more chance
+    /// near-duplicates ([`global_chance_discount`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub global_chance: f32,
     /// Found only by the wider second look at a photo that nothing
     /// matched conclusively (`crate::search::candidates`): its local evidence
     /// counts [`SECOND_LOOK_DISCOUNT`] less.
@@ -261,13 +288,17 @@ pub fn strength(e: &Evidence) -> f32 {
 /// The global evidence: the photo's or its best outlined region's, less
 /// any rival's discount. Hashes and embeddings describe a whole picture,
 /// so this evidence is of the whole picture by construction.
-fn whole_global_strength(e: &Evidence) -> f32 {
+pub fn whole_global_strength(e: &Evidence) -> f32 {
     let global = photo_global_strength(e) - e.global_discount;
     let region = match (e.region_hash_distance, e.region_embedding_distance) {
         (Some(h), Some(d)) => global_strength(h, d),
         _ => f32::MIN,
     };
-    global.max(region)
+    // The chance model corrects the verdict, never below `possible`: under
+    // it the global evidence keeps ranking candidates as it did, against
+    // local evidence and for the choice of candidates to verify.
+    let whole = global.max(region);
+    whole - e.global_chance.min((whole - POSSIBLE_STRENGTH).max(0.0))
 }
 
 fn second_look_discount(e: &Evidence) -> f32 {
@@ -391,6 +422,34 @@ mod tests {
         };
         assert_eq!(Verdict::from_score(score(&chance)), Verdict::None);
         assert!(score(&chance) < score(&view));
+    }
+
+    #[test]
+    fn the_same_near_duplicate_is_weaker_evidence_among_more_references() {
+        let near = Evidence {
+            hash_distance: 12,
+            embedding_distance: 0.3,
+            ..Evidence::default()
+        };
+        assert_eq!(global_chance_discount(1_111), 0.0);
+        assert_eq!(global_chance_discount(25_000), 0.0);
+        let small = score(&near);
+        let large = score(&Evidence {
+            global_chance: global_chance_discount(251_111),
+            ..near
+        });
+        assert_eq!(Verdict::from_score(small), Verdict::Match);
+        assert!(large < small);
+        assert_ne!(Verdict::from_score(large), Verdict::Match);
+        // Local evidence is not discounted: a photo proved by its features
+        // matches at any size.
+        let view = Evidence {
+            inliers: 60,
+            cells: 20,
+            global_chance: global_chance_discount(1_000_000),
+            ..near
+        };
+        assert_eq!(Verdict::from_score(score(&view)), Verdict::Match);
     }
 
     #[test]
