@@ -143,10 +143,16 @@ pub fn candidates(
             (pos, e)
         })
         .collect();
-    // Verify the word candidates and the best of the global ones.
+    // Verify the word candidates and the best of the global ones. Before
+    // verification a score floors every global strength below 0 alike:
+    // the global strength itself orders those, not their positions.
     evidence.sort_by(|a, b| {
         scoring::score(&b.1)
             .total_cmp(&scoring::score(&a.1))
+            .then(
+                scoring::whole_global_strength(&b.1)
+                    .total_cmp(&scoring::whole_global_strength(&a.1)),
+            )
             .then(a.0.cmp(&b.0))
     });
     let every_region = SetMask::first(regions.len());
