@@ -203,6 +203,30 @@ impl Describer {
     }
 }
 
+impl Describer {
+    /// Hashes and embeddings of a region of the photo outlined in its own
+    /// pixels (an outline a further look found, `crate::describe::rest`),
+    /// warped upright as a first-look region is, without local features.
+    pub fn describe_outline(
+        &self,
+        photo: &RgbImage,
+        outline: &[[f32; 2]; 4],
+    ) -> Option<RegionDescriptors> {
+        let (transform, size) = rectify::upright(outline)?;
+        let region = rectify::render(photo, photo.width(), &transform, size, REGION_GLOBAL_SIDE)?;
+        let small = fit_within(region.clone(), self.embedder.input_side());
+        Some(RegionDescriptors {
+            hashes: hash::hash_dihedral(&region),
+            embeddings: Dihedral::ALL[..4]
+                .iter()
+                .map(|d| self.embedder.embed(&d.apply_image(&small)))
+                .collect(),
+            features: None,
+            outline: *outline,
+        })
+    }
+}
+
 /// Simulated tilts of a photo for the second look: the photo compressed
 /// by these factors along x, then along y. A steep view foreshortens the
 /// object along one axis and changes every descriptor; compressing the

@@ -75,6 +75,10 @@ pub fn unexplained_subset(query: &QueryDescriptors, found: &[Quad]) -> orb::Feat
 pub struct RestViews {
     pub views: Vec<RegionFeatures>,
     pub outline: Option<Quad>,
+    /// Every outline found in the rest (`outline` first), each to be
+    /// looked up by its hashes and embedding: a small flat picture has too
+    /// few corners for its features to find it.
+    pub outlines: Vec<Quad>,
 }
 
 /// A grey copy of the photo at twice the query's feature resolution, made
@@ -145,16 +149,27 @@ pub fn rest_views(rest_photo: &RestPhoto, query: &QueryDescriptors, found: &[Qua
     }
     // (rectangle, extract its features, find an outline in it)
     let mut rects = vec![(whole, tiles.is_empty(), true)];
-    rects.extend(tiles.into_iter().map(|t| (t, true, false)));
-    let described: Vec<(Option<RegionFeatures>, Option<Quad>)> = rects
+    // Outlines in the quarters too: a small picture is too small a share
+    // of the whole part for an outline there.
+    rects.extend(tiles.into_iter().map(|t| (t, true, true)));
+    let described: Vec<(Option<RegionFeatures>, Vec<Quad>)> = rects
         .par_iter()
         .map(|&(r, features, outline)| view(rest_photo, r, found, features, outline))
         .collect();
     let mut out = RestViews::default();
-    for (features, outline) in described {
+    for (features, outlines) in described {
         out.views.extend(features);
-        out.outline = out.outline.or(outline);
+        for q in outlines {
+            if !out
+                .outlines
+                .iter()
+                .any(|o| inside_quad(&centre(o), &q) || inside_quad(&centre(&q), o))
+            {
+                out.outlines.push(q);
+            }
+        }
     }
+    out.outline = out.outlines.first().copied();
     if let Some(q) = out.outline {
         out.views
             .extend(rectify::upright(&q).and_then(|(transform, size)| {
@@ -192,15 +207,15 @@ impl Rect {
 }
 
 /// One rectangle of the photo with the found objects blanked, at the
-/// query's feature resolution: its features (`with_features`) and the best
-/// outline in it that no found object explains (`with_outline`).
+/// query's feature resolution: its features (`with_features`) and the
+/// outlines in it that no found object explains, best first (`with_outline`).
 fn view(
     rest_photo: &RestPhoto,
     r: Rect,
     found: &[Quad],
     with_features: bool,
     with_outline: bool,
-) -> (Option<RegionFeatures>, Option<Quad>) {
+) -> (Option<RegionFeatures>, Vec<Quad>) {
     let k = rest_photo.scale;
     // The rectangle in the grey copy's pixels.
     let (gx0, gy0) = ((r.x0 as f32 / k) as u32, (r.y0 as f32 / k) as u32);
@@ -208,7 +223,7 @@ fn view(
     let gx1 = ((r.x1 as f32 / k).ceil() as u32).min(gw);
     let gy1 = ((r.y1 as f32 / k).ceil() as u32).min(gh);
     if gx1 < gx0 + 16 || gy1 < gy0 + 16 {
-        return (None, None);
+        return (None, Vec::new());
     }
     let crop = image::imageops::crop_imm(g, gx0, gy0, gx1 - gx0, gy1 - gy0).to_image();
     let mut grey = shrunk_grey(&crop, QUERY_FEATURE_SIDE);
@@ -220,9 +235,10 @@ fn view(
     let blanked: Vec<Quad> = found.iter().map(|q| grow(q, GROW).map(to_view)).collect();
     blank(&mut grey, &blanked);
     let photo_area = rest_photo.photo.width() as f32 * rest_photo.photo.height() as f32;
-    let outline = with_outline
-        .then(|| best_outline(&grey, found, photo_area, to_photo_point))
-        .flatten();
+    let outlines = match with_outline {
+        true => outlines(&grey, found, photo_area, to_photo_point),
+        false => Vec::new(),
+    };
     let (w, h) = (grey.width() as f32, grey.height() as f32);
     let corners = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
     let features = with_features
@@ -232,27 +248,28 @@ fn view(
             features: orb::extract(&grey, &orb::QUERY),
             to_photo,
         });
-    (features, outline)
+    (features, outlines)
 }
 
-/// The best outline in the blanked view whose centre no found object
-/// covers, in photo pixels.
-fn best_outline(
+/// The outlines in the blanked view whose centre no found object covers,
+/// best first, in photo pixels.
+fn outlines(
     grey: &GrayImage,
     found: &[Quad],
     photo_area: f32,
     to_photo: impl Fn([f32; 2]) -> [f32; 2],
-) -> Option<Quad> {
+) -> Vec<Quad> {
     let small = shrunk_grey(grey, quad::SEARCH_SIDE);
     let up = grey.width() as f32 / small.width().max(1) as f32;
     let grown: Vec<Quad> = found.iter().map(|q| grow(q, GROW)).collect();
     quad::find(&small, 3)
         .into_iter()
         .map(|q| q.map(|[x, y]| to_photo([x * up, y * up])))
-        .find(|q| {
+        .filter(|q| {
             area(q) >= MIN_OUTLINE_AREA * photo_area
                 && !grown.iter().any(|f| inside_quad(&centre(q), f))
         })
+        .collect()
 }
 
 fn shrunk_grey(grey: &GrayImage, side: u32) -> GrayImage {

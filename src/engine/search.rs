@@ -2,12 +2,12 @@
 //! photo → best image per record → rivals → verdicts.
 
 use super::{Engine, EngineError, type_matches};
-use crate::describe::describer::{self, QueryDescriptors};
+use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
 use crate::describe::rest;
 use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
 use crate::search::candidates::{Pairs, candidates};
-use crate::search::further::{look_again, look_closer, probe_rest};
+use crate::search::further::{look_again, look_closer, look_up_outlines, probe_rest};
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
 use crate::search::response::{
@@ -176,6 +176,14 @@ impl Engine {
                 return Ok(());
             }
             let mut changed = look_again(generation, query, &views, &positions, evidence)?;
+            let outlines: Vec<RegionDescriptors> = views
+                .outlines
+                .par_iter()
+                .filter_map(|q| self.describer.describe_outline(photo, q))
+                .collect();
+            changed.extend(look_up_outlines(
+                generation, query, &outlines, &positions, evidence,
+            ));
             changed.extend(look_closer(
                 generation,
                 query,

@@ -5,7 +5,8 @@
 //! from a closer view ([`look_closer`]). Each adopts only agreement
 //! stronger than what a candidate had ([`adopt_stronger`]).
 
-use crate::describe::describer::{self, QueryDescriptors};
+use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
+use crate::describe::embed::l2_squared;
 use crate::describe::orb::Features;
 use crate::describe::rectify;
 use crate::describe::rest::RestViews;
@@ -97,6 +98,96 @@ pub fn look_again(
         verified,
         rest.outline.as_ref(),
     ))
+}
+
+/// Nearest references fetched per embedding of an outline in the rest,
+/// as for a first-look region (`crate::search::candidates`).
+const OUTLINE_NEIGHBOURS: usize = 10;
+const OUTLINE_EF: usize = 128;
+
+/// The outlines a further look found in the unexplained part
+/// (`RestViews::outlines`), looked up by their hashes and embeddings as the
+/// first look's regions are: a small flat picture (a flag, a logo) among
+/// several objects has too few corners for its features, and its outline
+/// was too small a share of the photo for the first look. Each candidate's
+/// region evidence takes the closest of these outlines where it is closer
+/// (and that outline as its region, if it has no verified one); returns the
+/// indices that changed (new candidates are appended).
+pub fn look_up_outlines(
+    generation: &Generation,
+    query: &QueryDescriptors,
+    outlines: &[RegionDescriptors],
+    found: &HashSet<u32>,
+    evidence: &mut Vec<(u32, Evidence, Pairs)>,
+) -> Vec<usize> {
+    if outlines.is_empty() {
+        return Vec::new();
+    }
+    let proposed: Vec<u32> = outlines
+        .par_iter()
+        .flat_map_iter(|r| r.embeddings.iter())
+        .flat_map_iter(|e| {
+            generation
+                .nearest(e, OUTLINE_NEIGHBOURS, OUTLINE_EF)
+                .into_iter()
+                .map(|n| n.id)
+        })
+        .collect();
+    let mut index_of: HashMap<u32, usize> = evidence
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _, _))| (*p, i))
+        .collect();
+    for pos in proposed.into_iter().filter(|p| !found.contains(p)) {
+        index_of.entry(pos).or_insert_with(|| {
+            let mut e = global_evidence(generation, query, pos);
+            e.second_look = true;
+            evidence.push((pos, e, Vec::new()));
+            evidence.len() - 1
+        });
+    }
+    let mut changed = Vec::new();
+    for (i, (pos, e, _)) in evidence.iter_mut().enumerate() {
+        if found.contains(pos) {
+            continue;
+        }
+        let h = generation.hashes(*pos);
+        let v = generation.vector(*pos);
+        // The closest outline, as a first-look region is judged.
+        let Some((outline, closer)) = outlines
+            .iter()
+            .map(|r| {
+                let hash = r.hashes.iter().map(|q| q.distance(&h)).min().unwrap_or(128);
+                let embedding = r
+                    .embeddings
+                    .iter()
+                    .map(|q| l2_squared(q, &v))
+                    .fold(f32::INFINITY, f32::min)
+                    .sqrt();
+                let closer = Evidence {
+                    region_hash_distance: Some(hash),
+                    region_embedding_distance: Some(embedding),
+                    ..*e
+                };
+                (r.outline, closer)
+            })
+            .max_by(|a, b| {
+                scoring::whole_global_strength(&a.1)
+                    .total_cmp(&scoring::whole_global_strength(&b.1))
+            })
+        else {
+            continue;
+        };
+        if scoring::whole_global_strength(&closer) > scoring::whole_global_strength(e) {
+            *e = closer;
+            // With no verified transform, the outline is where the object is.
+            if e.inliers == 0 {
+                e.region = Some(outline);
+            }
+            changed.push(i);
+        }
+    }
+    changed
 }
 
 /// Candidates a probe of the unexplained part verifies: a sign of another

@@ -223,3 +223,89 @@ fn the_batch_and_the_api_list_every_object() {
     assert_eq!(reply.status, 400, "{}", reply.text());
     assert!(reply.text().contains("max_objects"), "{}", reply.text());
 }
+
+/// A flat picture with three light bands and a dark disc (its edges stand
+/// out from the cloth): too few corners for local features, found by its
+/// hashes and embedding.
+fn flag() -> RgbImage {
+    RgbImage::from_fn(600, 400, |x, y| {
+        let (dx, dy) = (x as f32 - 300.0, y as f32 - 200.0);
+        if dx * dx + dy * dy < 60.0 * 60.0 {
+            Rgb([30, 40, 120])
+        } else if x < 200 {
+            Rgb([120, 170, 230])
+        } else if x < 400 {
+            Rgb([235, 235, 225])
+        } else {
+            Rgb([240, 200, 60])
+        }
+    })
+}
+
+#[test]
+fn a_small_flat_picture_among_many_is_looked_up_by_its_outline() {
+    // Six pictures on a cloth, each about 6% of the photo or less: the
+    // flag is too small for the first look's outlines and has too few
+    // corners for its features. A further look outlines it and looks it up
+    // whole; before, it was not among the results at all.
+    let ix = Index::demo();
+    let flag_file = ix.scratch("flag.png");
+    flag().save(&flag_file).unwrap();
+    let records = ix.scratch("flag.jsonl");
+    std::fs::write(
+        &records,
+        format!(
+            "{{\"id\": \"flag-1\", \"title\": \"Flag\", \"images\": [{:?}]}}\n",
+            flag_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    ix.import(&[&records]).ok();
+    let mut pictures: Vec<RgbImage> = ["demo-001", "demo-003", "demo-004"]
+        .map(demo_picture)
+        .to_vec();
+    pictures.push(flag());
+    pictures.extend(["demo-013", "demo-007"].map(demo_picture));
+    // Laid square on the cloth, three to a row.
+    let mut photo = RgbImage::from_fn(1800, 1200, |x, y| {
+        let weave = ((x % 6) as i32 - 3).abs() + ((y % 6) as i32 - 3).abs();
+        Rgb([110 + 6 * weave as u8, 40 + 3 * weave as u8, 35])
+    });
+    let mut placed: Placed = Vec::new();
+    for (k, p) in pictures.iter().enumerate() {
+        let s = 0.72 * (600.0 / p.width() as f32).min(600.0 / p.height() as f32);
+        let (w, h) = (
+            (p.width() as f32 * s) as u32,
+            (p.height() as f32 * s) as u32,
+        );
+        let small = image::imageops::resize(p, w, h, image::imageops::FilterType::Triangle);
+        let (x0, y0) = (
+            (k % 3) as u32 * 600 + (600 - w) / 2,
+            (k / 3) as u32 * 600 + (600 - h) / 2,
+        );
+        image::imageops::replace(&mut photo, &small, x0 as i64, y0 as i64);
+        let (x0, y0, x1, y1) = (x0 as f32, y0 as f32, (x0 + w) as f32, (y0 + h) as f32);
+        placed.push([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]);
+    }
+    let path = ix.scratch("lot-flag.jpg");
+    photo.save(&path).unwrap();
+    let v = ix.search(&path);
+    // Proposed by its outline and judged by its hashes there (how strongly
+    // depends on how tight the outline is: here it stays below `possible`).
+    let m = matches(&v)
+        .iter()
+        .find(|m| m["id"] == "flag-1")
+        .unwrap_or_else(|| panic!("the flag is not among the results: {v}"));
+    let region: Vec<[f32; 2]> = m["evidence"]["region"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the flag has no region: {m}"))
+        .iter()
+        .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
+        .collect();
+    let centre = region
+        .iter()
+        .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+    assert!(inside_quad(&centre, &placed[3]), "{region:?}: {m}");
+    let bits = m["evidence"]["region_hash_distance"].as_u64().unwrap();
+    assert!(bits <= 32, "region hash distance {bits}: {m}");
+}
