@@ -184,26 +184,15 @@ impl Describer {
                 let (transform, size) = rectify::upright(&q)?;
                 let region =
                     rectify::render(work, grey.width(), &transform, size, REGION_GLOBAL_SIDE)?;
-                let small = fit_within(region.clone(), self.embedder.input_side());
                 let corners = q.map(|[x, y]| [x * to_photo, y * to_photo]);
                 let features = (rank < FEATURE_REGIONS)
                     .then(|| region_features(photo, grey.width(), &transform, size, &corners))
                     .flatten();
-                Some(RegionDescriptors {
-                    hashes: hash::hash_dihedral(&region),
-                    embeddings: Dihedral::ALL[..4]
-                        .iter()
-                        .map(|d| self.embedder.embed(&d.apply_image(&small)))
-                        .collect(),
-                    features,
-                    outline: corners,
-                })
+                Some(self.region_descriptors(&region, features, corners))
             })
             .collect()
     }
-}
 
-impl Describer {
     /// Hashes and embeddings of a region of the photo outlined in its own
     /// pixels (an outline a further look found, `crate::describe::rest`),
     /// warped upright as a first-look region is, without local features.
@@ -214,16 +203,27 @@ impl Describer {
     ) -> Option<RegionDescriptors> {
         let (transform, size) = rectify::upright(outline)?;
         let region = rectify::render(photo, photo.width(), &transform, size, REGION_GLOBAL_SIDE)?;
+        Some(self.region_descriptors(&region, None, *outline))
+    }
+
+    /// A region warped upright, described: hashes in eight orientations,
+    /// embeddings in four turns.
+    fn region_descriptors(
+        &self,
+        region: &RgbImage,
+        features: Option<RegionFeatures>,
+        outline: [[f32; 2]; 4],
+    ) -> RegionDescriptors {
         let small = fit_within(region.clone(), self.embedder.input_side());
-        Some(RegionDescriptors {
-            hashes: hash::hash_dihedral(&region),
+        RegionDescriptors {
+            hashes: hash::hash_dihedral(region),
             embeddings: Dihedral::ALL[..4]
                 .iter()
                 .map(|d| self.embedder.embed(&d.apply_image(&small)))
                 .collect(),
-            features: None,
-            outline: *outline,
-        })
+            features,
+            outline,
+        }
     }
 }
 

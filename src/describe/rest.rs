@@ -70,14 +70,14 @@ pub fn unexplained_subset(query: &QueryDescriptors, found: &[Quad]) -> orb::Feat
 
 /// The photo's unexplained part, described: its features and those of
 /// its best outline not yet explained (each with the way back to the
-/// photo), and that outline.
+/// photo), and every outline not yet explained.
 #[derive(Default)]
 pub struct RestViews {
     pub views: Vec<RegionFeatures>,
-    pub outline: Option<Quad>,
-    /// Every outline found in the rest (`outline` first), each to be
+    /// Every outline found in the rest, the whole part's then its quarters',
+    /// best first (the first one's features are among `views`), each to be
     /// looked up by its hashes and embedding: a small flat picture has too
-    /// few corners for its features to find it.
+    /// few corners for its features.
     pub outlines: Vec<Quad>,
 }
 
@@ -169,8 +169,7 @@ pub fn rest_views(rest_photo: &RestPhoto, query: &QueryDescriptors, found: &[Qua
             }
         }
     }
-    out.outline = out.outlines.first().copied();
-    if let Some(q) = out.outline {
+    if let Some(&q) = out.outlines.first() {
         out.views
             .extend(rectify::upright(&q).and_then(|(transform, size)| {
                 describer::region_features(photo, photo.width(), &transform, size, &q)

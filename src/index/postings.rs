@@ -65,8 +65,9 @@ impl OccurrenceFile {
         let mut starts = Vec::with_capacity(images + 1);
         starts.push(0u64);
         let mut bytes = Vec::new();
-        for chunk in (0..images).collect::<Vec<_>>().chunks(SPILL_CHUNK) {
-            let words: Vec<Vec<Occurrence>> = chunk.par_iter().map(|&i| words_of(i)).collect();
+        for first in (0..images).step_by(SPILL_CHUNK) {
+            let chunk = first..(first + SPILL_CHUNK).min(images);
+            let words: Vec<Vec<Occurrence>> = chunk.into_par_iter().map(&words_of).collect();
             bytes.clear();
             for ws in &words {
                 for o in ws {

@@ -2,8 +2,9 @@
 //! scoring, and the evidence for each (global distances, geometric
 //! verification of local features).
 
-use crate::describe::describer::{self, QueryDescriptors, RegionFeatures};
+use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors, RegionFeatures};
 use crate::describe::embed::l2_squared;
+use crate::describe::hash::ImageHashes;
 use crate::describe::orb::Features;
 use crate::describe::quad;
 use crate::imaging::dihedral::Dihedral;
@@ -454,17 +455,8 @@ pub fn global_evidence(generation: &Generation, query: &QueryDescriptors, pos: u
         .map(|e| l2_squared(e, &v))
         .fold(f32::INFINITY, f32::min)
         .sqrt();
-    let region_hash_distance = query
-        .regions
-        .iter()
-        .flat_map(|r| r.hashes.iter().map(|q| q.distance(&h)))
-        .min();
-    let region_embedding_distance = query
-        .regions
-        .iter()
-        .flat_map(|r| r.embeddings.iter().map(|e| l2_squared(e, &v)))
-        .reduce(f32::min)
-        .map(f32::sqrt);
+    let (region_hash_distance, region_embedding_distance) =
+        region_distances(&query.regions, &h, &v);
     Evidence {
         hash_distance,
         embedding_distance,
@@ -474,6 +466,26 @@ pub fn global_evidence(generation: &Generation, query: &QueryDescriptors, pos: u
         global_chance: scoring::global_chance_discount(generation.len()),
         ..Evidence::default()
     }
+}
+
+/// Fewest differing hash bits and smallest embedding distance between a
+/// reference (its hashes `h`, its vector `v`) and any of `regions`; None
+/// without regions.
+pub fn region_distances(
+    regions: &[RegionDescriptors],
+    h: &ImageHashes,
+    v: &[f32],
+) -> (Option<u32>, Option<f32>) {
+    let hash = regions
+        .iter()
+        .flat_map(|r| r.hashes.iter().map(|q| q.distance(h)))
+        .min();
+    let embedding = regions
+        .iter()
+        .flat_map(|r| r.embeddings.iter().map(|e| l2_squared(e, v)))
+        .reduce(f32::min)
+        .map(f32::sqrt);
+    (hash, embedding)
 }
 
 fn aspect_difference(a: (u32, u32), b: (u32, u32)) -> f32 {

@@ -6,14 +6,13 @@
 //! stronger than what a candidate had ([`adopt_stronger`]).
 
 use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
-use crate::describe::embed::l2_squared;
 use crate::describe::orb::Features;
 use crate::describe::rectify;
 use crate::describe::rest::RestViews;
 use crate::imaging::geometry::{Quad, area};
 use crate::index::error::GenerationError;
 use crate::index::generation::Generation;
-use crate::search::candidates::{Pairs, global_evidence, in_photo, set_local};
+use crate::search::candidates::{Pairs, global_evidence, in_photo, region_distances, set_local};
 use crate::search::matching::{self, LocalMatch};
 use crate::search::objects;
 use crate::search::scoring::{self, Evidence};
@@ -96,7 +95,7 @@ pub fn look_again(
         query,
         evidence,
         verified,
-        rest.outline.as_ref(),
+        rest.outlines.first(),
     ))
 }
 
@@ -157,16 +156,10 @@ pub fn look_up_outlines(
         let Some((outline, closer)) = outlines
             .iter()
             .map(|r| {
-                let hash = r.hashes.iter().map(|q| q.distance(&h)).min().unwrap_or(128);
-                let embedding = r
-                    .embeddings
-                    .iter()
-                    .map(|q| l2_squared(q, &v))
-                    .fold(f32::INFINITY, f32::min)
-                    .sqrt();
+                let (hash, embedding) = region_distances(std::slice::from_ref(r), &h, &v);
                 let closer = Evidence {
-                    region_hash_distance: Some(hash),
-                    region_embedding_distance: Some(embedding),
+                    region_hash_distance: hash,
+                    region_embedding_distance: embedding,
                     ..*e
                 };
                 (r.outline, closer)

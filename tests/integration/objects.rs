@@ -76,6 +76,20 @@ fn four_paintings(ix: &Index) -> (std::path::PathBuf, Vec<&'static str>, Placed)
     (path, ids, placed)
 }
 
+/// A result's region in the photo, and its centre.
+fn region_of(m: &Value) -> (Vec<[f32; 2]>, [f32; 2]) {
+    let region: Vec<[f32; 2]> = m["evidence"]["region"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{} has no region: {m}", m["id"]))
+        .iter()
+        .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
+        .collect();
+    let centre = region
+        .iter()
+        .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+    (region, centre)
+}
+
 /// Each id is found (`match` or `possible`) as its own object, its region
 /// on the picture placed there; returns the objects' numbers.
 fn assert_every_object(v: &Value, ids: &[&str], placed: &Placed) -> Vec<u64> {
@@ -90,15 +104,7 @@ fn assert_every_object(v: &Value, ids: &[&str], placed: &Placed) -> Vec<u64> {
             verdict == "match" || verdict == "possible",
             "{id} is {verdict}: {v}"
         );
-        let region: Vec<[f32; 2]> = m["evidence"]["region"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{id} has no region: {m}"))
-            .iter()
-            .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
-            .collect();
-        let centre = region
-            .iter()
-            .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+        let (region, centre) = region_of(m);
         assert!(
             inside_quad(&centre, quad),
             "{id}'s region {region:?} is not on its picture {quad:?}"
@@ -296,15 +302,7 @@ fn a_small_flat_picture_among_many_is_looked_up_by_its_outline() {
         .iter()
         .find(|m| m["id"] == "flag-1")
         .unwrap_or_else(|| panic!("the flag is not among the results: {v}"));
-    let region: Vec<[f32; 2]> = m["evidence"]["region"]
-        .as_array()
-        .unwrap_or_else(|| panic!("the flag has no region: {m}"))
-        .iter()
-        .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
-        .collect();
-    let centre = region
-        .iter()
-        .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+    let (region, centre) = region_of(m);
     assert!(inside_quad(&centre, &placed[3]), "{region:?}: {m}");
     let bits = m["evidence"]["region_hash_distance"].as_u64().unwrap();
     assert!(bits <= 32, "region hash distance {bits}: {m}");
