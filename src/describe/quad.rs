@@ -340,25 +340,38 @@ fn strong_lines(edges: &Edges) -> Vec<(f32, f32)> {
 /// corners that fits best (any turn, either winding), since a picture's
 /// outline says nothing about which way up the picture is.
 pub fn corner_error(a: &[[f32; 2]; 4], b: &[[f32; 2]; 4]) -> f32 {
+    let (_, error) = pairing(a, b);
+    error
+}
+
+/// `b`'s corners in the order that pairs them best with `a`'s (any turn,
+/// either winding): `b` as an outline of the picture `a` outlines.
+pub fn aligned(a: &[[f32; 2]; 4], b: &[[f32; 2]; 4]) -> [[f32; 2]; 4] {
+    let (order, _) = pairing(a, b);
+    order.map(|j| b[j])
+}
+
+/// The pairing of corners of [`corner_error`] and its error.
+fn pairing(a: &[[f32; 2]; 4], b: &[[f32; 2]; 4]) -> ([usize; 4], f32) {
     let dist = |p: [f32; 2], q: [f32; 2]| (p[0] - q[0]).hypot(p[1] - q[1]);
     let size = (dist(b[0], b[2]) + dist(b[1], b[3])) / 2.0;
-    let mut best = f32::INFINITY;
+    let mut best = ([0, 1, 2, 3], f32::INFINITY);
     for mirrored in [false, true] {
         for turn in 0..4 {
-            let total: f32 = (0..4)
-                .map(|k| {
-                    let j = if mirrored {
-                        (4 + turn - k) % 4
-                    } else {
-                        (k + turn) % 4
-                    };
-                    dist(a[k], b[j])
-                })
-                .sum();
-            best = best.min(total / 4.0);
+            let order: [usize; 4] = std::array::from_fn(|k| {
+                if mirrored {
+                    (4 + turn - k) % 4
+                } else {
+                    (k + turn) % 4
+                }
+            });
+            let total: f32 = (0..4).map(|k| dist(a[k], b[order[k]])).sum();
+            if total / 4.0 < best.1 {
+                best = (order, total / 4.0);
+            }
         }
     }
-    best / size.max(1e-6)
+    (best.0, best.1 / size.max(1e-6))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{Engine, EngineError, type_matches};
 use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
-use crate::describe::rest;
+use crate::describe::{quad, rest};
 use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
 use crate::search::candidates::{Pairs, candidates};
@@ -31,6 +31,9 @@ const OBJECTS_TIME: Duration = Duration::from_secs(3);
 /// A candidate that a further look verified with at least this many
 /// inliers is compared with the photo pixel by pixel (a few milliseconds).
 const JUDGED_INLIERS: u32 = 8;
+/// A photo outline this close to a verified one (corner error over its
+/// size) is also tried as the place of the reference in the photo.
+const NEAR_OUTLINE: f32 = 0.5;
 /// Records the words given with a photo are looked up in: candidates
 /// beyond them get no words score.
 const WORDS_HITS: usize = 1000;
@@ -227,7 +230,8 @@ impl Engine {
                 .map(|&i| store.image(generation.slot(evidence[i].0)))
                 .collect::<Result<_, StoreError>>()?
         };
-        let agreements: Vec<Option<(Option<f32>, pixels::Blocks)>> = chosen
+        let s = query.grey.width() as f32 / query.width.max(1) as f32;
+        let agreements: Vec<Option<pixels::Comparison>> = chosen
             .par_iter()
             .zip(images)
             .map(|(&i, image)| {
@@ -241,13 +245,37 @@ impl Engine {
                     }
                     None => return None,
                 };
-                let s = query.grey.width() as f32 / query.width.max(1) as f32;
-                pixels::compare(&query.grey, &region.map(|[x, y]| [x * s, y * s]), &grid)
+                // The verified outline, then the photo's own outlines near
+                // it: where the transform is off, the picture's edges may not be.
+                let starts: Vec<[[f32; 2]; 4]> = std::iter::once(region)
+                    .chain(
+                        query
+                            .regions
+                            .iter()
+                            .filter(|r| quad::corner_error(&region, &r.outline) < NEAR_OUTLINE)
+                            .map(|r| quad::aligned(&region, &r.outline)),
+                    )
+                    .map(|q| q.map(|[x, y]| [x * s, y * s]))
+                    .collect();
+                pixels::compare(&query.grey, &starts, &grid)
             })
             .collect();
-        for (&i, a) in chosen.iter().zip(agreements) {
-            evidence[i].1.pixel_agreement = a.and_then(|a| a.0);
-            evidence[i].1.pixel_blocks = a.map(|a| a.1);
+        for (&i, c) in chosen.iter().zip(agreements) {
+            let e = &mut evidence[i].1;
+            e.pixel_agreement = c.and_then(|c| c.whole);
+            e.pixel_blocks = c.map(|c| c.blocks);
+            // Where the pixels confirm the whole picture, the outline they
+            // agree best at is the object's outline: its fit to the
+            // photo's outlines is measured there.
+            if let Some(c) = c.filter(|c| c.whole.is_some_and(|w| w >= scoring::PIXEL_FLOOR)) {
+                let region = c.outline.map(|[x, y]| [x / s, y / s]);
+                e.outline_error = query
+                    .regions
+                    .iter()
+                    .map(|r| quad::corner_error(&region, &r.outline))
+                    .reduce(f32::min);
+                e.region = Some(region);
+            }
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //!
 //! Owns: proposing candidates from the indexes ([`candidates`]), proving
 //! them geometrically ([`matching`], [`nearest`]), comparing pixels inside
-//! a proven outline ([`pixels`]), turning evidence into a calibrated score
+//! a proven outline ([`pixels`]) refined by them (`align`), turning evidence into a calibrated score
 //! and a verdict ([`scoring`]), discounting variants of a stronger
 //! candidate ([`rivals`]), further looks at a photo of several
 //! objects ([`further`]), which results are distinct objects in the photo
@@ -11,6 +11,7 @@
 //! sightings ([`retro`]).
 //! Must not touch: writes of any kind; it reads a generation and the store.
 
+mod align;
 pub mod candidates;
 pub mod explain;
 pub mod further;

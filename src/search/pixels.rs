@@ -19,11 +19,10 @@
 //! angle lower a true view's agreement too (docs/decisions.md,
 //! "2026-12-01 — Pixel agreement inside a verified outline").
 
+use super::align::{REFINE_GAIN, Shrunk, correlation, refine};
 use crate::describe::grid::GRID;
-use crate::describe::rectify::bilinear;
-use crate::imaging::geometry::Homography;
 use crate::search::scoring::{self, Evidence};
-use image::{GrayImage, imageops};
+use image::GrayImage;
 
 /// Candidates compared pixel by pixel: the best few, which decide the
 /// verdict and the order at the top…
@@ -58,7 +57,20 @@ pub fn chosen<'a>(evidence: impl Iterator<Item = &'a Evidence>) -> Vec<usize> {
 /// pixels); None when too little of it is in the photo or either side is
 /// flat.
 pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Option<f32> {
-    compare(photo, outline, grid).and_then(|c| c.0)
+    compare(photo, &[*outline], grid).and_then(|c| c.whole)
+}
+
+/// What the photo shows where the reference should be.
+#[derive(Debug, Clone, Copy)]
+pub struct Comparison {
+    /// The whole-picture correlation (None when too little of the
+    /// reference is in the photo, or either side is flat there).
+    pub whole: Option<f32>,
+    pub blocks: Blocks,
+    /// The outline compared: the start that refined best.
+    pub outline: [[f32; 2]; 4],
+    /// Which of the starts it was refined from.
+    pub start: usize,
 }
 
 /// Side of a block, in grid cells: the reference judged in 4×4 parts.
@@ -169,22 +181,47 @@ impl Blocks {
     }
 }
 
-/// The whole-picture correlation (None when too little of the reference
-/// is in the photo, or either side is flat there) and the comparison
-/// block by block (None only for a degenerate outline or reference).
-pub fn compare(
-    photo: &GrayImage,
-    outline: &[[f32; 2]; 4],
-    grid: &[u8],
-) -> Option<(Option<f32>, Blocks)> {
+/// The photo compared with the reference at the best of `starts` (the
+/// verified outline first, then outlines found in the photo near it), each
+/// refined by the pixels ([`refine`]): the whole-picture correlation and
+/// the comparison block by block. None only for a degenerate outline or
+/// reference, or no start.
+pub fn compare(photo: &GrayImage, starts: &[[[f32; 2]; 4]], grid: &[u8]) -> Option<Comparison> {
     let n = GRID as usize;
     if grid.len() != n * n || photo.width() < 2 || photo.height() < 2 {
         return None;
     }
     let reference: Vec<f32> = grid.iter().map(|&v| v as f32).collect();
-    let g = GRID as f32;
-    let to_photo = Homography::from_four(&[[0.0, 0.0], [g, 0.0], [g, g], [0.0, g]], outline)?;
-    let (sampled, inside) = sample(photo, &to_photo, outline)?;
+    let shrunk = Shrunk::new(photo, starts.first()?)?;
+    let verified = correlation(&shrunk, &starts[0], &reference).map_or(f32::MIN, |c| c.0);
+    let mut chosen = (0, starts[0], verified + REFINE_GAIN);
+    for (k, s) in starts.iter().enumerate() {
+        let (refined, r) = refine(&shrunk, s, &reference);
+        if r >= chosen.2 {
+            chosen = (k, refined, r);
+        }
+    }
+    let (start, outline, _) = chosen;
+    let (whole, _) = judge(&shrunk, &outline, &reference)?;
+    // The parts are judged where the local features put the reference:
+    // refined, unrelated parts around a shared detail agree more often
+    // than [`CHANCE_AGREE`] says.
+    let (_, blocks) = judge(&shrunk, &starts[0], &reference)?;
+    Some(Comparison {
+        whole,
+        blocks,
+        outline,
+        start,
+    })
+}
+
+fn judge(
+    shrunk: &Shrunk,
+    outline: &[[f32; 2]; 4],
+    reference: &[f32],
+) -> Option<(Option<f32>, Blocks)> {
+    let n = GRID as usize;
+    let (sampled, inside) = shrunk.sample(outline)?;
     let visible = inside.iter().filter(|&&i| i).count() as f32 >= MIN_VISIBLE * (n * n) as f32;
     let side = PARTS_SIDE;
     // Per block: ab, aa, bb, cells compared; and the reference's own
@@ -195,7 +232,7 @@ pub fn compare(
         for x in 1..n - 1 {
             let i = y * n + x;
             let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
-            let r = gradient(&reference);
+            let r = gradient(reference);
             let block = (y / BLOCK) * side + x / BLOCK;
             own[block][0] += (r[0] * r[0] + r[1] * r[1]) as f64;
             own[block][1] += 1.0;
@@ -257,69 +294,25 @@ pub fn compare(
     Some((whole, blocks))
 }
 
-/// The photo at each grid cell's centre, from a copy shrunk so that one
-/// cell is about one pixel (the same averaging as the reference's grid),
-/// and whether that centre is inside the photo.
-fn sample(
-    photo: &GrayImage,
-    to_photo: &Homography,
-    outline: &[[f32; 2]; 4],
-) -> Option<(Vec<f32>, Vec<bool>)> {
-    let area = 0.5
-        * (0..4)
-            .map(|i| {
-                let (a, b) = (outline[i], outline[(i + 1) % 4]);
-                a[0] * b[1] - b[0] * a[1]
-            })
-            .sum::<f32>()
-            .abs();
-    let cell = (area.sqrt() / GRID as f32).max(1.0);
-    if !cell.is_finite() {
-        return None;
-    }
-    let small = if cell > 1.5 {
-        imageops::resize(
-            photo,
-            ((photo.width() as f32 / cell).round() as u32).max(2),
-            ((photo.height() as f32 / cell).round() as u32).max(2),
-            imageops::FilterType::Triangle,
-        )
-    } else {
-        photo.clone()
-    };
-    let fx = small.width() as f32 / photo.width() as f32;
-    let fy = small.height() as f32 / photo.height() as f32;
-    let (w, h) = ((small.width() - 1) as f32, (small.height() - 1) as f32);
-    let dims = (small.width() as usize, small.height() as usize);
-    let n = GRID as usize;
-    let mut values = vec![0f32; n * n];
-    let mut inside = vec![false; n * n];
-    for y in 0..n {
-        for x in 0..n {
-            let Some([px, py]) = to_photo.apply([x as f32 + 0.5, y as f32 + 0.5]) else {
-                continue;
-            };
-            // Pixel centres: the copy's pixel i covers [i, i + 1).
-            let (sx, sy) = (px * fx - 0.5, py * fy - 0.5);
-            if !(0.0..=w).contains(&sx) || !(0.0..=h).contains(&sy) {
-                continue;
-            }
-            values[y * n + x] = bilinear::<1>(small.as_raw(), dims, sx, sy)[0];
-            inside[y * n + x] = true;
-        }
-    }
-    Some((values, inside))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::describe::grid::grid;
-    use image::{DynamicImage, Luma};
+    use image::{DynamicImage, Luma, imageops};
 
     fn picture(seed: u32) -> GrayImage {
         GrayImage::from_fn(300, 200, |x, y| {
             let v = ((x / 25 + y / 20 + seed) % 3) * 90 + ((x * seed + y) % 7) * 3;
+            Luma([v as u8])
+        })
+    }
+
+    /// A picture that is not `picture(1)` at any shift: `picture(2)` is
+    /// `picture(1)` moved by a stripe, and after refinement agrees with it
+    /// as a shifted copy would.
+    fn unrelated() -> GrayImage {
+        GrayImage::from_fn(300, 200, |x, y| {
+            let v = ((x * x / 97 + y * y / 61 + x * y / 53) % 5) * 50;
             Luma([v as u8])
         })
     }
@@ -342,7 +335,7 @@ mod tests {
         let (photo, outline) = photo_of(&picture(1));
         let same = agreement(&photo, &outline, &grid_of(&picture(1))).unwrap();
         assert!(same > 0.9, "{same}");
-        let other = agreement(&photo, &outline, &grid_of(&picture(2))).unwrap();
+        let other = agreement(&photo, &outline, &grid_of(&unrelated())).unwrap();
         assert!(other < 0.5, "{other}");
         // Brightness and contrast do not matter.
         let mut washed = photo.clone();
@@ -356,7 +349,7 @@ mod tests {
         let reference = picture(1);
         let g = grid_of(&reference);
         let (photo, outline) = photo_of(&reference);
-        let (_, whole) = compare(&photo, &outline, &g).unwrap();
+        let whole = compare(&photo, &[outline], &g).unwrap().blocks;
         assert!(whole.agree >= 12 && whole.differ == 0, "{whole:?}");
         // The reference's left half in another picture: the right half differs.
         let mut shared = picture(2);
@@ -367,7 +360,7 @@ mod tests {
             0,
         );
         let (photo, outline) = photo_of(&shared);
-        let (_, part) = compare(&photo, &outline, &g).unwrap();
+        let part = compare(&photo, &[outline], &g).unwrap().blocks;
         assert!(part.differ >= 4 && part.agree >= 4, "{part:?}");
         // Only the left half, torn off on a plain table: the rest is missing.
         let mut torn = GrayImage::from_pixel(300, 200, Luma([200]));
@@ -378,12 +371,57 @@ mod tests {
             0,
         );
         let (photo, outline) = photo_of(&torn);
-        let (_, fragment) = compare(&photo, &outline, &g).unwrap();
+        let fragment = compare(&photo, &[outline], &g).unwrap().blocks;
         // (The torn edge is structure the reference lacks: one column.)
         assert!(
             fragment.missing >= 4 && fragment.differ <= 4,
             "{fragment:?}"
         );
+    }
+
+    #[test]
+    fn an_outline_off_at_its_far_corners_is_refined_by_the_pixels() {
+        let reference = picture(1);
+        let g = grid_of(&reference);
+        let (photo, outline) = photo_of(&reference);
+        // As a transform fitted to inliers on the left only: right on the
+        // left, two cells (50 px) off on the right.
+        let mut skewed = outline;
+        skewed[1][1] += 40.0;
+        skewed[2][0] -= 50.0;
+        let shrunk = Shrunk::new(&photo, &skewed).unwrap();
+        let r: Vec<f32> = g.iter().map(|&v| v as f32).collect();
+        let before = judge(&shrunk, &skewed, &r).unwrap().0.unwrap();
+        let c = compare(&photo, &[skewed], &g).unwrap();
+        let after = c.whole.unwrap();
+        assert!(after > 0.9 && after > before + 0.1, "{before} -> {after}");
+        let off = c
+            .outline
+            .iter()
+            .zip(&outline)
+            .map(|(a, b)| (a[0] - b[0]).hypot(a[1] - b[1]))
+            .fold(0f32, f32::max);
+        assert!(off < 15.0, "{:?}", c.outline);
+        // The parts are judged where the features put the reference.
+        assert_eq!(c.blocks, judge(&shrunk, &skewed, &r).unwrap().1);
+        // A right outline stays where the transform put it: what the
+        // grid could gain there is its own sampling noise.
+        let right = compare(&photo, &[outline], &g).unwrap();
+        assert_eq!(right.outline, outline);
+    }
+
+    #[test]
+    fn an_outline_of_the_photo_is_tried_where_the_transform_is_far_off() {
+        let reference = picture(1);
+        let g = grid_of(&reference);
+        let (photo, outline) = photo_of(&reference);
+        let far = outline.map(|[x, y]| [x + 120.0, y + 70.0]);
+        let c = compare(&photo, &[far, outline], &g).unwrap();
+        assert_eq!(c.start, 1);
+        assert!(c.whole.unwrap() > 0.9);
+        // Refined, an unrelated picture still does not agree.
+        let other = compare(&photo, &[far, outline], &grid_of(&unrelated())).unwrap();
+        assert!(other.whole.unwrap() < 0.5, "{:?}", other.whole);
     }
 
     #[test]
@@ -426,7 +464,7 @@ mod tests {
             [1000.0, 450.0],
             [400.0, 450.0],
         ];
-        let (_, blocks) = compare(&photo, &outline, &g).unwrap();
+        let blocks = compare(&photo, &[outline], &g).unwrap().blocks;
         let map = serde_json::to_value(blocks.map).unwrap();
         let map = map.as_str().unwrap();
         assert_eq!(map.len(), PARTS_SIDE * PARTS_SIDE + PARTS_SIDE - 1, "{map}");

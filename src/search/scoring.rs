@@ -42,8 +42,7 @@ use serde::Serialize;
 /// model. Federated servers (`crate::server::peers`) merge scores only
 /// when this is the same: change it whenever a threshold, an anchor or
 /// the strength model changes.
-pub const CALIBRATION: &str =
-    "strength-5.25-5.9/partial-1of3/lo-ransac/global-chance-0.57-25k-to-possible/2026-12-05";
+pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3/lo-ransac/global-chance-0.57-25k-to-possible/pixels-refined/2026-12-06";
 
 /// At or above: `match`.
 pub const MATCH_THRESHOLD: f32 = 0.80;
@@ -77,7 +76,7 @@ const OUTLINE_BONUS: f32 = 1.0;
 /// look-alike, and a reference file that cannot be read costs only the
 /// bonus (docs/decisions.md, "2026-12-01 — Pixel agreement inside a
 /// verified outline").
-const PIXEL_FLOOR: f32 = 0.7;
+pub const PIXEL_FLOOR: f32 = 0.7;
 const PIXEL_BONUS: f32 = 1.0;
 /// Where the global and the local evidence each reach this strength on
 /// their own (past `match`), their agreement adds this share of the

@@ -1,0 +1,180 @@
+//! The outline a pixel comparison is made at (`crate::search::pixels`),
+//! refined by the pixels themselves.
+//!
+//! A transform fitted to a few inliers in one part of a picture is right
+//! there and off at the far corners, by a different amount for each
+//! re-encoding of the photo; the pixel and outline evidence inherited
+//! that error (docs/decisions.md, "2026-12-06 — The outline refined by
+//! the pixels"). Here the outline's corners move, coarse to fine, to
+//! where the photo's gradients best correlate with the reference's grid.
+
+use crate::describe::grid::GRID;
+use crate::describe::rectify::bilinear;
+use crate::imaging::geometry::Homography;
+use image::{GrayImage, imageops};
+
+/// The photo shrunk so that one grid cell of the outline is about one
+/// pixel (the same averaging as the reference's grid).
+pub(super) struct Shrunk {
+    small: GrayImage,
+    /// Photo pixels to the copy's pixels, per axis.
+    scale: (f32, f32),
+    /// Side of a grid cell in photo pixels.
+    cell: f32,
+}
+
+impl Shrunk {
+    pub(super) fn new(photo: &GrayImage, outline: &[[f32; 2]; 4]) -> Option<Shrunk> {
+        let cell = (quad_area(outline).sqrt() / GRID as f32).max(1.0);
+        if !cell.is_finite() {
+            return None;
+        }
+        let small = if cell > 1.5 {
+            imageops::resize(
+                photo,
+                ((photo.width() as f32 / cell).round() as u32).max(2),
+                ((photo.height() as f32 / cell).round() as u32).max(2),
+                imageops::FilterType::Triangle,
+            )
+        } else {
+            photo.clone()
+        };
+        let scale = (
+            small.width() as f32 / photo.width() as f32,
+            small.height() as f32 / photo.height() as f32,
+        );
+        Some(Shrunk { small, scale, cell })
+    }
+
+    /// The photo at each grid cell's centre under `outline`, and whether
+    /// that centre is inside the photo.
+    pub(super) fn sample(&self, outline: &[[f32; 2]; 4]) -> Option<(Vec<f32>, Vec<bool>)> {
+        let g = GRID as f32;
+        let to_photo = Homography::from_four(&[[0.0, 0.0], [g, 0.0], [g, g], [0.0, g]], outline)?;
+        let small = &self.small;
+        let (fx, fy) = self.scale;
+        let (w, h) = ((small.width() - 1) as f32, (small.height() - 1) as f32);
+        let dims = (small.width() as usize, small.height() as usize);
+        let n = GRID as usize;
+        let mut values = vec![0f32; n * n];
+        let mut inside = vec![false; n * n];
+        for y in 0..n {
+            for x in 0..n {
+                let Some([px, py]) = to_photo.apply([x as f32 + 0.5, y as f32 + 0.5]) else {
+                    continue;
+                };
+                // Pixel centres: the copy's pixel i covers [i, i + 1).
+                let (sx, sy) = (px * fx - 0.5, py * fy - 0.5);
+                if !(0.0..=w).contains(&sx) || !(0.0..=h).contains(&sy) {
+                    continue;
+                }
+                values[y * n + x] = bilinear::<1>(small.as_raw(), dims, sx, sy)[0];
+                inside[y * n + x] = true;
+            }
+        }
+        Some((values, inside))
+    }
+}
+
+fn quad_area(q: &[[f32; 2]; 4]) -> f32 {
+    0.5 * (0..4)
+        .map(|i| {
+            let (a, b) = (q[i], q[(i + 1) % 4]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum::<f32>()
+        .abs()
+}
+
+/// An outline is refined only where the photo shows at least this share
+/// of the reference: fitted to a small part, eight corner coordinates
+/// would make unrelated gradients agree.
+const REFINE_MIN_SHOWN: f32 = 0.5;
+/// A refined outline replaces the verified one only where it agrees this
+/// much better: twice the change of a fixed outline's agreement between
+/// a photo and its re-encoded copy (about 0.025); less is the coarse
+/// grid's sampling noise, and a transform proved by many inliers is
+/// more exact than the grid.
+pub(super) const REFINE_GAIN: f32 = 0.05;
+/// Steps of the outline's refinement, in grid cells: coarse to fine.
+const REFINE_STEPS: [f32; 4] = [1.0, 0.5, 0.25, 0.125];
+/// Passes over the eight corner coordinates at each step.
+const REFINE_PASSES: usize = 3;
+/// No corner moves further than this many cells from where the verified
+/// transform put it.
+const REFINE_REACH: f32 = 3.0;
+
+/// The outline moved, corner by corner, to where the photo's gradients
+/// best correlate with the reference's (a pattern search, coarse to fine,
+/// within [`REFINE_REACH`] cells; never with fewer cells in the photo).
+/// A transform fitted to a few inliers in one part of the picture is
+/// right there and off elsewhere, by a different amount for each
+/// re-encoding of the photo; the pixels themselves decide the rest.
+/// The whole-picture gradient correlation at `outline` and the grid cells
+/// it compares (None when either side is flat there).
+pub(super) fn correlation(
+    shrunk: &Shrunk,
+    outline: &[[f32; 2]; 4],
+    reference: &[f32],
+) -> Option<(f32, usize)> {
+    let (sampled, inside) = shrunk.sample(outline)?;
+    let n = GRID as usize;
+    let (mut ab, mut aa, mut bb, mut k) = (0f64, 0f64, 0f64, 0usize);
+    for y in 1..n - 1 {
+        for x in 1..n - 1 {
+            let i = y * n + x;
+            if ![i, i - 1, i + 1, i - n, i + n].iter().all(|&j| inside[j]) {
+                continue;
+            }
+            let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
+            let (r, p) = (gradient(reference), gradient(&sampled));
+            ab += (r[0] * p[0] + r[1] * p[1]) as f64;
+            aa += (r[0] * r[0] + r[1] * r[1]) as f64;
+            bb += (p[0] * p[0] + p[1] * p[1]) as f64;
+            k += 1;
+        }
+    }
+    (aa > 0.0 && bb > 0.0).then(|| ((ab / (aa * bb).sqrt()) as f32, k))
+}
+
+pub(super) fn refine(
+    shrunk: &Shrunk,
+    outline: &[[f32; 2]; 4],
+    reference: &[f32],
+) -> ([[f32; 2]; 4], f32) {
+    let score = |q: &[[f32; 2]; 4]| correlation(shrunk, q, reference);
+    let Some((mut best, cells)) = score(outline) else {
+        return (*outline, f32::MIN);
+    };
+    if (cells as f32) < REFINE_MIN_SHOWN * ((GRID - 2) * (GRID - 2)) as f32 {
+        return (*outline, best);
+    }
+    let mut current = *outline;
+    let reach = REFINE_REACH * shrunk.cell;
+    for step in REFINE_STEPS.map(|s| s * shrunk.cell) {
+        for _ in 0..REFINE_PASSES {
+            let mut moved = false;
+            for c in 0..8 {
+                let (corner, axis) = (c / 2, c % 2);
+                for delta in [step, -step] {
+                    let mut q = current;
+                    q[corner][axis] += delta;
+                    if (q[corner][axis] - outline[corner][axis]).abs() > reach {
+                        continue;
+                    }
+                    if let Some((r, k)) = score(&q)
+                        && r > best
+                        && k >= cells
+                    {
+                        (best, current, moved) = (r, q, true);
+                        break;
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+    (current, best)
+}
