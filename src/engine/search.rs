@@ -6,7 +6,7 @@ use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
 use crate::describe::{quad, rest};
 use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
-use crate::search::candidates::{Pairs, candidates};
+use crate::search::candidates::{Pairs, candidates, outline_error};
 use crate::search::further::{look_again, look_closer, look_up_outlines, probe_rest};
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
@@ -269,11 +269,7 @@ impl Engine {
             // photo's outlines is measured there.
             if let Some(c) = c.filter(|c| c.whole.is_some_and(|w| w >= scoring::PIXEL_FLOOR)) {
                 let region = c.outline.map(|[x, y]| [x / s, y / s]);
-                e.outline_error = query
-                    .regions
-                    .iter()
-                    .map(|r| quad::corner_error(&region, &r.outline))
-                    .reduce(f32::min);
+                e.outline_error = outline_error(query, &region, None);
                 e.region = Some(region);
             }
         }

@@ -8,9 +8,10 @@
 //! the pixels"). Here the outline's corners move, coarse to fine, to
 //! where the photo's gradients best correlate with the reference's grid.
 
+use super::pixels::cell_gradients;
 use crate::describe::grid::GRID;
 use crate::describe::rectify::bilinear;
-use crate::imaging::geometry::Homography;
+use crate::imaging::geometry::{Homography, area};
 use image::{GrayImage, imageops};
 
 /// The photo shrunk so that one grid cell of the outline is about one
@@ -25,7 +26,7 @@ pub(super) struct Shrunk {
 
 impl Shrunk {
     pub(super) fn new(photo: &GrayImage, outline: &[[f32; 2]; 4]) -> Option<Shrunk> {
-        let cell = (quad_area(outline).sqrt() / GRID as f32).max(1.0);
+        let cell = (area(outline).sqrt() / GRID as f32).max(1.0);
         if !cell.is_finite() {
             return None;
         }
@@ -76,16 +77,6 @@ impl Shrunk {
     }
 }
 
-fn quad_area(q: &[[f32; 2]; 4]) -> f32 {
-    0.5 * (0..4)
-        .map(|i| {
-            let (a, b) = (q[i], q[(i + 1) % 4]);
-            a[0] * b[1] - b[0] * a[1]
-        })
-        .sum::<f32>()
-        .abs()
-}
-
 /// An outline is refined only where the photo shows at least this share
 /// of the reference: fitted to a small part, eight corner coordinates
 /// would make unrelated gradients agree.
@@ -104,50 +95,48 @@ const REFINE_PASSES: usize = 3;
 /// transform put it.
 const REFINE_REACH: f32 = 3.0;
 
-/// The outline moved, corner by corner, to where the photo's gradients
-/// best correlate with the reference's (a pattern search, coarse to fine,
-/// within [`REFINE_REACH`] cells; never with fewer cells in the photo).
-/// A transform fitted to a few inliers in one part of the picture is
-/// right there and off elsewhere, by a different amount for each
-/// re-encoding of the photo; the pixels themselves decide the rest.
 /// The whole-picture gradient correlation at `outline` and the grid cells
 /// it compares (None when either side is flat there).
-pub(super) fn correlation(
+fn correlation(
     shrunk: &Shrunk,
     outline: &[[f32; 2]; 4],
     reference: &[f32],
 ) -> Option<(f32, usize)> {
     let (sampled, inside) = shrunk.sample(outline)?;
-    let n = GRID as usize;
     let (mut ab, mut aa, mut bb, mut k) = (0f64, 0f64, 0f64, 0usize);
-    for y in 1..n - 1 {
-        for x in 1..n - 1 {
-            let i = y * n + x;
-            if ![i, i - 1, i + 1, i - n, i + n].iter().all(|&j| inside[j]) {
-                continue;
-            }
-            let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
-            let (r, p) = (gradient(reference), gradient(&sampled));
-            ab += (r[0] * p[0] + r[1] * p[1]) as f64;
-            aa += (r[0] * r[0] + r[1] * r[1]) as f64;
-            bb += (p[0] * p[0] + p[1] * p[1]) as f64;
-            k += 1;
-        }
+    for (_, r, p) in cell_gradients(reference, &sampled, &inside) {
+        let Some(p) = p else { continue };
+        ab += (r[0] * p[0] + r[1] * p[1]) as f64;
+        aa += (r[0] * r[0] + r[1] * r[1]) as f64;
+        bb += (p[0] * p[0] + p[1] * p[1]) as f64;
+        k += 1;
     }
     (aa > 0.0 && bb > 0.0).then(|| ((ab / (aa * bb).sqrt()) as f32, k))
 }
 
-pub(super) fn refine(
-    shrunk: &Shrunk,
-    outline: &[[f32; 2]; 4],
-    reference: &[f32],
-) -> ([[f32; 2]; 4], f32) {
+/// The outline moved, corner by corner, to where the photo's gradients
+/// best correlate with the reference's (a pattern search, coarse to fine,
+/// within [`REFINE_REACH`] cells; never with fewer cells in the photo),
+/// with its correlation there and at `outline` ([`f32::MIN`] where
+/// either side is flat). A transform fitted to a few inliers in one part
+/// of the picture is right there and off elsewhere, by a different amount
+/// for each re-encoding of the photo; the pixels themselves decide the rest.
+pub(super) fn refine(shrunk: &Shrunk, outline: &[[f32; 2]; 4], reference: &[f32]) -> Refined {
     let score = |q: &[[f32; 2]; 4]| correlation(shrunk, q, reference);
-    let Some((mut best, cells)) = score(outline) else {
-        return (*outline, f32::MIN);
+    let Some((start, cells)) = score(outline) else {
+        return Refined {
+            outline: *outline,
+            correlation: f32::MIN,
+            start: f32::MIN,
+        };
     };
+    let mut best = start;
     if (cells as f32) < REFINE_MIN_SHOWN * ((GRID - 2) * (GRID - 2)) as f32 {
-        return (*outline, best);
+        return Refined {
+            outline: *outline,
+            correlation: best,
+            start,
+        };
     }
     let mut current = *outline;
     let reach = REFINE_REACH * shrunk.cell;
@@ -176,5 +165,18 @@ pub(super) fn refine(
             }
         }
     }
-    (current, best)
+    Refined {
+        outline: current,
+        correlation: best,
+        start,
+    }
+}
+
+/// An outline refined by [`refine`].
+pub(super) struct Refined {
+    pub outline: [[f32; 2]; 4],
+    /// The correlation at the refined outline…
+    pub correlation: f32,
+    /// …and at the outline it started from.
+    pub start: f32,
 }

@@ -406,19 +406,29 @@ pub(super) fn set_local(
     e.coverage = m.coverage;
     e.cells = m.cells;
     e.region = Some(m.quad);
-    e.outline_error = query
-        .regions
-        .iter()
-        .map(|r| &r.outline)
-        .chain(also)
-        .map(|outline| quad::corner_error(&m.quad, outline))
-        .reduce(f32::min);
+    e.outline_error = outline_error(query, &m.quad, also);
     let (rw, _) = generation.shape(pos);
     let ref_scale = rw as f32 / features_width.max(1) as f32;
     m.pairs
         .iter()
         .map(|(r, q)| ([r[0] * ref_scale, r[1] * ref_scale], *q))
         .collect()
+}
+
+/// How far `region` (in the photo's pixels) is from the nearest outline
+/// found in the photo or `also` ([`quad::corner_error`]); None without any.
+pub fn outline_error(
+    query: &QueryDescriptors,
+    region: &[[f32; 2]; 4],
+    also: Option<&[[f32; 2]; 4]>,
+) -> Option<f32> {
+    query
+        .regions
+        .iter()
+        .map(|r| &r.outline)
+        .chain(also)
+        .map(|outline| quad::corner_error(region, outline))
+        .reduce(f32::min)
 }
 
 /// A match with its query-side points (outline and pairs) mapped from

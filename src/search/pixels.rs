@@ -19,7 +19,7 @@
 //! angle lower a true view's agreement too (docs/decisions.md,
 //! "2026-12-01 — Pixel agreement inside a verified outline").
 
-use super::align::{REFINE_GAIN, Shrunk, correlation, refine};
+use super::align::{REFINE_GAIN, Shrunk, refine};
 use crate::describe::grid::GRID;
 use crate::search::scoring::{self, Evidence};
 use image::GrayImage;
@@ -193,20 +193,25 @@ pub fn compare(photo: &GrayImage, starts: &[[[f32; 2]; 4]], grid: &[u8]) -> Opti
     }
     let reference: Vec<f32> = grid.iter().map(|&v| v as f32).collect();
     let shrunk = Shrunk::new(photo, starts.first()?)?;
-    let verified = correlation(&shrunk, &starts[0], &reference).map_or(f32::MIN, |c| c.0);
-    let mut chosen = (0, starts[0], verified + REFINE_GAIN);
-    for (k, s) in starts.iter().enumerate() {
-        let (refined, r) = refine(&shrunk, s, &reference);
-        if r >= chosen.2 {
-            chosen = (k, refined, r);
-        }
-    }
-    let (start, outline, _) = chosen;
-    let (whole, _) = judge(&shrunk, &outline, &reference)?;
+    let refined: Vec<_> = starts
+        .iter()
+        .map(|s| refine(&shrunk, s, &reference))
+        .collect();
     // The parts are judged where the local features put the reference:
     // refined, unrelated parts around a shared detail agree more often
     // than [`CHANCE_AGREE`] says.
-    let (_, blocks) = judge(&shrunk, &starts[0], &reference)?;
+    let (at_verified, blocks) = judge(&shrunk, &starts[0], &reference)?;
+    let mut best = (0, starts[0], refined[0].start + REFINE_GAIN);
+    for (k, r) in refined.iter().enumerate() {
+        if r.correlation >= best.2 {
+            best = (k, r.outline, r.correlation);
+        }
+    }
+    let (start, outline, _) = best;
+    let whole = match outline == starts[0] {
+        true => at_verified,
+        false => judge(&shrunk, &outline, &reference)?.0,
+    };
     Some(Comparison {
         whole,
         blocks,
@@ -228,24 +233,16 @@ fn judge(
     // gradient energy and cells, inside the photo or not.
     let mut parts = vec![[0f64; 4]; side * side];
     let mut own = vec![[0f64; 2]; side * side];
-    for y in 1..n - 1 {
-        for x in 1..n - 1 {
-            let i = y * n + x;
-            let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
-            let r = gradient(reference);
-            let block = (y / BLOCK) * side + x / BLOCK;
-            own[block][0] += (r[0] * r[0] + r[1] * r[1]) as f64;
-            own[block][1] += 1.0;
-            if ![i, i - 1, i + 1, i - n, i + n].iter().all(|&j| inside[j]) {
-                continue;
-            }
-            let p = gradient(&sampled);
-            let part = &mut parts[block];
-            part[0] += (r[0] * p[0] + r[1] * p[1]) as f64;
-            part[1] += (r[0] * r[0] + r[1] * r[1]) as f64;
-            part[2] += (p[0] * p[0] + p[1] * p[1]) as f64;
-            part[3] += 1.0;
-        }
+    for (i, r, p) in cell_gradients(reference, &sampled, &inside) {
+        let block = (i / n / BLOCK) * side + (i % n) / BLOCK;
+        own[block][0] += (r[0] * r[0] + r[1] * r[1]) as f64;
+        own[block][1] += 1.0;
+        let Some(p) = p else { continue };
+        let part = &mut parts[block];
+        part[0] += (r[0] * p[0] + r[1] * p[1]) as f64;
+        part[1] += (r[0] * r[0] + r[1] * r[1]) as f64;
+        part[2] += (p[0] * p[0] + p[1] * p[1]) as f64;
+        part[3] += 1.0;
     }
     let [ab, aa, bb, cells] = parts.iter().fold([0f64; 4], |s, p| {
         [s[0] + p[0], s[1] + p[1], s[2] + p[2], s[3] + p[3]]
@@ -292,6 +289,24 @@ fn judge(
         blocks.map.0[b] = part;
     }
     Some((whole, blocks))
+}
+
+/// Each interior grid cell (its index), the reference's intensity
+/// gradient there, and the photo's where the cell and its four neighbours
+/// are in the photo.
+pub(super) fn cell_gradients<'a>(
+    reference: &'a [f32],
+    sampled: &'a [f32],
+    inside: &'a [bool],
+) -> impl Iterator<Item = (usize, [f32; 2], Option<[f32; 2]>)> + 'a {
+    let n = GRID as usize;
+    (1..n - 1)
+        .flat_map(move |y| (1..n - 1).map(move |x| y * n + x))
+        .map(move |i| {
+            let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
+            let shown = [i, i - 1, i + 1, i - n, i + n].iter().all(|&j| inside[j]);
+            (i, gradient(reference), shown.then(|| gradient(sampled)))
+        })
 }
 
 #[cfg(test)]
