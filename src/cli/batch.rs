@@ -144,6 +144,13 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         summary.errors,
         out.display()
     );
+    if let Some(stages) = summary.median_stages() {
+        let parts: Vec<String> = stages
+            .iter()
+            .map(|(name, s)| format!("{name} {:.0} ms", s * 1e3))
+            .collect();
+        eprintln!("median time per photo by stage: {}", parts.join(", "));
+    }
     if keep.is_some() {
         eprintln!("{} photos kept as sightings", summary.kept);
     }

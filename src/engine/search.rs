@@ -11,7 +11,7 @@ use crate::search::further::{look_again, look_closer, look_up_outlines, probe_re
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
 use crate::search::response::{
-    Match, RecordSummary, SearchOptions, SearchResponse, discount_rivals,
+    Match, RecordSummary, SearchOptions, SearchResponse, Stages, discount_rivals,
 };
 use crate::search::scoring::{self, Evidence, Verdict};
 use crate::search::words;
@@ -68,12 +68,18 @@ impl Engine {
         opts: &SearchOptions,
     ) -> Result<SearchResponse, EngineError> {
         let started = Instant::now();
+        let mut lap = Lap::new(started);
+        let mut stages = Stages::default();
         let query = self.describer.query(&img);
+        stages.describe = lap.next();
         let generation = self.generation();
         let mut evidence = candidates(&generation, &query)?;
+        stages.candidates = lap.next();
         let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
         self.compare_pixels(&generation, &query, &mut evidence, &chosen)?;
+        stages.pixels = lap.next();
         self.look_for_more_objects(&generation, &query, &img, &mut evidence, opts, started)?;
+        stages.objects = lap.next();
         drop(img);
         let mut best: HashMap<String, Match> = HashMap::new();
         {
@@ -131,6 +137,10 @@ impl Engine {
             database: self.database_state()?,
             matches,
             words,
+            stages: Stages {
+                rank: lap.next(),
+                ..stages
+            },
         })
     }
 
@@ -274,5 +284,21 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// Seconds since the previous lap.
+struct Lap(Instant);
+
+impl Lap {
+    fn new(at: Instant) -> Lap {
+        Lap(at)
+    }
+
+    fn next(&mut self) -> f64 {
+        let now = Instant::now();
+        let seconds = now.duration_since(self.0).as_secs_f64();
+        self.0 = now;
+        seconds
     }
 }

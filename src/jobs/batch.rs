@@ -8,6 +8,7 @@
 use crate::engine::{Engine, SearchOptions, SearchResponse};
 use crate::jobs::import::Progress;
 use crate::records::sighting::{Context, ListingLine, Sighting};
+use crate::search::response::Stages;
 use crate::store::StoredImage;
 use serde::Serialize;
 use std::io::{BufRead, Write};
@@ -143,6 +144,9 @@ pub struct BatchLine {
     /// What words given with the photo did to the order (`search --text`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<crate::search::words::WordsUse>,
+    /// Where the search's time went (the run's summary, not the line).
+    #[serde(skip)]
+    pub stages: Option<Stages>,
 }
 
 #[derive(Debug, Serialize)]
@@ -193,6 +197,7 @@ impl BatchLine {
             error: None,
             sighting: None,
             words: resp.words,
+            stages: Some(resp.stages),
         }
     }
 }
@@ -251,6 +256,28 @@ pub struct BatchSummary {
     pub matched: usize,
     /// Photos kept as sightings (`--keep`).
     pub kept: usize,
+    /// Each photo searched: where its time went.
+    #[serde(skip)]
+    pub stages: Vec<Stages>,
+}
+
+impl BatchSummary {
+    /// Each stage's median seconds over the photos searched, by name.
+    pub fn median_stages(&self) -> Option<Vec<(&'static str, f64)>> {
+        let first = self.stages.first()?;
+        Some(
+            first
+                .named()
+                .iter()
+                .enumerate()
+                .map(|(k, &(name, _))| {
+                    let mut xs: Vec<f64> = self.stages.iter().map(|s| s.named()[k].1).collect();
+                    xs.sort_by(f64::total_cmp);
+                    (name, xs[xs.len() / 2])
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Prepares an existing output file for `--resume`: cuts a line torn by
@@ -323,6 +350,7 @@ pub fn run(
         summary.kept += lines.iter().filter(|l| l.sighting.is_some()).count();
         for line in lines {
             summary.errors += usize::from(line.error.is_some());
+            summary.stages.extend(line.stages);
             summary.matched +=
                 usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
             serde_json::to_writer(&mut *out, &line)
@@ -395,6 +423,7 @@ fn search_and_keep(
         error: Some(e),
         sighting: None,
         words: None,
+        stages: None,
     };
     let bytes = match std::fs::read(&input.path) {
         Ok(b) => b,
@@ -445,6 +474,7 @@ fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> Batc
             error: Some(e.to_string()),
             sighting: None,
             words: None,
+            stages: None,
         },
     };
     BatchLine {

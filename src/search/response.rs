@@ -159,4 +159,38 @@ pub struct SearchResponse {
     /// none were given (`crate::search::words`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<crate::search::words::WordsUse>,
+    /// Where a photo search's time went, for the operator (metrics, the
+    /// batch summary); not part of the answer.
+    #[serde(skip)]
+    pub stages: Stages,
+}
+
+/// Seconds a photo search spent in each stage of the query path
+/// (`crate::engine`'s `search`): which one grows with the database, or
+/// with the photo, is what an operator needs to see at the 99th percentile.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stages {
+    /// The photo's descriptors: features, hashes, embeddings, outlines.
+    pub describe: f64,
+    /// Index lookups and geometric verification, the second look included.
+    pub candidates: f64,
+    /// The best candidates compared pixel by pixel.
+    pub pixels: f64,
+    /// Further looks for more objects in the photo.
+    pub objects: f64,
+    /// Records, rivals, words and verdicts.
+    pub rank: f64,
+}
+
+impl Stages {
+    /// Each stage's name (as the metrics label it) and seconds.
+    pub fn named(&self) -> [(&'static str, f64); 5] {
+        [
+            ("describe", self.describe),
+            ("candidates", self.candidates),
+            ("pixels", self.pixels),
+            ("objects", self.objects),
+            ("rank", self.rank),
+        ]
+    }
 }

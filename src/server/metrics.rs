@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests and latency by route and status, searches
-//! by verdict, the size of the database, and the retro-alerts raised.
+//! by verdict and their time by stage, the size of the database, and the
+//! retro-alerts raised.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -32,6 +33,11 @@ pub struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    pub stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VerdictLabels {
     pub verdict: String,
 }
@@ -43,6 +49,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     searches: Family<VerdictLabels, Counter>,
+    /// Photo searches' seconds by stage (`crate::search::response::Stages`).
+    stages: Family<StageLabels, Histogram, fn() -> Histogram>,
     records: Gauge,
     images: Gauge,
     alerts: Counter,
@@ -58,12 +66,24 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 13))
 }
 
+fn stage_histogram() -> Histogram {
+    // 1 ms to ~8 s: a stage can take a millisecond.
+    Histogram::new(exponential_buckets(0.001, 2.0, 14))
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let searches = Family::<VerdictLabels, Counter>::default();
+        let stages: Family<StageLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(stage_histogram);
+        registry.register(
+            "provenance_search_stage_seconds",
+            "Photo search time by stage (describe, candidates, pixels, objects, rank)",
+            stages.clone(),
+        );
         let records = Gauge::default();
         let images = Gauge::default();
         registry.register(
@@ -109,6 +129,7 @@ impl Default for Metrics {
             requests,
             latency,
             searches,
+            stages,
             records,
             images,
             alerts,
@@ -124,6 +145,17 @@ impl Metrics {
                 verdict: verdict.into(),
             })
             .inc();
+    }
+
+    /// Where one photo search's time went.
+    pub fn search_stages(&self, stages: &crate::search::response::Stages) {
+        for (stage, seconds) in stages.named() {
+            self.stages
+                .get_or_create(&StageLabels {
+                    stage: stage.into(),
+                })
+                .observe(seconds);
+        }
     }
 
     pub fn alert_delivered(&self, ok: bool) {

@@ -437,6 +437,11 @@ fn a_partial_best_result_is_said_to_be_no_match_of_the_object() {
     // The page's metrics count it apart from matches.
     let metrics = srv.get("/metrics", Some(&srv.keys.officer)).text();
     assert!(metrics.contains("verdict=\"partial\""), "{metrics}");
+    // …and say where the search's time went, stage by stage.
+    for stage in ["describe", "candidates", "pixels", "objects", "rank"] {
+        let count = format!("provenance_search_stage_seconds_count{{stage=\"{stage}\"}} 1");
+        assert!(metrics.contains(&count), "{count}\n{metrics}");
+    }
 }
 
 /// The words given with a photo, through the API: the answer says they

@@ -19,22 +19,30 @@ fn queries(lines: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn batch(ix: &Index, out: &Path, resume: bool) {
+fn batch(ix: &Index, out: &Path, resume: bool) -> String {
     let dir = fixture("demo/queries");
     let mut args = vec![dir.as_os_str(), "--out".as_ref(), out.as_os_str()];
     if resume {
         args.push("--resume".as_ref());
     }
-    ix.cmd("batch", &args).ok();
+    ix.cmd("batch", &args).ok().stderr
 }
 
 #[test]
 fn one_line_per_image_in_sorted_order() {
     let ix = Index::demo();
     let out = ix.scratch("out.jsonl");
-    batch(&ix, &out, false);
+    let said = batch(&ix, &out, false);
     let got = lines(&out);
     assert_eq!(queries(&got), demo_queries());
+    // The summary says where the time went, for an operator sizing a run.
+    let stages = said
+        .lines()
+        .find(|l| l.starts_with("median time per photo by stage: describe "))
+        .unwrap_or_else(|| panic!("{said}"));
+    for stage in ["candidates", "pixels", "objects", "rank"] {
+        assert!(stages.contains(&format!(", {stage} ")), "{stages}");
+    }
     assert!(queries(&got).contains(&"demo-005_rot90.jpg".to_string()));
     for l in &got {
         assert!(l["error"].is_null(), "{l}");
