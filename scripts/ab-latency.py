@@ -11,8 +11,9 @@ spread evenly over the folder.
 A shared two-core machine drifts by 10-15% between two runs of the same command minutes apart;
 this runs the inputs in chunks, A then B on each chunk, so that both see the same machine, and
 prints p50 and p99 of each (from every line's "sec", one photo at a time: --jobs 1), the median
-of the per-photo ratios B/A and how many photos took over 1.5 times as long with B. Every line is
-kept in WORK/a-all.jsonl and WORK/b-all.jsonl. Standard library only.
+of the per-photo ratios B/A and how many photos took over 1.5 times as long with B, and each
+stage's p50 and p99 (the lines' "stages", where the binary writes them). Every line is kept in
+WORK/a-all.jsonl and WORK/b-all.jsonl. Standard library only.
 """
 import argparse
 import json
@@ -73,6 +74,14 @@ def main():
     slower = sum(1 for k in both if tb[k] > 1.5 * ta[k])
     print(f"{len(both)} photos; p50 B/A {q(sb, .5) / q(sa, .5):.3f}; median per-photo ratio B/A {ratio:.3f}; "
           f"{slower} photos took over 1.5 times as long with B")
+    for name in ("a", "b"):
+        stages = {}
+        for line in open(os.path.join(a.work, name + "-all.jsonl")):
+            for stage, sec in (json.loads(line).get("stages") or {}).items():
+                stages.setdefault(stage, []).append(sec)
+        if stages:
+            print(f"{name.upper()} by stage, p50 / p99 ms: " + ", ".join(
+                f"{k} {q(v, .5) * 1e3:.0f} / {q(v, .99) * 1e3:.0f}" for k, v in stages.items()))
 
 
 if __name__ == "__main__":

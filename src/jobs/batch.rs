@@ -144,8 +144,9 @@ pub struct BatchLine {
     /// What words given with the photo did to the order (`search --text`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<crate::search::words::WordsUse>,
-    /// Where the search's time went (the run's summary, not the line).
-    #[serde(skip)]
+    /// Seconds by stage of the search (`describe`, `candidates`, `pixels`,
+    /// `objects`, `rank`): which part of `sec` grows with the database.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stages: Option<Stages>,
 }
 

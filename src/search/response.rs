@@ -160,15 +160,16 @@ pub struct SearchResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<crate::search::words::WordsUse>,
     /// Where a photo search's time went, for the operator (metrics, the
-    /// batch summary); not part of the answer.
+    /// batch lines and summary); not part of the answer.
     #[serde(skip)]
     pub stages: Stages,
 }
 
 /// Seconds a photo search spent in each stage of the query path
 /// (`crate::engine`'s `search`): which one grows with the database, or
-/// with the photo, is what an operator needs to see at the 99th percentile.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// with the photo, is what an operator needs to see at the 99th
+/// percentile. Serialised in `batch` lines as `"stages"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Stages {
     /// The photo's descriptors: features, hashes, embeddings, outlines.
     pub describe: f64,

@@ -47,6 +47,11 @@ fn one_line_per_image_in_sorted_order() {
     for l in &got {
         assert!(l["error"].is_null(), "{l}");
         assert!(l["sec"].as_f64().is_some_and(|s| s >= 0.0), "{l}");
+        // Where the time went: each stage's seconds, within the whole.
+        let stages = l["stages"].as_object().unwrap_or_else(|| panic!("{l}"));
+        let sum: f64 = stages.values().map(|v| v.as_f64().unwrap()).sum();
+        assert_eq!(stages.len(), 5, "{l}");
+        assert!(sum <= l["sec"].as_f64().unwrap(), "{l}");
     }
     // Batch and search agree on the easy ones.
     let rot = got
