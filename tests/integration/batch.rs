@@ -231,7 +231,9 @@ fn three_shards_equal_one_unsharded_run() {
         lines(&out)
             .into_iter()
             .map(|mut l| {
-                l.as_object_mut().unwrap().remove("sec");
+                let timing = l.as_object_mut().unwrap();
+                timing.remove("sec");
+                timing.remove("stages");
                 (l["query"].as_str().unwrap().to_string(), l)
             })
             .collect::<Vec<_>>()
