@@ -163,26 +163,45 @@ impl InvertedIndex {
                 Some((weights[k] / tf[k].1 / qnorm, list, o))
             })
             .collect();
-        // Pass 1: plain similarity, to choose the shortlist.
+        // Pass 1: plain similarity, to choose the shortlist; for a
+        // transform check, each image's postings counted too, so that pass 2
+        // can lay their votes out as it walks.
+        let transform = check == Consistency::Transform;
         let mut plain = vec![0f32; self.images];
+        let mut hits = vec![0u32; if transform { self.images } else { 0 }];
         for &(qw, list, _) in &features {
             for p in list.chunks_exact(ENTRY) {
                 let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
                 let weight = f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
                 if let Some(s) = plain.get_mut(pos) {
                     *s += qw * weight;
+                    if transform {
+                        hits[pos] += 1;
+                    }
                 }
             }
         }
         let shortlist = top_k(&plain, SHORTLIST);
-        // Pass 2: the shortlist's votes by orientation and level difference.
+        drop(plain);
+        // Pass 2: the shortlist's votes by orientation and level difference
+        // and, for a transform check, each vote's transform, laid out image
+        // by image in walk order.
         let mut slot = vec![u32::MAX; self.images];
         for (i, &(pos, _)) in shortlist.iter().enumerate() {
             slot[pos as usize] = i as u32;
         }
+        let mut start = vec![0usize; if transform { shortlist.len() + 1 } else { 0 }];
+        if transform {
+            for (s, &(pos, _)) in shortlist.iter().enumerate() {
+                start[s + 1] = start[s] + hits[pos as usize] as usize;
+            }
+        }
+        drop(hits);
+        let mut fill = start.clone();
+        let mut votes = vec![Vote::default(); start.last().copied().unwrap_or(0)];
+        let geometry = VoteGeometry::new();
         let mut by_angle = vec![0f32; shortlist.len() * ANGLE_BINS];
         let mut by_level = vec![0f32; shortlist.len() * LEVEL_BINS];
-        let mut counts = vec![0u32; shortlist.len()];
         for &(qw, list, o) in &features {
             for p in list.chunks_exact(ENTRY) {
                 let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
@@ -195,7 +214,11 @@ impl InvertedIndex {
                     .clamp(0, LEVEL_BINS as i32 - 1) as usize;
                 by_angle[s as usize * ANGLE_BINS + a] += vote;
                 by_level[s as usize * LEVEL_BINS + l] += vote;
-                counts[s as usize] += 1;
+                if transform {
+                    let shape = p[8..12].try_into().expect("4 bytes");
+                    votes[fill[s as usize]] = geometry.vote(o, shape, vote);
+                    fill[s as usize] += 1;
+                }
             }
         }
         let peaks = |s: usize, width: usize| {
@@ -207,7 +230,7 @@ impl InvertedIndex {
             );
             a.min(l)
         };
-        if check == Consistency::Weak {
+        if !transform {
             let weak: Vec<f32> = (0..shortlist.len()).map(|s| peaks(s, 2)).collect();
             return Ok(top_k(&weak, top)
                 .into_iter()
@@ -218,7 +241,7 @@ impl InvertedIndex {
             .map(|s| (peaks(s, 3), s as u32))
             .collect();
         Ok(transform_top(
-            query, &features, &slot, &shortlist, &counts, bound, top,
+            query, &mut votes, &start, &shortlist, bound, top,
         ))
     }
 
@@ -272,42 +295,20 @@ pub enum Consistency {
     Transform,
 }
 
-/// Pass 3 of [`InvertedIndex::search`]: each shortlisted image's heaviest
-/// set of votes that agree on one transform. The postings are walked once
-/// more, each shortlisted image's votes laid out together (`counts` of
-/// them per shortlist entry, from pass 2). Those votes lie within three
-/// neighbouring bins of turn and of level, so the peaks of such bins
-/// (`bound`, per shortlist entry) bound the score: images are taken by
-/// bound until none can beat the `top`-th.
+/// The transform check of [`InvertedIndex::search`]: each shortlisted
+/// image's heaviest set of votes that agree on one transform (its votes
+/// `votes[start[s]..start[s + 1]]`, laid out by pass 2). Those votes lie
+/// within three neighbouring bins of turn and of level, so the peaks of
+/// such bins (`bound`, per shortlist entry) bound the score: images are
+/// taken by bound until none can beat the `top`-th.
 fn transform_top(
     query: &[Occurrence],
-    features: &[(f32, &[u8], &Occurrence)],
-    slot: &[u32],
+    votes: &mut [Vote],
+    start: &[usize],
     shortlist: &[(u32, f32)],
-    counts: &[u32],
     mut bound: Vec<(f32, u32)>,
     top: usize,
 ) -> Vec<(u32, f32)> {
-    let mut start = Vec::with_capacity(counts.len() + 1);
-    start.push(0usize);
-    for &c in counts {
-        start.push(start.last().copied().unwrap_or(0) + c as usize);
-    }
-    let mut fill = start.clone();
-    let geometry = VoteGeometry::new();
-    let mut votes = vec![Vote::default(); start[counts.len()]];
-    for &(qw, list, o) in features {
-        for p in list.chunks_exact(ENTRY) {
-            let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
-            let Some(&s) = slot.get(pos).filter(|&&s| s != u32::MAX) else {
-                continue;
-            };
-            let w = qw * f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
-            let shape = p[8..12].try_into().expect("4 bytes");
-            votes[fill[s as usize]] = geometry.vote(o, shape, w);
-            fill[s as usize] += 1;
-        }
-    }
     bound.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let side = hough::query_side(query);
     let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
