@@ -284,7 +284,7 @@ impl Engine {
             database: self.database_state()?,
             matches,
             words: None,
-            stages: Default::default(),
+            stages: None,
         })
     }
 

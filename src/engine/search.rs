@@ -137,10 +137,10 @@ impl Engine {
             database: self.database_state()?,
             matches,
             words,
-            stages: Stages {
+            stages: Some(Stages {
                 rank: lap.next(),
                 ..stages
-            },
+            }),
         })
     }
 

@@ -198,7 +198,7 @@ impl BatchLine {
             error: None,
             sighting: None,
             words: resp.words,
-            stages: Some(resp.stages),
+            stages: resp.stages,
         }
     }
 }

@@ -160,9 +160,10 @@ pub struct SearchResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<crate::search::words::WordsUse>,
     /// Where a photo search's time went, for the operator (metrics, the
-    /// batch lines and summary); not part of the answer.
+    /// batch lines and summary); not part of the answer. None for a text
+    /// search.
     #[serde(skip)]
-    pub stages: Stages,
+    pub stages: Option<Stages>,
 }
 
 /// Seconds a photo search spent in each stage of the query path

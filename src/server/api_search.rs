@@ -270,7 +270,9 @@ async fn run_photo_search(
         Ok::<_, ApiError>((resp, dims, kept))
     })
     .await??;
-    st.metrics.search_stages(&resp.stages);
+    if let Some(stages) = &resp.stages {
+        st.metrics.search_stages(stages);
+    }
     // Our part is done: the slot is not held while the peers finish.
     drop(slot);
     let (sighting, sighting_error) = match kept {
