@@ -180,6 +180,10 @@ fn top_limits_the_number_of_matches() {
         .ok()
         .json();
     assert_eq!(matches(&res).len(), 2);
+    // A photo search says where its time went; a text search has no stages.
+    assert!(res["stages"]["describe"].as_f64().is_some(), "{res}");
+    let text = ix.cmd("text", &["bust", "--json"]).ok().json();
+    assert!(text.get("stages").is_none(), "{text}");
 }
 
 #[test]
