@@ -68,7 +68,7 @@ impl Engine {
         opts: &SearchOptions,
     ) -> Result<SearchResponse, EngineError> {
         let started = Instant::now();
-        let mut lap = Lap::new(started);
+        let mut lap = Lap(started);
         let mut stages = Stages::default();
         let query = self.describer.query(&img);
         stages.describe = lap.next();
@@ -287,14 +287,10 @@ impl Engine {
     }
 }
 
-/// Seconds since the previous lap.
+/// A stopwatch started at the search's start: seconds since the previous lap.
 struct Lap(Instant);
 
 impl Lap {
-    fn new(at: Instant) -> Lap {
-        Lap(at)
-    }
-
     fn next(&mut self) -> f64 {
         let now = Instant::now();
         let seconds = now.duration_since(self.0).as_secs_f64();

@@ -199,7 +199,7 @@ impl InvertedIndex {
         drop(hits);
         let mut fill = start.clone();
         let mut votes = vec![Vote::default(); start.last().copied().unwrap_or(0)];
-        let geometry = VoteGeometry::new();
+        let geometry = transform.then(VoteGeometry::new);
         let mut by_angle = vec![0f32; shortlist.len() * ANGLE_BINS];
         let mut by_level = vec![0f32; shortlist.len() * LEVEL_BINS];
         for &(qw, list, o) in &features {
@@ -214,7 +214,7 @@ impl InvertedIndex {
                     .clamp(0, LEVEL_BINS as i32 - 1) as usize;
                 by_angle[s as usize * ANGLE_BINS + a] += vote;
                 by_level[s as usize * LEVEL_BINS + l] += vote;
-                if transform {
+                if let Some(geometry) = &geometry {
                     let shape = p[8..12].try_into().expect("4 bytes");
                     votes[fill[s as usize]] = geometry.vote(o, shape, vote);
                     fill[s as usize] += 1;

@@ -265,17 +265,20 @@ pub struct BatchSummary {
 impl BatchSummary {
     /// Each stage's median seconds over the photos searched, by name.
     pub fn median_stages(&self) -> Option<Vec<(&'static str, f64)>> {
-        let first = self.stages.first()?;
+        if self.stages.is_empty() {
+            return None;
+        }
+        let named: Vec<_> = self.stages.iter().map(Stages::named).collect();
+        let median = |k: usize| {
+            let mut xs: Vec<f64> = named.iter().map(|n| n[k].1).collect();
+            xs.sort_by(f64::total_cmp);
+            xs[xs.len() / 2]
+        };
         Some(
-            first
-                .named()
+            named[0]
                 .iter()
                 .enumerate()
-                .map(|(k, &(name, _))| {
-                    let mut xs: Vec<f64> = self.stages.iter().map(|s| s.named()[k].1).collect();
-                    xs.sort_by(f64::total_cmp);
-                    (name, xs[xs.len() / 2])
-                })
+                .map(|(k, &(name, _))| (name, median(k)))
                 .collect(),
         )
     }
