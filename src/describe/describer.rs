@@ -60,8 +60,12 @@ pub struct QueryDescriptors {
     /// warped upright and described on its own (`crate::describe::quad`).
     pub regions: Vec<RegionDescriptors>,
     /// The grey copy the features come from, kept to compare the best
-    /// candidates' pixels with (`crate::search::pixels`).
+    /// candidates' pixels with (`crate::search::pixels`). Empty (0×0) in a
+    /// query a peer received as descriptors (`crate::describe::wire`).
     pub grey: GrayImage,
+    /// The [`TILTS`]' features, made in advance where the grey copy is not
+    /// at hand (a query received as descriptors); None: made when needed.
+    pub tilts: Option<Vec<RegionFeatures>>,
 }
 
 /// One outlined region of a query photo, warped to a rectangle.
@@ -169,6 +173,7 @@ impl Describer {
             features,
             regions,
             grey,
+            tilts: None,
         }
     }
 
@@ -240,12 +245,15 @@ pub const TILTS: [(f32, f32); 2] = [(0.75, 1.0), (1.0, 0.75)];
 /// The local features of each of the photo's [`TILTS`], with the way back
 /// from a view's pixels to the photo's. Made from the grey copy the
 /// photo's own features come from, only for a photo that needs them.
-pub fn tilted_views(query: &QueryDescriptors) -> Vec<RegionFeatures> {
+pub fn tilted_views(query: &QueryDescriptors) -> std::borrow::Cow<'_, [RegionFeatures]> {
+    if let Some(tilts) = &query.tilts {
+        return std::borrow::Cow::Borrowed(tilts);
+    }
     let (w, h) = query.grey.dimensions();
     // The photo's size, in the proportions of its grey copy.
     let scale = query.width as f32 / w.max(1) as f32;
     let (pw, ph) = (w as f32 * scale, h as f32 * scale);
-    TILTS
+    let views: Vec<RegionFeatures> = TILTS
         .par_iter()
         .filter_map(|&(sx, sy)| {
             let vw = ((w as f32 * sx).round() as u32).max(1);
@@ -261,7 +269,8 @@ pub fn tilted_views(query: &QueryDescriptors) -> Vec<RegionFeatures> {
                 to_photo,
             })
         })
-        .collect()
+        .collect();
+    std::borrow::Cow::Owned(views)
 }
 
 /// Warps a region upright out of the full-size photo, at the size of a

@@ -18,3 +18,4 @@ pub mod orb;
 pub mod quad;
 pub mod rectify;
 pub mod rest;
+pub mod wire;

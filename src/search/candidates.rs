@@ -272,7 +272,7 @@ fn second_look(
         e.second_look = true;
         verify.push((i, with));
     }
-    let sets: Vec<&RegionFeatures> = regions.iter().copied().chain(&views).collect();
+    let sets: Vec<&RegionFeatures> = regions.iter().copied().chain(views.iter()).collect();
     verify_some(generation, query, &sets, evidence, pairs, &verify)
 }
 
