@@ -3,10 +3,10 @@
 
 use super::{Engine, EngineError, type_matches};
 use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
-use crate::describe::{quad, rest};
+use crate::describe::rest;
 use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
-use crate::search::candidates::{Pairs, candidates, outline_error};
+use crate::search::candidates::{Pairs, candidates};
 use crate::search::further::{look_again, look_closer, look_up_outlines, probe_rest};
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
@@ -31,9 +31,6 @@ const OBJECTS_TIME: Duration = Duration::from_secs(3);
 /// A candidate that a further look verified with at least this many
 /// inliers is compared with the photo pixel by pixel (a few milliseconds).
 const JUDGED_INLIERS: u32 = 8;
-/// A photo outline this close to a verified one (corner error over its
-/// size) is also tried as the place of the reference in the photo.
-const NEAR_OUTLINE: f32 = 0.5;
 /// Records the words given with a photo are looked up in: candidates
 /// beyond them get no words score.
 const WORDS_HITS: usize = 1000;
@@ -68,17 +65,32 @@ impl Engine {
         opts: &SearchOptions,
     ) -> Result<SearchResponse, EngineError> {
         let started = Instant::now();
-        let mut lap = Lap(started);
-        let mut stages = Stages::default();
         let query = self.describer.query(&img);
-        stages.describe = lap.next();
+        self.search_described(&query, img, opts, started)
+    }
+
+    /// The query path after the photo's descriptors (made from `img` since
+    /// `started`, which the describe stage's time counts from): for a
+    /// caller that also sends them elsewhere (`crate::search::remote`).
+    pub fn search_described(
+        &self,
+        query: &QueryDescriptors,
+        img: RgbImage,
+        opts: &SearchOptions,
+        started: Instant,
+    ) -> Result<SearchResponse, EngineError> {
+        let mut lap = Lap(started);
+        let mut stages = Stages {
+            describe: lap.next(),
+            ..Stages::default()
+        };
         let generation = self.generation();
-        let mut evidence = candidates(&generation, &query)?;
+        let mut evidence = candidates(&generation, query)?;
         stages.candidates = lap.next();
         let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
-        self.compare_pixels(&generation, &query, &mut evidence, &chosen)?;
+        self.compare_pixels(&generation, query, &mut evidence, &chosen)?;
         stages.pixels = lap.next();
-        self.look_for_more_objects(&generation, &query, &img, &mut evidence, opts, started)?;
+        self.look_for_more_objects(&generation, query, &img, &mut evidence, opts, started)?;
         stages.objects = lap.next();
         drop(img);
         let mut best: HashMap<String, Match> = HashMap::new();
@@ -240,50 +252,38 @@ impl Engine {
                 .map(|&i| store.image(generation.slot(evidence[i].0)))
                 .collect::<Result<_, StoreError>>()?
         };
-        let s = query.grey.width() as f32 / query.width.max(1) as f32;
         let agreements: Vec<Option<pixels::Comparison>> = chosen
             .par_iter()
             .zip(images)
             .map(|(&i, image)| {
                 let (pos, e, _) = &evidence[i];
                 let region = e.region?;
-                let image = image?;
-                let grid = match image.grid {
-                    Some(grid) => grid,
-                    None if describer::worth_decoding(generation.shape(*pos)) => {
-                        describer::reference_grid_of_file(Path::new(&image.path), &self.limits)?
-                    }
-                    None => return None,
-                };
-                // The verified outline, then the photo's own outlines near
-                // it: where the transform is off, the picture's edges may not be.
-                let starts: Vec<[[f32; 2]; 4]> = std::iter::once(region)
-                    .chain(
-                        query
-                            .regions
-                            .iter()
-                            .filter(|r| quad::corner_error(&region, &r.outline) < NEAR_OUTLINE)
-                            .map(|r| quad::aligned(&region, &r.outline)),
-                    )
-                    .map(|q| q.map(|[x, y]| [x * s, y * s]))
-                    .collect();
-                pixels::compare(&query.grey, &starts, &grid)
+                let grid = self.grid_of(generation, *pos, image?)?;
+                pixels::compare_candidate(query, &region, &grid)
             })
             .collect();
         for (&i, c) in chosen.iter().zip(agreements) {
-            let e = &mut evidence[i].1;
-            e.pixel_agreement = c.and_then(|c| c.whole);
-            e.pixel_blocks = c.map(|c| c.blocks);
-            // Where the pixels confirm the whole picture, the outline they
-            // agree best at is the object's outline: its fit to the
-            // photo's outlines is measured there.
-            if let Some(c) = c.filter(|c| c.whole.is_some_and(|w| w >= scoring::PIXEL_FLOOR)) {
-                let region = c.outline.map(|[x, y]| [x / s, y / s]);
-                e.outline_error = outline_error(query, &region, None);
-                e.region = Some(region);
-            }
+            pixels::record(query, &mut evidence[i].1, c);
         }
         Ok(())
+    }
+
+    /// A reference image's pixel grid: as the store keeps it, or, for an
+    /// image imported before grids were kept, from its file (decoded
+    /// without the store's lock, if small enough to be worth it).
+    pub(crate) fn grid_of(
+        &self,
+        generation: &Generation,
+        pos: u32,
+        image: ImageRef,
+    ) -> Option<Vec<u8>> {
+        match image.grid {
+            Some(grid) => Some(grid),
+            None if describer::worth_decoding(generation.shape(pos)) => {
+                describer::reference_grid_of_file(Path::new(&image.path), &self.limits)
+            }
+            None => None,
+        }
     }
 }
 

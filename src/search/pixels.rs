@@ -20,7 +20,10 @@
 //! "2026-12-01 — Pixel agreement inside a verified outline").
 
 use super::align::{REFINE_GAIN, Shrunk, refine};
+use crate::describe::describer::QueryDescriptors;
 use crate::describe::grid::GRID;
+use crate::describe::quad;
+use crate::search::candidates::outline_error;
 use crate::search::scoring::{self, Evidence};
 use image::GrayImage;
 
@@ -31,6 +34,9 @@ pub const CHECKED: usize = 2;
 /// that no candidate is called `match` without its whole picture judged
 /// (a sticker of one reference on a photo of another), up to this many.
 const CHECKED_MAX: usize = 8;
+/// A photo outline this close to a verified one (corner error over its
+/// size) is also tried as the place of the reference in the photo.
+const NEAR_OUTLINE: f32 = 0.5;
 /// Below this share of the grid inside the photo there is too little of
 /// the reference to judge it by.
 const MIN_VISIBLE: f32 = 0.25;
@@ -307,6 +313,43 @@ pub(super) fn cell_gradients<'a>(
             let shown = [i, i - 1, i + 1, i - n, i + n].iter().all(|&j| inside[j]);
             (i, gradient(reference), shown.then(|| gradient(sampled)))
         })
+}
+
+/// Compares the photo (`query.grey`) with a candidate's reference grid,
+/// starting from its verified outline `region` (photo pixels) and from
+/// each outline found in the photo near it: where the transform is off,
+/// the picture's edges may not be.
+pub fn compare_candidate(
+    query: &QueryDescriptors,
+    region: &[[f32; 2]; 4],
+    grid: &[u8],
+) -> Option<Comparison> {
+    let s = query.grey.width() as f32 / query.width.max(1) as f32;
+    let starts: Vec<[[f32; 2]; 4]> = std::iter::once(*region)
+        .chain(
+            query
+                .regions
+                .iter()
+                .filter(|r| quad::corner_error(region, &r.outline) < NEAR_OUTLINE)
+                .map(|r| quad::aligned(region, &r.outline)),
+        )
+        .map(|q| q.map(|[x, y]| [x * s, y * s]))
+        .collect();
+    compare(&query.grey, &starts, grid)
+}
+
+/// Records a comparison in the candidate's evidence. Where the pixels
+/// confirm the whole picture, the outline they agree best at is the
+/// object's outline: its fit to the photo's outlines is measured there.
+pub fn record(query: &QueryDescriptors, e: &mut Evidence, c: Option<Comparison>) {
+    let s = query.grey.width() as f32 / query.width.max(1) as f32;
+    e.pixel_agreement = c.and_then(|c| c.whole);
+    e.pixel_blocks = c.map(|c| c.blocks);
+    if let Some(c) = c.filter(|c| c.whole.is_some_and(|w| w >= scoring::PIXEL_FLOOR)) {
+        let region = c.outline.map(|[x, y]| [x / s, y / s]);
+        e.outline_error = outline_error(query, &region, None);
+        e.region = Some(region);
+    }
 }
 
 #[cfg(test)]
