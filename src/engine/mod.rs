@@ -13,6 +13,7 @@
 //! argument parsing, HTTP, printing.
 
 pub mod builder;
+mod remote;
 mod reviews;
 mod search;
 mod sightings;

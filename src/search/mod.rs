@@ -19,6 +19,7 @@ pub mod matching;
 pub mod nearest;
 pub mod objects;
 pub mod pixels;
+pub mod remote;
 pub mod response;
 pub mod retro;
 pub mod rivals;

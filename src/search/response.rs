@@ -5,7 +5,7 @@
 use crate::records::record::{Record, Status};
 use crate::search::rivals;
 use crate::search::scoring::{self, Evidence, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a photo search may be narrowed or helped by.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ impl Default for SearchOptions {
 pub const DEFAULT_MAX_OBJECTS: usize = 10;
 
 /// The fields of a record a result card shows.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecordSummary {
     pub title: String,
     pub maker: String,
@@ -51,12 +51,12 @@ pub struct RecordSummary {
     /// photographs, casts): a visual match means the same design, not
     /// necessarily this object; [`RecordSummary::inscriptions`] and
     /// [`RecordSummary::features`] tell it apart.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub made_in_multiples: bool,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub inscriptions: String,
     /// The record's distinguishing features (damage, repairs, marks).
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub features: String,
 }
 
@@ -140,14 +140,14 @@ pub struct Match {
 
 /// The database a search ran against: "no match" is only meaningful
 /// together with how much was searched, and as of when.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DatabaseState {
     pub records: u64,
     pub images: u64,
     pub generation: u64,
     pub store_seq: i64,
     /// When the searched generation was committed (RFC 3339, UTC).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<String>,
 }
 

@@ -36,7 +36,7 @@
 //! thresholds") says how to re-derive them; do so whenever a descriptor
 //! changes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a score means on this build: the thresholds and the strength
 /// model. Federated servers (`crate::server::peers`) merge scores only
@@ -188,7 +188,10 @@ impl Verdict {
 }
 
 /// What the candidate stages found out about one reference image.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+/// Serialised in the results format, and sent whole between federated
+/// servers (`crate::search::remote`): every field reads back as written.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Evidence {
     /// Fewest differing hash bits over the query's eight orientations.
     pub hash_distance: u32,
@@ -238,8 +241,9 @@ pub struct Evidence {
     /// for the best candidates only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pixel_agreement: Option<f32>,
-    /// The same comparison part by part (`crate::search::pixels::Blocks`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The same comparison part by part (`crate::search::pixels::Blocks`);
+    /// made where the photo is, never read from another server.
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub pixel_blocks: Option<crate::search::pixels::Blocks>,
     /// Strength taken off the local evidence because a stronger candidate
     /// has more inliers on the same part of the photo (`crate::search::rivals`):

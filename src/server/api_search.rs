@@ -6,6 +6,7 @@ use super::auth::Remote;
 use super::error::ApiError;
 use super::keys::Role;
 use super::peers;
+use crate::describe::wire::WireQuery;
 use crate::engine::{DatabaseState, Match, SearchOptions};
 use crate::records::record::Status;
 use crate::records::sighting::{Context, Sighting};
@@ -148,7 +149,7 @@ fn parse_bool(field: &str, s: &str) -> Result<bool, ApiError> {
     }
 }
 
-fn parse_top(s: &str) -> Result<usize, ApiError> {
+pub(super) fn parse_top(s: &str) -> Result<usize, ApiError> {
     match s.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
         _ => Err(ApiError::bad_request(format!(
@@ -216,15 +217,24 @@ async fn run_photo_search(
     entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
         "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case),
         "peers": peers.iter().map(|p| &p.name).collect::<Vec<_>>()});
-    let peer_ask = (!peers.is_empty()).then(|| {
-        let mut fields = vec![("top", opts.top.to_string())];
+    // A peer that may not receive the photo is sent its descriptors, once
+    // they are made: the photo's own search makes them anyway.
+    let (by_photo, by_descriptors): (Vec<peers::Peer>, Vec<peers::Peer>) = peers
+        .iter()
+        .cloned()
+        .partition(|p| p.send == peers::Send::Photo);
+    let mut fields = vec![("top", opts.top.to_string())];
+    fields.extend(opts.object_type.clone().map(|t| ("type", t)));
+    let peer_ask = (!by_photo.is_empty()).then(|| {
+        let mut fields = fields.clone();
         fields.extend(opts.text.clone().map(|t| ("text", t)));
-        fields.extend(opts.object_type.clone().map(|t| ("type", t)));
         peers::Ask::Photo {
             bytes: photo.clone(),
             fields,
         }
     });
+    let (wire_tx, wire_rx) = tokio::sync::oneshot::channel::<Vec<u8>>();
+    let wire_tx = (!by_descriptors.is_empty()).then_some(wire_tx);
     entry.photo_bytes = Some(photo.len());
     // Hashed (and kept, if configured) before queueing: a refused search
     // is audited with its photo too. Off the async threads: it is I/O
@@ -240,9 +250,20 @@ async fn run_photo_search(
     entry.photo_sha256 = Some(sha.clone());
     let slot = st.search_slot().await?;
     // The peers search while we do; a search refused above asks none.
-    let asked = peer_ask.map(|ask| {
-        let (list, deadline) = (peers.to_vec(), st.opts.peer_timeout);
-        tokio::spawn(async move { peers::ask_all(&list, ask, deadline).await })
+    let deadline = st.opts.peer_timeout;
+    let asked = peer_ask
+        .map(|ask| tokio::spawn(async move { peers::ask_all(&by_photo, ask, deadline).await }));
+    let asked_by_descriptors = (!by_descriptors.is_empty()).then(|| {
+        tokio::spawn(async move {
+            match wire_rx.await {
+                Ok(body) => {
+                    let ask = peers::Ask::Descriptors { body, fields };
+                    peers::ask_all(&by_descriptors, ask, deadline).await
+                }
+                // The photo could not be searched: the search fails.
+                Err(_) => Vec::new(),
+            }
+        })
     });
     let engine = st.engine();
     let opts = SearchOptions {
@@ -253,10 +274,16 @@ async fn run_photo_search(
     let top = opts.top;
     let photo_sha = sha.clone();
     let read_only = st.writable().err().map(|e| e.message);
-    let (resp, (w, h), kept) = tokio::task::spawn_blocking(move || {
+    let (resp, (w, h), kept, query) = tokio::task::spawn_blocking(move || {
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
-        let resp = engine.search(img.clone(), &opts)?;
+        let started = std::time::Instant::now();
+        let query = engine.describer().query(&img);
+        if let Some(tx) = wire_tx {
+            let wire = WireQuery::encode(&query, engine.describer().embedder(), peers::CALIBRATION);
+            let _ = tx.send(serde_json::to_vec(&wire).expect("descriptors serialise"));
+        }
+        let resp = engine.search_described(&query, img.clone(), &opts, started)?;
         // The search is answered whatever becomes of keeping the photo;
         // the answer says when it was not kept, and why.
         let kept = match (keep, read_only) {
@@ -267,7 +294,7 @@ async fn run_photo_search(
                     .map_err(|e| e.message),
             ),
         };
-        Ok::<_, ApiError>((resp, dims, kept))
+        Ok::<_, ApiError>((resp, dims, kept, query))
     })
     .await??;
     if let Some(stages) = &resp.stages {
@@ -284,10 +311,35 @@ async fn run_photo_search(
         }
     };
     entry.sighting = sighting.clone();
-    let answers = match asked {
+    let mut answers = match asked {
         Some(task) => task.await.unwrap_or_default(),
         None => Vec::new(),
     };
+    if let Some(task) = asked_by_descriptors {
+        let remote = task.await.unwrap_or_default();
+        let judged = tokio::task::spawn_blocking(move || {
+            remote
+                .into_iter()
+                .map(|mut a| {
+                    let found = std::mem::take(&mut a.remote);
+                    a.matches = crate::search::remote::finish(&query, found, top)
+                        .iter()
+                        .map(|m| {
+                            peers::mark(
+                                serde_json::to_value(m).expect("matches serialise"),
+                                &a.name,
+                            )
+                        })
+                        .collect();
+                    a
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        answers.extend(judged);
+        // Listed as PEERS.json lists them, however they were asked.
+        answers.sort_by_key(|a| peers.iter().position(|p| p.name == a.name));
+    }
     let ours = resp.matches.iter().map(match_json).collect();
     let matches = peers::merge(ours, &answers, top);
     let best = matches

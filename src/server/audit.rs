@@ -18,7 +18,7 @@ pub struct AuditEntry {
     /// The key's name (never its secret).
     pub key: String,
     pub role: String,
-    /// `search`, `search_text`, `read_record`, `put_record`, `delete_record`.
+    /// `search`, `search_text`, `search_descriptors`, `read_record`, `put_record`, `delete_record`.
     pub action: String,
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]

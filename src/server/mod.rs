@@ -12,6 +12,7 @@
 //! metrics, the error shape. Must not touch: matching logic; handlers are
 //! thin calls into `crate::engine` on the blocking pool.
 
+mod api_descriptors;
 mod api_records;
 mod api_reviews;
 mod api_search;
@@ -241,6 +242,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/v1/search", post(api_search::search_photo))
         .route("/v1/search/text", get(api_search::search_text))
+        .route(
+            "/v1/search/descriptors",
+            post(api_descriptors::search_descriptors),
+        )
         .route(
             "/v1/records/{id}",
             get(api_records::get_record)

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/search"),
     ("get", "/v1/search/text"),
+    ("post", "/v1/search/descriptors"),
     ("get", "/v1/records/{id}"),
     ("put", "/v1/records/{id}"),
     ("delete", "/v1/records/{id}"),
@@ -76,7 +77,7 @@ pub fn document() -> Value {
             "calibration": {"type": "string", "description": "what a score means on this server; peers' scores are merged only when it is the same"},
             "words": {"type": "object", "description": "present when words were given with the photo: they order only candidates of one verdict whose image scores are within 0.1, only when no candidate is a match, and never change a score or a verdict", "properties": {"applied": {"type": "boolean", "description": "false when a match made the words irrelevant"}, "reordered": {"type": "boolean", "description": "the words changed the order the image scores give"}}},
             "sighting_error": {"type": ["string", "null"], "description": "why the photo was not kept as asked (a replica keeps none; a failure to keep never fails the search)"},
-            "peers": {"type": "array", "description": "each peer asked (serve --peers): a match from a peer carries \"peer\": its name", "items": {"type": "object", "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"}, "error": {"type": "string"}, "records": {"type": "integer"}, "generation": {"type": "integer"}, "ms": {"type": "integer"}}}}}},
+            "peers": {"type": "array", "description": "each peer asked (serve --peers): a match from a peer carries \"peer\": its name", "items": {"type": "object", "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"}, "error": {"type": "string"}, "records": {"type": "integer"}, "generation": {"type": "integer"}, "ms": {"type": "integer"}, "sent": {"enum": ["descriptors"], "description": "present when the peer was sent the photo's descriptors, not the photo: its candidates' pixels were compared here"}}}}}},
           "Sighting": {"type": "object", "properties": {"id": {"type": "string"}, "query": {"type": "string", "description": "the batch's input name, or \"upload\""}, "photo_sha256": {"type": "string"},
             "case": {"type": "string"}, "url": {"type": "string"}, "title": {"type": "string"}, "seller": {"type": "string"}, "seen": {"type": "string"},
             "kept_by": {"type": "string"}, "kept": {"type": "string", "format": "date-time"}}},
@@ -98,6 +99,10 @@ pub fn document() -> Value {
         "/v1/search/text": {"get": {"summary": "Search record descriptions (officer)", "security": auth,
           "parameters": [param("q", "query", true, "words"), param("top", "query", false, "1-100"), param("type", "query", false, "object type"), param("status", "query", false, "stolen, missing, recovered, disputed"), param("source", "query", false, "source database")],
           "responses": ok("ranked records", json!({"$ref": "#/components/schemas/SearchResult"}), &["400", "401", "403", "429"])}},
+        "/v1/search/descriptors": {"post": {"summary": "Search by a photo's descriptors instead of the photo (officer): what a server sends a peer listed with \"send\": \"descriptors\" in its PEERS.json. No pixels are sent, and none are kept or audited here. The answer is the candidates, before any pixel comparison, with the reference grids of those the pixels judge: the asking server, which holds the photo, compares them and gives the verdicts.", "security": auth,
+          "parameters": [param("top", "query", false, "1-100"), param("type", "query", false, "object type")],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["format", "embedder", "calibration", "width", "height", "hashes", "embeddings", "features", "regions", "tilts"], "description": "made by provenance (describe/wire.rs): the descriptors must come from the same embedder and calibration as this server's, or the request is refused (400) with a reason"}}}},
+          "responses": ok("candidates", json!({"type": "object", "properties": {"calibration": {"type": "string"}, "database": {"$ref": "#/components/schemas/Database"}, "candidates": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "image_index": {"type": "integer"}, "record": {"type": "object"}, "evidence": {"type": "object"}, "pairs": {"type": "array"}, "grid": {"type": "string", "description": "the reference's pixel grid, base64"}}}}}}), &["400", "401", "403", "413", "429", "503"])}},
         "/v1/records/{id}": {
           "get": {"summary": "Read a record (expert)", "security": auth, "parameters": [id],
             "responses": ok("the record; images as URLs", json!({"type": "object"}), &["401", "403", "404"])},
@@ -115,7 +120,7 @@ pub fn document() -> Value {
           "parameters": [id, param("n", "path", true, "image position, from 0"), param("max", "query", false, "longest side")],
           "responses": {"200": {"description": "the image", "content": {"image/*": {}}}, "401": errors(&["401"])["401"], "404": errors(&["404"])["404"]}}},
         "/v1/audit": {"get": {"summary": "The audit log, newest first (expert)", "security": auth,
-          "parameters": [param("limit", "query", false, "1-10000, default 100"), param("action", "query", false, "search, search_text, read_record, put_record, delete_record, review, delete_sighting"), param("key", "query", false, "key name"), param("id", "query", false, "record id")],
+          "parameters": [param("limit", "query", false, "1-10000, default 100"), param("action", "query", false, "search, search_text, search_descriptors, read_record, put_record, delete_record, review, delete_sighting"), param("key", "query", false, "key name"), param("id", "query", false, "record id")],
           "responses": ok("entries", json!({"type": "object"}), &["401", "403"])}},
         "/v1/reviews": {
           "get": {"summary": "Experts' decisions on candidates, newest first (expert)", "security": auth,

@@ -7,6 +7,7 @@
 //! error and never fails the search. A request that came from a peer is
 //! not sent on (no loops).
 
+use crate::search::remote::{RemoteAnswer, RemoteCandidate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -27,15 +28,29 @@ pub struct Peer {
     pub key: Option<String>,
     #[serde(default)]
     pub key_file: Option<std::path::PathBuf>,
+    /// What a photo search sends it: the photo (the default), or only the
+    /// photo's descriptors, for a peer that may not receive seizure photos
+    /// (`crate::search::remote`).
+    #[serde(default)]
+    pub send: Send,
 }
 
-/// Reads PEERS.json: `[{"name", "url", "key" | "key_file"}]`.
+/// What a photo search sends a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Send {
+    #[default]
+    Photo,
+    Descriptors,
+}
+
+/// Reads PEERS.json: `[{"name", "url", "key" | "key_file", "send"}]`.
 pub fn load(path: &Path) -> anyhow::Result<Vec<Peer>> {
     let text =
         std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut peers: Vec<Peer> = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
-            "{}: not a peers file ({e}); expected [{{\"name\", \"url\", \"key\" or \"key_file\"}}]",
+            "{}: not a peers file ({e}); expected [{{\"name\", \"url\", \"key\" or \"key_file\", optionally \"send\": \"photo\" or \"descriptors\"}}]",
             path.display()
         )
     })?;
@@ -68,8 +83,11 @@ pub struct PeerAnswer {
     /// Its matches, each marked with `"peer": name`.
     pub matches: Vec<Value>,
     /// The line the response lists: `{"name", "ok", "error", "records",
-    /// "generation", "ms"}`.
+    /// "generation", "ms"}` (and `"sent": "descriptors"` for such a peer).
     pub state: Value,
+    /// For a peer asked with descriptors: its candidates, for the asker to
+    /// judge by the photo's pixels (`crate::search::remote::finish`).
+    pub remote: Vec<RemoteCandidate>,
 }
 
 /// What to ask every peer.
@@ -80,6 +98,11 @@ pub enum Ask {
     },
     Text {
         query: String,
+    },
+    /// The photo's descriptors (`crate::describe::wire`), JSON.
+    Descriptors {
+        body: Vec<u8>,
+        fields: Vec<(&'static str, String)>,
     },
 }
 
@@ -109,6 +132,7 @@ fn failed(name: &str, error: String, ms: u128) -> PeerAnswer {
         name: name.to_string(),
         matches: Vec::new(),
         state: json!({"name": name, "ok": false, "error": error, "ms": ms}),
+        remote: Vec::new(),
     }
 }
 
@@ -137,6 +161,13 @@ fn ask_one(peer: &Peer, ask: &Ask, deadline: Duration) -> PeerAnswer {
             .header("authorization", &auth)
             .header(FORWARDED, "1")
             .call(),
+        Ask::Descriptors { body, fields } => agent
+            .post(format!("{}/v1/search/descriptors", peer.url))
+            .query_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())))
+            .header("authorization", &auth)
+            .header(FORWARDED, "1")
+            .header("content-type", "application/json")
+            .send(&body[..]),
     };
     let ms = started.elapsed().as_millis();
     let mut resp = match sent {
@@ -171,27 +202,45 @@ fn ask_one(peer: &Peer, ask: &Ask, deadline: Duration) -> PeerAnswer {
             ms,
         );
     }
+    let db = &body["database"];
+    let mut state = json!({"name": peer.name, "ok": true, "records": db["records"],
+        "generation": db["generation"], "ms": ms});
+    if let Ask::Descriptors { .. } = ask {
+        state["sent"] = json!("descriptors");
+        return match serde_json::from_value::<RemoteAnswer>(body) {
+            Ok(answer) => PeerAnswer {
+                name: peer.name.clone(),
+                matches: Vec::new(),
+                state,
+                remote: answer.candidates,
+            },
+            Err(e) => failed(&peer.name, format!("answered 200, not candidates: {e}"), ms),
+        };
+    }
     let matches = body["matches"]
         .as_array()
         .cloned()
         .unwrap_or_default()
         .into_iter()
-        .map(|mut m| {
-            if let Some(o) = m.as_object_mut() {
-                // The peer's image URLs name the peer's routes, not ours.
-                o.remove("image_url");
-                o.insert("peer".into(), Value::String(peer.name.clone()));
-            }
-            m
-        })
+        .map(|m| mark(m, &peer.name))
         .collect();
-    let db = &body["database"];
     PeerAnswer {
         name: peer.name.clone(),
         matches,
-        state: json!({"name": peer.name, "ok": true, "records": db["records"],
-            "generation": db["generation"], "ms": ms}),
+        state,
+        remote: Vec::new(),
     }
+}
+
+/// A peer's match as we answer it: marked with the peer's name, without
+/// an image URL (the peer's URLs name the peer's routes, not ours).
+pub fn mark(mut m: Value, peer: &str) -> Value {
+    if let Some(o) = m.as_object_mut() {
+        o.remove("image_url");
+        o.remove("image");
+        o.insert("peer".into(), Value::String(peer.to_string()));
+    }
+    m
 }
 
 /// A multipart/form-data body: the photo and the search's other fields.
@@ -267,6 +316,7 @@ mod tests {
             name: "p".into(),
             matches: vec![m("p1", 0.4, None)],
             state: json!({}),
+            remote: Vec::new(),
         };
         let merged = merge(ours, &[peer], 2);
         let ids: Vec<&str> = merged.iter().map(|v| v["id"].as_str().unwrap()).collect();

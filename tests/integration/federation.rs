@@ -150,3 +150,127 @@ fn a_server_with_no_records_of_its_own_answers_with_its_peers_matches() {
     assert!(matches.len() > 1, "up to `top`, not up to ours: {v}");
     assert!(matches.iter().all(|m| m["peer"] == "national"), "{v}");
 }
+
+/// A peer asked with the photo's descriptors (`"send": "descriptors"`)
+/// never receives the photo, and its records get the verdicts and scores
+/// they get when it is sent the photo: the asker compares the pixels.
+#[test]
+fn a_peer_asked_with_descriptors_never_sees_the_photo_and_scores_as_if_it_had() {
+    let national = Index::demo();
+    let peer = Server::start(&national, &[]);
+    let local = Index::new();
+    let empty = local.scratch("none.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    local.import(&[&empty]).ok();
+    let peers = local.scratch("peers.json");
+    std::fs::write(
+        &peers,
+        json!([
+            {"name": "by-photo", "url": peer.base, "key": peer.keys.officer},
+            {"name": "by-descriptors", "url": peer.base, "key": peer.keys.officer,
+             "send": "descriptors"},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let srv = Server::start(&local, &["--peers", peers.to_str().unwrap()]);
+    for photo in [
+        "demo-013_photo_tilt.jpg",
+        "demo-003_crop_resize.jpg",
+        "demo-005_rot90.jpg",
+        "demo-002_border_watermark.jpg",
+        "neg_guitar.jpg",
+    ] {
+        let v = srv.search(&query(photo)).json();
+        let states = v["peers"].as_array().unwrap();
+        assert_eq!(states.len(), 2, "{v}");
+        assert_eq!(states[0]["name"], "by-photo", "in PEERS.json's order: {v}");
+        assert_eq!(states[1]["name"], "by-descriptors", "{v}");
+        assert_eq!(states[1]["ok"], true, "{v}");
+        assert_eq!(states[1]["sent"], "descriptors", "{v}");
+        let from = |peer: &str| -> Vec<Value> {
+            v["matches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["peer"] == peer)
+                .cloned()
+                .collect()
+        };
+        let (a, b) = (from("by-photo"), from("by-descriptors"));
+        assert!(!b.is_empty(), "{photo}: {v}");
+        // The best record of each: the same record, score, verdict and
+        // pixel agreement (the photo was judged on the asker's side).
+        for key in ["id", "score", "verdict"] {
+            assert_eq!(a[0][key], b[0][key], "{photo}: {key}: {v}");
+        }
+        for key in ["inliers", "pixel_agreement", "region"] {
+            assert_eq!(
+                a[0]["evidence"][key], b[0]["evidence"][key],
+                "{photo}: {key}: {v}"
+            );
+        }
+        if photo.starts_with("demo-") {
+            assert_eq!(b[0]["verdict"], "match", "{photo}: {v}");
+            assert!(
+                b[0]["evidence"]["pixel_agreement"].is_number(),
+                "{photo}: {v}"
+            );
+        } else {
+            assert_ne!(b[0]["verdict"], "match", "{photo}: {v}");
+        }
+    }
+    // The peer logged the descriptor search with no photo: no bytes, no
+    // hash, nothing kept.
+    let theirs = peer
+        .get(
+            "/v1/audit?action=search_descriptors&limit=1",
+            Some(&peer.keys.expert),
+        )
+        .json();
+    let e = &theirs["entries"][0];
+    assert_eq!(e["key"], "officer-1", "{theirs}");
+    assert_eq!(e["status"], 200, "{theirs}");
+    for field in ["photo_sha256", "photo_bytes", "photo_saved"] {
+        assert!(e.get(field).is_none(), "{field}: {theirs}");
+    }
+    assert!(
+        e["request"]["descriptors_bytes"].as_u64().unwrap() > 1000,
+        "{theirs}"
+    );
+
+    // Descriptors that are not ours, or not descriptors, are refused
+    // with where they are wrong; the server stays up.
+    let bad = peer.send_raw(
+        "POST",
+        "/v1/search/descriptors",
+        Some(&peer.keys.officer),
+        "application/json",
+        br#"{"format": 1}"#,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert!(bad.text().contains("descriptors"), "{}", bad.text());
+    let other = peer.send_raw(
+        "POST",
+        "/v1/search/descriptors",
+        Some(&peer.keys.officer),
+        "application/json",
+        json!({"format": 1, "embedder": "onnx:other", "calibration": "x", "width": 10,
+            "height": 10, "hashes": [], "embeddings": [],
+            "features": {"width": 1, "height": 1, "points": [], "levels": "", "descriptors": ""},
+            "regions": [], "tilts": []})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(other.status, 400, "{}", other.text());
+    assert!(other.text().contains("send the photo"), "{}", other.text());
+    let refused = peer.send_raw(
+        "POST",
+        "/v1/search/descriptors",
+        None,
+        "application/json",
+        b"{}",
+    );
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert_eq!(peer.get("/healthz", None).status, 200);
+}

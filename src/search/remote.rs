@@ -1,0 +1,115 @@
+//! A search split between two servers, for a peer asked with the photo's
+//! descriptors instead of the photo (`crate::describe::wire`): the peer
+//! finds and verifies its candidates ([`RemoteCandidate`], made by the
+//! engine's `search_descriptors`); the asker, which holds the photo,
+//! compares their pixels and gives the verdicts ([`finish`]). The two
+//! halves are the same code as a local search's, so the peer's records
+//! get the scores they would get had the photo been sent, under the same
+//! `CALIBRATION` (checked on both sides), except that the peer takes no
+//! further look for more objects: that needs the photo's pixels.
+
+use crate::describe::describer::QueryDescriptors;
+use crate::search::objects;
+use crate::search::pixels;
+use crate::search::response::{DatabaseState, Match, RecordSummary, discount_rivals};
+use crate::search::scoring::{self, Evidence, Verdict};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// One reference image a peer found for the descriptors it was sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteCandidate {
+    /// The record's id.
+    pub id: String,
+    /// The image's position in the record's `images`.
+    pub image_index: u32,
+    pub record: RecordSummary,
+    /// What the peer's candidate stage found; no pixel comparison yet.
+    pub evidence: Evidence,
+    /// Agreeing local features (reference pixel, photo pixel): the
+    /// rivals' discount reads them.
+    #[serde(default)]
+    pub pairs: Vec<([f32; 2], [f32; 2])>,
+    /// The reference's pixel grid (base64), for the candidates the pixels
+    /// judge (`crate::search::pixels::chosen`); absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<String>,
+}
+
+/// A peer's answer to `POST /v1/search/descriptors`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteAnswer {
+    pub calibration: String,
+    pub database: DatabaseState,
+    /// In the order of the peer's candidate stage.
+    pub candidates: Vec<RemoteCandidate>,
+}
+
+impl RemoteCandidate {
+    /// The grid as it travels.
+    pub fn encode_grid(grid: &[u8]) -> String {
+        B64.encode(grid)
+    }
+}
+
+/// The asker's half: the pixels of the candidates that came with a grid
+/// compared with the photo, then the best image per record, the rivals'
+/// discount, the verdicts and the order, as a local search makes them.
+/// A malformed grid leaves its candidate unjudged, as a reference without
+/// a grid is at home.
+pub fn finish(
+    query: &QueryDescriptors,
+    mut candidates: Vec<RemoteCandidate>,
+    top: usize,
+) -> Vec<Match> {
+    let comparisons: Vec<Option<Option<pixels::Comparison>>> =
+        candidates
+            .par_iter()
+            .map(|c| {
+                let grid = B64.decode(c.grid.as_deref()?).ok();
+                Some(grid.and_then(|g| {
+                    pixels::compare_candidate(query, c.evidence.region.as_ref()?, &g)
+                }))
+            })
+            .collect();
+    for (c, comparison) in candidates.iter_mut().zip(comparisons) {
+        // Never take the peer's word for the pixels: only ours count.
+        c.evidence.pixel_agreement = None;
+        c.evidence.pixel_blocks = None;
+        if let Some(comparison) = comparison {
+            pixels::record(query, &mut c.evidence, comparison);
+        }
+    }
+    let mut best: HashMap<String, Match> = HashMap::new();
+    for c in candidates {
+        let score = scoring::score(&c.evidence);
+        if best.get(&c.id).is_some_and(|m| m.score >= score) {
+            continue;
+        }
+        best.insert(
+            c.id.clone(),
+            Match {
+                verdict: Verdict::for_record(score, Some(&c.evidence), c.record.status),
+                id: c.id,
+                score,
+                object: None,
+                image: None,
+                image_index: Some(c.image_index),
+                evidence: Some(c.evidence),
+                words: None,
+                record: c.record,
+                review: None,
+                pairs: c.pairs,
+            },
+        );
+    }
+    let mut matches: Vec<Match> = best.into_values().collect();
+    discount_rivals(&mut matches);
+    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    objects::number(&mut matches);
+    objects::keep_every_object(&mut matches, top);
+    matches
+}

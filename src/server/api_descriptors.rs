@@ -1,0 +1,97 @@
+//! `POST /v1/search/descriptors`: a peer's photo search sent as the
+//! photo's descriptors (`crate::describe::wire`), answered with our
+//! candidates for the asker to judge by the pixels it holds
+//! (`crate::search::remote`). No photo reaches this server, and none is
+//! kept or audited: the audit line says what was asked with, not a hash.
+
+use super::AppState;
+use super::api_search::parse_top;
+use super::audit::AuditEntry;
+use super::auth::Remote;
+use super::error::ApiError;
+use super::keys::Role;
+use crate::describe::wire::WireQuery;
+use crate::search::remote::RemoteAnswer;
+use crate::search::response::SearchOptions;
+use crate::search::scoring::CALIBRATION;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+pub struct DescriptorParams {
+    top: Option<String>,
+    #[serde(rename = "type")]
+    object_type: Option<String>,
+}
+
+/// `POST /v1/search/descriptors?top=…&type=…`, a JSON body.
+pub async fn search_descriptors(
+    State(st): State<Arc<AppState>>,
+    Remote(remote): Remote,
+    headers: HeaderMap,
+    Query(p): Query<DescriptorParams>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let caller = st.authorize(&headers, Role::Officer)?;
+    let mut entry = AuditEntry::new(
+        caller.name,
+        caller.role.as_str(),
+        "search_descriptors",
+        remote,
+        json!({"type": p.object_type, "top": p.top, "descriptors_bytes": body.len()}),
+    );
+    let result = run(&st, p, body).await;
+    match &result {
+        Ok(answer) => {
+            let mut ids: Vec<String> = Vec::new();
+            for c in &answer.candidates {
+                if !ids.contains(&c.id) {
+                    ids.push(c.id.clone());
+                }
+            }
+            entry.ids = ids;
+        }
+        Err(e) => entry.failed(e.status.as_u16(), e.code),
+    }
+    st.record(entry).await;
+    let answer = result?;
+    Ok(Json(
+        serde_json::to_value(answer).expect("answers serialise"),
+    ))
+}
+
+async fn run(
+    st: &Arc<AppState>,
+    p: DescriptorParams,
+    body: Bytes,
+) -> Result<RemoteAnswer, ApiError> {
+    let top = p.top.as_deref().map(parse_top).transpose()?.unwrap_or(10);
+    let wire: WireQuery = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("descriptors: not a query ({e})")))?;
+    let slot = st.search_slot().await?;
+    let engine = st.engine();
+    let opts = SearchOptions {
+        top,
+        object_type: p.object_type.filter(|t| !t.trim().is_empty()),
+        ..SearchOptions::default()
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        let query = wire
+            .decode(engine.describer().embedder(), CALIBRATION)
+            .map_err(|e| ApiError::bad_request(format!("descriptors: {e}")))?;
+        let (database, candidates) = engine.search_descriptors(&query, &opts)?;
+        Ok::<_, ApiError>(RemoteAnswer {
+            calibration: CALIBRATION.to_string(),
+            database,
+            candidates,
+        })
+    })
+    .await??;
+    drop(slot);
+    Ok(answer)
+}
