@@ -430,7 +430,8 @@ fn a_photo_kept_on_the_page_alerts_the_expert_when_its_record_comes_later() {
 
 #[test]
 fn the_page_says_which_peers_answered_and_marks_a_peers_match() {
-    // The peer holds the painting; this server holds the rest.
+    // The peer holds the painting; this server holds the rest, and sends
+    // the peer only the photo's descriptors.
     let national = super::util::demo_part(true);
     let peer = Server::start(&national, &[]);
     let local = super::util::demo_part(false);
@@ -441,7 +442,8 @@ fn the_page_says_which_peers_answered_and_marks_a_peers_match() {
     std::fs::write(
         &peers,
         json!([
-            {"name": "national-it", "url": peer.base, "key": peer.keys.officer},
+            {"name": "national-it", "url": peer.base, "key": peer.keys.officer,
+             "send": "descriptors"},
             {"name": "interpol", "url": down, "key": "prov_x"},
         ])
         .to_string(),
@@ -466,7 +468,7 @@ fn the_page_says_which_peers_answered_and_marks_a_peers_match() {
     );
     let line = got["peers"].as_str().unwrap();
     assert!(
-        line.contains("Also searched: national-it (1 records)"),
+        line.contains("Also searched: national-it (1 records; sent descriptors, not the photo)"),
         "{got}"
     );
     assert!(line.contains("Did not answer: interpol"), "{got}");

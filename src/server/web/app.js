@@ -364,7 +364,12 @@ $("#search-form").addEventListener("submit", async (ev) => {
 
 // Which other servers were searched, and which did not answer.
 function peerLine(peers) {
-  const ok = peers.filter((p) => p.ok).map((p) => p.name + " (" + p.records + " records)");
+  // A peer sent only the photo's descriptors is said to be: the officer
+  // knows what left the building.
+  const ok = peers
+    .filter((p) => p.ok)
+    .map((p) => p.name + " (" + p.records + " records" +
+      (p.sent === "descriptors" ? "; sent descriptors, not the photo" : "") + ")");
   const down = peers.filter((p) => !p.ok).map((p) => p.name + " (" + p.error + ")");
   const parts = [];
   if (ok.length) parts.push("Also searched: " + ok.join(", ") + ".");
