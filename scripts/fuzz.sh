@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs=${1:-60}
 export RUSTC_BOOTSTRAP=1
-for target in decode_image parse_records; do
+for target in decode_image parse_records search_descriptors; do
     # Work on a copy of the seeds: the committed corpus stays small.
     work=$(mktemp -d)
     cp corpus/$target/* "$work"/

@@ -170,7 +170,11 @@ impl WireQuery {
                 .enumerate()
                 .map(|(i, r)| {
                     let at = format!("regions[{i}]");
-                    if r.outline.iter().flatten().any(|v| v.abs() > 4.0 * extent) {
+                    if r.outline
+                        .iter()
+                        .flatten()
+                        .any(|v| v.is_nan() || v.abs() > 4.0 * extent)
+                    {
                         return Err(format!("{at}.outline: far outside the photo"));
                     }
                     Ok(RegionDescriptors {
@@ -249,7 +253,7 @@ impl WireFeatures {
                 if !(0.0..=w).contains(&x) || !(0.0..=h).contains(&y) {
                     return Err(format!("{at}: keypoint {i} at ({x}, {y}), outside {w}×{h}"));
                 }
-                if angle.abs() > 2.0 * std::f32::consts::TAU {
+                if angle.is_nan() || angle.abs() > 2.0 * std::f32::consts::TAU {
                     return Err(format!(
                         "{at}: keypoint {i}: angle {angle} is not in radians"
                     ));
@@ -321,6 +325,13 @@ fn embeddings(at: &str, e: Vec<Vec<f32>>, n: usize, dim: usize) -> Result<Vec<Ve
             v.len()
         ));
     }
+    // Unit vectors (`Embedder::embed`): no value beyond 1, none infinite.
+    if e.iter()
+        .flatten()
+        .any(|x| x.is_nan() || x.abs() > 1.0 + 1e-3)
+    {
+        return Err(format!("{at}: not unit vectors"));
+    }
     Ok(e)
 }
 
@@ -378,6 +389,7 @@ mod tests {
         );
         assert!(refused(Box::new(|w| w.hashes.truncate(3))).contains("hashes: 3 orientations"));
         assert!(refused(Box::new(|w| w.embeddings[2].push(0.0))).contains("embeddings"));
+        assert!(refused(Box::new(|w| w.embeddings[0][0] = f32::INFINITY)).contains("unit"));
         assert!(refused(Box::new(|w| w.width = 0)).contains("width"));
         assert!(refused(Box::new(|w| w.tilts[0].to_photo[0] = f64::NAN)).contains("tilts[0]"));
         assert!(refused(Box::new(|w| w.features.descriptors = "!!".into())).contains("base64"));

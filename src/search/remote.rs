@@ -55,6 +55,33 @@ impl RemoteCandidate {
     }
 }
 
+/// A peer's candidate is taken only if its numbers could be ours: finite,
+/// and an outline and points near the photo. A peer may be broken or
+/// hostile (JSON cannot say NaN, but 1e39 reads as an infinite f32); the
+/// photo's own search must not suffer for it.
+fn plausible(c: &RemoteCandidate, query: &QueryDescriptors) -> bool {
+    let reach = 4.0 * query.width.max(query.height) as f32;
+    let near = |p: &[f32; 2]| p.iter().all(|v| v.abs() <= reach);
+    let e = &c.evidence;
+    let numbers = [
+        e.embedding_distance,
+        e.aspect_difference,
+        e.log10_nfa,
+        e.coverage,
+        e.words,
+        e.local_discount,
+        e.global_discount,
+        e.global_chance,
+        e.region_embedding_distance.unwrap_or(0.0),
+        e.outline_error.unwrap_or(0.0),
+    ];
+    numbers.iter().all(|v| v.is_finite())
+        && e.region.is_none_or(|q| q.iter().all(near))
+        && c.pairs
+            .iter()
+            .all(|(r, p)| r.iter().all(|v| v.is_finite()) && near(p))
+}
+
 /// The asker's half: the pixels of the candidates that came with a grid
 /// compared with the photo, then the best image per record, the rivals'
 /// discount, the verdicts and the order, as a local search makes them.
@@ -65,6 +92,7 @@ pub fn finish(
     mut candidates: Vec<RemoteCandidate>,
     top: usize,
 ) -> Vec<Match> {
+    candidates.retain(|c| plausible(c, query));
     let comparisons: Vec<Option<Option<pixels::Comparison>>> =
         candidates
             .par_iter()
@@ -112,4 +140,74 @@ pub fn finish(
     objects::number(&mut matches);
     objects::keep_every_object(&mut matches, top);
     matches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::describe::describer::Describer;
+    use crate::describe::embed::ColourLayoutEmbedder;
+    use crate::records::record::Status;
+    use std::sync::Arc;
+
+    fn candidate(id: &str, region: [[f32; 2]; 4], grid: Option<String>) -> RemoteCandidate {
+        RemoteCandidate {
+            id: id.into(),
+            image_index: 0,
+            record: RecordSummary {
+                title: id.into(),
+                maker: String::new(),
+                date: String::new(),
+                object_type: "painting".into(),
+                status: Status::Stolen,
+                source: "peer".into(),
+                made_in_multiples: false,
+                inscriptions: String::new(),
+                features: String::new(),
+            },
+            evidence: Evidence {
+                inliers: 40,
+                cells: 20,
+                coverage: 0.8,
+                region: Some(region),
+                pixel_agreement: Some(1.0),
+                ..Evidence::default()
+            },
+            pairs: vec![([1.0, 2.0], [30.0, 40.0])],
+            grid,
+        }
+    }
+
+    #[test]
+    fn a_peers_nonsense_is_dropped_and_its_pixels_never_believed() {
+        let photo =
+            image::RgbImage::from_fn(200, 150, |x, y| image::Rgb([(x * y % 256) as u8, 90, 30]));
+        let query = Describer::new(Arc::new(ColourLayoutEmbedder)).query(&photo);
+        let inside = [[10.0, 10.0], [190.0, 10.0], [190.0, 140.0], [10.0, 140.0]];
+        let mut far = inside;
+        far[2] = [f32::INFINITY, 140.0];
+        let got = finish(
+            &query,
+            vec![
+                candidate("kept", inside, Some("not base64!".into())),
+                candidate("far", far, Some(RemoteCandidate::encode_grid(&[7; 3]))),
+                candidate("no-grid", inside, None),
+            ],
+            10,
+        );
+        let ids: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
+        assert!(ids.contains(&"kept") && ids.contains(&"no-grid"), "{ids:?}");
+        assert!(
+            !ids.contains(&"far"),
+            "an infinite outline is dropped: {ids:?}"
+        );
+        for m in &got {
+            let e = m.evidence.as_ref().unwrap();
+            assert_eq!(
+                e.pixel_agreement, None,
+                "{}: the peer's pixels are not ours",
+                m.id
+            );
+        }
+    }
 }

@@ -274,3 +274,82 @@ fn a_peer_asked_with_descriptors_never_sees_the_photo_and_scores_as_if_it_had() 
     assert_eq!(refused.status, 401, "{}", refused.text());
     assert_eq!(peer.get("/healthz", None).status, 200);
 }
+
+/// Descriptors at the edges of what a peer accepts (keypoints on the
+/// corners of their copy, the largest angles and levels, empty feature
+/// sets, a one-pixel copy, the largest photo, zero vectors) are searched
+/// without harm: the index reads only what the checks let through.
+#[test]
+fn extreme_descriptors_that_pass_are_searched_without_harm() {
+    use base64::Engine as _;
+    use provenance::describe::wire::{WireFeatures, WireQuery};
+    use provenance::engine::{Engine, SearchOptions};
+    use provenance::imaging::decode::decode_path;
+    use provenance::imaging::limits::DecodeLimits;
+    use provenance::search::scoring::CALIBRATION;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ix = Index::demo();
+    let engine = Engine::open(&ix.path().join("ix")).unwrap();
+    let photo = decode_path(&query("demo-013_photo_tilt.jpg"), &DecodeLimits::default()).unwrap();
+    let describer = engine.describer();
+    let real = WireQuery::encode(&describer.query(&photo), describer.embedder(), CALIBRATION);
+    let cornered = |f: &mut WireFeatures| {
+        let (w, h) = (f.width as f32, f.height as f32);
+        for (i, p) in f.points.chunks_exact_mut(3).enumerate() {
+            p[0] = if i % 2 == 0 { 0.0 } else { w };
+            p[1] = if i % 3 == 0 { 0.0 } else { h };
+            p[2] = if i % 2 == 0 { 12.5 } else { -12.5 };
+        }
+        f.levels = b64.encode(vec![7u8; f.points.len() / 3]);
+    };
+    let mut cases: Vec<(&str, WireQuery)> = Vec::new();
+    let mut w = real.clone();
+    cornered(&mut w.features);
+    for t in &mut w.tilts {
+        cornered(&mut t.features);
+    }
+    for r in w.regions.iter_mut().filter_map(|r| r.features.as_mut()) {
+        cornered(&mut r.features);
+    }
+    cases.push(("keypoints on the corners", w));
+    let mut w = real.clone();
+    let none = WireFeatures {
+        width: 1,
+        height: 1,
+        points: Vec::new(),
+        levels: String::new(),
+        descriptors: String::new(),
+    };
+    w.features = none.clone();
+    for t in &mut w.tilts {
+        t.features = none.clone();
+    }
+    cases.push(("no features", w));
+    let mut w = real.clone();
+    w.features.width = 1;
+    w.features.height = 1;
+    for p in w.features.points.chunks_exact_mut(3) {
+        p[0] = p[0].min(1.0);
+        p[1] = p[1].min(1.0);
+    }
+    cases.push(("a one-pixel copy", w));
+    let mut w = real.clone();
+    w.width = 1 << 16;
+    w.height = 1 << 16;
+    cases.push(("the largest photo", w));
+    let mut w = real.clone();
+    for v in w.embeddings.iter_mut().flatten() {
+        *v = 0.0;
+    }
+    w.regions.clear();
+    w.tilts.clear();
+    cases.push(("zero vectors, no regions, no tilts", w));
+    for (name, w) in cases {
+        let q = w
+            .decode(describer.embedder(), CALIBRATION)
+            .unwrap_or_else(|e| panic!("{name}: refused: {e}"));
+        engine
+            .search_descriptors(&q, &SearchOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
