@@ -2,12 +2,14 @@
 """Fan-out of a federated search (issue 26): one database split into N shards, served as peers.
 
 usage: bench-fanout.py [--bin target/release/provenance] [--work /tmp/provenance-fanout]
-                       [--shards 1,2,4] [--photos 100] [--port 18100]
+                       [--shards 1,2,4] [--photos 100] [--port 18100] [--send photo,descriptors]
 
 For each N, the dev split's records are split by SHA-256 of their id into N shards, each
 imported into its own index. Shard 0 is served by the front server (`serve --peers`), shards
 1..N-1 by one peer server each, all on this machine. The first --photos query photos of the
-dev split (sorted by name) are posted one at a time to the front server. Prints, per N, p50
+dev split (sorted by name) are posted one at a time to the front server, which sends the peers
+the photo or only its descriptors (--send: each way in turn, PEERS.json's "send"). Prints, per N
+and way, p50
 and p99 of the answer time as the client sees it, and R@1 over the positives (the right record
 first, from whichever server holds it), `match`es given to negatives, and peers that failed.
 Only the standard library.
@@ -56,13 +58,14 @@ def main():
     ap.add_argument("--shards", default="1,2,4")
     ap.add_argument("--photos", type=int, default=100)
     ap.add_argument("--port", type=int, default=18100)
+    ap.add_argument("--send", default="photo")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     records = [json.loads(l) for l in open(os.path.join(BENCH, "records.jsonl"))]
     for r in records:
         r["images"] = [os.path.join(BENCH, i) for i in r.get("images", [])]
     truth = sorted(csv.DictReader(open(os.path.join(BENCH, "truth.csv"))), key=lambda r: r["file"])[: a.photos]
-    print("| shards | servers | p50 ms | p99 ms | R@1 positives | negatives given `match` | peer failures |")
+    print("| shards | peers sent | p50 ms | p99 ms | R@1 positives | negatives given `match` | peer failures |")
     print("|---|---|---|---|---|---|---|")
     for n in [int(x) for x in a.shards.split(",")]:
         work = os.path.join(a.work, f"n{n}")
@@ -85,28 +88,33 @@ def main():
                 peers.append({"name": f"shard-{i}", "url": f"http://127.0.0.1:{port}", "key": secret})
             keys = os.path.join(work, "keys-0.json")
             officer = key(binary, keys, "officer")
-            extra = []
-            if peers:
-                with open(os.path.join(work, "peers.json"), "w") as f:
-                    json.dump(peers, f)
-                extra = ["--peers", os.path.join(work, "peers.json")]
-            procs.append(start(binary, os.path.join(work, "ix-0"), keys, a.port, os.path.join(work, "front"), extra))
-            url = f"http://127.0.0.1:{a.port}/v1/search"
-            times, right, positives, false_match, failures = [], 0, 0, 0, 0
-            for row in truth:
-                sec, answer = post_photo(url, officer, os.path.join(BENCH, row["file"]))
-                times.append(sec)
-                failures += sum(1 for p in answer.get("peers", []) if not p.get("ok"))
-                ms = answer["matches"]
-                if row["ref_id"]:
-                    positives += 1
-                    right += bool(ms) and ms[0]["id"] == row["ref_id"]
-                else:
-                    false_match += any(m["verdict"] == "match" for m in ms)
-            times.sort()
-            p99 = times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))]
-            print(f"| {n} | {n} | {statistics.median(times) * 1000:.0f} | {p99 * 1000:.0f} | "
-                  f"{right}/{positives} | {false_match} | {failures} |", flush=True)
+            for send in a.send.split(","):
+                extra = []
+                if peers:
+                    with open(os.path.join(work, "peers.json"), "w") as f:
+                        json.dump([dict(p, send=send) for p in peers], f)
+                    extra = ["--peers", os.path.join(work, "peers.json")]
+                front = start(binary, os.path.join(work, "ix-0"), keys, a.port, os.path.join(work, "front"), extra)
+                try:
+                    url = f"http://127.0.0.1:{a.port}/v1/search"
+                    times, right, positives, false_match, failures = [], 0, 0, 0, 0
+                    for row in truth:
+                        sec, answer = post_photo(url, officer, os.path.join(BENCH, row["file"]))
+                        times.append(sec)
+                        failures += sum(1 for p in answer.get("peers", []) if not p.get("ok"))
+                        ms = answer["matches"]
+                        if row["ref_id"]:
+                            positives += 1
+                            right += bool(ms) and ms[0]["id"] == row["ref_id"]
+                        else:
+                            false_match += any(m["verdict"] == "match" for m in ms)
+                finally:
+                    front.terminate()
+                    front.wait()
+                times.sort()
+                p99 = times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))]
+                print(f"| {n} | {send if peers else '-'} | {statistics.median(times) * 1000:.0f} | {p99 * 1000:.0f} | "
+                      f"{right}/{positives} | {false_match} | {failures} |", flush=True)
         finally:
             for p in procs:
                 p.terminate()

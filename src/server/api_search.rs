@@ -278,8 +278,10 @@ async fn run_photo_search(
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
         let started = std::time::Instant::now();
-        let query = engine.describer().query(&img);
+        let mut query = engine.describer().query(&img);
         if let Some(tx) = wire_tx {
+            // Made once, for the peers and for our own second look.
+            query.tilts = Some(crate::describe::describer::tilted_views(&query).into_owned());
             let wire = WireQuery::encode(&query, engine.describer().embedder(), peers::CALIBRATION);
             let _ = tx.send(serde_json::to_vec(&wire).expect("descriptors serialise"));
         }
