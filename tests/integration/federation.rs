@@ -41,6 +41,8 @@ fn a_search_asks_every_peer_merges_by_score_and_survives_the_ones_that_fail() {
             {"name": "wrong-key", "url": peer.base, "key": "prov_0000"},
             {"name": "down", "url": closed(), "key": "prov_x"},
             {"name": "slow", "url": silent(), "key": "prov_x"},
+            {"name": "down-asked-by-descriptors", "url": closed(), "key": "prov_x",
+             "send": "descriptors"},
         ])
         .to_string(),
     )
@@ -65,7 +67,7 @@ fn a_search_asks_every_peer_merges_by_score_and_survives_the_ones_that_fail() {
     let state = |name: &str| *states.iter().find(|s| s["name"] == name).unwrap();
     assert_eq!(state("national-it")["ok"], true, "{v}");
     assert_eq!(state("national-it")["records"], 1, "{v}");
-    for name in ["wrong-key", "down", "slow"] {
+    for name in ["wrong-key", "down", "slow", "down-asked-by-descriptors"] {
         assert_eq!(state(name)["ok"], false, "{name}: {v}");
         assert!(state(name)["error"].is_string(), "{name}: {v}");
     }
@@ -98,7 +100,7 @@ fn a_search_asks_every_peer_merges_by_score_and_survives_the_ones_that_fail() {
         .get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert))
         .json();
     let e = &log["entries"][0];
-    assert_eq!(e["request"]["peers"].as_array().unwrap().len(), 4, "{log}");
+    assert_eq!(e["request"]["peers"].as_array().unwrap().len(), 5, "{log}");
     assert_eq!(e["ids"][0], "national-it:demo-013", "{log}");
     // The peer logged it under the key it was asked with, and did not
     // send it on.
