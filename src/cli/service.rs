@@ -38,7 +38,9 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Other agencies' servers to ask with every search:
-    /// `[{"name", "url", "key" | "key_file"}]` (federated search).
+    /// `[{"name", "url", "key" | "key_file"}]` (federated search); with
+    /// `"send": "descriptors"` a peer is sent the photo's descriptors, not
+    /// the photo.
     #[arg(long, value_name = "PEERS.json")]
     pub peers: Option<PathBuf>,
     /// Seconds a peer may take before the search answers without it.

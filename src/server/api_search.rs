@@ -216,7 +216,9 @@ async fn run_photo_search(
     };
     entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
         "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case),
-        "peers": peers.iter().map(|p| &p.name).collect::<Vec<_>>()});
+        "peers": peers.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        "sent_descriptors": peers.iter().filter(|p| p.send == peers::Send::Descriptors)
+            .map(|p| &p.name).collect::<Vec<_>>()});
     // A peer that may not receive the photo is sent its descriptors, once
     // they are made: the photo's own search makes them anyway.
     let (by_photo, by_descriptors): (Vec<peers::Peer>, Vec<peers::Peer>) = peers

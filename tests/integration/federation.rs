@@ -101,6 +101,11 @@ fn a_search_asks_every_peer_merges_by_score_and_survives_the_ones_that_fail() {
         .json();
     let e = &log["entries"][0];
     assert_eq!(e["request"]["peers"].as_array().unwrap().len(), 5, "{log}");
+    assert_eq!(
+        e["request"]["sent_descriptors"],
+        json!(["down-asked-by-descriptors"]),
+        "the audit says which peers got no photo: {log}"
+    );
     assert_eq!(e["ids"][0], "national-it:demo-013", "{log}");
     // The peer logged it under the key it was asked with, and did not
     // send it on.
