@@ -32,13 +32,13 @@ pub struct Peer {
     /// photo's descriptors, for a peer that may not receive seizure photos
     /// (`crate::search::remote`).
     #[serde(default)]
-    pub send: Send,
+    pub send: Sends,
 }
 
 /// What a photo search sends a peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Send {
+pub enum Sends {
     #[default]
     Photo,
     Descriptors,
