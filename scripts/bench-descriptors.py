@@ -96,10 +96,7 @@ def main():
                   f"{statistics.median(size):.0f} |")
         print(f"median per-photo time ratio, descriptors / photo: {ratio:.3f}")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait()
+        fanout.stop(procs)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,13 @@ def start(binary, index, keys, port, log, extra=()):
     sys.exit(f"server on {port} did not start")
 
 
+def stop(procs):
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait()
+
+
 def key(binary, keys, name):
     return subprocess.run([binary, "keys", "add", "--keys", keys, "--role", "officer", "--name", name,
                            "--rate", "0"], capture_output=True, text=True, check=True).stdout.strip()
@@ -116,10 +123,7 @@ def main():
                 print(f"| {n} | {send if peers else '-'} | {statistics.median(times) * 1000:.0f} | {p99 * 1000:.0f} | "
                       f"{right}/{positives} | {false_match} | {failures} |", flush=True)
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                p.wait()
+            stop(procs)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,18 @@ fn closed() -> String {
     format!("http://{}", listener.local_addr().unwrap())
 }
 
+/// A server with no records of its own that asks `peers` (PEERS.json).
+fn front_with_no_records(peers: Value) -> (Index, Server) {
+    let local = Index::new();
+    let empty = local.scratch("none.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    local.import(&[&empty]).ok();
+    let file = local.scratch("peers.json");
+    std::fs::write(&file, peers.to_string()).unwrap();
+    let srv = Server::start(&local, &["--peers", file.to_str().unwrap()]);
+    (local, srv)
+}
+
 #[test]
 fn a_search_asks_every_peer_merges_by_score_and_survives_the_ones_that_fail() {
     let national = demo_part(true);
@@ -139,17 +151,9 @@ fn a_bad_peers_file_stops_the_server_with_a_reason() {
 fn a_server_with_no_records_of_its_own_answers_with_its_peers_matches() {
     let national = Index::demo();
     let peer = Server::start(&national, &[]);
-    let local = Index::new();
-    let empty = local.scratch("none.jsonl");
-    std::fs::write(&empty, "").unwrap();
-    local.import(&[&empty]).ok();
-    let peers = local.scratch("peers.json");
-    std::fs::write(
-        &peers,
-        json!([{"name": "national", "url": peer.base, "key": peer.keys.officer}]).to_string(),
-    )
-    .unwrap();
-    let srv = Server::start(&local, &["--peers", peers.to_str().unwrap()]);
+    let (_local, srv) = front_with_no_records(
+        json!([{"name": "national", "url": peer.base, "key": peer.keys.officer}]),
+    );
     let v = srv.search(&query("demo-013_photo_tilt.jpg")).json();
     let matches = v["matches"].as_array().unwrap();
     assert_eq!(v["database"]["records"], 0, "{v}");
@@ -165,22 +169,11 @@ fn a_server_with_no_records_of_its_own_answers_with_its_peers_matches() {
 fn a_peer_asked_with_descriptors_never_sees_the_photo_and_scores_as_if_it_had() {
     let national = Index::demo();
     let peer = Server::start(&national, &[]);
-    let local = Index::new();
-    let empty = local.scratch("none.jsonl");
-    std::fs::write(&empty, "").unwrap();
-    local.import(&[&empty]).ok();
-    let peers = local.scratch("peers.json");
-    std::fs::write(
-        &peers,
-        json!([
-            {"name": "by-photo", "url": peer.base, "key": peer.keys.officer},
-            {"name": "by-descriptors", "url": peer.base, "key": peer.keys.officer,
-             "send": "descriptors"},
-        ])
-        .to_string(),
-    )
-    .unwrap();
-    let srv = Server::start(&local, &["--peers", peers.to_str().unwrap()]);
+    let (_local, srv) = front_with_no_records(json!([
+        {"name": "by-photo", "url": peer.base, "key": peer.keys.officer},
+        {"name": "by-descriptors", "url": peer.base, "key": peer.keys.officer,
+         "send": "descriptors"},
+    ]));
     for photo in [
         "demo-013_photo_tilt.jpg",
         "demo-003_crop_resize.jpg",
