@@ -34,7 +34,7 @@ impl Engine {
             .into_iter()
             .collect();
         // (evidence index, candidate, its position and image for its grid)
-        let mut judged: Vec<(usize, RemoteCandidate, u32, Option<ImageRef>)> = Vec::new();
+        let mut judged: Vec<(usize, RemoteCandidate, u32, ImageRef)> = Vec::new();
         // (evidence index, candidate, score)
         let mut others: Vec<(usize, RemoteCandidate, f32)> = Vec::new();
         let mut other_of: HashMap<String, usize> = HashMap::new();
@@ -65,7 +65,7 @@ impl Engine {
                     grid: None,
                 };
                 match (is_judged, known) {
-                    (true, _) => judged.push((i, candidate, pos, Some(image))),
+                    (true, _) => judged.push((i, candidate, pos, image)),
                     (false, Some(k)) => others[k] = (i, candidate, score),
                     (false, None) => {
                         other_of.insert(image.record_id, others.len());
@@ -74,25 +74,19 @@ impl Engine {
                 }
             }
         }
-        let grids: Vec<Option<String>> = judged
-            .par_iter_mut()
-            .map(|(_, _, pos, image)| {
-                self.grid_of(&generation, *pos, image.take()?)
-                    .map(|g| RemoteCandidate::encode_grid(&g))
-            })
-            .collect();
         // As the answer orders them: by score, then by id.
         others.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.1.id.cmp(&b.1.id)));
         others.truncate(SENT_PER_RESULT * opts.top.max(1));
         let mut sent: Vec<(usize, RemoteCandidate)> = judged
-            .into_iter()
-            .zip(grids)
-            .map(|((i, mut c, _, _), grid)| {
-                c.grid = grid;
+            .into_par_iter()
+            .map(|(i, mut c, pos, image)| {
+                c.grid = self
+                    .grid_of(&generation, pos, image)
+                    .map(|g| RemoteCandidate::encode_grid(&g));
                 (i, c)
             })
-            .chain(others.into_iter().map(|(i, c, _)| (i, c)))
             .collect();
+        sent.extend(others.into_iter().map(|(i, c, _)| (i, c)));
         sent.sort_by_key(|(i, _)| *i);
         Ok((
             self.database_state()?,

@@ -130,7 +130,6 @@ impl Engine {
         }
         let mut matches: Vec<Match> = best.into_values().collect();
         discount_rivals(&mut matches);
-        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         let words = match opts.text.as_deref().filter(|t| !t.trim().is_empty()) {
             Some(text) => {
                 let hits = self.text.search(text, &TextFilter::default(), WORDS_HITS)?;

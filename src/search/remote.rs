@@ -93,24 +93,17 @@ pub fn finish(
     top: usize,
 ) -> Vec<Match> {
     candidates.retain(|c| plausible(c, query));
-    let comparisons: Vec<Option<Option<pixels::Comparison>>> =
-        candidates
-            .par_iter()
-            .map(|c| {
-                let grid = B64.decode(c.grid.as_deref()?).ok();
-                Some(grid.and_then(|g| {
-                    pixels::compare_candidate(query, c.evidence.region.as_ref()?, &g)
-                }))
-            })
-            .collect();
-    for (c, comparison) in candidates.iter_mut().zip(comparisons) {
+    candidates.par_iter_mut().for_each(|c| {
         // Never take the peer's word for the pixels: only ours count.
         c.evidence.pixel_agreement = None;
         c.evidence.pixel_blocks = None;
-        if let Some(comparison) = comparison {
+        if let Some(grid) = c.grid.as_deref() {
+            let comparison = (B64.decode(grid).ok())
+                .zip(c.evidence.region)
+                .and_then(|(g, region)| pixels::compare_candidate(query, &region, &g));
             pixels::record(query, &mut c.evidence, comparison);
         }
-    }
+    });
     let mut best: HashMap<String, Match> = HashMap::new();
     for c in candidates {
         let score = scoring::score(&c.evidence);
@@ -136,7 +129,6 @@ pub fn finish(
     }
     let mut matches: Vec<Match> = best.into_values().collect();
     discount_rivals(&mut matches);
-    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     objects::number(&mut matches);
     objects::keep_every_object(&mut matches, top);
     matches

@@ -77,9 +77,11 @@ impl From<&Record> for RecordSummary {
 }
 
 /// Discounts the candidates that explain the same part of the photo
-/// worse than a stronger one (`crate::search::rivals`), then re-scores them.
+/// worse than a stronger one (`crate::search::rivals`), then re-scores
+/// them and leaves them in order: by score, then by id.
 pub(crate) fn discount_rivals(matches: &mut [Match]) {
-    matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    let by_score = |a: &Match, b: &Match| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id));
+    matches.sort_by(by_score);
     let mut view: Vec<rivals::Candidate<'_>> = matches
         .iter_mut()
         .filter_map(|m| {
@@ -100,6 +102,7 @@ pub(crate) fn discount_rivals(matches: &mut [Match]) {
             }
         }
     }
+    matches.sort_by(by_score);
 }
 
 /// One ranked candidate record.

@@ -214,17 +214,16 @@ async fn run_photo_search(
     } else {
         &st.opts.peers[..]
     };
-    entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
-        "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case),
-        "peers": peers.iter().map(|p| &p.name).collect::<Vec<_>>(),
-        "sent_descriptors": peers.iter().filter(|p| p.send == peers::Sends::Descriptors)
-            .map(|p| &p.name).collect::<Vec<_>>()});
     // A peer that may not receive the photo is sent its descriptors, once
     // they are made: the photo's own search makes them anyway.
     let (by_photo, by_descriptors): (Vec<peers::Peer>, Vec<peers::Peer>) = peers
         .iter()
         .cloned()
         .partition(|p| p.send == peers::Sends::Photo);
+    entry.request = json!({"text": opts.text, "type": opts.object_type, "top": opts.top,
+        "keep": keep, "case": (!context.case.is_empty()).then_some(&context.case),
+        "peers": peers.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        "sent_descriptors": by_descriptors.iter().map(|p| &p.name).collect::<Vec<_>>()});
     let mut fields = vec![("top", opts.top.to_string())];
     fields.extend(opts.object_type.clone().map(|t| ("type", t)));
     let peer_ask = (!by_photo.is_empty()).then(|| {

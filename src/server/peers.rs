@@ -237,7 +237,6 @@ fn ask_one(peer: &Peer, ask: &Ask, deadline: Duration) -> PeerAnswer {
 pub fn mark(mut m: Value, peer: &str) -> Value {
     if let Some(o) = m.as_object_mut() {
         o.remove("image_url");
-        o.remove("image");
         o.insert("peer".into(), Value::String(peer.to_string()));
     }
     m
