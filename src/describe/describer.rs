@@ -258,7 +258,7 @@ pub fn tilted_views(query: &QueryDescriptors) -> std::borrow::Cow<'_, [RegionFea
         .filter_map(|&(sx, sy)| {
             let vw = ((w as f32 * sx).round() as u32).max(1);
             let vh = ((h as f32 * sy).round() as u32).max(1);
-            let view = image::imageops::thumbnail(&query.grey, vw, vh);
+            let view = crate::imaging::resample::thumbnail(&query.grey, vw, vh);
             let (fw, fh) = (vw as f32, vh as f32);
             let to_photo = Homography::from_four(
                 &[[0.0, 0.0], [fw, 0.0], [fw, fh], [0.0, fh]],

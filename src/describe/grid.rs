@@ -3,7 +3,8 @@
 //! from the same working copy as every other descriptor and kept in the
 //! store (576 bytes an image).
 
-use image::{DynamicImage, RgbImage, imageops};
+use crate::imaging::resample::thumbnail;
+use image::{DynamicImage, RgbImage};
 
 /// Cells per side of the grid over the reference.
 pub const GRID: u32 = 24;
@@ -13,7 +14,7 @@ pub const GRID: u32 = 24;
 /// outline). 576 bytes; the same from any copy at least a few times
 /// larger than the grid.
 pub fn grid(reference: &RgbImage) -> Vec<u8> {
-    DynamicImage::ImageRgb8(imageops::thumbnail(reference, GRID, GRID))
+    DynamicImage::ImageRgb8(thumbnail(reference, GRID, GRID))
         .into_luma8()
         .into_raw()
 }
