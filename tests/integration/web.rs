@@ -18,6 +18,10 @@ struct Driver {
     base: String,
     session: String,
     agent: ureq::Agent,
+    /// Chromium's profile and scratch files (its TMPDIR): removed when the
+    /// driver is dropped, after the browser is gone. Left to themselves,
+    /// they stay in /tmp, a few MB a run.
+    _scratch: tempfile::TempDir,
 }
 
 impl Drop for Driver {
@@ -46,8 +50,10 @@ impl Driver {
             "browser tests need Debian's chromium and chromium-driver: apt-get install chromium chromium-driver (.ci/run does)"
         );
         let port = free_port();
+        let scratch = tempfile::tempdir().expect("a scratch folder for the browser");
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", scratch.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -68,6 +74,7 @@ impl Driver {
             base,
             session: String::new(),
             agent,
+            _scratch: scratch,
         };
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
