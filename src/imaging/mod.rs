@@ -4,7 +4,7 @@
 //! [`heic`], errors and limits in [`limits`]), the pyramid's resize
 //! ([`resample`]), the eight rotations/flips ([`dihedral`]), and the
 //! homographies that map one image plane onto another, with their robust
-//! estimation ([`geometry`]): both describing (an outline warped upright)
+//! estimation ([`geometry`], [`ransac`]): both describing (an outline warped upright)
 //! and verifying (a reference found in a photo) need them.
 //! Must not touch: descriptors, indexes or records.
 
@@ -13,4 +13,5 @@ pub mod dihedral;
 pub mod geometry;
 pub mod heic;
 pub mod limits;
+pub mod ransac;
 pub mod resample;

@@ -9,7 +9,8 @@
 //! to hundreds, laid out over the object.
 
 use crate::describe::orb::{Descriptor, Features};
-use crate::imaging::geometry::{self, Homography, Model, RansacParams};
+use crate::imaging::geometry::Homography;
+use crate::imaging::ransac::{self, Model, RansacParams};
 use crate::index::localfeatures::RefFeatures;
 use crate::search::nearest;
 
@@ -86,7 +87,7 @@ pub fn verify_seeded(query: &Features, reference: &RefFeatures, seed: u64) -> Op
         seed,
         ..RansacParams::default()
     };
-    let found = geometry::ransac(&src, &dst, ref_size, query_size, &params)?;
+    let found = ransac::ransac(&src, &dst, ref_size, query_size, &params)?;
     let quad = found.transform.project_rect(ref_size.0, ref_size.1)?;
     let inlier_pairs: Vec<([f32; 2], [f32; 2])> =
         found.inliers.iter().map(|&i| (src[i], dst[i])).collect();
