@@ -46,6 +46,18 @@ pub struct Vote {
     lever: f32,
 }
 
+/// A shared word before it is turned into a [`Vote`]: only the heaviest
+/// of an image's are, and only for the images [`best_cluster`] weighs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shared {
+    pub weight: f32,
+    /// The query feature's index.
+    pub feature: u32,
+    /// The reference feature's `[angle, level, dx, dy]`, as its posting
+    /// stores them.
+    pub shape: [u8; 4],
+}
+
 /// Tables for turning a shared word into a [`Vote`].
 pub struct VoteGeometry {
     cos_sin: Vec<(f32, f32)>,
@@ -92,18 +104,29 @@ impl VoteGeometry {
     }
 }
 
-/// The heaviest set of votes that agree with one of the [`SEEDS`]
-/// heaviest: a true view's rare words carry the most weight.
-pub fn best_cluster(votes: &mut [Vote], side: f32) -> f32 {
-    if votes.len() > MAX_VOTES {
-        votes.select_nth_unstable_by(MAX_VOTES, |a, b| b.weight.total_cmp(&a.weight));
+/// The heaviest set of an image's shared words whose votes agree with one
+/// of the [`SEEDS`] heaviest: a true view's rare words carry the most
+/// weight. Only the [`MAX_VOTES`] heaviest are turned into votes (the
+/// choice compares weights alone, so it is the same as among votes).
+pub fn best_cluster(
+    shared: &mut [Shared],
+    query: &[Occurrence],
+    geometry: &VoteGeometry,
+    side: f32,
+) -> f32 {
+    if shared.len() > MAX_VOTES {
+        shared.select_nth_unstable_by(MAX_VOTES, |a, b| b.weight.total_cmp(&a.weight));
     }
-    let kept = votes.len().min(MAX_VOTES);
-    let votes = &mut votes[..kept];
+    let kept = shared.len().min(MAX_VOTES);
+    let shared = &mut shared[..kept];
     let seeds = SEEDS.min(kept);
     if kept > seeds {
-        votes.select_nth_unstable_by(seeds, |a, b| b.weight.total_cmp(&a.weight));
+        shared.select_nth_unstable_by(seeds, |a, b| b.weight.total_cmp(&a.weight));
     }
+    let votes: Vec<Vote> = shared
+        .iter()
+        .map(|v| geometry.vote(&query[v.feature as usize], v.shape, v.weight))
+        .collect();
     let mut best = 0f32;
     for a in &votes[..seeds] {
         let mut sum = 0f32;
@@ -147,13 +170,27 @@ mod tests {
         }
     }
 
+    /// Each query feature sharing one word with a reference feature of
+    /// this shape, weight 1.
+    fn shared(pairs: &[(Occurrence, [u8; 4])]) -> (Vec<Occurrence>, Vec<Shared>) {
+        let query = pairs.iter().map(|p| p.0).collect();
+        let shared = (0..pairs.len())
+            .map(|i| Shared {
+                weight: 1.0,
+                feature: i as u32,
+                shape: pairs[i].1,
+            })
+            .collect();
+        (query, shared)
+    }
+
     #[test]
     fn a_turned_scaled_shifted_view_puts_every_centre_in_one_place() {
         let g = VoteGeometry::new();
         let scale = SCALE_STEP * SCALE_STEP;
         let (tx, ty) = (-12.0f32, 7.0f32);
         let offsets: [(i8, i8); 5] = [(20, 0), (0, 20), (-15, -10), (10, -20), (-5, 25)];
-        let mut votes: Vec<Vote> = offsets
+        let pairs: Vec<(Occurrence, [u8; 4])> = offsets
             .iter()
             .enumerate()
             .map(|(i, &(x, y))| {
@@ -163,31 +200,35 @@ mod tests {
                 let qx = tx + scale * (c * x as f32 - s * y as f32);
                 let qy = ty + scale * (s * x as f32 + c * y as f32);
                 let o = at(30 * i as u8 + 96, 3, qx.round() as i8, qy.round() as i8);
-                g.vote(&o, [30 * i as u8, 1, x as u8, y as u8], 1.0)
+                (o, [30 * i as u8, 1, x as u8, y as u8])
             })
             .collect();
-        for v in &votes {
+        for (o, shape) in &pairs {
+            let v = g.vote(o, *shape, 1.0);
             assert_eq!((v.turn, v.level), (96, 2));
             assert!((v.cx - tx).abs() < 1.0 && (v.cy - ty).abs() < 1.0, "{v:?}");
         }
-        assert_eq!(best_cluster(&mut votes, 100.0), 5.0);
+        let (query, mut votes) = shared(&pairs);
+        assert_eq!(best_cluster(&mut votes, &query, &g, 100.0), 5.0);
     }
 
     #[test]
     fn votes_that_disagree_on_the_centre_or_the_turn_count_alone() {
         let g = VoteGeometry::new();
         // The same turn and level, centres far apart.
-        let mut apart: Vec<Vote> = [(-60, -60), (60, -60), (-60, 60), (60, 60)]
+        let apart: Vec<_> = [(-60, -60), (60, -60), (-60, 60), (60, 60)]
             .iter()
-            .map(|&(x, y)| g.vote(&at(0, 0, x, y), [0, 0, 0, 0], 1.0))
+            .map(|&(x, y)| (at(0, 0, x, y), [0, 0, 0, 0]))
             .collect();
-        assert_eq!(best_cluster(&mut apart, 100.0), 1.0);
+        let (query, mut votes) = shared(&apart);
+        assert_eq!(best_cluster(&mut votes, &query, &g, 100.0), 1.0);
         // The same centre, turns a quarter turn apart.
-        let mut turned: Vec<Vote> = [0u8, 64, 128, 192]
+        let turned: Vec<_> = [0u8, 64, 128, 192]
             .iter()
-            .map(|&a| g.vote(&at(a, 0, 0, 0), [0, 0, 0, 0], 1.0))
+            .map(|&a| (at(a, 0, 0, 0), [0, 0, 0, 0]))
             .collect();
-        assert_eq!(best_cluster(&mut turned, 100.0), 1.0);
+        let (query, mut votes) = shared(&turned);
+        assert_eq!(best_cluster(&mut votes, &query, &g, 100.0), 1.0);
         assert_eq!(query_side(&[at(0, 0, -30, 5), at(0, 0, 10, 40)]), 80.0);
     }
 }

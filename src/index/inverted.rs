@@ -25,7 +25,7 @@
 //! visual words (Lowe 2004); chance matches rarely agree on all four.
 
 use crate::index::arrayfile::{ArrayFileError, MappedArray};
-use crate::index::hough::{self, Vote, VoteGeometry};
+use crate::index::hough::{self, Shared, VoteGeometry};
 use crate::index::occurrence::Occurrence;
 use crate::index::postings::{self, ENTRY, ImageWords, Tables, term_counts};
 use std::cmp::Reverse;
@@ -155,12 +155,13 @@ impl InvertedIndex {
             .iter()
             .map(|&(w, _)| self.postings_of(w, min_idf))
             .collect::<Result<_, _>>()?;
-        let features: Vec<(f32, &[u8], &Occurrence)> = query
+        let features: Vec<(f32, &[u8], &Occurrence, u32)> = query
             .iter()
-            .filter_map(|o| {
+            .enumerate()
+            .filter_map(|(i, o)| {
                 let k = tf.binary_search_by_key(&o.word, |&(w, _)| w).ok()?;
                 let list = lists[k].as_deref()?;
-                Some((weights[k] / tf[k].1 / qnorm, list, o))
+                Some((weights[k] / tf[k].1 / qnorm, list, o, i as u32))
             })
             .collect();
         // Pass 1: plain similarity, to choose the shortlist; for a
@@ -169,7 +170,7 @@ impl InvertedIndex {
         let transform = check == Consistency::Transform;
         let mut plain = vec![0f32; self.images];
         let mut hits = vec![0u32; if transform { self.images } else { 0 }];
-        for &(qw, list, _) in &features {
+        for &(qw, list, _, _) in &features {
             for p in list.chunks_exact(ENTRY) {
                 let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
                 let weight = f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
@@ -184,8 +185,9 @@ impl InvertedIndex {
         let shortlist = top_k(&plain, SHORTLIST);
         drop(plain);
         // Pass 2: the shortlist's votes by orientation and level difference
-        // and, for a transform check, each vote's transform, laid out image
-        // by image in walk order.
+        // and, for a transform check, each shared word, laid out image by
+        // image in walk order (turned into a transform's vote only for the
+        // images `transform_top` weighs).
         let mut slot = vec![u32::MAX; self.images];
         for (i, &(pos, _)) in shortlist.iter().enumerate() {
             slot[pos as usize] = i as u32;
@@ -198,11 +200,10 @@ impl InvertedIndex {
         }
         drop(hits);
         let mut fill = start.clone();
-        let mut votes = vec![Vote::default(); start.last().copied().unwrap_or(0)];
-        let geometry = transform.then(VoteGeometry::new);
+        let mut votes = vec![Shared::default(); start.last().copied().unwrap_or(0)];
         let mut by_angle = vec![0f32; shortlist.len() * ANGLE_BINS];
         let mut by_level = vec![0f32; shortlist.len() * LEVEL_BINS];
-        for &(qw, list, o) in &features {
+        for &(qw, list, o, feature) in &features {
             for p in list.chunks_exact(ENTRY) {
                 let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
                 let Some(&s) = slot.get(pos).filter(|&&s| s != u32::MAX) else {
@@ -214,9 +215,12 @@ impl InvertedIndex {
                     .clamp(0, LEVEL_BINS as i32 - 1) as usize;
                 by_angle[s as usize * ANGLE_BINS + a] += vote;
                 by_level[s as usize * LEVEL_BINS + l] += vote;
-                if let Some(geometry) = &geometry {
-                    let shape = p[8..12].try_into().expect("4 bytes");
-                    votes[fill[s as usize]] = geometry.vote(o, shape, vote);
+                if transform {
+                    votes[fill[s as usize]] = Shared {
+                        weight: vote,
+                        feature,
+                        shape: p[8..12].try_into().expect("4 bytes"),
+                    };
                     fill[s as usize] += 1;
                 }
             }
@@ -296,14 +300,14 @@ pub enum Consistency {
 }
 
 /// The transform check of [`InvertedIndex::search`]: each shortlisted
-/// image's heaviest set of votes that agree on one transform (its votes
-/// `votes[start[s]..start[s + 1]]`, laid out by pass 2). Those votes lie
+/// image's heaviest set of votes that agree on one transform (its shared
+/// words `votes[start[s]..start[s + 1]]`, laid out by pass 2). Those votes lie
 /// within three neighbouring bins of turn and of level, so the peaks of
 /// such bins (`bound`, per shortlist entry) bound the score: images are
 /// taken by bound until none can beat the `top`-th.
 fn transform_top(
     query: &[Occurrence],
-    votes: &mut [Vote],
+    votes: &mut [Shared],
     start: &[usize],
     shortlist: &[(u32, f32)],
     mut bound: Vec<(f32, u32)>,
@@ -311,13 +315,14 @@ fn transform_top(
 ) -> Vec<(u32, f32)> {
     bound.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let side = hough::query_side(query);
+    let geometry = VoteGeometry::new();
     let mut best: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
     for (b, s) in bound {
         if best.len() >= top && best.peek().is_some_and(|w| w.0.0 >= b) {
             break;
         }
         let s = s as usize;
-        let score = hough::best_cluster(&mut votes[start[s]..start[s + 1]], side);
+        let score = hough::best_cluster(&mut votes[start[s]..start[s + 1]], query, &geometry, side);
         if score > 0.0 {
             best.push(Reverse(Scored(score, shortlist[s].0)));
             if best.len() > top {
