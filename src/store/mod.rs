@@ -136,12 +136,17 @@ impl Store {
         self.conn
             .execute_batch("PRAGMA auto_vacuum=INCREMENTAL;")
             .map_err(self.err())?;
+        // cache_size: 32 MiB of pages, not SQLite's 2: a search reads a few
+        // hundred candidates' images and records scattered over the store
+        // (702 MB at 251,111 references; docs/decisions.md, "251,111
+        // references measured again").
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode=WAL;
                  PRAGMA synchronous=FULL;
                  PRAGMA foreign_keys=ON;
                  PRAGMA busy_timeout=10000;
+                 PRAGMA cache_size=-32768;
                  CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
                  INSERT OR IGNORE INTO meta VALUES ('schema', 4), ('seq', 0);
                  INSERT OR IGNORE INTO meta SELECT 'images_seq', value FROM meta WHERE key='seq';
