@@ -137,7 +137,7 @@ pub fn shrunk(img: &RgbImage, max_side: u32) -> Option<RgbImage> {
     let scale = max_side as f64 / w.max(h) as f64;
     let nw = ((w as f64 * scale).round() as u32).max(1);
     let nh = ((h as f64 * scale).round() as u32).max(1);
-    Some(crate::imaging::resample::thumbnail(img, nw, nh))
+    Some(super::resample::thumbnail(img, nw, nh))
 }
 
 #[cfg(test)]

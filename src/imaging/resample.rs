@@ -181,18 +181,26 @@ mod tests {
         })
     }
 
+    /// (width, height) → (new width, new height): a pyramid step, a photo's
+    /// working copies, shrinking by less than one pixel, enlarging, a
+    /// single pixel.
+    const SIZES: [(u32, u32, u32, u32); 11] = [
+        (720, 540, 554, 415),
+        (554, 415, 426, 319),
+        (1600, 1200, 720, 540),
+        (1613, 1075, 720, 480),
+        (720, 540, 512, 384),
+        (97, 61, 75, 47),
+        (640, 480, 640, 479),
+        (33, 40, 60, 80),
+        (5, 3, 1, 1),
+        (1, 9, 1, 4),
+        (24, 24, 24, 24),
+    ];
+
     #[test]
     fn the_same_pixels_as_image_s_resize() {
-        let sizes = [
-            (720, 540, 554, 415),
-            (554, 415, 426, 319),
-            (97, 61, 75, 47),
-            (640, 480, 640, 479),
-            (33, 40, 60, 80),
-            (5, 3, 1, 1),
-            (1, 9, 1, 4),
-        ];
-        for (i, &(w, h, nw, nh)) in sizes.iter().enumerate() {
+        for (i, &(w, h, nw, nh)) in SIZES.iter().enumerate() {
             let src = noise(w, h, i as u32 + 7);
             let ours = resize_triangle(&src, nw, nh);
             let theirs = resize(&src, nw, nh, FilterType::Triangle);
@@ -208,18 +216,7 @@ mod tests {
 
     #[test]
     fn the_same_pixels_as_image_s_thumbnail() {
-        let sizes = [
-            (1600, 1200, 720, 540),
-            (1613, 1075, 720, 480),
-            (720, 540, 512, 384),
-            (97, 61, 75, 47),
-            (640, 480, 640, 479),
-            (33, 40, 60, 80),
-            (5, 3, 1, 1),
-            (1, 9, 1, 4),
-            (24, 24, 24, 24),
-        ];
-        for (i, &(w, h, nw, nh)) in sizes.iter().enumerate() {
+        for (i, &(w, h, nw, nh)) in SIZES.iter().enumerate() {
             let grey = noise(w, h, i as u32 + 3);
             let ours = thumbnail(&grey, nw, nh);
             let theirs = image::imageops::thumbnail(&grey, nw, nh);

@@ -123,10 +123,12 @@ pub fn best_cluster(
     if kept > seeds {
         shared.select_nth_unstable_by(seeds, |a, b| b.weight.total_cmp(&a.weight));
     }
-    let votes: Vec<Vote> = shared
-        .iter()
-        .map(|v| geometry.vote(&query[v.feature as usize], v.shape, v.weight))
-        .collect();
+    // On the stack: this runs for each image weighed, hundreds a lookup.
+    let mut made = [Vote::default(); MAX_VOTES];
+    for (vote, v) in made.iter_mut().zip(shared.iter()) {
+        *vote = geometry.vote(&query[v.feature as usize], v.shape, v.weight);
+    }
+    let votes = &made[..kept];
     let mut best = 0f32;
     for a in &votes[..seeds] {
         let mut sum = 0f32;
