@@ -49,7 +49,7 @@ pub fn resize_triangle(src: &GrayImage, width: u32, height: u32) -> GrayImage {
                 .iter()
                 .zip(line)
                 .fold(0f32, |t, (&w, &p)| t + p * w);
-            t.clamp(0.0, 255.0).round() as u8
+            round_u8(t)
         }));
     }
     GrayImage::from_raw(width, height, out).expect("width × height pixels")
@@ -156,6 +156,15 @@ fn taps(from: u32, to: u32) -> Vec<Taps> {
         .collect()
 }
 
+/// `v.clamp(0.0, 255.0).round() as u8` (halves away from zero, NaN to 0)
+/// without `round`'s libm call, which was 4% of a photo's description.
+pub fn round_u8(v: f32) -> u8 {
+    let c = v.clamp(0.0, 255.0);
+    let t = c as u8;
+    // Exact: `c` and its integer part differ only in the fraction's bits.
+    t + u8::from(c - t as f32 >= 0.5)
+}
+
 fn triangle(x: f32) -> f32 {
     if x.abs() < 1.0 { 1.0 - x.abs() } else { 0.0 }
 }
@@ -163,6 +172,22 @@ fn triangle(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_u8_is_clamped_round() {
+        let mut values = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -1e9, 1e9];
+        for k in -4..=260 {
+            let half = k as f32 + 0.5;
+            for v in [k as f32, half, half.next_down(), half.next_up()] {
+                values.extend([v, v.next_down(), v.next_up()]);
+            }
+        }
+        values.extend((0..300_000).map(|i| i as f32 / 1024.0 - 20.0));
+        for v in values {
+            assert_eq!(round_u8(v), v.clamp(0.0, 255.0).round() as u8, "{v}");
+            assert_eq!(round_u8(v), v.round().clamp(0.0, 255.0) as u8, "{v}");
+        }
+    }
     use image::imageops::{FilterType, resize};
 
     fn noise(w: u32, h: u32, seed: u32) -> GrayImage {
