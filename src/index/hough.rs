@@ -129,10 +129,28 @@ pub fn best_cluster(
         *vote = geometry.vote(&query[v.feature as usize], v.shape, v.weight);
     }
     let votes = &made[..kept];
+    // Which votes can agree with a seed at all: those a turn bin and a
+    // level from it, as bit masks (at most 64 votes), so that each seed
+    // tests a handful of votes, not all 64. The agreeing ones are then
+    // added in the votes' order, as a test of every pair would.
+    let mut by_turn = [0u64; TURN_BINS];
+    let mut by_level = [0u64; LEVELS + 2];
+    for (i, v) in votes.iter().enumerate() {
+        by_turn[v.turn as usize / TURN_BIN] |= 1 << i;
+        by_level[level_slot(v.level)] |= 1 << i;
+    }
     let mut best = 0f32;
     for a in &votes[..seeds] {
+        let t = a.turn as usize / TURN_BIN;
+        let turns =
+            by_turn[(t + TURN_BINS - 1) % TURN_BINS] | by_turn[t] | by_turn[(t + 1) % TURN_BINS];
+        let l = level_slot(a.level);
+        let levels = by_level[l - 1] | by_level[l] | by_level[l + 1];
+        let mut near = turns & levels;
         let mut sum = 0f32;
-        for b in votes.iter() {
+        while near != 0 {
+            let b = &votes[near.trailing_zeros() as usize];
+            near &= near - 1;
             let turn = (a.turn.wrapping_sub(b.turn) as i8 as i32).abs();
             let slack = CENTRE_SLACK * side + LEVER_SLACK * (a.lever + b.lever);
             let (ex, ey) = (a.cx - b.cx, a.cy - b.cy);
@@ -146,6 +164,20 @@ pub fn best_cluster(
         best = best.max(sum);
     }
     best
+}
+
+/// Turn bins of the masks: a vote within [`TURN_SLACK`] of a seed's turn
+/// lies in the seed's bin or a neighbour.
+const TURN_BIN: usize = TURN_SLACK as usize;
+const TURN_BINS: usize = 256 / TURN_BIN;
+/// Level differences run from -20 to 20 (`VoteGeometry::vote`).
+const LEVELS: usize = 41;
+
+const _: () = assert!(MAX_VOTES <= 64 && TURN_SLACK as usize <= TURN_BIN);
+
+/// A level's mask, with an empty one on either side.
+fn level_slot(level: i8) -> usize {
+    (level as i32 + 21) as usize
 }
 
 /// The side of the photo the query's features come from, in offset steps
