@@ -34,14 +34,6 @@ fn main() {
             best[k] = best[k].min(t[k] / features.len() as f64);
         }
     }
-    use provenance::index::inverted::{LOOKUPS, WEIGHED, WVOTES};
-    use std::sync::atomic::Ordering::Relaxed;
-    println!(
-        "lookups {} weighed {} votes {}",
-        LOOKUPS.load(Relaxed),
-        WEIGHED.load(Relaxed),
-        WVOTES.load(Relaxed)
-    );
     println!(
         "{} photos: first look {:.2} ms, wide lookup {:.2} ms",
         features.len(),
