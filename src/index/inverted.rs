@@ -45,6 +45,8 @@ const STOP_WORD_SHARE: f64 = 0.25;
 /// (docs/decisions.md, "2026-11-29 — A shortlist of 10,000 for weak
 /// geometric consistency").
 const SHORTLIST: usize = 10_000;
+// Shortlist positions are kept as u16 (`slot` in `InvertedIndex::search`).
+const _: () = assert!(SHORTLIST < u16::MAX as usize);
 /// Orientation-difference bins (22.5° each) and level-difference bins.
 const ANGLE_BINS: usize = 16;
 const LEVEL_BINS: usize = 16;
@@ -168,37 +170,33 @@ impl InvertedIndex {
         // transform check, each image's postings counted too, so that pass 2
         // can lay their votes out as it walks.
         let transform = check == Consistency::Transform;
-        let mut plain = vec![0f32; self.images];
-        let mut hits = vec![0u32; if transform { self.images } else { 0 }];
+        // An image's score and count side by side: one cache line touched
+        // per posting, not two (the walk is a scatter over every image).
+        let mut plain = vec![(0f32, 0u32); self.images];
         for &(qw, list, _, _) in &features {
-            for p in list.chunks_exact(ENTRY) {
-                let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
-                let weight = f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
+            for (pos, weight) in entries(list) {
                 if let Some(s) = plain.get_mut(pos) {
-                    *s += qw * weight;
-                    if transform {
-                        hits[pos] += 1;
-                    }
+                    s.0 += qw * weight;
+                    s.1 += 1;
                 }
             }
         }
-        let shortlist = top_k(&plain, SHORTLIST);
-        drop(plain);
+        let shortlist = top_k(plain.iter().map(|s| s.0), SHORTLIST);
         // Pass 2: the shortlist's votes by orientation and level difference
         // and, for a transform check, each shared word, laid out image by
         // image in walk order (turned into a transform's vote only for the
         // images `transform_top` weighs).
-        let mut slot = vec![u32::MAX; self.images];
+        let mut slot = vec![u16::MAX; self.images];
         for (i, &(pos, _)) in shortlist.iter().enumerate() {
-            slot[pos as usize] = i as u32;
+            slot[pos as usize] = i as u16;
         }
         let mut start = vec![0usize; if transform { shortlist.len() + 1 } else { 0 }];
         if transform {
             for (s, &(pos, _)) in shortlist.iter().enumerate() {
-                start[s + 1] = start[s] + hits[pos as usize] as usize;
+                start[s + 1] = start[s] + plain[pos as usize].1 as usize;
             }
         }
-        drop(hits);
+        drop(plain);
         let mut fill = start.clone();
         let mut votes = vec![Shared::default(); start.last().copied().unwrap_or(0)];
         let mut by_angle = vec![0f32; shortlist.len() * ANGLE_BINS];
@@ -206,7 +204,7 @@ impl InvertedIndex {
         for &(qw, list, o, feature) in &features {
             for p in list.chunks_exact(ENTRY) {
                 let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
-                let Some(&s) = slot.get(pos).filter(|&&s| s != u32::MAX) else {
+                let Some(&s) = slot.get(pos).filter(|&&s| s != u16::MAX) else {
                     continue;
                 };
                 let vote = qw * f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
@@ -236,7 +234,7 @@ impl InvertedIndex {
         };
         if !transform {
             let weak: Vec<f32> = (0..shortlist.len()).map(|s| peaks(s, 2)).collect();
-            return Ok(top_k(&weak, top)
+            return Ok(top_k(weak.into_iter(), top)
                 .into_iter()
                 .map(|(s, score)| (shortlist[s as usize].0, score))
                 .collect());
@@ -288,6 +286,17 @@ impl InvertedIndex {
         self.postings.verify()?;
         self.idf.verify()
     }
+}
+
+/// A posting list's (image position, weight) pairs.
+fn entries(list: &[u8]) -> impl Iterator<Item = (usize, f32)> + '_ {
+    list.chunks_exact(ENTRY).map(|p| {
+        let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
+        (
+            pos,
+            f32::from_le_bytes(p[4..8].try_into().expect("4 bytes")),
+        )
+    })
 }
 
 /// How the shortlist of [`InvertedIndex::search`] is checked for geometry.
@@ -364,12 +373,11 @@ impl Ord for Scored {
     }
 }
 
-fn top_k(scores: &[f32], k: usize) -> Vec<(u32, f32)> {
+fn top_k(scores: impl Iterator<Item = f32>, k: usize) -> Vec<(u32, f32)> {
     let mut hits: Vec<(u32, f32)> = scores
-        .iter()
         .enumerate()
-        .filter(|(_, s)| **s > 0.0)
-        .map(|(i, s)| (i as u32, *s))
+        .filter(|(_, s)| *s > 0.0)
+        .map(|(i, s)| (i as u32, s))
         .collect();
     if hits.len() > k {
         hits.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
