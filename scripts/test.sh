@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v cargo >/dev/null 2>&1; then
-    echo "cargo is missing: this project needs a Rust toolchain (1.85+)" >&2
+    echo "cargo is missing: this project needs a Rust toolchain (1.87+)" >&2
     exit 1
 fi
 need=()

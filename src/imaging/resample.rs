@@ -175,11 +175,23 @@ mod tests {
 
     #[test]
     fn round_u8_is_clamped_round() {
-        let mut values = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -1e9, 1e9];
+        // The float on either side (`next_up` needs a newer Rust than 1.85).
+        let around = |v: f32| {
+            let b = v.to_bits();
+            [v, f32::from_bits(b.wrapping_sub(1)), f32::from_bits(b + 1)]
+        };
+        let mut values = vec![
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -1e9,
+            1e9,
+            0.0,
+            -0.0,
+        ];
         for k in -4..=260 {
-            let half = k as f32 + 0.5;
-            for v in [k as f32, half, half.next_down(), half.next_up()] {
-                values.extend([v, v.next_down(), v.next_up()]);
+            for v in around(k as f32 + 0.5).into_iter().chain(around(k as f32)) {
+                values.extend(around(v));
             }
         }
         values.extend((0..300_000).map(|i| i as f32 / 1024.0 - 20.0));
