@@ -153,10 +153,14 @@ pub(crate) fn bilinear<const C: usize>(
     y: f32,
 ) -> [f32; C] {
     let (x, y) = (x.max(0.0), y.max(0.0));
-    let (x0, y0) = ((x as usize).min(w - 1), (y as usize).min(h - 1));
+    // Through i32, whose conversions are one instruction each (usize's
+    // are not); the same values for any image side under 2^24.
+    let (wi, hi) = (w.min(1 << 24) as i32, h.min(1 << 24) as i32);
+    let (x0, y0) = ((x as i32).min(wi - 1), (y as i32).min(hi - 1));
     let (fx, fy) = (x - x0 as f32, (y - y0 as f32));
     let (fx, fy) = (fx.min(1.0), fy.min(1.0));
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (x1, y1) = ((x0 + 1).min(wi - 1) as usize, (y0 + 1).min(hi - 1) as usize);
+    let (x0, y0) = (x0 as usize, y0 as usize);
     let at = |xx: usize, yy: usize| C * (yy * w + xx);
     let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
     // Each corner's channels read as one slice: one bounds check, not C.
