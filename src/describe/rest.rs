@@ -319,7 +319,14 @@ fn blank(grey: &mut GrayImage, quads: &[Quad]) {
     }
 }
 
-/// The photo in grey (Rec. 709 luma, as `image` converts it), rows in
+/// `x / 10000` for any `x` a luma sum can reach (under 2^22), as a
+/// multiplication and a shift, which vectorise where a division does not.
+fn tenth_thousand(x: u32) -> u32 {
+    ((x as u64 * 1_717_987) >> 34) as u32
+}
+
+/// The photo in grey (Rec. 709 luma rounded; `image`'s conversion differs by
+/// a level for 0.4% of colours, which only the further looks see), rows in
 /// parallel: the generic per-pixel conversion takes tens of milliseconds
 /// on a phone photo.
 fn luma(photo: &RgbImage) -> GrayImage {
@@ -328,9 +335,28 @@ fn luma(photo: &RgbImage) -> GrayImage {
     out.par_chunks_mut(w.max(1) as usize)
         .zip(photo.as_raw().par_chunks(3 * w.max(1) as usize))
         .for_each(|(row, rgb)| {
-            for (o, p) in row.iter_mut().zip(rgb.chunks_exact(3)) {
+            // Eight pixels at a time, their channels gathered first, so
+            // that the arithmetic vectorises.
+            let grey = |p: &[u8]| {
                 let l = 2126 * p[0] as u32 + 7152 * p[1] as u32 + 722 * p[2] as u32;
-                *o = ((l + 5000) / 10000) as u8;
+                ((l + 5000) / 10000) as u8
+            };
+            let mut outs = row.chunks_exact_mut(8);
+            let mut ins = rgb.chunks_exact(24);
+            for (o, p) in (&mut outs).zip(&mut ins) {
+                let c = |k: usize| -> [u32; 8] { std::array::from_fn(|i| p[3 * i + k] as u32) };
+                let (r, g, b) = (c(0), c(1), c(2));
+                for i in 0..8 {
+                    let l = 2126 * r[i] + 7152 * g[i] + 722 * b[i];
+                    o[i] = tenth_thousand(l + 5000) as u8;
+                }
+            }
+            for (o, p) in outs
+                .into_remainder()
+                .iter_mut()
+                .zip(ins.remainder().chunks_exact(3))
+            {
+                *o = grey(p);
             }
         });
     GrayImage::from_raw(w, h, out).expect("w × h pixels")
@@ -339,6 +365,13 @@ fn luma(photo: &RgbImage) -> GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_luma_division_by_a_multiplication_is_exact() {
+        for x in 0..=(10_000 * 255 + 5000) {
+            assert_eq!(tenth_thousand(x), x / 10_000, "{x}");
+        }
+    }
 
     #[test]
     fn blanking_leaves_no_corners_inside() {
