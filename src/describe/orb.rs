@@ -515,33 +515,27 @@ fn blur_taps(taps: &[&[u8]; 7], sums: &mut [u16], out: &mut [u8]) {
 mod tests {
     use super::*;
 
-    /// The blur as first written, a pixel and a tap at a time.
+    /// The blur as first written, a pixel and a tap at a time, clamped
+    /// at the edges: along x (`dx` 1), then along y (`dy` 1).
     fn blur_reference(img: &GrayImage) -> GrayImage {
         const K: [u32; 7] = [18, 34, 49, 54, 49, 34, 18];
         let (w, h) = (img.width() as i32, img.height() as i32);
-        let src = img.as_raw();
-        let mut tmp = vec![0u8; src.len()];
-        for y in 0..h {
-            for x in 0..w {
-                let mut acc = 0u32;
-                for (k, &wk) in K.iter().enumerate() {
-                    let xx = (x + k as i32 - 3).clamp(0, w - 1);
-                    acc += wk * src[(y * w + xx) as usize] as u32;
+        let pass = |src: &[u8], dx: i32, dy: i32| {
+            let mut out = vec![0u8; src.len()];
+            for y in 0..h {
+                for x in 0..w {
+                    let mut acc = 0u32;
+                    for (k, &wk) in K.iter().enumerate() {
+                        let d = k as i32 - 3;
+                        let (xx, yy) = ((x + d * dx).clamp(0, w - 1), (y + d * dy).clamp(0, h - 1));
+                        acc += wk * src[(yy * w + xx) as usize] as u32;
+                    }
+                    out[(y * w + x) as usize] = ((acc + 128) >> 8) as u8;
                 }
-                tmp[(y * w + x) as usize] = ((acc + 128) >> 8) as u8;
             }
-        }
-        let mut out = vec![0u8; src.len()];
-        for y in 0..h {
-            for x in 0..w {
-                let mut acc = 0u32;
-                for (k, &wk) in K.iter().enumerate() {
-                    let yy = (y + k as i32 - 3).clamp(0, h - 1);
-                    acc += wk * tmp[(yy * w + x) as usize] as u32;
-                }
-                out[(y * w + x) as usize] = ((acc + 128) >> 8) as u8;
-            }
-        }
+            out
+        };
+        let out = pass(&pass(img.as_raw(), 1, 0), 0, 1);
         GrayImage::from_raw(w as u32, h as u32, out).unwrap()
     }
 
