@@ -1,4 +1,6 @@
-//! Development timing of a photo's description and of its region warp.
+//! Development timing of a photo's description and of its best outline's
+//! warp at the local features' size, as `describer::region_features` does it.
+use provenance::describe::describer::{REFERENCE_FEATURE_SIDE, WORK_SIDE};
 use provenance::describe::{quad, rectify};
 use provenance::engine::Engine;
 use provenance::imaging::decode::{decode_path, fit_within, shrunk};
@@ -20,14 +22,14 @@ fn main() {
         let t0 = Instant::now();
         let _q = engine.describer().query(&img);
         let t1 = Instant::now();
-        let work = shrunk(&img, 512).unwrap_or_else(|| img.clone());
+        let work = shrunk(&img, WORK_SIDE).unwrap_or_else(|| img.clone());
         let small = fit_within(work.clone(), quad::SEARCH_SIDE);
         let grey = image::DynamicImage::ImageRgb8(small).into_luma8();
         let t2 = Instant::now();
         if let Some(q) = quad::find(&grey, 3).first() {
             let (transform, size) = rectify::upright(q).unwrap();
             let extent = size.0.max(size.1) * img.width() as f32 / grey.width() as f32;
-            let side = (extent.round() as u32).clamp(64, 640);
+            let side = (extent.round() as u32).clamp(64, REFERENCE_FEATURE_SIDE);
             let _r = rectify::render(&img, grey.width(), &transform, size, side);
         }
         let t3 = Instant::now();

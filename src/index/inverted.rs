@@ -174,7 +174,7 @@ impl InvertedIndex {
         // per posting, not two (the walk is a scatter over every image).
         let mut plain = vec![(0f32, 0u32); self.images];
         for &(qw, list, _, _) in &features {
-            for (pos, weight) in entries(list) {
+            for (pos, weight, _) in entries(list) {
                 if let Some(s) = plain.get_mut(pos) {
                     s.0 += qw * weight;
                     s.1 += 1;
@@ -202,14 +202,13 @@ impl InvertedIndex {
         let mut by_angle = vec![0f32; shortlist.len() * ANGLE_BINS];
         let mut by_level = vec![0f32; shortlist.len() * LEVEL_BINS];
         for &(qw, list, o, feature) in &features {
-            for p in list.chunks_exact(ENTRY) {
-                let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
+            for (pos, weight, shape) in entries(list) {
                 let Some(&s) = slot.get(pos).filter(|&&s| s != u16::MAX) else {
                     continue;
                 };
-                let vote = qw * f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
-                let a = (o.angle.wrapping_sub(p[8]) as usize * ANGLE_BINS) / 256;
-                let l = (o.level as i32 - p[9] as i32 + LEVEL_BINS as i32 / 2)
+                let vote = qw * weight;
+                let a = (o.angle.wrapping_sub(shape[0]) as usize * ANGLE_BINS) / 256;
+                let l = (o.level as i32 - shape[1] as i32 + LEVEL_BINS as i32 / 2)
                     .clamp(0, LEVEL_BINS as i32 - 1) as usize;
                 by_angle[s as usize * ANGLE_BINS + a] += vote;
                 by_level[s as usize * LEVEL_BINS + l] += vote;
@@ -217,7 +216,7 @@ impl InvertedIndex {
                     votes[fill[s as usize]] = Shared {
                         weight: vote,
                         feature,
-                        shape: p[8..12].try_into().expect("4 bytes"),
+                        shape,
                     };
                     fill[s as usize] += 1;
                 }
@@ -288,14 +287,13 @@ impl InvertedIndex {
     }
 }
 
-/// A posting list's (image position, weight) pairs.
-fn entries(list: &[u8]) -> impl Iterator<Item = (usize, f32)> + '_ {
+/// A posting list's entries: (image position, weight, the reference
+/// feature's `[angle, level, dx, dy]`).
+fn entries(list: &[u8]) -> impl Iterator<Item = (usize, f32, [u8; 4])> + '_ {
     list.chunks_exact(ENTRY).map(|p| {
         let pos = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes")) as usize;
-        (
-            pos,
-            f32::from_le_bytes(p[4..8].try_into().expect("4 bytes")),
-        )
+        let weight = f32::from_le_bytes(p[4..8].try_into().expect("4 bytes"));
+        (pos, weight, p[8..12].try_into().expect("4 bytes"))
     })
 }
 

@@ -258,7 +258,7 @@ impl VectorIndex {
     }
 
     fn distance(&self, query: &[f32], id: u32) -> f32 {
-        self.distances(query, &[id])[0]
+        self.side_by_side::<1>(query, &[id])[0]
     }
 
     /// Squared distances from `query` to each of `ids`, in order. Each is
@@ -266,8 +266,8 @@ impl VectorIndex {
     /// four, then one) are summed side by side, so that their additions
     /// do not wait on each other: one sum alone waits on its previous
     /// addition at every dimension, and that was most of a search's time.
-    fn distances(&self, query: &[f32], ids: &[u32]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(ids.len());
+    fn distances(&self, query: &[f32], ids: &[u32], out: &mut Vec<f32>) {
+        out.clear();
         let mut rest = ids;
         while rest.len() >= 8 {
             out.extend(self.side_by_side::<8>(query, &rest[..8]));
@@ -280,7 +280,6 @@ impl VectorIndex {
         for &id in rest {
             out.extend(self.side_by_side::<1>(query, &[id]));
         }
-        out
     }
 
     fn side_by_side<const N: usize>(&self, query: &[f32], ids: &[u32]) -> [f32; N] {
@@ -307,12 +306,14 @@ impl VectorIndex {
         let mut ep = self.entry;
         let mut best = self.distance(query, ep);
         let mut ids: Vec<u32> = Vec::with_capacity(LAYER0_LINKS);
+        let mut ds: Vec<f32> = Vec::with_capacity(LAYER0_LINKS);
         for level in (1..=self.top).rev() {
             loop {
                 let mut moved = false;
                 ids.clear();
                 ids.extend(self.links(ep, level));
-                for (l, d) in ids.iter().zip(self.distances(query, &ids)) {
+                self.distances(query, &ids, &mut ds);
+                for (l, &d) in ids.iter().zip(&ds) {
                     if d < best {
                         (ep, best, moved) = (*l, d, true);
                     }
@@ -334,7 +335,8 @@ impl VectorIndex {
             }
             ids.clear();
             ids.extend(self.links(c, 0).filter(|&l| visited.insert(l)));
-            for (&l, dl) in ids.iter().zip(self.distances(query, &ids)) {
+            self.distances(query, &ids, &mut ds);
+            for (&l, &dl) in ids.iter().zip(&ds) {
                 if found.len() < ef || found.peek().is_some_and(|w| dl < w.0.0) {
                     frontier.push(Reverse((Dist(dl), l)));
                     found.push((Dist(dl), l));
