@@ -6,18 +6,12 @@ use super::{DatabaseState, Engine, EngineError, type_matches};
 use crate::describe::describer::QueryDescriptors;
 use crate::search::candidates::candidates;
 use crate::search::pixels;
-use crate::search::remote::RemoteCandidate;
+use crate::search::remote::{RemoteCandidate, SENT_PER_RESULT};
 use crate::search::response::{RecordSummary, SearchOptions};
 use crate::search::scoring;
 use crate::store::ImageRef;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
-
-/// Records sent besides those the pixels judge: the best by score, this
-/// many times the results asked for. The asker's rivals' discount only
-/// lowers scores, so one ranked below them could reach the answer only if
-/// nearly every one above it were discounted.
-const SENT_PER_RESULT: usize = 3;
 
 impl Engine {
     /// Searches with descriptors a peer sent: every candidate the pixels

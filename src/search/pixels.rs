@@ -33,7 +33,7 @@ pub const CHECKED: usize = 2;
 /// …and any other whose local evidence alone would make a `match`, so
 /// that no candidate is called `match` without its whole picture judged
 /// (a sticker of one reference on a photo of another), up to this many.
-const CHECKED_MAX: usize = 8;
+pub const CHECKED_MAX: usize = 8;
 /// A photo outline this close to a verified one (corner error over its
 /// size) is also tried as the place of the reference in the photo.
 const NEAR_OUTLINE: f32 = 0.5;

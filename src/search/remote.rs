@@ -19,6 +19,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// Records a peer sends besides those the pixels judge: the best by
+/// score, this many times the results asked for. The asker's rivals'
+/// discount only lowers scores, so one ranked below them could reach the
+/// answer only if nearly every one above it were discounted.
+pub const SENT_PER_RESULT: usize = 3;
+
 /// One reference image a peer found for the descriptors it was sent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemoteCandidate {
@@ -93,6 +99,16 @@ pub fn finish(
     top: usize,
 ) -> Vec<Match> {
     candidates.retain(|c| plausible(c, query));
+    // No more than a peer of ours sends: what it costs us to judge a
+    // reply must not grow with what the peer chose to send.
+    candidates.truncate(pixels::CHECKED_MAX + SENT_PER_RESULT * top.max(1));
+    let mut grids = 0;
+    for c in candidates.iter_mut().filter(|c| c.grid.is_some()) {
+        grids += 1;
+        if grids > pixels::CHECKED_MAX {
+            c.grid = None;
+        }
+    }
     candidates.par_iter_mut().for_each(|c| {
         // Never take the peer's word for the pixels: only ours count.
         c.evidence.pixel_agreement = None;
@@ -168,6 +184,29 @@ mod tests {
             pairs: vec![([1.0, 2.0], [30.0, 40.0])],
             grid,
         }
+    }
+
+    #[test]
+    fn a_peer_sending_more_than_ours_would_is_judged_as_ours_is() {
+        let photo =
+            image::RgbImage::from_fn(200, 150, |x, y| image::Rgb([(x * y % 256) as u8, 90, 30]));
+        let query = Describer::new(Arc::new(ColourLayoutEmbedder)).query(&photo);
+        let inside = [[10.0, 10.0], [190.0, 10.0], [190.0, 140.0], [10.0, 140.0]];
+        let grid: Vec<u8> = (0..576u32).map(|i| (i * 37 % 251) as u8).collect();
+        let sent: Vec<RemoteCandidate> = (0..500)
+            .map(|i| {
+                let g = RemoteCandidate::encode_grid(&grid);
+                candidate(&format!("r{i:03}"), inside, Some(g))
+            })
+            .collect();
+        // Asked for more than it sent, the peer is taken whole; its grids
+        // are compared for as many candidates as a search of ours compares.
+        let got = finish(&query, sent, 600);
+        assert_eq!(got.len(), 500);
+        let judged = got
+            .iter()
+            .filter(|m| m.evidence.as_ref().unwrap().pixel_blocks.is_some());
+        assert_eq!(judged.count(), pixels::CHECKED_MAX);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::search::response::SearchOptions;
 use crate::search::scoring::CALIBRATION;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,9 +35,13 @@ pub async fn search_descriptors(
     Remote(remote): Remote,
     headers: HeaderMap,
     Query(p): Query<DescriptorParams>,
-    body: Bytes,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Officer)?;
+    // Read only once the key is good: a body is up to the upload limit.
+    let body = Bytes::from_request(request, &st)
+        .await
+        .map_err(|r| ApiError::unreadable_body(r.status(), r.body_text()))?;
     let mut entry = AuditEntry::new(
         caller.name,
         caller.role.as_str(),
@@ -81,6 +85,7 @@ async fn run(
         ..SearchOptions::default()
     };
     let answer = tokio::task::spawn_blocking(move || {
+        let _slot = slot; // held by the work, not by the request
         let query = wire
             .decode(engine.describer().embedder(), CALIBRATION)
             .map_err(|e| ApiError::bad_request(format!("descriptors: {e}")))?;
@@ -92,6 +97,5 @@ async fn run(
         })
     })
     .await??;
-    drop(slot);
     Ok(answer)
 }

@@ -130,7 +130,10 @@ pub async fn get_image(
             }
             Some(max) => {
                 let max = max.clamp(16, 4096);
-                let img = decode_path(path, engine.limits())?;
+                // The stored file, not the client's request, is at fault.
+                let img = decode_path(path, engine.limits()).map_err(|e| {
+                    ApiError::internal(format!("image {n} of record {id:?} cannot be shown: {e}"))
+                })?;
                 let img = crate::imaging::decode::fit_within(img, max);
                 let mut out = Vec::new();
                 image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)

@@ -9,7 +9,7 @@ use super::error::ApiError;
 use super::keys::Role;
 use crate::store::{Decision, Review};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,11 +34,14 @@ pub async fn post_review(
     State(st): State<Arc<AppState>>,
     Remote(remote): Remote,
     headers: HeaderMap,
-    body: Result<Json<ReviewBody>, axum::extract::rejection::JsonRejection>,
+    request: axum::extract::Request,
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Expert)?;
     st.writable()?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("review body: {e}")))?;
+    // Read only once the key is good.
+    let Json(body) = Json::<ReviewBody>::from_request(request, &st)
+        .await
+        .map_err(|e| ApiError::unreadable_body(e.status(), format!("review body: {e}")))?;
     let mut entry = audit_entry(&caller, "review", remote, &body.record);
     entry.request = json!({"decision": body.decision, "note": body.note});
     entry.photo_sha256 = Some(body.photo_sha256.clone());

@@ -91,8 +91,20 @@ struct PhotoRequest {
     context: Context,
 }
 
-/// The longest context field kept with a sighting.
+/// The longest context field kept with a sighting, and the most bytes of
+/// words a search takes.
 const MAX_CONTEXT: usize = 2_000;
+
+/// Words typed by a person: refused past [`MAX_CONTEXT`] bytes, so that
+/// what a search costs does not grow with what a client sends.
+fn check_words(name: &str, text: &str) -> Result<(), ApiError> {
+    match text.len() > MAX_CONTEXT {
+        true => Err(ApiError::bad_request(format!(
+            "`{name}`: at most {MAX_CONTEXT} bytes of words"
+        ))),
+        false => Ok(()),
+    }
+}
 
 async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError> {
     let mut photo = None;
@@ -103,7 +115,11 @@ async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError>
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
             "photo" => photo = Some(field.bytes().await?.to_vec()),
-            "text" => opts.text = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
+            "text" => {
+                let text = field.text().await?;
+                check_words("text", &text)?;
+                opts.text = Some(text).filter(|t| !t.trim().is_empty());
+            }
             "type" => opts.object_type = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
             "top" => opts.top = parse_top(&field.text().await?)?,
             "max_objects" => opts.max_objects = parse_max_objects(&field.text().await?)?,
@@ -276,6 +292,9 @@ async fn run_photo_search(
     let photo_sha = sha.clone();
     let read_only = st.writable().err().map(|e| e.message);
     let (resp, (w, h), kept, query) = tokio::task::spawn_blocking(move || {
+        // Held by the work itself: a request dropped (timed out, its
+        // client gone) does not free the slot while the search still runs.
+        let _slot = slot;
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
         let started = std::time::Instant::now();
@@ -303,8 +322,8 @@ async fn run_photo_search(
     if let Some(stages) = &resp.stages {
         st.metrics.search_stages(stages);
     }
-    // Our part is done: the slot is not held while the peers finish.
-    drop(slot);
+    // Our part is done: the slot was freed with it, not held while the
+    // peers finish.
     let (sighting, sighting_error) = match kept {
         None => (None, None),
         Some(Ok(id)) => (Some(id), None),
@@ -446,6 +465,7 @@ async fn run_text_search(
     if q.trim().is_empty() {
         return Err(ApiError::bad_request("the query `q` is empty"));
     }
+    check_words("q", &q)?;
     let top = p.top.as_deref().map(parse_top).transpose()?.unwrap_or(10);
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,

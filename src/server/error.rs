@@ -32,6 +32,15 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// A body that could not be read: over the upload limit (413), or
+    /// not what it should be (400).
+    pub fn unreadable_body(status: StatusCode, message: impl Into<String>) -> ApiError {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "upload_too_large", message),
+            _ => ApiError::bad_request(message),
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }

@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod peers;
 pub mod ratelimit;
 pub mod request;
+mod slots;
 mod web;
 mod webhook;
 
@@ -41,9 +42,9 @@ use error::ApiError;
 use keys::{KeyFile, KeySet};
 use metrics::Metrics;
 use ratelimit::RateLimiter;
+use slots::SearchSlots;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -115,8 +116,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub audit: AuditLog,
     pub metrics: Arc<Metrics>,
-    searches: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    searches: SearchSlots,
 }
 
 fn mtime(path: &std::path::Path) -> Option<SystemTime> {
@@ -136,8 +136,7 @@ impl AppState {
             limiter: RateLimiter::default(),
             audit,
             metrics: Arc::new(Metrics::default()),
-            searches: Arc::new(Semaphore::new(opts.concurrent_searches.max(1))),
-            waiting: AtomicUsize::new(0),
+            searches: SearchSlots::new(opts.concurrent_searches, opts.search_queue),
             opts,
         }))
     }
@@ -198,21 +197,7 @@ impl AppState {
 
     /// A slot to compute a search in, after waiting in a bounded queue.
     async fn search_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        if let Ok(p) = self.searches.clone().try_acquire_owned() {
-            return Ok(p);
-        }
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.opts.search_queue {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "too many searches are waiting; retry shortly",
-            )
-            .retry_after(1));
-        }
-        let permit = self.searches.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        permit.map_err(|_| ApiError::internal("search slots closed"))
+        self.searches.acquire().await
     }
 
     /// Appends to the audit log off the async threads (it fsyncs). When the

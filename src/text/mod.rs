@@ -485,6 +485,22 @@ mod tests {
     }
 
     #[test]
+    fn only_the_first_words_of_a_long_query_are_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = index(dir.path());
+        let any = TextFilter::default();
+        // A repeated word counts once; 200,000 distinct ones cost no more
+        // than the first [`query::MAX_QUERY_WORDS`].
+        let filler: String = (0..200_000).map(|i| format!(" x{i}")).collect();
+        let cezanne = "cezanne ".repeat(1_000);
+        assert_eq!(ids(&idx, &format!("{cezanne}boat{filler}"), &any)[0], "1");
+        let late = (0..query::MAX_QUERY_WORDS)
+            .map(|i| format!("x{i} "))
+            .collect::<String>();
+        assert!(ids(&idx, &format!("{late}cezanne"), &any).is_empty());
+    }
+
+    #[test]
     fn query_syntax_is_not_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let idx = index(dir.path());

@@ -22,6 +22,11 @@ use tantivy::{Searcher, TantivyDocument, Term};
 /// `score / (score + SCORE_HALF × word bonus)` maps scores into [0, 1);
 /// one typed word found in a title lands near 0.45, three words near 0.7.
 const SCORE_HALF: f32 = 1.5;
+/// Distinct words of a query that are searched, in the order typed: a
+/// description runs to a few dozen; more would only cost (each word is a
+/// clause with its stems, typos and concepts), and the cost must not grow
+/// with what a client sends.
+pub const MAX_QUERY_WORDS: usize = 64;
 /// BM25's term-frequency saturation in tantivy (`k1`): a term's score is
 /// at most idf × (k1 + 1).
 const BM25_K1: f32 = 1.2;
@@ -299,8 +304,12 @@ impl TextIndex {
         let lex = self.lexicon(&searcher)?;
         let bonus = word_bonus(searcher.num_docs());
         let mut words: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for w in query.split(|c: char| !c.is_alphanumeric()) {
-            if !w.is_empty() && !words.iter().any(|x| x.to_lowercase() == w.to_lowercase()) {
+            if words.len() == MAX_QUERY_WORDS {
+                break;
+            }
+            if !w.is_empty() && seen.insert(w.to_lowercase()) {
                 words.push(w);
             }
         }

@@ -110,6 +110,12 @@ fn keys_and_roles_are_enforced() {
     // Unknown routes and methods get the same error shape.
     assert_eq!(srv.get("/v2/nothing", None).error_code(), "no_route");
     assert_eq!(srv.delete("/v1/search/text", None).status, 405);
+    // Any token is a method to HTTP: unknown ones share one metrics label.
+    let odd = srv.raw_exchange("FROBNICATE123 /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(odd.is_some_and(|a| a.starts_with("HTTP/1.1 405")));
+    let m = srv.get("/metrics", Some(&srv.keys.officer)).text();
+    assert!(!m.contains("FROBNICATE123"), "{m}");
+    assert!(m.contains(r#"method="other""#), "{m}");
     let doc = srv.get("/openapi.json", None).json();
     assert!(doc["paths"]["/v1/search"]["post"].is_object());
 }
@@ -220,6 +226,41 @@ fn hostile_uploads_get_clear_errors_and_the_server_stays_up() {
             .text("top", "100000"),
     );
     assert_eq!(r.status, 400, "{}", r.text());
+    // Words past 2,000 bytes, with a photo or alone: refused, not searched.
+    let words = "gold ".repeat(500);
+    let r = srv.send(
+        "POST",
+        "/v1/search",
+        officer,
+        Form::new()
+            .file(
+                "photo",
+                "q.jpg",
+                &std::fs::read(query("demo-005_rot90.jpg")).unwrap(),
+            )
+            .text("text", &words),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("`text`: at most 2000 bytes"),
+        "{}",
+        r.text()
+    );
+    let r = srv.get(
+        &format!("/v1/search/text?q={}", words.replace(' ', "+")),
+        officer,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    // A body is not read before its key is checked: a request without a
+    // key that declares a large body is refused at once, the body unsent.
+    for path in ["/v1/search/descriptors", "/v1/reviews"] {
+        let head = srv.raw_exchange(&format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            512 << 10
+        ));
+        let head = head.expect("an answer before the body");
+        assert!(head.starts_with("HTTP/1.1 401"), "{path}: {head}");
+    }
     // Every failure was audited with its status; the server still works.
     let log = srv
         .get("/v1/audit?action=search&limit=50", Some(&srv.keys.expert))

@@ -1,0 +1,89 @@
+//! The searches computed at once, and a bounded queue of those waiting
+//! for a turn: a search is CPU-bound, so beyond the slots more at once
+//! only makes each slower, and beyond the queue a client is told to retry.
+
+use super::error::ApiError;
+use axum::http::StatusCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub struct SearchSlots {
+    slots: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
+}
+
+impl SearchSlots {
+    pub fn new(slots: usize, queue: usize) -> SearchSlots {
+        SearchSlots {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            waiting: AtomicUsize::new(0),
+            queue,
+        }
+    }
+
+    /// A slot, after waiting in the queue; 503 when the queue is full.
+    /// Hold the permit where the work runs (a blocking task), not in the
+    /// request: a request dropped mid-search must not free the slot.
+    pub async fn acquire(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(p) = self.slots.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many searches are waiting; retry shortly",
+            )
+            .retry_after(1));
+        }
+        // Counted out however the wait ends: a request dropped while it
+        // waits (timed out, its client gone) leaves the queue too.
+        let _waiting = Waiting(&self.waiting);
+        let permit = self.slots.clone().acquire_owned().await;
+        permit.map_err(|_| ApiError::internal("search slots closed"))
+    }
+}
+
+/// One request waiting for a slot, counted out when dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_request_dropped_while_waiting_leaves_the_queue() {
+        let slots = Arc::new(SearchSlots::new(1, 1));
+        let busy = slots.acquire().await.unwrap();
+        // Waits, then is dropped as the server's timeout drops a request.
+        for _ in 0..3 {
+            let waited = tokio::time::timeout(Duration::from_millis(20), slots.acquire()).await;
+            assert!(waited.is_err(), "the only slot is taken: it waits");
+        }
+        // The queue has room again: the next one waits for its turn…
+        let next = tokio::spawn({
+            let slots = Arc::clone(&slots);
+            async move { slots.acquire().await.map(drop) }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // …and a second one finds the queue full.
+        let refused = slots.acquire().await.expect_err("the queue holds one");
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        drop(busy);
+        let got = tokio::time::timeout(Duration::from_secs(5), next).await;
+        assert!(
+            matches!(got, Ok(Ok(Ok(())))),
+            "the waiting one got the slot"
+        );
+    }
+}
