@@ -47,18 +47,24 @@ pub(super) fn audit_entry(
     e
 }
 
-/// Runs `f`, then audits it with the status it ended in.
-pub(super) async fn audited<T>(
+/// Runs `f`, then audits it with the status it ended in. On a task of its
+/// own: a write whose request is dropped (timed out waiting for the write
+/// lock, its client gone) still ends, and is still audited.
+pub(super) async fn audited<T: Send + 'static>(
     st: &Arc<AppState>,
     mut entry: AuditEntry,
-    f: impl Future<Output = Result<T, ApiError>>,
+    f: impl Future<Output = Result<T, ApiError>> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let result = f.await;
-    if let Err(e) = &result {
-        entry.failed(e.status.as_u16(), e.code);
-    }
-    st.record(entry).await;
-    result
+    let st = Arc::clone(st);
+    tokio::spawn(async move {
+        let result = f.await;
+        if let Err(e) = &result {
+            entry.failed(e.status.as_u16(), e.code);
+        }
+        st.record(entry).await;
+        result
+    })
+    .await?
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -74,8 +80,8 @@ pub async fn get_record(
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Expert)?;
     let entry = audit_entry(&caller, "read_record", remote, &id);
-    audited(&st, entry, async {
-        let engine = st.engine();
+    let engine = st.engine();
+    audited(&st, entry, async move {
         let key = id.clone();
         let record = tokio::task::spawn_blocking(move || engine.record(&key))
             .await??

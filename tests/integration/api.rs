@@ -508,3 +508,33 @@ fn words_given_with_a_photo_say_when_they_reorder() {
     assert_eq!(v["verdict"], "none", "{v}");
     assert!(v["matches"][0]["words"].as_f64().unwrap() > 0.0, "{v}");
 }
+
+#[test]
+fn a_write_that_outlives_its_request_is_still_audited() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &["--timeout", "1"]);
+    // Another writer (a CLI import) holds the index's write lock.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ix.path().join("ix").join("write.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let r = srv.delete("/v1/records/demo-014", Some(&srv.keys.curator));
+    assert_eq!(r.status, 408, "{}", r.text());
+    drop(lock);
+    // The delete goes on once the lock is free, and the audit says so.
+    let expert = Some(srv.keys.expert.as_str());
+    let gone = || srv.get("/v1/records/demo-014", expert).status == 404;
+    assert!(srv.wait_for(20, gone), "the delete never happened");
+    let audited = || {
+        let log = srv.get("/v1/audit?action=delete_record", expert).json();
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["ids"][0] == "demo-014" && e["status"] == 200 && e["key"] == "curator-1")
+    };
+    assert!(srv.wait_for(10, audited), "the delete was not audited");
+}
