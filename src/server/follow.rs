@@ -27,6 +27,15 @@ pub fn open(
             root.display()
         )
     })?;
+    open_named(root, name, embedder)
+}
+
+/// Opens snapshot `name` of `root`, if it verifies whole.
+fn open_named(
+    root: &Path,
+    name: String,
+    embedder: Arc<dyn crate::describe::embed::Embedder>,
+) -> anyhow::Result<(String, Engine)> {
     let dir = root.join(&name);
     // Sizes first, touching nothing: a copy in progress is left alone.
     crate::jobs::snapshot::is_whole(&dir)
@@ -68,9 +77,12 @@ pub async fn watch(st: Arc<AppState>, root: std::path::PathBuf) {
             }
             continue;
         }
+        let Some(name) = named.clone() else { continue };
         let embedder = st.engine().describer().embedder_arc();
         let from = root.clone();
-        match tokio::task::spawn_blocking(move || open(&from, embedder)).await {
+        // The snapshot looked at, not CURRENT read again: it may have moved
+        // on, and a damaged one must be the one remembered as damaged.
+        match tokio::task::spawn_blocking(move || open_named(&from, name, embedder)).await {
             Ok(Ok((name, engine))) => {
                 tracing::info!(snapshot = %name, "serving a newer snapshot");
                 st.switch(name, engine);

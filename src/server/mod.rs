@@ -104,12 +104,17 @@ impl ServeOptions {
     }
 }
 
+struct Served {
+    engine: Arc<Engine>,
+    snapshot: Option<String>,
+}
+
 pub struct AppState {
-    /// The index served; replaced whole when a followed snapshot changes
-    /// (`follow.rs`), so take it once per request with [`AppState::engine`].
-    engine: RwLock<Arc<Engine>>,
-    /// The snapshot served, when following a folder of snapshots.
-    snapshot: RwLock<Option<String>>,
+    /// The index served and, when following a folder of snapshots, which
+    /// snapshot it is: replaced together when a followed snapshot changes
+    /// (`follow.rs`), so take the engine once per request with
+    /// [`AppState::engine`].
+    served: RwLock<Served>,
     pub opts: ServeOptions,
     keys: RwLock<Arc<KeySet>>,
     keys_mtime: Mutex<Option<SystemTime>>,
@@ -129,8 +134,10 @@ impl AppState {
         let audit = AuditLog::open(&opts.audit, opts.audit_photos.clone())
             .map_err(|e| anyhow::anyhow!("{}: {e}", opts.audit.display()))?;
         Ok(Arc::new(AppState {
-            engine: RwLock::new(engine),
-            snapshot: RwLock::new(None),
+            served: RwLock::new(Served {
+                engine,
+                snapshot: None,
+            }),
             keys_mtime: Mutex::new(mtime(&opts.keys)),
             keys: RwLock::new(Arc::new(keys)),
             limiter: RateLimiter::default(),
@@ -143,21 +150,32 @@ impl AppState {
 
     /// The index as of now: a request keeps this one to its end.
     pub fn engine(&self) -> Arc<Engine> {
-        Arc::clone(&self.engine.read().unwrap_or_else(|p| p.into_inner()))
+        Arc::clone(&self.served.read().unwrap_or_else(|p| p.into_inner()).engine)
     }
 
     /// The snapshot served, when following.
     pub fn snapshot(&self) -> Option<String> {
-        self.snapshot
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.served().1
+    }
+
+    /// The index and the snapshot it is, read together.
+    fn served(&self) -> (Arc<Engine>, Option<String>) {
+        let s = self.served.read().unwrap_or_else(|p| p.into_inner());
+        (Arc::clone(&s.engine), s.snapshot.clone())
     }
 
     /// Serves `engine` (snapshot `name`) from the next request on.
     fn switch(&self, name: String, engine: Engine) {
-        *self.engine.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(engine);
-        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Some(name);
+        let new = Served {
+            engine: Arc::new(engine),
+            snapshot: Some(name),
+        };
+        let old = std::mem::replace(
+            &mut *self.served.write().unwrap_or_else(|p| p.into_inner()),
+            new,
+        );
+        // Unmapped outside the lock, if no request still holds it.
+        drop(old);
     }
 
     /// Writes go to the primary: a replica following snapshots refuses them.
@@ -285,10 +303,10 @@ async fn health() -> &'static str {
 async fn ready(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let engine = st.engine();
+    let (engine, snapshot) = st.served();
     let db = tokio::task::spawn_blocking(move || engine.database_state()).await??;
     Ok(axum::Json(
-        serde_json::json!({"ready": true, "database": db, "snapshot": st.snapshot()}),
+        serde_json::json!({"ready": true, "database": db, "snapshot": snapshot}),
     ))
 }
 
@@ -327,7 +345,11 @@ pub fn serve_snapshot(
     opts: ServeOptions,
 ) -> anyhow::Result<()> {
     let state = AppState::new(Arc::new(engine), opts)?;
-    *state.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
+    state
+        .served
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .snapshot = snapshot;
     if state.keys().is_empty() {
         anyhow::bail!(
             "{}: no API keys: make one with `provenance keys add --keys {} --role officer --name NAME`",
