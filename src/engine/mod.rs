@@ -13,6 +13,7 @@
 //! argument parsing, HTTP, printing.
 
 pub mod builder;
+mod readers;
 mod remote;
 mod reviews;
 mod search;
@@ -42,6 +43,7 @@ use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use builder::{build_generation, open_current, read_current, update_generation};
 use rayon::prelude::*;
+use readers::{Reader, Readers};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -70,6 +72,8 @@ pub enum EngineError {
 pub struct Engine {
     paths: IndexPaths,
     store: Mutex<Store>,
+    /// Connections for the searches' reads (`readers.rs`).
+    readers: Readers,
     text: TextIndex,
     generation: RwLock<Arc<Generation>>,
     describer: Describer,
@@ -163,6 +167,7 @@ impl Engine {
             None => build_generation(&paths, &describer, current.unwrap_or(0))?,
         };
         let engine = Engine {
+            readers: Readers::new(paths.store()),
             paths,
             store: Mutex::new(store),
             text,
@@ -230,6 +235,12 @@ impl Engine {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A connection for reads only, not shared with writes or with the
+    /// other searches running.
+    pub(crate) fn reader(&self) -> Result<Reader<'_>, EngineError> {
+        Ok(self.readers.get()?)
+    }
+
     /// The live generation; the caller's `Arc` stays valid across commits.
     pub fn generation(&self) -> Arc<Generation> {
         self.generation
@@ -261,7 +272,7 @@ impl Engine {
         top: usize,
     ) -> Result<SearchResponse, EngineError> {
         let hits = self.text.search(query, filter, top)?;
-        let store = self.store();
+        let store = self.reader()?;
         let mut matches = Vec::with_capacity(hits.len());
         for h in hits {
             if let Some(record) = store.get(&h.id)? {

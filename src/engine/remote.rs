@@ -33,7 +33,7 @@ impl Engine {
         let mut others: Vec<(usize, RemoteCandidate, f32)> = Vec::new();
         let mut other_of: HashMap<String, usize> = HashMap::new();
         {
-            let store = self.store();
+            let store = self.reader()?;
             for (i, (pos, ev, pairs)) in evidence.into_iter().enumerate() {
                 let Some(image) = store.image(generation.slot(pos))? else {
                     continue; // replaced since this generation was built

@@ -95,7 +95,7 @@ impl Engine {
         drop(img);
         let mut best: HashMap<String, Match> = HashMap::new();
         {
-            let store = self.store();
+            let store = self.reader()?;
             for (pos, ev, pairs) in evidence {
                 let Some(image) = store.image(generation.slot(pos))? else {
                     continue; // replaced since this generation was built
@@ -245,7 +245,7 @@ impl Engine {
         chosen: &[usize],
     ) -> Result<(), EngineError> {
         let images: Vec<Option<ImageRef>> = {
-            let store = self.store();
+            let store = self.reader()?;
             chosen
                 .iter()
                 .map(|&i| store.image(generation.slot(evidence[i].0)))

@@ -124,6 +124,29 @@ impl Store {
         Ok(store)
     }
 
+    /// Another connection to an existing store, for reads only
+    /// (`query_only`): searches read their candidates side by side instead
+    /// of in turn on the one writing connection, and in WAL mode a reader
+    /// never waits for a writer's transaction.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        // The same page cache as the writing connection's (see `init`).
+        conn.execute_batch(
+            "PRAGMA query_only=1;
+             PRAGMA busy_timeout=10000;
+             PRAGMA cache_size=-32768;",
+        )
+        .map_err(err)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         |source| StoreError::Sqlite {
             path: self.path.clone(),
