@@ -153,8 +153,9 @@ pub fn render(
 /// were most of a phone photo's description.
 fn sample_rgb(raw: &[u8], dims: (usize, usize), at: &[[f64; 2]]) -> Vec<[f32; 3]> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && raw.len() < i32::MAX as usize {
-        // SAFETY: the CPU has AVX2.
+    if std::arch::is_x86_feature_detected!("avx2") && (4..i32::MAX as usize).contains(&raw.len()) {
+        // SAFETY: the CPU has AVX2; a buffer of at least four bytes holds
+        // the four-byte gathers the last-pixel test lets through.
         return unsafe { avx2::sample_rgb(raw, dims, at) };
     }
     at.iter()

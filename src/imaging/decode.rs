@@ -78,6 +78,23 @@ fn decode_reader<R: BufRead + Seek>(
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     check_declared_size(name, width, height, limits)?;
+    // `from_decoder` does not hold the pixel buffer itself to `max_alloc`
+    // (image 0.25: only `ImageReader::decode` does); 16-bit RGBA would take
+    // 8 bytes a pixel.
+    let bytes = decoder.total_bytes();
+    if bytes > limits.max_alloc {
+        return Err(DecodeError::TooManyPixels {
+            name: name.into(),
+            width,
+            height,
+            limit: format!(
+                "{} MiB to decode at {:?}, over {} MiB",
+                bytes >> 20,
+                decoder.color_type(),
+                limits.max_alloc >> 20
+            ),
+        });
+    }
     // A missing or unreadable EXIF block is not an error: the pixels are still good.
     let orientation = decoder
         .orientation()
@@ -182,6 +199,26 @@ mod tests {
             matches!(err, DecodeError::TooManyPixels { width: 300, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_decoded_buffer_is_held_to_the_allocation_limit() {
+        // 16-bit RGBA: 8 bytes a pixel, within the pixel limit.
+        let img = image::ImageBuffer::<image::Rgba<u16>, Vec<u16>>::new(1000, 1000);
+        let mut buf = Vec::new();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png)
+            .unwrap();
+        let limits = DecodeLimits {
+            max_alloc: 4 << 20,
+            ..DecodeLimits::default()
+        };
+        let err = decode_bytes(&buf, "deep.png", &limits).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::TooManyPixels { width: 1000, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("7 MiB to decode"), "{err}");
+        decode_bytes(&buf, "deep.png", &DecodeLimits::default()).unwrap();
     }
 
     #[test]

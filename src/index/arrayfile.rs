@@ -183,9 +183,13 @@ impl MappedArray {
         }
         let es = u32_at(12);
         let count = u64::from_le_bytes(map[16..24].try_into().unwrap());
-        let expected = HEADER as u64 + count * es as u64;
-        if es != elem_size || expected != size {
-            return Err(bad_len(expected));
+        // Checked: a flipped high bit of the count must not wrap around to
+        // the file's size (the checksum covers the payload, not the count).
+        let expected = count
+            .checked_mul(es as u64)
+            .and_then(|n| n.checked_add(HEADER as u64));
+        if es != elem_size || expected != Some(size) {
+            return Err(bad_len(expected.unwrap_or(u64::MAX)));
         }
         let crc = u32_at(24);
         // The header's spare bytes are written as zero: anything else is
@@ -294,6 +298,14 @@ mod tests {
         std::fs::write(&p, &bytes).unwrap();
         let a = MappedArray::open(&p, *b"TESTARR1", 8).unwrap();
         assert!(matches!(a.verify(), Err(ArrayFileError::Checksum { .. })));
+        // A count whose product with the element size wraps to the size.
+        let mut wrapped = bytes.clone();
+        wrapped[16..24].copy_from_slice(&(8u64 + (1 << 61)).to_le_bytes());
+        std::fs::write(&p, &wrapped).unwrap();
+        assert!(matches!(
+            MappedArray::open(&p, *b"TESTARR1", 8),
+            Err(ArrayFileError::Length { .. })
+        ));
         bytes.truncate(50);
         std::fs::write(&p, &bytes).unwrap();
         assert!(matches!(
