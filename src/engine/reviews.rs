@@ -35,10 +35,7 @@ impl Engine {
         if !self.store().has_reviews()? {
             return Ok(None);
         }
-        let bytes = std::fs::read(photo).map_err(|source| EngineError::Io {
-            path: photo.to_path_buf(),
-            source,
-        })?;
+        let bytes = crate::imaging::decode::read_limited(photo, &self.limits)?;
         Ok(Some(sha256_hex(&bytes)))
     }
 

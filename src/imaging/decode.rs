@@ -13,21 +13,49 @@ use std::path::Path;
 
 /// Reads and decodes an image file. `name` in errors is the path as given.
 pub fn decode_path(path: &Path, limits: &DecodeLimits) -> Result<RgbImage, DecodeError> {
+    let bytes = read_limited(path, limits)?;
+    decode_bytes(&bytes, &path.display().to_string(), limits)
+}
+
+/// A file's bytes, if it is a regular file within `max_file_bytes`: a
+/// FIFO or a link to a device in a seized folder would block or never end,
+/// and a file growing while read stops at the limit.
+pub fn read_limited(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, DecodeError> {
+    use std::io::Read;
     let name = path.display().to_string();
     let io = |source| DecodeError::Io {
         name: name.clone(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
+    let regular = |meta: &std::fs::Metadata| match meta.is_file() {
+        true => Ok(()),
+        false => Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a folder, a device, a pipe or a socket)",
+        ))),
+    };
+    // Looked at before opening: opening a pipe waits for a writer.
+    regular(&std::fs::metadata(path).map_err(io)?)?;
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    regular(&meta)?;
+    let too_large = |bytes| DecodeError::FileTooLarge {
+        name: name.clone(),
+        bytes,
+        limit: limits.max_file_bytes,
+    };
     if meta.len() > limits.max_file_bytes {
-        return Err(DecodeError::FileTooLarge {
-            name,
-            bytes: meta.len(),
-            limit: limits.max_file_bytes,
-        });
+        return Err(too_large(meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(io)?;
-    decode_bytes(&bytes, &name, limits)
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    (&mut file)
+        .take(limits.max_file_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Decodes an in-memory image (an upload). `name` is used in errors only.

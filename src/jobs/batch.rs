@@ -391,10 +391,14 @@ fn search_chunk(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(input) = chunk.get(i) else { break };
-                        let done = match keep {
-                            None => (search_one(engine, input, opts), None),
-                            Some(keep) => search_and_keep(engine, input, opts, keep),
-                        };
+                        // A bug met on one photo fails that photo's line,
+                        // not the lot (a seizure is searched for hours).
+                        let done =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match keep {
+                                None => (search_one(engine, input, opts), None),
+                                Some(keep) => search_and_keep(engine, input, opts, keep),
+                            }))
+                            .unwrap_or_else(|panic| (panicked(input, panic.as_ref()), None));
                         mine.push((i, done));
                         progress.advance(1);
                     }
@@ -429,9 +433,9 @@ fn search_and_keep(
         words: None,
         stages: None,
     };
-    let bytes = match std::fs::read(&input.path) {
+    let bytes = match crate::imaging::decode::read_limited(&input.path, engine.limits()) {
         Ok(b) => b,
-        Err(e) => return (failed(format!("{}: {e}", input.path.display())), None),
+        Err(e) => return (failed(e.to_string()), None),
     };
     let sha = crate::engine::sha256_hex(&bytes);
     let img = match crate::imaging::decode::decode_bytes(&bytes, &input.query, engine.limits()) {
@@ -464,6 +468,28 @@ fn search_and_keep(
         ..BatchLine::from_response(input.query.clone(), &resp, t.elapsed().as_secs_f64())
     };
     (line, Some((sighting, image)))
+}
+
+/// The line of a photo whose search panicked: its error names the file and
+/// says it is a fault of provenance, not of the photo.
+fn panicked(input: &BatchInput, panic: &(dyn std::any::Any + Send)) -> BatchLine {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    BatchLine {
+        query: input.query.clone(),
+        matches: Vec::new(),
+        sec: 0.0,
+        error: Some(format!(
+            "{}: the search failed inside provenance (a bug, please report it): {what}",
+            input.path.display()
+        )),
+        sighting: None,
+        words: None,
+        stages: None,
+    }
 }
 
 /// One photo's line, timed from reading its file to its verdicts.

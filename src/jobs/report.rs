@@ -215,10 +215,12 @@ pub fn write_html(
         "made": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         "rows": rows,
     });
-    // The JSON sits in a <script> element: "</" must not end it early.
+    // The JSON sits in a <script> element: no "<" at all, or a name such
+    // as "<!--<script>" (legal in a seized folder) would change how the
+    // browser reads the rest of the page ("\u003c" is the same string).
     let json = serde_json::to_string(&data)
         .expect("rows serialise")
-        .replace("</", "<\\/");
+        .replace('<', "\\u003c");
     let html = PAGE.replace("/*DATA*/null", &json);
     crate::paths::write_atomic(page, html.as_bytes()).map_err(io(page))?;
     Ok(rows.len())

@@ -214,6 +214,39 @@ fn empty_folder_is_an_error() {
     assert!(out.stderr.contains("no files"), "{}", out.stderr);
 }
 
+/// What a seized phone's dump may hold besides photos: a pipe, a link to a
+/// device. Each gets a line with its error; none hangs or fills memory.
+#[cfg(unix)]
+#[test]
+fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
+    let ix = Index::demo();
+    let lot = ix.scratch("lot");
+    std::fs::create_dir_all(&lot).unwrap();
+    let photo = fixture("demo/queries/demo-005_rot90.jpg");
+    std::fs::copy(&photo, lot.join("a.jpg")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", lot.join("b.jpg")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(lot.join("c.jpg"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for keep in [false, true] {
+        let out = ix.scratch("lot.jsonl");
+        let mut args = vec![lot.as_os_str(), "--out".as_ref(), out.as_os_str()];
+        if keep {
+            args.push("--keep".as_ref());
+        }
+        ix.cmd("batch", &args).ok();
+        let got = lines(&out);
+        assert_eq!(queries(&got), ["a.jpg", "b.jpg", "c.jpg"]);
+        assert_eq!(got[0]["matches"][0]["id"], "demo-005", "{}", got[0]);
+        for l in &got[1..] {
+            let e = l["error"].as_str().unwrap_or_else(|| panic!("{l}"));
+            assert!(e.contains("not a regular file"), "{e}");
+        }
+    }
+}
+
 /// `--shard I/N`: three runs cover every photo exactly once, each line as
 /// the unsharded run wrote it (timing aside).
 #[test]
