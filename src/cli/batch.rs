@@ -155,13 +155,13 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         eprintln!("{} photos kept as sightings", summary.kept);
     }
     if let Some(page) = report {
-        let rows = crate::jobs::report::write_html(
+        let written = crate::jobs::report::write_html(
             &engine,
             std::slice::from_ref(&out),
             &all_inputs,
             &page,
         )?;
-        eprintln!("report of {rows} photos in {}", page.display());
+        eprintln!("report of {} photos in {}", written.rows, page.display());
     }
     if let Some(csv) = report_csv {
         let rows = crate::jobs::report::write_csv(&engine, std::slice::from_ref(&out), &csv)?;
@@ -192,11 +192,19 @@ pub struct ReportArgs {
 
 pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     let engine = open_existing(&args.index, emb)?;
-    let inputs = batch::list_inputs(&args.input)?;
+    let mut inputs = batch::list_inputs(&args.input)?;
+    // The parts and the report may be written inside the folder searched.
+    let written: Vec<PathBuf> = (args.parts.iter().chain(&args.out).chain(&args.csv))
+        .filter_map(|p| std::path::absolute(p).ok())
+        .collect();
+    inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| !written.contains(&p)));
+    let answered = crate::jobs::report::answered(&args.parts)?;
+    let unsearched = crate::jobs::report::unsearched(answered.iter().map(String::as_str), &inputs);
     if let Some(page) = &args.out {
-        let rows = crate::jobs::report::write_html(&engine, &args.parts, &inputs, page)?;
+        let written = crate::jobs::report::write_html(&engine, &args.parts, &inputs, page)?;
         eprintln!(
-            "report of {rows} photos from {} parts in {}",
+            "report of {} photos from {} parts in {}",
+            written.rows,
             args.parts.len(),
             page.display()
         );
@@ -204,6 +212,22 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     if let Some(csv) = &args.csv {
         let rows = crate::jobs::report::write_csv(&engine, &args.parts, csv)?;
         eprintln!("{rows} rows in {}", csv.display());
+    }
+    if !unsearched.is_empty() {
+        // Written all the same, and said: the lot is not reconciled yet.
+        eprintln!(
+            "{} of {} photos have no result line in these parts (a shard not run or not finished: run it, or --resume it): {}{}",
+            unsearched.len(),
+            inputs.len(),
+            unsearched
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if unsearched.len() > 10 { ", ..." } else { "" }
+        );
+        return Ok(1);
     }
     Ok(0)
 }

@@ -167,13 +167,53 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
 /// Writes `page` (HTML) with its thumbnails in `PAGE_files/` beside it.
 /// `inputs` says where each query's photo is; `results` is the batch
 /// output the rows come from.
+/// What a written page holds.
+#[derive(Debug)]
+pub struct Written {
+    pub rows: usize,
+    /// Inputs no result line answers (a shard not run, or not finished):
+    /// the page says so, and so must whoever writes it.
+    pub unsearched: Vec<String>,
+}
+
+/// The inputs that no answered query names, in input order.
+pub fn unsearched<'a>(
+    answered: impl Iterator<Item = &'a str>,
+    inputs: &[BatchInput],
+) -> Vec<String> {
+    let answered: std::collections::HashSet<&str> = answered.collect();
+    inputs
+        .iter()
+        .filter(|i| !answered.contains(i.query.as_str()))
+        .map(|i| i.query.clone())
+        .collect()
+}
+
+/// The queries the result files answer (their lines' `query`), without
+/// making their rows.
+pub fn answered(results: &[PathBuf]) -> Result<Vec<String>, ReportError> {
+    let mut out = Vec::new();
+    for results in results {
+        let text = std::fs::read_to_string(results).map_err(io(results))?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if let Ok(v) = serde_json::from_str::<Value>(line)
+                && let Some(q) = v["query"].as_str()
+            {
+                out.push(q.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub fn write_html(
     engine: &Engine,
     results: &[PathBuf],
     inputs: &[BatchInput],
     page: &Path,
-) -> Result<usize, ReportError> {
+) -> Result<Written, ReportError> {
     let mut rows = rows(engine, results)?;
+    let unsearched = unsearched(rows.iter().map(|r| r.query.as_str()), inputs);
     let stem = page
         .file_stem()
         .map_or("report".into(), |s| s.to_string_lossy().into_owned());
@@ -214,6 +254,9 @@ pub fn write_html(
         "results": results.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
         "made": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         "rows": rows,
+        // Named up to a screenful; counted in full.
+        "unsearched": unsearched.iter().take(100).collect::<Vec<_>>(),
+        "unsearched_count": unsearched.len(),
     });
     // The JSON sits in a <script> element: no "<" at all, or a name such
     // as "<!--<script>" (legal in a seized folder) would change how the
@@ -223,7 +266,10 @@ pub fn write_html(
         .replace('<', "\\u003c");
     let html = PAGE.replace("/*DATA*/null", &json);
     crate::paths::write_atomic(page, html.as_bytes()).map_err(io(page))?;
-    Ok(rows.len())
+    Ok(Written {
+        rows: rows.len(),
+        unsearched,
+    })
 }
 
 fn region(best: &Value) -> Option<[[f32; 2]; 4]> {

@@ -332,6 +332,40 @@ fn three_shards_equal_one_unsharded_run() {
     );
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("part-2.jsonl"), "the page names its parts");
+    assert!(
+        html.contains(r#""unsearched_count":0"#),
+        "every photo answered"
+    );
+    // A shard missing: the report is written, says which photos have no
+    // line, and exits 1.
+    let short = ix.scratch("short.html");
+    let said = ix
+        .cmd(
+            "report",
+            &[
+                "--input".as_ref(),
+                dir.as_os_str(),
+                p0.as_os_str(),
+                p1.as_os_str(),
+                "--out".as_ref(),
+                short.as_os_str(),
+            ],
+        )
+        .expect_code(1);
+    let missing = whole.len() - lines(&p0).len() - lines(&p1).len();
+    assert!(
+        said.stderr.contains(&format!(
+            "{missing} of {} photos have no result line",
+            whole.len()
+        )),
+        "{}",
+        said.stderr
+    );
+    let html = std::fs::read_to_string(&short).unwrap();
+    assert!(
+        html.contains(&format!(r#""unsearched_count":{missing}"#)),
+        "the page says so"
+    );
     let bad = ix
         .cmd(
             "batch",
