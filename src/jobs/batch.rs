@@ -118,15 +118,34 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BatchInput>) -> Result<(), BatchE
         if entry.file_type().map_err(io_err(&path))?.is_dir() {
             walk(root, &path, out)?;
         } else {
-            let query = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let query = name_of(path.strip_prefix(root).unwrap_or(&path));
             out.push(BatchInput { path, query });
         }
     }
     Ok(())
+}
+
+/// A file's name as a result line's `query`: as written where it is
+/// UTF-8, each other byte as `\xHH`, so that two names differing in such a
+/// byte stay two queries (the lossy form made them one, and `--resume`
+/// then skipped the second).
+fn name_of(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02X}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().replace('\\', "/")
+    }
 }
 
 /// One output line.

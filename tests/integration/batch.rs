@@ -247,6 +247,34 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
     }
 }
 
+/// Names that are not UTF-8 (an old camera's card, a Windows-1252 copy)
+/// stay distinct queries, so `--resume` does not take one for the other.
+#[cfg(unix)]
+#[test]
+fn names_that_are_not_utf8_stay_apart() {
+    use std::os::unix::ffi::OsStrExt;
+    let ix = Index::demo();
+    let lot = ix.scratch("card");
+    std::fs::create_dir_all(&lot).unwrap();
+    let photo = fixture("demo/queries/demo-005_rot90.jpg");
+    for b in [0xE9u8, 0xE8] {
+        let name = [b'c', b'a', b'f', b, b'.', b'j', b'p', b'g'];
+        std::fs::copy(&photo, lot.join(std::ffi::OsStr::from_bytes(&name))).unwrap();
+    }
+    let out = ix.scratch("card.jsonl");
+    let args = [lot.as_os_str(), "--out".as_ref(), out.as_os_str()];
+    ix.cmd("batch", &args).ok();
+    let got = lines(&out);
+    assert_eq!(queries(&got), ["caf\\xE8.jpg", "caf\\xE9.jpg"]);
+    // Cut back to the first line: the resumed run searches the second.
+    let first = std::fs::read_to_string(&out).unwrap();
+    std::fs::write(&out, format!("{}\n", first.lines().next().unwrap())).unwrap();
+    let mut resumed = args.to_vec();
+    resumed.push("--resume".as_ref());
+    ix.cmd("batch", &resumed).ok();
+    assert_eq!(queries(&lines(&out)), ["caf\\xE8.jpg", "caf\\xE9.jpg"]);
+}
+
 /// `--shard I/N`: three runs cover every photo exactly once, each line as
 /// the unsharded run wrote it (timing aside).
 #[test]
