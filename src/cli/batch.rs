@@ -144,6 +144,12 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         summary.errors,
         out.display()
     );
+    if summary.failed > 0 {
+        eprintln!(
+            "{} photos not searched for a reason not theirs (see each line's error): --resume searches them again",
+            summary.failed
+        );
+    }
     if let Some(stages) = summary.median_stages() {
         let parts: Vec<String> = stages
             .iter()

@@ -11,7 +11,7 @@ use crate::records::sighting::{Context, ListingLine, Sighting};
 use crate::search::response::Stages;
 use crate::store::StoredImage;
 use serde::Serialize;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -157,6 +157,10 @@ pub struct BatchLine {
     pub sec: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The error was not the photo's (the index could not be read, the
+    /// store stayed busy, a bug): `--resume` searches the photo again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retry: bool,
     /// The sighting this photo was kept as (`--keep`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sighting: Option<String>,
@@ -195,6 +199,27 @@ pub struct LineMatch {
 }
 
 impl BatchLine {
+    /// The line of a photo not searched, and why.
+    fn failed(query: &str, sec: f64, error: String, retry: bool) -> BatchLine {
+        BatchLine {
+            query: query.to_string(),
+            matches: Vec::new(),
+            sec,
+            error: Some(error),
+            retry,
+            sighting: None,
+            words: None,
+            stages: None,
+        }
+    }
+
+    /// The line of an engine error: the photo's fault only if it could not
+    /// be read or decoded.
+    fn engine_failed(query: &str, sec: f64, e: &crate::engine::EngineError) -> BatchLine {
+        let retry = !matches!(e, crate::engine::EngineError::Decode(_));
+        BatchLine::failed(query, sec, e.to_string(), retry)
+    }
+
     pub fn from_response(query: String, resp: &SearchResponse, sec: f64) -> BatchLine {
         BatchLine {
             query,
@@ -215,6 +240,7 @@ impl BatchLine {
                 .collect(),
             sec,
             error: None,
+            retry: false,
             sighting: None,
             words: resp.words,
             stages: resp.stages,
@@ -273,6 +299,8 @@ pub struct BatchSummary {
     pub images: usize,
     pub skipped_done: usize,
     pub errors: usize,
+    /// Of the errors, those not the photo's (`retry`).
+    pub failed: usize,
     pub matched: usize,
     /// Photos kept as sightings (`--keep`).
     pub kept: usize,
@@ -304,7 +332,8 @@ impl BatchSummary {
 }
 
 /// Prepares an existing output file for `--resume`: cuts a line torn by
-/// a crash, and returns the queries already answered.
+/// a crash, drops the lines to search again (`retry`), and returns the
+/// queries already answered.
 pub fn prepare_resume(out: &Path) -> Result<std::collections::HashSet<String>, BatchError> {
     let bytes = match std::fs::read(out) {
         Ok(b) => b,
@@ -312,27 +341,32 @@ pub fn prepare_resume(out: &Path) -> Result<std::collections::HashSet<String>, B
         Err(e) => return Err(io_err(out)(e)),
     };
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    if whole < bytes.len() {
+    let text = String::from_utf8_lossy(&bytes[..whole]);
+    let mut done = std::collections::HashSet::new();
+    let mut kept = String::with_capacity(text.len());
+    let mut dropped = false;
+    for line in text.lines() {
+        let v = serde_json::from_str::<serde_json::Value>(line).ok();
+        if v.as_ref().is_some_and(|v| v["retry"] == true) {
+            dropped = true;
+            continue;
+        }
+        if let Some(q) = v.as_ref().and_then(|v| v["query"].as_str()) {
+            done.insert(q.to_string());
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    if dropped {
+        crate::paths::write_atomic(out, kept.as_bytes()).map_err(io_err(out))?;
+    } else if whole < bytes.len() {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(out)
             .map_err(io_err(out))?;
         f.set_len(whole as u64).map_err(io_err(out))?;
     }
-    Ok(done_queries(out))
-}
-
-/// Queries already answered in an existing output file.
-fn done_queries(out: &Path) -> std::collections::HashSet<String> {
-    let Ok(f) = std::fs::File::open(out) else {
-        return Default::default();
-    };
-    std::io::BufReader::new(f)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
-        .filter_map(|v| v.get("query")?.as_str().map(String::from))
-        .collect()
+    Ok(done)
 }
 
 /// Runs every input, writing lines to `out` in input order, with `jobs`
@@ -372,7 +406,8 @@ pub fn run(
         engine.keep_sightings(kept.into_iter().flatten().collect())?;
         summary.kept += lines.iter().filter(|l| l.sighting.is_some()).count();
         for line in lines {
-            summary.errors += usize::from(line.error.is_some());
+            summary.errors += usize::from(line.error.is_some() && !line.retry);
+            summary.failed += usize::from(line.retry);
             summary.stages.extend(line.stages);
             summary.matched +=
                 usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
@@ -443,15 +478,7 @@ fn search_and_keep(
     keep: &Keep,
 ) -> (BatchLine, Option<(Sighting, StoredImage)>) {
     let t = std::time::Instant::now();
-    let failed = |e: String| BatchLine {
-        query: input.query.clone(),
-        matches: Vec::new(),
-        sec: t.elapsed().as_secs_f64(),
-        error: Some(e),
-        sighting: None,
-        words: None,
-        stages: None,
-    };
+    let failed = |e: String| BatchLine::failed(&input.query, t.elapsed().as_secs_f64(), e, false);
     let bytes = match crate::imaging::decode::read_limited(&input.path, engine.limits()) {
         Ok(b) => b,
         Err(e) => return (failed(e.to_string()), None),
@@ -468,7 +495,10 @@ fn search_and_keep(
     };
     let resp = match engine.search(img.clone(), &opts) {
         Ok(r) => r,
-        Err(e) => return (failed(e.to_string()), None),
+        Err(e) => {
+            let sec = t.elapsed().as_secs_f64();
+            return (BatchLine::engine_failed(&input.query, sec, &e), None);
+        }
     };
     let context = keep.context_of(input);
     let photo = std::path::absolute(&input.path).unwrap_or_else(|_| input.path.clone());
@@ -497,18 +527,11 @@ fn panicked(input: &BatchInput, panic: &(dyn std::any::Any + Send)) -> BatchLine
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default();
-    BatchLine {
-        query: input.query.clone(),
-        matches: Vec::new(),
-        sec: 0.0,
-        error: Some(format!(
-            "{}: the search failed inside provenance (a bug, please report it): {what}",
-            input.path.display()
-        )),
-        sighting: None,
-        words: None,
-        stages: None,
-    }
+    let error = format!(
+        "{}: the search failed inside provenance (a bug, please report it): {what}",
+        input.path.display()
+    );
+    BatchLine::failed(&input.query, 0.0, error, true)
 }
 
 /// One photo's line, timed from reading its file to its verdicts.
@@ -516,15 +539,7 @@ fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> Batc
     let t = std::time::Instant::now();
     let line = match engine.search_path(&input.path, opts) {
         Ok(resp) => BatchLine::from_response(input.query.clone(), &resp, 0.0),
-        Err(e) => BatchLine {
-            query: input.query.clone(),
-            matches: Vec::new(),
-            sec: 0.0,
-            error: Some(e.to_string()),
-            sighting: None,
-            words: None,
-            stages: None,
-        },
+        Err(e) => BatchLine::engine_failed(&input.query, 0.0, &e),
     };
     BatchLine {
         sec: t.elapsed().as_secs_f64(),

@@ -133,6 +133,42 @@ fn resume_completes_a_partial_file() {
     assert_eq!(lines(&out).len(), full.len());
 }
 
+/// A line whose error was not the photo's (`retry`: the index could not be
+/// read, a bug) is searched again by `--resume`; the photo's own errors
+/// are not.
+#[test]
+fn resume_searches_again_what_failed_for_a_reason_not_the_photos() {
+    let ix = Index::demo();
+    let out = ix.scratch("out.jsonl");
+    batch(&ix, &out, false);
+    let full = lines(&out);
+    let mut head: Vec<Value> = full.iter().take(3).cloned().collect();
+    let again = head[1]["query"].as_str().unwrap().to_string();
+    head[1] = serde_json::json!({"query": again, "matches": [], "sec": 0.0,
+        "error": "the index could not be read", "retry": true});
+    let text: String = head.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&out, text).unwrap();
+    let said = batch(&ix, &out, true);
+    let resumed = lines(&out);
+    let mut got = queries(&resumed);
+    got.sort();
+    let mut want = queries(&full);
+    want.sort();
+    assert_eq!(got, want, "each photo once: {said}");
+    let line = resumed
+        .iter()
+        .find(|l| l["query"] == again.as_str())
+        .unwrap();
+    assert!(
+        line["error"].is_null() && line.get("retry").is_none(),
+        "{line}"
+    );
+    assert_eq!(
+        line["matches"][0]["id"],
+        full.iter().find(|l| l["query"] == again.as_str()).unwrap()["matches"][0]["id"]
+    );
+}
+
 #[test]
 fn resume_after_a_torn_last_line() {
     // A crash can leave half a line behind; resuming must still give a
