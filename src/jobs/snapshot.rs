@@ -46,12 +46,35 @@ fn link_tree(from: &Path, to: &Path, w: &mut Written) -> Result<(), SnapshotErro
     Ok(())
 }
 
+/// Copies a file and makes the copy durable (a snapshot reported done must
+/// survive a power cut as it was reported).
 fn copy_file(from: &Path, to: &Path, w: &mut Written) -> Result<(), SnapshotError> {
     if from.is_file() {
         w.bytes += std::fs::copy(from, to).map_err(io(from))?;
+        std::fs::File::open(to)
+            .and_then(|f| f.sync_all())
+            .map_err(io(to))?;
         w.files += 1;
     }
     Ok(())
+}
+
+/// The folder a snapshot or an export is written in before it is renamed
+/// to `out`: beside it, named after all of it (`a.v1` and `a.v2` must not
+/// share one).
+fn staging(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy());
+    out.with_file_name(format!("{name}.partial"))
+}
+
+/// Renames the staged folder to `out` and makes the rename durable.
+fn finish(tmp: &Path, out: &Path) -> Result<(), SnapshotError> {
+    crate::paths::sync_dir(tmp).map_err(io(tmp))?;
+    std::fs::rename(tmp, out).map_err(io(out))?;
+    let parent = out.parent().filter(|d| !d.as_os_str().is_empty());
+    crate::paths::sync_dir(parent.unwrap_or(Path::new("."))).map_err(io(out))
 }
 
 /// Copies the index in `dir` to `out` (a new folder) so that the copy is
@@ -72,7 +95,7 @@ pub fn snapshot(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
     let _lock = WriteLock::acquire(&src.write_lock()).map_err(io(&src.write_lock()))?;
     // Written beside, renamed at the end: a crash leaves no half snapshot
     // under the name asked for.
-    let tmp = out.with_extension("partial");
+    let tmp = staging(out);
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
@@ -102,6 +125,7 @@ pub fn snapshot(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
         }
         let _ = std::fs::remove_file(staged.text().join(".tantivy-writer.lock"));
         let _ = std::fs::remove_file(staged.text().join(".tantivy-meta.lock"));
+        crate::paths::sync_dir(&staged.text()).map_err(io(&staged.text()))?;
         copy_file(&src.text_seq(), &staged.text_seq(), &mut w)?;
     }
     if src.uploads().is_dir() {
@@ -118,8 +142,7 @@ pub fn snapshot(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
         w.bytes += inner.bytes;
     }
     write_manifest(&tmp)?;
-    crate::paths::sync_dir(&tmp).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, dst.root()).map_err(io(out))?;
+    finish(&tmp, dst.root())?;
     Ok(w)
 }
 
@@ -215,8 +238,6 @@ pub fn publish(dir: &Path, root: &Path) -> Result<(String, Written), SnapshotErr
 /// `out/images/` (named by content, so shared photos are stored once), in
 /// the form `import` reads: a portable copy for another site or system.
 pub fn export(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
-    use sha2::{Digest, Sha256};
-    use std::io::Write;
     let src = IndexPaths::new(dir);
     if !src.store().is_file() {
         return Err(SnapshotError::NoIndex(dir.to_path_buf()));
@@ -224,6 +245,20 @@ pub fn export(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
     if out.exists() {
         return Err(SnapshotError::Exists(out.to_path_buf()));
     }
+    // Written beside, renamed at the end: a crash leaves no export cut
+    // short under the name asked for (an import would take it as whole).
+    let tmp = staging(out);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    let w = export_into(&src, &tmp)?;
+    finish(&tmp, out)?;
+    Ok(w)
+}
+
+fn export_into(src: &IndexPaths, out: &Path) -> Result<Written, SnapshotError> {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
     let images = out.join("images");
     std::fs::create_dir_all(&images).map_err(io(&images))?;
     // One read transaction for the whole export: a consistent state even
@@ -253,7 +288,9 @@ pub fn export(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
                 let name = format!("images/{}{ext}", &sha[..32]);
                 let dest = out.join(&name);
                 if !dest.exists() {
-                    std::fs::write(&dest, &bytes).map_err(io(&dest))?;
+                    std::fs::File::create(&dest)
+                        .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+                        .map_err(io(&dest))?;
                     w.files += 1;
                     w.bytes += bytes.len() as u64;
                 }
@@ -268,5 +305,6 @@ pub fn export(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
     })?;
     f.flush().map_err(io(&jsonl))?;
     f.get_ref().sync_all().map_err(io(&jsonl))?;
+    crate::paths::sync_dir(&images).map_err(io(&images))?;
     Ok(w)
 }

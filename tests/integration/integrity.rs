@@ -165,8 +165,18 @@ fn snapshot_while_serving_is_a_sound_searchable_copy() {
 #[test]
 fn export_then_import_gives_the_same_database() {
     let ix = Index::demo();
-    let out = ix.path().join("export");
+    // Staged beside, then renamed; another run's staging is not this one's
+    // (`snap.v1` and `snap.v2` once shared `snap.partial`).
+    let other_staging = ix.path().join("export.partial");
+    std::fs::create_dir_all(&other_staging).unwrap();
+    let out = ix.path().join("export.v2");
     ix.cmd("export", &["--out".as_ref(), out.as_os_str()]).ok();
+    assert!(other_staging.is_dir(), "another run's folder was removed");
+    assert!(!ix.path().join("export.v2.partial").exists());
+    let snap = ix.path().join("export.v3");
+    ix.cmd("snapshot", &["--out".as_ref(), snap.as_os_str()])
+        .ok();
+    assert!(other_staging.is_dir(), "another run's folder was removed");
     let other = Index::new();
     other.import(&[out.join("records.jsonl")]).ok();
     assert_eq!(other.counts(), ix.counts());
