@@ -6,13 +6,12 @@ use libfuzzer_sys::fuzz_target;
 use provenance::records::io::{parse_csv, parse_jsonl};
 
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    for line in parse_jsonl(&text) {
+    for line in parse_jsonl(data) {
         if let Ok(r) = line.result {
             r.validate().expect("a parsed record is valid");
         }
     }
-    if let Ok(lines) = parse_csv(&text) {
+    if let Ok(lines) = parse_csv(data) {
         for line in lines {
             if let Ok(r) = line.result {
                 r.validate().expect("a parsed record is valid");

@@ -95,7 +95,7 @@ pub fn import_file(
             Err(e) => report.skipped.push(Problem {
                 file: name.clone(),
                 line: l.line,
-                id: None,
+                id: l.id,
                 message: e.to_string(),
             }),
         }

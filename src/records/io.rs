@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 pub struct ParsedLine {
     /// 1-based line number (for CSV: the line of the row).
     pub line: usize,
+    /// The record's id where one could be read, for a rejected line too,
+    /// so that its error names the record.
+    pub id: Option<String>,
     pub result: Result<Record, LineError>,
 }
 
@@ -23,6 +26,8 @@ pub enum LineError {
     Json(String),
     #[error("invalid CSV row: {0}")]
     Csv(String),
+    #[error("not UTF-8 text (save the file as UTF-8): {0}")]
+    Encoding(String),
     #[error(
         "field `status`: unknown value {0:?} (expected stolen, missing, recovered or disputed)"
     )]
@@ -52,7 +57,9 @@ pub fn read_records(path: &Path) -> Result<Vec<ParsedLine>, ReadError> {
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
-    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+    // Bytes, not text: one line in another encoding is that line's error,
+    // not the whole file's.
+    let text = std::fs::read(path).map_err(|source| ReadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -68,15 +75,31 @@ pub fn read_records(path: &Path) -> Result<Vec<ParsedLine>, ReadError> {
     }
 }
 
-pub fn parse_jsonl(text: &str) -> Vec<ParsedLine> {
-    text.lines()
+pub fn parse_jsonl(bytes: &[u8]) -> Vec<ParsedLine> {
+    // A byte-order mark, as Windows tools write it, is not part of line 1.
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    bytes
+        .split(|&b| b == b'\n')
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| ParsedLine {
-            line: i + 1,
-            result: parse_json_record(l),
+        .filter(|(_, l)| !l.trim_ascii().is_empty())
+        .map(|(i, l)| {
+            let (id, result) = match std::str::from_utf8(l) {
+                Err(e) => (None, Err(LineError::Encoding(e.to_string()))),
+                Ok(l) => (id_of(l), parse_json_record(l)),
+            };
+            ParsedLine {
+                line: i + 1,
+                id,
+                result,
+            }
         })
         .collect()
+}
+
+/// The `id` of a JSON line, if it has one, valid or not.
+fn id_of(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(v.get("id")?.as_str()?.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// Parses and validates one JSON record (also what the HTTP API accepts).
@@ -187,27 +210,30 @@ fn normalise(mut rec: Record) -> Record {
 }
 
 /// CSV: a header row of field names; `images` holds paths separated by `;`.
-pub fn parse_csv(text: &str) -> Result<Vec<ParsedLine>, String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
+pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ParsedLine>, String> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
-    if !headers.iter().any(|h| h.trim() == "id") {
+    let Some(id_column) = headers.iter().position(|h| h.trim() == "id") else {
         return Err("no `id` column".into());
-    }
+    };
     let mut out = Vec::new();
     for row in rdr.records() {
-        let (line, result) = match row {
+        let (line, id, result) = match row {
             Err(e) => (
                 e.position().map(|p| p.line() as usize).unwrap_or(0),
-                Err(LineError::Csv(e.to_string())),
+                None,
+                Err(match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => LineError::Encoding(e.to_string()),
+                    _ => LineError::Csv(e.to_string()),
+                }),
             ),
             Ok(row) => {
                 let line = row.position().map(|p| p.line() as usize).unwrap_or(0);
-                (line, csv_record(&headers, &row))
+                let id = row.get(id_column).map(str::trim).filter(|s| !s.is_empty());
+                (line, id.map(String::from), csv_record(&headers, &row))
             }
         };
-        out.push(ParsedLine { line, result });
+        out.push(ParsedLine { line, id, result });
     }
     Ok(out)
 }
@@ -249,7 +275,7 @@ mod tests {
     #[test]
     fn jsonl_lines_fail_alone() {
         let lines = parse_jsonl(
-            "{\"id\":\"a\"}\n\nnot json\n{\"title\":\"no id\"}\n{\"id\":\"b\",\"status\":\"lost\"}\n{\"id\":7}\n",
+            b"{\"id\":\"a\"}\n\nnot json\n{\"title\":\"no id\"}\n{\"id\":\"b\",\"status\":\"lost\"}\n{\"id\":7}\n",
         );
         let summary: Vec<(usize, bool)> =
             lines.iter().map(|l| (l.line, l.result.is_ok())).collect();
@@ -263,6 +289,24 @@ mod tests {
         ));
         assert!(matches!(lines[3].result, Err(LineError::Status(_))));
         assert_eq!(lines[4].result.as_ref().unwrap().id, "7");
+        // A rejected line still names its record where it has an id.
+        assert_eq!(lines[3].id.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_line_in_another_encoding_fails_alone_and_a_bom_is_no_part_of_line_one() {
+        let mut file = "\u{feff}{\"id\":\"a\"}\n".as_bytes().to_vec();
+        file.extend(b"{\"id\":\"b\",\"title\":\"Caf\xe9\"}\n{\"id\":\"c\"}\n");
+        let lines = parse_jsonl(&file);
+        let ok: Vec<bool> = lines.iter().map(|l| l.result.is_ok()).collect();
+        assert_eq!(ok, [true, false, true]);
+        assert!(matches!(lines[1].result, Err(LineError::Encoding(_))));
+        let mut csv = b"id,title\na,Vase\nb,Caf".to_vec();
+        csv.extend(b"\xe9\nc,Bowl\n");
+        let rows = parse_csv(&csv).unwrap();
+        let ok: Vec<(usize, bool)> = rows.iter().map(|l| (l.line, l.result.is_ok())).collect();
+        assert_eq!(ok, [(2, true), (3, false), (4, true)]);
+        assert!(matches!(rows[1].result, Err(LineError::Encoding(_))));
     }
 
     #[test]
@@ -278,7 +322,7 @@ mod tests {
     #[test]
     fn csv_images_split_on_semicolons() {
         let lines =
-            parse_csv("id,title,images,status\nx,Vase,a.jpg; b.png,Recovered\ny,,,\n").unwrap();
+            parse_csv(b"id,title,images,status\nx,Vase,a.jpg; b.png,Recovered\ny,,,\n").unwrap();
         let x = lines[0].result.as_ref().unwrap();
         assert_eq!(x.images, vec!["a.jpg", "b.png"]);
         assert_eq!(x.status, Status::Recovered);
