@@ -54,7 +54,8 @@ fn verify_store(paths: &IndexPaths) -> Result<(Store, i64, u64, Check), Check> {
     if !paths.store().is_file() {
         return Err(damaged("no record store: not an index".into()));
     }
-    let store = Store::open(&paths.store()).map_err(|e| damaged(e.to_string()))?;
+    // Read only: checking must not upgrade or change what it checks.
+    let store = Store::open_reader(&paths.store()).map_err(|e| damaged(e.to_string()))?;
     let problems = store
         .integrity_problems()
         .map_err(|e| damaged(e.to_string()))?;
@@ -166,6 +167,14 @@ fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
 
 fn verify_text(paths: &IndexPaths, seq: i64, records: u64) -> Check {
     let part = paths.text().display().to_string();
+    // Not made here if missing: checking writes nothing.
+    if !paths.text().join("meta.json").is_file() {
+        return check(
+            part,
+            State::Damaged,
+            "no text index (`rebuild` makes it from the store)",
+        );
+    }
     let text = match TextIndex::open_or_create(&paths.text()) {
         Ok(t) => t,
         Err(e) => return check(part, State::Damaged, e.to_string()),

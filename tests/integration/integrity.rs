@@ -162,6 +162,24 @@ fn snapshot_while_serving_is_a_sound_searchable_copy() {
         .expect_code(2);
 }
 
+/// `verify` checks and writes nothing: a missing text index is named, not
+/// made, and the store is not touched.
+#[test]
+fn verify_writes_nothing() {
+    let ix = Index::demo();
+    let text = ix.path().join("ix").join("text");
+    std::fs::remove_dir_all(&text).unwrap();
+    let store = ix.store_file();
+    let before = std::fs::metadata(&store).unwrap().modified().unwrap();
+    let out = ix.cmd::<&str>("verify", &[]).expect_code(1);
+    assert!(out.stdout.contains("no text index"), "{}", out.stdout);
+    assert!(!text.exists(), "verify made the text index");
+    assert_eq!(
+        std::fs::metadata(&store).unwrap().modified().unwrap(),
+        before
+    );
+}
+
 #[test]
 fn export_then_import_gives_the_same_database() {
     let ix = Index::demo();
