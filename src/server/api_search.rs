@@ -533,6 +533,7 @@ pub async fn metrics(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        st.metrics.render(db.records, db.images, alerts),
+        st.metrics
+            .render(db.records, db.images, alerts, st.search_load()),
     ))
 }

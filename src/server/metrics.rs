@@ -53,6 +53,8 @@ pub struct Metrics {
     stages: Family<StageLabels, Histogram, fn() -> Histogram>,
     records: Gauge,
     images: Gauge,
+    running: Gauge,
+    queued: Gauge,
     alerts: Counter,
     /// Alerts POSTed to `--alert-webhook`, by outcome.
     deliveries: Family<OutcomeLabels, Counter>,
@@ -111,6 +113,17 @@ impl Default for Metrics {
             "Reference images indexed",
             images.clone(),
         );
+        let (running, queued) = (Gauge::default(), Gauge::default());
+        registry.register(
+            "provenance_searches_running",
+            "Photo searches computing now (at most --concurrent-searches)",
+            running.clone(),
+        );
+        registry.register(
+            "provenance_searches_queued",
+            "Photo searches waiting for a slot (beyond the queue, 503): a replica's load",
+            queued.clone(),
+        );
         let alerts = Counter::default();
         registry.register(
             "provenance_alerts",
@@ -132,6 +145,8 @@ impl Default for Metrics {
             stages,
             records,
             images,
+            running,
+            queued,
             alerts,
             alerts_seen: Default::default(),
         }
@@ -167,10 +182,13 @@ impl Metrics {
             .inc();
     }
 
-    /// The text exposition, with the database counts as of now.
-    pub fn render(&self, records: u64, images: u64, alerts: u64) -> String {
+    /// The text exposition, with the database counts and the searches
+    /// (running, queued) as of now.
+    pub fn render(&self, records: u64, images: u64, alerts: u64, load: (usize, usize)) -> String {
         self.records.set(records as i64);
         self.images.set(images as i64);
+        self.running.set(load.0 as i64);
+        self.queued.set(load.1 as i64);
         use std::sync::atomic::Ordering;
         let before = self.alerts_seen.swap(alerts, Ordering::SeqCst);
         if alerts > before {

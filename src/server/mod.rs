@@ -213,6 +213,11 @@ impl AppState {
         }
     }
 
+    /// Searches running and waiting, for `/metrics`.
+    pub fn search_load(&self) -> (usize, usize) {
+        self.searches.load()
+    }
+
     /// A slot to compute a search in, after waiting in a bounded queue.
     async fn search_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         self.searches.acquire().await

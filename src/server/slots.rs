@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub struct SearchSlots {
     slots: Arc<Semaphore>,
+    size: usize,
     waiting: AtomicUsize,
     queue: usize,
 }
@@ -18,9 +19,16 @@ impl SearchSlots {
     pub fn new(slots: usize, queue: usize) -> SearchSlots {
         SearchSlots {
             slots: Arc::new(Semaphore::new(slots.max(1))),
+            size: slots.max(1),
             waiting: AtomicUsize::new(0),
             queue,
         }
+    }
+
+    /// Searches holding a slot, and searches waiting for one.
+    pub fn load(&self) -> (usize, usize) {
+        let running = self.size - self.slots.available_permits();
+        (running, self.waiting.load(Ordering::SeqCst))
     }
 
     /// A slot, after waiting in the queue; 503 when the queue is full.
@@ -79,6 +87,7 @@ mod tests {
         // …and a second one finds the queue full.
         let refused = slots.acquire().await.expect_err("the queue holds one");
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(slots.load(), (1, 1), "one running, one waiting");
         drop(busy);
         let got = tokio::time::timeout(Duration::from_secs(5), next).await;
         assert!(

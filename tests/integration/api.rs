@@ -97,6 +97,9 @@ fn keys_and_roles_are_enforced() {
     assert_eq!(srv.get("/metrics", None).status, 401);
     let m = srv.get("/metrics", Some(&srv.keys.officer)).text();
     assert!(m.contains("provenance_records 18"), "{m}");
+    // A replica's load, for the site's autoscaler or alerts.
+    assert!(m.contains("provenance_searches_running 0"), "{m}");
+    assert!(m.contains("provenance_searches_queued 0"), "{m}");
     assert!(
         m.contains(
             r#"provenance_http_requests_total{route="/v1/search/text",method="GET",status="200"} 1"#
