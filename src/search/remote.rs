@@ -186,12 +186,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_peer_sending_more_than_ours_would_is_judged_as_ours_is() {
+    /// A textured photo's query, and an outline well inside it.
+    fn photo_and_outline() -> (QueryDescriptors, [[f32; 2]; 4]) {
         let photo =
             image::RgbImage::from_fn(200, 150, |x, y| image::Rgb([(x * y % 256) as u8, 90, 30]));
         let query = Describer::new(Arc::new(ColourLayoutEmbedder)).query(&photo);
         let inside = [[10.0, 10.0], [190.0, 10.0], [190.0, 140.0], [10.0, 140.0]];
+        (query, inside)
+    }
+
+    #[test]
+    fn a_peer_sending_more_than_ours_would_is_judged_as_ours_is() {
+        let (query, inside) = photo_and_outline();
         let grid: Vec<u8> = (0..576u32).map(|i| (i * 37 % 251) as u8).collect();
         let sent: Vec<RemoteCandidate> = (0..500)
             .map(|i| {
@@ -211,10 +217,7 @@ mod tests {
 
     #[test]
     fn a_peers_nonsense_is_dropped_and_its_pixels_never_believed() {
-        let photo =
-            image::RgbImage::from_fn(200, 150, |x, y| image::Rgb([(x * y % 256) as u8, 90, 30]));
-        let query = Describer::new(Arc::new(ColourLayoutEmbedder)).query(&photo);
-        let inside = [[10.0, 10.0], [190.0, 10.0], [190.0, 140.0], [10.0, 140.0]];
+        let (query, inside) = photo_and_outline();
         let mut far = inside;
         far[2] = [f32::INFINITY, 140.0];
         let got = finish(

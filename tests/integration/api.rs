@@ -216,33 +216,17 @@ fn hostile_uploads_get_clear_errors_and_the_server_stays_up() {
     assert_eq!(r.status, 400, "{}", r.text());
     let r = srv.send_raw("POST", "/v1/search", officer, "application/json", b"{}");
     assert!(r.status == 400 || r.status == 415, "{}", r.text());
-    let r = srv.send(
-        "POST",
-        "/v1/search",
-        officer,
-        Form::new()
-            .file(
-                "photo",
-                "q.jpg",
-                &std::fs::read(query("demo-005_rot90.jpg")).unwrap(),
-            )
-            .text("top", "100000"),
-    );
+    // A photo with one more field.
+    let photo_and = |name: &str, value: &str| {
+        let photo = std::fs::read(query("demo-005_rot90.jpg")).unwrap();
+        let form = Form::new().file("photo", "q.jpg", &photo).text(name, value);
+        srv.send("POST", "/v1/search", officer, form)
+    };
+    let r = photo_and("top", "100000");
     assert_eq!(r.status, 400, "{}", r.text());
     // Words past 2,000 bytes, with a photo or alone: refused, not searched.
     let words = "gold ".repeat(500);
-    let r = srv.send(
-        "POST",
-        "/v1/search",
-        officer,
-        Form::new()
-            .file(
-                "photo",
-                "q.jpg",
-                &std::fs::read(query("demo-005_rot90.jpg")).unwrap(),
-            )
-            .text("text", &words),
-    );
+    let r = photo_and("text", &words);
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(
         r.text().contains("`text`: at most 2000 bytes"),

@@ -250,15 +250,20 @@ fn empty_folder_is_an_error() {
     assert!(out.stderr.contains("no files"), "{}", out.stderr);
 }
 
+/// An empty folder for a lot, and a photo to put in it.
+fn a_lot(ix: &Index, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let lot = ix.scratch(name);
+    std::fs::create_dir_all(&lot).unwrap();
+    (lot, fixture("demo/queries/demo-005_rot90.jpg"))
+}
+
 /// What a seized phone's dump may hold besides photos: a pipe, a link to a
 /// device. Each gets a line with its error; none hangs or fills memory.
 #[cfg(unix)]
 #[test]
 fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
     let ix = Index::demo();
-    let lot = ix.scratch("lot");
-    std::fs::create_dir_all(&lot).unwrap();
-    let photo = fixture("demo/queries/demo-005_rot90.jpg");
+    let (lot, photo) = a_lot(&ix, "lot");
     std::fs::copy(&photo, lot.join("a.jpg")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", lot.join("b.jpg")).unwrap();
     let made = std::process::Command::new("mkfifo")
@@ -290,9 +295,7 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
 fn names_that_are_not_utf8_stay_apart() {
     use std::os::unix::ffi::OsStrExt;
     let ix = Index::demo();
-    let lot = ix.scratch("card");
-    std::fs::create_dir_all(&lot).unwrap();
-    let photo = fixture("demo/queries/demo-005_rot90.jpg");
+    let (lot, photo) = a_lot(&ix, "card");
     for b in [0xE9u8, 0xE8] {
         let name = [b'c', b'a', b'f', b, b'.', b'j', b'p', b'g'];
         std::fs::copy(&photo, lot.join(std::ffi::OsStr::from_bytes(&name))).unwrap();
