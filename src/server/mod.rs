@@ -143,7 +143,13 @@ impl AppState {
             limiter: RateLimiter::default(),
             audit,
             metrics: Arc::new(Metrics::default()),
-            searches: SearchSlots::new(opts.concurrent_searches, opts.search_queue),
+            // Half the request's time at most in the queue: the other half
+            // is the search's.
+            searches: SearchSlots::new(
+                opts.concurrent_searches,
+                opts.search_queue,
+                opts.request_timeout / 2,
+            ),
             opts,
         }))
     }

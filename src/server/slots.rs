@@ -6,6 +6,7 @@ use super::error::ApiError;
 use axum::http::StatusCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub struct SearchSlots {
@@ -13,15 +14,20 @@ pub struct SearchSlots {
     size: usize,
     waiting: AtomicUsize,
     queue: usize,
+    /// The longest wait in the queue: past it the answer is 503 with a
+    /// retry, which a client or a load balancer retries elsewhere, rather
+    /// than the request's timeout (408, which blames the client).
+    max_wait: Duration,
 }
 
 impl SearchSlots {
-    pub fn new(slots: usize, queue: usize) -> SearchSlots {
+    pub fn new(slots: usize, queue: usize, max_wait: Duration) -> SearchSlots {
         SearchSlots {
             slots: Arc::new(Semaphore::new(slots.max(1))),
             size: slots.max(1),
             waiting: AtomicUsize::new(0),
             queue,
+            max_wait,
         }
     }
 
@@ -38,20 +44,22 @@ impl SearchSlots {
         if let Ok(p) = self.slots.clone().try_acquire_owned() {
             return Ok(p);
         }
+        let busy =
+            |why: &str| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", why).retry_after(1);
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "too many searches are waiting; retry shortly",
-            )
-            .retry_after(1));
+            return Err(busy("too many searches are waiting; retry shortly"));
         }
         // Counted out however the wait ends: a request dropped while it
         // waits (timed out, its client gone) leaves the queue too.
         let _waiting = Waiting(&self.waiting);
-        let permit = self.slots.clone().acquire_owned().await;
-        permit.map_err(|_| ApiError::internal("search slots closed"))
+        match tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned()).await {
+            Ok(permit) => permit.map_err(|_| ApiError::internal("search slots closed")),
+            Err(_) => Err(busy(&format!(
+                "no search slot came free in {} s; retry shortly",
+                self.max_wait.as_secs_f32()
+            ))),
+        }
     }
 }
 
@@ -71,7 +79,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_dropped_while_waiting_leaves_the_queue() {
-        let slots = Arc::new(SearchSlots::new(1, 1));
+        let slots = Arc::new(SearchSlots::new(1, 1, Duration::from_secs(60)));
         let busy = slots.acquire().await.unwrap();
         // Waits, then is dropped as the server's timeout drops a request.
         for _ in 0..3 {
@@ -94,5 +102,19 @@ mod tests {
             matches!(got, Ok(Ok(Ok(())))),
             "the waiting one got the slot"
         );
+    }
+
+    #[tokio::test]
+    async fn a_search_that_waits_too_long_is_told_to_retry_not_timed_out() {
+        let slots = SearchSlots::new(1, 4, Duration::from_millis(50));
+        let _busy = slots.acquire().await.unwrap();
+        let refused = slots.acquire().await.expect_err("no slot came free");
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            refused.message.contains("no search slot came free"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(slots.load(), (1, 0), "out of the queue");
     }
 }
