@@ -92,7 +92,21 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
             Some(k)
         }
     };
-    let mut inputs = batch::list_inputs(&input)?;
+    let (mut inputs, hidden) = batch::list_inputs_and_hidden(&input)?;
+    if !hidden.is_empty() {
+        // Left out as `ls` leaves them out, but never in silence.
+        eprintln!(
+            "left out {} hidden files or folders (names starting with '.'): {}{}; name them in a list file to search them",
+            hidden.len(),
+            hidden
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if hidden.len() > 5 { ", ..." } else { "" }
+        );
+    }
     // The results file may be written inside the folder searched.
     let out_path = std::path::absolute(&out).unwrap_or_else(|_| out.clone());
     inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| p != out_path));

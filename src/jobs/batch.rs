@@ -85,16 +85,24 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BatchError + '_ {
 /// the folder; hidden ones left out) or a list file (one path per line, named as written,
 /// resolved against the list's folder).
 pub fn list_inputs(input: &Path) -> Result<Vec<BatchInput>, BatchError> {
+    Ok(list_inputs_and_hidden(input)?.0)
+}
+
+/// [`list_inputs`], and the hidden files and folders of a folder left out
+/// (names starting with '.', as `ls` leaves them out: `.thumbnails`, a
+/// copy's `._IMG_0001.JPG`), so that a run can say so.
+pub fn list_inputs_and_hidden(input: &Path) -> Result<(Vec<BatchInput>, Vec<String>), BatchError> {
     let meta = std::fs::metadata(input).map_err(io_err(input))?;
     if meta.is_dir() {
-        let mut out = Vec::new();
-        walk(input, input, &mut out)?;
+        let (mut out, mut hidden) = (Vec::new(), Vec::new());
+        walk(input, input, &mut out, &mut hidden)?;
         out.sort_by(|a, b| a.query.cmp(&b.query));
-        return Ok(out);
+        hidden.sort();
+        return Ok((out, hidden));
     }
     let text = std::fs::read_to_string(input).map_err(io_err(input))?;
     let base = input.parent().unwrap_or(Path::new("."));
-    Ok(text
+    let inputs = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -102,10 +110,16 @@ pub fn list_inputs(input: &Path) -> Result<Vec<BatchInput>, BatchError> {
             path: base.join(l),
             query: l.to_string(),
         })
-        .collect())
+        .collect();
+    Ok((inputs, Vec::new()))
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<BatchInput>) -> Result<(), BatchError> {
+fn walk(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<BatchInput>,
+    hidden: &mut Vec<String>,
+) -> Result<(), BatchError> {
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let path = entry.path();
@@ -113,10 +127,11 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<BatchInput>) -> Result<(), BatchE
         // and a file it cannot read gets a line with its error rather than
         // none (a folder of iPhone photos was once skipped without a word).
         if entry.file_name().to_string_lossy().starts_with('.') {
+            hidden.push(name_of(path.strip_prefix(root).unwrap_or(&path)));
             continue;
         }
         if entry.file_type().map_err(io_err(&path))?.is_dir() {
-            walk(root, &path, out)?;
+            walk(root, &path, out, hidden)?;
         } else {
             let query = name_of(path.strip_prefix(root).unwrap_or(&path));
             out.push(BatchInput { path, query });

@@ -265,6 +265,7 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
     let ix = Index::demo();
     let (lot, photo) = a_lot(&ix, "lot");
     std::fs::copy(&photo, lot.join("a.jpg")).unwrap();
+    std::fs::copy(&photo, lot.join(".trashed-a.jpg")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", lot.join("b.jpg")).unwrap();
     let made = std::process::Command::new("mkfifo")
         .arg(lot.join("c.jpg"))
@@ -277,7 +278,14 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
         if keep {
             args.push("--keep".as_ref());
         }
-        ix.cmd("batch", &args).ok();
+        let said = ix.cmd("batch", &args).ok().stderr;
+        // Hidden files are left out, as `ls` leaves them out, and said so.
+        assert!(
+            said.contains(
+                "left out 1 hidden files or folders (names starting with '.'): .trashed-a.jpg"
+            ),
+            "{said}"
+        );
         let got = lines(&out);
         assert_eq!(queries(&got), ["a.jpg", "b.jpg", "c.jpg"]);
         assert_eq!(got[0]["matches"][0]["id"], "demo-005", "{}", got[0]);
