@@ -96,15 +96,9 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     if !hidden.is_empty() {
         // Left out as `ls` leaves them out, but never in silence.
         eprintln!(
-            "left out {} hidden files or folders (names starting with '.'): {}{}; name them in a list file to search them",
+            "left out {} hidden files or folders (names starting with '.'): {}; name them in a list file to search them",
             hidden.len(),
-            hidden
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-            if hidden.len() > 5 { ", ..." } else { "" }
+            first_names(&hidden, 5)
         );
     }
     // The results file may be written inside the folder searched.
@@ -236,18 +230,21 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     if !unsearched.is_empty() {
         // Written all the same, and said: the lot is not reconciled yet.
         eprintln!(
-            "{} of {} photos have no result line in these parts (a shard not run or not finished: run it, or --resume it): {}{}",
+            "{} of {} photos have no result line in these parts (a shard not run or not finished: run it, or --resume it): {}",
             unsearched.len(),
             inputs.len(),
-            unsearched
-                .iter()
-                .take(10)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-            if unsearched.len() > 10 { ", ..." } else { "" }
+            first_names(&unsearched, 10)
         );
         return Ok(1);
     }
     Ok(0)
+}
+
+/// The first `n` names, then "..." if there are more.
+fn first_names(names: &[String], n: usize) -> String {
+    let mut out = names[..names.len().min(n)].join(", ");
+    if names.len() > n {
+        out.push_str(", ...");
+    }
+    out
 }
