@@ -169,13 +169,13 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         eprintln!("{} photos kept as sightings", summary.kept);
     }
     if let Some(page) = report {
-        let written = crate::jobs::report::write_html(
+        let rows = crate::jobs::report::write_html(
             &engine,
             std::slice::from_ref(&out),
             &all_inputs,
             &page,
         )?;
-        eprintln!("report of {} photos in {}", written.rows, page.display());
+        eprintln!("report of {rows} photos in {}", page.display());
     }
     if let Some(csv) = report_csv {
         let rows = crate::jobs::report::write_csv(&engine, std::slice::from_ref(&out), &csv)?;
@@ -215,10 +215,9 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     let answered = crate::jobs::report::answered(&args.parts)?;
     let unsearched = crate::jobs::report::unsearched(answered.iter().map(String::as_str), &inputs);
     if let Some(page) = &args.out {
-        let written = crate::jobs::report::write_html(&engine, &args.parts, &inputs, page)?;
+        let rows = crate::jobs::report::write_html(&engine, &args.parts, &inputs, page)?;
         eprintln!(
-            "report of {} photos from {} parts in {}",
-            written.rows,
+            "report of {rows} photos from {} parts in {}",
             args.parts.len(),
             page.display()
         );

@@ -87,22 +87,11 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ReportError + '_ {
 pub fn rows(engine: &Engine, results: &[PathBuf]) -> Result<Vec<Row>, ReportError> {
     // A query in several files (a shard run again) counts once: the last.
     let mut by_query: HashMap<String, Row> = HashMap::new();
-    for results in results {
-        let text = std::fs::read_to_string(results).map_err(io(results))?;
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let v: Value = serde_json::from_str(line).map_err(|e| ReportError::Line {
-                path: results.to_path_buf(),
-                line: n + 1,
-                reason: e.to_string(),
-            })?;
-            let row = row(engine, &v)?;
-            by_query.insert(row.query.clone(), row);
-        }
-    }
+    for_each_line(results, |v| {
+        let row = row(engine, &v)?;
+        by_query.insert(row.query.clone(), row);
+        Ok(())
+    })?;
     let mut rows: Vec<Row> = by_query.into_values().collect();
     rows.sort_by(|a, b| {
         rank(&a.verdict)
@@ -164,16 +153,27 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
     Ok(row)
 }
 
-/// Writes `page` (HTML) with its thumbnails in `PAGE_files/` beside it.
-/// `inputs` says where each query's photo is; `results` is the batch
-/// output the rows come from.
-/// What a written page holds.
-#[derive(Debug)]
-pub struct Written {
-    pub rows: usize,
-    /// Inputs no result line answers (a shard not run, or not finished):
-    /// the page says so, and so must whoever writes it.
-    pub unsearched: Vec<String>,
+/// Every line of the result files, parsed, in order; a line that is not
+/// JSON is an error naming its file and line.
+fn for_each_line(
+    results: &[PathBuf],
+    mut f: impl FnMut(Value) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    for results in results {
+        let text = std::fs::read_to_string(results).map_err(io(results))?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            f(serde_json::from_str(line).map_err(|e| ReportError::Line {
+                path: results.to_path_buf(),
+                line: n + 1,
+                reason: e.to_string(),
+            })?)?;
+        }
+    }
+    Ok(())
 }
 
 /// The inputs that no answered query names, in input order.
@@ -193,25 +193,23 @@ pub fn unsearched<'a>(
 /// making their rows.
 pub fn answered(results: &[PathBuf]) -> Result<Vec<String>, ReportError> {
     let mut out = Vec::new();
-    for results in results {
-        let text = std::fs::read_to_string(results).map_err(io(results))?;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            if let Ok(v) = serde_json::from_str::<Value>(line)
-                && let Some(q) = v["query"].as_str()
-            {
-                out.push(q.to_string());
-            }
-        }
-    }
+    for_each_line(results, |v| {
+        out.extend(v["query"].as_str().map(String::from));
+        Ok(())
+    })?;
     Ok(out)
 }
 
+/// Writes `page` (HTML) with its thumbnails in `PAGE_files/` beside it,
+/// and the inputs no result line answers named at its top. `inputs` says
+/// where each query's photo is; `results` is the batch output the rows
+/// come from. Returns the rows written.
 pub fn write_html(
     engine: &Engine,
     results: &[PathBuf],
     inputs: &[BatchInput],
     page: &Path,
-) -> Result<Written, ReportError> {
+) -> Result<usize, ReportError> {
     let mut rows = rows(engine, results)?;
     let unsearched = unsearched(rows.iter().map(|r| r.query.as_str()), inputs);
     let stem = page
@@ -266,10 +264,7 @@ pub fn write_html(
         .replace('<', "\\u003c");
     let html = PAGE.replace("/*DATA*/null", &json);
     crate::paths::write_atomic(page, html.as_bytes()).map_err(io(page))?;
-    Ok(Written {
-        rows: rows.len(),
-        unsearched,
-    })
+    Ok(rows.len())
 }
 
 fn region(best: &Value) -> Option<[[f32; 2]; 4]> {

@@ -95,12 +95,13 @@ struct PhotoRequest {
 /// words a search takes.
 const MAX_CONTEXT: usize = 2_000;
 
-/// Words typed by a person: refused past [`MAX_CONTEXT`] bytes, so that
-/// what a search costs does not grow with what a client sends.
-fn check_words(name: &str, text: &str) -> Result<(), ApiError> {
+/// A field a person types (words, a case, a listing's title): refused
+/// past [`MAX_CONTEXT`] bytes, so that neither what is kept nor what a
+/// search costs grows with what a client sends.
+fn check_length(name: &str, text: &str) -> Result<(), ApiError> {
     match text.len() > MAX_CONTEXT {
         true => Err(ApiError::bad_request(format!(
-            "`{name}`: at most {MAX_CONTEXT} bytes of words"
+            "`{name}`: at most {MAX_CONTEXT} bytes"
         ))),
         false => Ok(()),
     }
@@ -117,7 +118,7 @@ async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError>
             "photo" => photo = Some(field.bytes().await?.to_vec()),
             "text" => {
                 let text = field.text().await?;
-                check_words("text", &text)?;
+                check_length("text", &text)?;
                 opts.text = Some(text).filter(|t| !t.trim().is_empty());
             }
             "type" => opts.object_type = Some(field.text().await?).filter(|t| !t.trim().is_empty()),
@@ -126,11 +127,7 @@ async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError>
             "keep" => keep = Some(parse_bool("keep", &field.text().await?)?),
             "case" | "url" | "title" | "seller" | "seen" => {
                 let value = field.text().await?.trim().to_string();
-                if value.len() > MAX_CONTEXT {
-                    return Err(ApiError::bad_request(format!(
-                        "`{name}`: at most {MAX_CONTEXT} bytes"
-                    )));
-                }
+                check_length(&name, &value)?;
                 *match name.as_str() {
                     "case" => &mut context.case,
                     "url" => &mut context.url,
@@ -465,7 +462,7 @@ async fn run_text_search(
     if q.trim().is_empty() {
         return Err(ApiError::bad_request("the query `q` is empty"));
     }
-    check_words("q", &q)?;
+    check_length("q", &q)?;
     let top = p.top.as_deref().map(parse_top).transpose()?.unwrap_or(10);
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
