@@ -31,8 +31,9 @@
 //! objects that are not in the database, `../shared/bench`): strength
 //! [`POSSIBLE_STRENGTH`] is the score 0.5, which at most 1% of negative
 //! queries reach with their best candidate; strength [`MATCH_STRENGTH`]
-//! is the score 0.8, above every negative query with a margin, for a
-//! false-match rate under 0.1%. CONTRIBUTING.md ("Re-deriving the verdict
+//! is the score 0.8, above every negative query with a margin (262
+//! negatives cannot show a false-match rate under 1%: README, "verdict",
+//! gives what is measured at each database size). CONTRIBUTING.md ("Re-deriving the verdict
 //! thresholds") says how to re-derive them; do so whenever a descriptor
 //! changes.
 
