@@ -55,6 +55,25 @@ pub(crate) fn open_existing(index: &Path, emb: &EmbeddingArgs) -> Result<Engine>
     open(index, emb)
 }
 
+/// Most results a command lists (`--top`): a client of the API gets at
+/// most 100; a command line may want more for a report, not unbounded (the
+/// result list is allocated up front).
+pub const MAX_CLI_TOP: usize = 10_000;
+
+/// `--top`: from 1 to [`MAX_CLI_TOP`].
+pub fn top(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_CLI_TOP).contains(&n) => Ok(n),
+        _ => Err(format!("a whole number from 1 to {MAX_CLI_TOP}, not {s:?}")),
+    }
+}
+
+/// A filter given blank (`--status ""`) filters nothing, as the API's
+/// empty query parameter does.
+pub fn given(filter: Option<String>) -> Option<String> {
+    filter.filter(|s| !s.trim().is_empty())
+}
+
 /// `--max-objects`: from 1 to 100 (each further object costs a look).
 pub fn max_objects(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {

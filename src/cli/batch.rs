@@ -21,7 +21,7 @@ pub struct BatchArgs {
     #[arg(long)]
     out: PathBuf,
     /// Results per photo, besides the best of each object found.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::args::top)]
     top: usize,
     /// Objects looked for in one photo (a seized lot, a wall, a
     /// catalogue page): each found is its own result and region.

@@ -62,7 +62,7 @@ pub enum Command {
         #[arg(long = "type")]
         object_type: Option<String>,
         /// Results, besides the best of each object found.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = args::top)]
         top: usize,
         /// Objects looked for in the photo (a seized lot, a wall, a
         /// catalogue page): each found is its own result and region.
@@ -83,7 +83,7 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         query: String,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = args::top)]
         top: usize,
         #[arg(long = "type")]
         object_type: Option<String>,
@@ -258,7 +258,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             json,
         } => {
             let engine = open_existing(&index, emb)?;
-            let status = match status {
+            let (object_type, source) = (args::given(object_type), args::given(source));
+            let status = match args::given(status) {
                 None => None,
                 Some(s) => {
                     Some(Status::parse(&s).with_context(|| format!("unknown status {s:?}"))?)

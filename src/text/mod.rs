@@ -9,6 +9,7 @@
 
 mod analysis;
 mod query;
+mod script;
 mod thesaurus;
 mod typos;
 
@@ -26,6 +27,30 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use thesaurus::Thesaurus;
 use typos::Vocab;
 
+/// A copy of the record with every analysed text field as
+/// [`script::prepare`] makes it (typed words are made the same way).
+fn prepared(rec: &Record) -> Record {
+    let mut r = rec.clone();
+    for field in [
+        &mut r.title,
+        &mut r.maker,
+        &mut r.materials,
+        &mut r.inscriptions,
+        &mut r.subject,
+        &mut r.description,
+        &mut r.object_type,
+        &mut r.features,
+        &mut r.date,
+        &mut r.theft_place,
+        &mut r.country,
+    ] {
+        if let std::borrow::Cow::Owned(s) = script::prepare(field) {
+            *field = s;
+        }
+    }
+    r
+}
+
 /// The tokenizer named in the schema. Every text value is pre-tokenized in
 /// its record's language (`analysis`), so this one only guards against a
 /// value added without that.
@@ -35,8 +60,8 @@ const TOKENIZER: &str = "prov_pretokenized";
 /// is refused on open, so that it is rebuilt rather than searched with
 /// terms it does not hold. Change it with any change to `analysis`,
 /// `thesaurus.tsv` or what `document` indexes.
-const ANALYSIS: &str =
-    "2026-12-05: language stems both ways, tagged thesaurus stems, subject term gaps";
+const ANALYSIS: &str = "2026-12-06: language stems both ways, tagged thesaurus stems, subject term \
+     gaps, NFC and CJK pairs, places transliterated, sources folded";
 const ANALYSIS_FILE: &str = "analysis.version";
 /// Indexing memory budget; tantivy needs at least 15 MB per thread.
 const WRITER_HEAP: usize = 50_000_000;
@@ -236,11 +261,12 @@ impl TextIndex {
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &rec.id);
         doc.add_text(f.status, rec.status.as_str());
-        doc.add_text(f.source, &rec.source);
+        doc.add_text(f.source, query::source_key(&rec.source));
         doc.add_text(f.language, LANGUAGES[lang].0);
         if let Some(facet) = query::type_facet(&rec.object_type) {
             doc.add_facet(f.object_type, facet);
         }
+        let rec = &prepared(rec);
         let stemmed = |doc: &mut TantivyDocument, field: Field, text: &str| {
             doc.add_pre_tokenized_text(field, a.pre_tokenized(lang, true, text));
         };
@@ -279,7 +305,11 @@ impl TextIndex {
         }
         let mut concepts: Vec<&str> = Vec::new();
         let mut keys: Vec<String> = Vec::new();
-        for (name, text) in rec.text_fields() {
+        let places = [
+            ("theft_place", &*rec.theft_place),
+            ("country", &rec.country),
+        ];
+        for (name, text) in rec.text_fields().into_iter().chain(places) {
             if text.is_empty() {
                 continue;
             }

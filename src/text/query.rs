@@ -67,6 +67,17 @@ const W_PHRASE_SUBJECT: f32 = 0.5;
 const PHRASE_SLOP: u32 = 1;
 const MAX_PAIR_WORDS: usize = 8;
 
+/// A record whose id is typed as the query (an inventory or file number,
+/// as the officer has it on paper) ranks first: it outscores this many
+/// matched words.
+const W_ID: f32 = 4.0;
+
+/// A source as the index keys it: agencies write "Interpol", "interpol "
+/// and "INTERPOL" for the same database.
+pub(super) fn source_key(source: &str) -> String {
+    source.trim().to_lowercase()
+}
+
 /// `"sculpture/bust"` → facet `/sculpture/bust`.
 pub(super) fn type_facet(object_type: &str) -> Option<Facet> {
     let parts = type_parts(object_type);
@@ -303,6 +314,18 @@ impl TextIndex {
         }
         let lex = self.lexicon(&searcher)?;
         let bonus = word_bonus(searcher.num_docs());
+        let f = &self.fields;
+        // The whole query, as typed, may be a record's id; not a part of it,
+        // since ids are often numbers ("1840") that a typed year would hit.
+        let typed_id = TermQuery::new(
+            Term::from_field_text(f.id, query.trim()),
+            IndexRecordOption::Basic,
+        );
+        let mut should: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(typed_id), W_ID * bonus)),
+        )];
+        let query = super::script::prepare(query);
         let mut words: Vec<&str> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for w in query.split(|c: char| !c.is_alphanumeric()) {
@@ -318,7 +341,6 @@ impl TextIndex {
             .iter()
             .map(|w| (*w, self.analysis.stems_by_language(&lex.languages, w)))
             .collect();
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (w, stems) in &typed {
             if let Some(q) = self.word_clause(&searcher, &lex, w, stems, bonus)? {
                 should.push((Occur::Should, q));
@@ -332,7 +354,6 @@ impl TextIndex {
                 .into_iter()
                 .map(|q| (Occur::Should, q)),
         );
-        let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> =
             vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
         let mut must = |term: Term| {
@@ -350,7 +371,7 @@ impl TextIndex {
             must(Term::from_field_text(f.status, s.as_str()));
         }
         if let Some(s) = filter.source.as_deref() {
-            must(Term::from_field_text(f.source, s));
+            must(Term::from_field_text(f.source, &source_key(s)));
         }
         let q = BooleanQuery::new(clauses);
         let top_docs = searcher.search(&q, &TopDocs::with_limit(top).order_by_score())?;

@@ -157,6 +157,67 @@ fn stemming_and_stop_words_follow_the_records_language() {
     assert!(ids(&ix.text("la", &[])).is_empty());
 }
 
+/// Records whose text the tokenizer alone would cut or lose
+/// (`fixtures/languages/scripts.jsonl`): a decomposed accent, soft hyphens,
+/// the Turkish İ, Chinese and Japanese, a Cyrillic place of theft, a
+/// source with a trailing blank, an inventory number as the id.
+fn scripts() -> Index {
+    let ix = Index::new();
+    ix.import(&[crate::util::fixture("languages/scripts.jsonl")])
+        .ok();
+    ix
+}
+
+#[test]
+fn words_are_found_however_their_text_is_encoded() {
+    let ix = scripts();
+    for (typed, id) in [
+        ("Cézanne", "nfd-1"), // the record writes e + a combining accent
+        ("Cezanne", "nfd-1"),
+        ("Granduca", "shy-1"), // the record hyphenates it softly
+        ("Izmir", "tr-1"),     // the record writes İzmir
+        ("Ibrahim Calli", "tr-1"),
+        ("清明", "zh-1"), // two characters of a five-character title
+        ("北斎", "ja-1"), // the maker's given name, in a run without spaces
+        ("神奈川沖浪裏", "ja-1"),
+        ("Yaroslavl", "ru-place"), // theft_place Ярославль, transliterated
+        ("INV-2024-0042", "INV-2024-0042"), // the id, as on the officer's paper
+    ] {
+        assert_eq!(
+            first(&ix.text(typed, &[])).as_deref(),
+            Some(id),
+            "{typed:?} finds {id}"
+        );
+    }
+}
+
+#[test]
+fn a_source_filter_ignores_case_and_blanks_and_a_blank_filter_nothing() {
+    let ix = scripts();
+    // Stored as "Interpol ".
+    for source in ["interpol", "INTERPOL", " Interpol"] {
+        assert_eq!(
+            ids(&ix.text("Cezanne", &["--source", source])),
+            ["nfd-1"],
+            "{source:?}"
+        );
+    }
+    // Blank filters filter nothing, as the API's empty parameters do.
+    assert_eq!(
+        ids(&ix.text("Cezanne", &["--source", "", "--status", " "])),
+        ["nfd-1"]
+    );
+    assert!(
+        ix.text("Cezanne", &["--source", "national-it"])["matches"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // `--top` is bounded: past it a usage error, not an allocation.
+    let out = ix.cmd("text", &["vase", "--top", "100000000000"]);
+    out.expect_code(2);
+}
+
 /// `search --json PHOTO --text WORDS`, which must succeed.
 fn search_with_words(ix: &Index, photo: &std::path::Path, words: &str) -> serde_json::Value {
     let args = [
