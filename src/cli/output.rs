@@ -12,6 +12,9 @@ pub(crate) fn print_import(file: &Path, r: &ImportReport) {
     for p in &r.skipped {
         eprintln!("skipped: {p}");
     }
+    for p in &r.warnings {
+        eprintln!("warning: {p}");
+    }
     // The import's own rate; checking the sightings is said apart.
     let importing = r.seconds - r.alerts_seconds;
     let rate = if importing > 0.0 {

@@ -44,6 +44,10 @@ pub struct ImportReport {
     pub records: usize,
     pub images: usize,
     pub skipped: Vec<Problem>,
+    /// Imported, but with something the file most likely meant otherwise
+    /// (a field named `Title`, which is kept but not searched).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
     pub seconds: f64,
     /// The check of this import's images against the kept sightings,
     /// with the alerts it raised.
@@ -100,17 +104,41 @@ pub fn import_file(
             }),
         }
     }
-    // A later line with the same id wins, as a second import would.
+    // A later line with the same id wins, as a second import would; the
+    // line it replaces is named, never dropped in silence.
     let mut last: std::collections::HashMap<String, usize> = Default::default();
     for (i, (_, r)) in valid.iter().enumerate() {
         last.insert(r.id.clone(), i);
     }
-    let valid: Vec<(usize, Record)> = valid
-        .into_iter()
-        .enumerate()
-        .filter(|(i, (_, r))| last[&r.id] == *i)
-        .map(|(_, v)| v)
-        .collect();
+    let mut kept: Vec<(usize, Record)> = Vec::with_capacity(last.len());
+    for (i, (line, r)) in valid.iter().enumerate() {
+        let winner = last[&r.id];
+        if winner != i {
+            report.warnings.push(Problem {
+                file: name.clone(),
+                line: *line,
+                id: Some(r.id.clone()),
+                message: format!(
+                    "not imported: line {} has the same id and is imported instead",
+                    valid[winner].0
+                ),
+            });
+        }
+    }
+    for (i, (line, r)) in valid.into_iter().enumerate() {
+        if last[&r.id] == i {
+            report
+                .warnings
+                .extend(misnamed_fields(&r).map(|message| Problem {
+                    file: name.clone(),
+                    line,
+                    id: Some(r.id.clone()),
+                    message,
+                }));
+            kept.push((line, r));
+        }
+    }
+    let valid = kept;
 
     progress.start(
         valid
@@ -160,8 +188,22 @@ pub fn import_file(
     report.alerts_seconds = checking.elapsed().as_secs_f64();
     progress.finish();
     report.skipped.sort_by_key(|p| p.line);
+    report.warnings.sort_by_key(|p| p.line);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// A field the record keeps as an extra one whose name is a record field's
+/// but for case, blanks or hyphens (`Title`, `Object Type`): its text is
+/// not searched, which the file surely did not mean.
+fn misnamed_fields(r: &Record) -> impl Iterator<Item = String> + '_ {
+    r.extra.keys().filter_map(|key| {
+        records_io::field_named_like(key).map(|field| {
+            format!(
+                "field {key:?} is kept as given but is not searched: the record field is `{field}`"
+            )
+        })
+    })
 }
 
 /// Decodes and describes every image of a record; the first failure

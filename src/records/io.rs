@@ -46,6 +46,11 @@ pub enum ReadError {
     },
     #[error("{path}: unknown records format (expected .jsonl, .json or .csv)")]
     Format { path: PathBuf },
+    #[error(
+        "{path}: a JSON array; records are read as JSON Lines, one object to a line \
+         (convert it with: jq -c '.[]' FILE > FILE.jsonl)"
+    )]
+    JsonArray { path: PathBuf },
     #[error("{path}: CSV header: {message}")]
     CsvHeader { path: PathBuf, message: String },
 }
@@ -64,6 +69,9 @@ pub fn read_records(path: &Path) -> Result<Vec<ParsedLine>, ReadError> {
         source,
     })?;
     match ext.as_str() {
+        "jsonl" | "json" | "ndjson" if json_array(&text) => Err(ReadError::JsonArray {
+            path: path.to_path_buf(),
+        }),
         "jsonl" | "json" | "ndjson" => Ok(parse_jsonl(&text)),
         "csv" => parse_csv(&text).map_err(|message| ReadError::CsvHeader {
             path: path.to_path_buf(),
@@ -73,6 +81,13 @@ pub fn read_records(path: &Path) -> Result<Vec<ParsedLine>, ReadError> {
             path: path.to_path_buf(),
         }),
     }
+}
+
+/// Whether a JSON file holds one array rather than one object a line: read
+/// line by line, its last element alone would import.
+fn json_array(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    bytes.trim_ascii_start().starts_with(b"[")
 }
 
 pub fn parse_jsonl(bytes: &[u8]) -> Vec<ParsedLine> {
@@ -104,15 +119,20 @@ fn id_of(line: &str) -> Option<String> {
 
 /// Parses and validates one JSON record (also what the HTTP API accepts).
 pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| LineError::Json(e.to_string()))?;
-    if let Some(s) = value.get("status").and_then(|s| s.as_str())
+    let Some(obj) = value.as_object_mut() else {
+        return Err(LineError::Json(
+            "a record is a JSON object, one to a line".into(),
+        ));
+    };
+    check_field_types(obj)?;
+    if let Some(s) = obj.get("status").and_then(|s| s.as_str())
         && Status::parse(s).is_none()
     {
         return Err(LineError::Status(s.to_string()));
     }
-    let mut value = value;
-    if let Some(obj) = value.as_object_mut() {
+    {
         // Accept "Stolen", " stolen " and "" as real databases write them.
         if let Some(s) = obj
             .get("status")
@@ -124,7 +144,6 @@ pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
                 serde_json::Value::String(s.as_str().into()),
             );
         }
-        check_field_types(obj)?;
     }
     let rec: Record = serde_json::from_value(value).map_err(|e| LineError::Json(e.to_string()))?;
     let rec = normalise(rec);
@@ -132,9 +151,25 @@ pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
     Ok(rec)
 }
 
+/// The record field `key` names but for case, blanks, hyphens or
+/// underscores ("Title", "Object Type"), where `key` is not it exactly.
+pub fn field_named_like(key: &str) -> Option<&'static str> {
+    let squeezed: String = key
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    TEXT_FIELDS
+        .iter()
+        .chain(&["images", "status"])
+        .copied()
+        .find(|f| f.replace('_', "") == squeezed && *f != key)
+}
+
 /// The record's text fields; everything else but `images` is kept as is.
 const TEXT_FIELDS: &[&str] = &[
     "id",
+    "status",
     "source",
     "object_type",
     "title",

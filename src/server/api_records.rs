@@ -258,6 +258,13 @@ pub async fn put_record(
 ) -> Result<Response, ApiError> {
     let caller = st.authorize(&headers, Role::Curator)?;
     st.writable()?;
+    // Ids are stored trimmed: "rec-1 " would replace "rec-1" while
+    // answering that it created a record.
+    if id.trim() != id || id.is_empty() || id.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "record id {id:?}: blanks at its ends or control characters"
+        )));
+    }
     let entry = audit_entry(&caller, "put_record", remote, &id);
     let state = Arc::clone(&st);
     audited(&st, entry, async move {

@@ -345,6 +345,18 @@ fn records_written_through_the_api_or_the_cli_are_searchable_at_once() {
             .file("image", "g.jpg", &guitar),
     );
     assert_eq!(r.status, 400, "{}", r.text());
+    // An id with a blank at its end would be stored trimmed: it would
+    // replace "new-guitar" while answering that it created a record.
+    let r = srv.send(
+        "PUT",
+        "/v1/records/new-guitar%20",
+        curator,
+        Form::new()
+            .text("record", r#"{"title": "Not this one"}"#)
+            .file("image", "g.jpg", &guitar),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("blanks"), "{}", r.text());
     assert_eq!(srv.get("/readyz", None).json()["database"]["records"], 19);
     // Deleted: gone from searches.
     assert_eq!(srv.delete("/v1/records/new-guitar", curator).status, 200);

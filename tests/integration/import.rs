@@ -88,8 +88,42 @@ fn later_line_with_the_same_id_wins() {
     let b = serde_json::json!({"id": "dup", "title": "Second ducats stack", "images": [img]});
     let file = ix.scratch("dup.jsonl");
     std::fs::write(&file, format!("{a}\n{b}\n")).unwrap();
-    ix.import(&[&file]).ok();
+    let out = ix.import(&[&file]).ok();
+    // The line it replaces is named: a mistyped id must not lose an object
+    // in silence.
+    assert!(
+        out.stderr
+            .contains("dup.jsonl:1: record dup: not imported: line 2 has the same id"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(ix.counts(), (1, 1));
     assert_eq!(ids(&ix.text("ducats", &[])), ["dup"]);
     assert!(ids(&ix.text("first", &[])).is_empty());
+}
+
+#[test]
+fn a_json_array_is_refused_whole_and_a_misnamed_field_is_named() {
+    let ix = Index::new();
+    let img = fixture("demo/refs/demo-010.jpg");
+    let a = serde_json::json!({"id": "a1", "title": "Coin hoard", "images": [img]});
+    let b = serde_json::json!({"id": "a2", "title": "Ducats", "images": [img]});
+    // Pretty-printed, as an export writes it: read line by line, its last
+    // element alone would import.
+    let array = ix.scratch("records.json");
+    std::fs::write(&array, serde_json::to_string_pretty(&[&a, &b]).unwrap()).unwrap();
+    let out = ix.import(&[&array]).expect_code(2);
+    assert!(out.stderr.contains("a JSON array"), "{}", out.stderr);
+    // A spreadsheet's header "Title": kept, not searched, and said so.
+    let csv = ix.scratch("records.csv");
+    std::fs::write(&csv, "id,Title,status\nc1,Annunciation,\n").unwrap();
+    let out = ix.import(&[&csv]).ok();
+    assert!(
+        out.stderr.contains(
+            "field \"Title\" is kept as given but is not searched: the record field is `title`"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ix.counts().0, 1);
 }
