@@ -42,9 +42,14 @@ pub async fn post_review(
     let Json(body) = Json::<ReviewBody>::from_request(request, &st)
         .await
         .map_err(|e| ApiError::unreadable_body(e.status(), format!("review body: {e}")))?;
-    let mut entry = audit_entry(&caller, "review", remote, &body.record);
-    entry.request = json!({"decision": body.decision, "note": body.note});
-    entry.photo_sha256 = Some(body.photo_sha256.clone());
+    // A refused review is audited too, but not with whatever it carried:
+    // a 2 MB note would be copied into the log before being refused.
+    let mut entry = audit_entry(&caller, "review", remote, bounded(&body.record, 200));
+    entry.request = match body.note.len() <= MAX_NOTE {
+        true => json!({"decision": bounded(&body.decision, 20), "note": body.note}),
+        false => json!({"decision": bounded(&body.decision, 20), "note_bytes": body.note.len()}),
+    };
+    entry.photo_sha256 = Some(bounded(&body.photo_sha256, 64).to_string());
     let engine = st.engine();
     audited(&st, entry, async move {
         let decision = Decision::parse(&body.decision).ok_or_else(|| {
@@ -106,4 +111,13 @@ pub async fn list_reviews(
         .map(|s| s.to_ascii_lowercase());
     let reviews = tokio::task::spawn_blocking(move || engine.reviews(photo.as_deref())).await??;
     Ok(Json(json!({"reviews": reviews})))
+}
+
+/// At most `max` bytes of `s`, cut at a character's boundary.
+fn bounded(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }

@@ -173,8 +173,9 @@ impl Metrics {
         }
     }
 
-    pub fn alert_delivered(&self, ok: bool) {
-        let outcome = if ok { "delivered" } else { "failed" };
+    /// One POST of an alert: `delivered`, `failed` (retried) or
+    /// `set_aside` (refused for its content, not retried).
+    pub fn alert_delivered(&self, outcome: &str) {
         self.deliveries
             .get_or_create(&OutcomeLabels {
                 outcome: outcome.into(),

@@ -43,6 +43,12 @@ fn a_rejected_candidate_comes_back_marked_everywhere_and_only_experts_decide() {
             json!({"photo_sha256": sha, "record": "no-such", "decision": "rejected"}),
             404,
         ),
+        // Refused, and audited without the megabytes it carried.
+        (
+            json!({"photo_sha256": sha, "record": "demo-013", "decision": "rejected",
+                   "note": "x".repeat(1 << 20)}),
+            400,
+        ),
     ] {
         let r = post(&srv, &srv.keys.expert, bad.clone());
         assert_eq!(r.status, code, "{bad}: {}", r.text());
@@ -71,6 +77,10 @@ fn a_rejected_candidate_comes_back_marked_everywhere_and_only_experts_decide() {
     let e = &log["entries"][0];
     assert_eq!(e["ids"][0], "demo-013", "{log}");
     assert_eq!(e["photo_sha256"], sha.as_str(), "{log}");
+    assert!(
+        log.to_string().len() < 100_000,
+        "the refused note is not in the log"
+    );
 
     // A later decision replaces it.
     let body = json!({"photo_sha256": sha, "record": "demo-013", "decision": "confirmed"});

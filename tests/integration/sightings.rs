@@ -3,7 +3,7 @@
 //! record imported later raises an alert, once, with the sighting's
 //! context; an unrelated record raises none.
 
-use super::http::{Form, Server};
+use super::http::{Form, Keys, Server};
 use super::util::{Index, demo_records, fixture, query};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -294,22 +294,27 @@ fn a_key_can_keep_every_search() {
     assert_eq!(list["sightings"][0]["kept_by"], "market-crawler", "{list}");
 }
 
-/// A webhook endpoint on a real socket: refuses the first POST (500),
-/// accepts the rest, and hands over each body it accepted.
-fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
+/// A webhook endpoint on a real socket: answers its n-th request with
+/// `answers[n]` (a status line and any headers), then 200; hands over each
+/// request line and the body of every request answered 200.
+fn receiver(answers: &[&'static str]) -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
+    let answers = answers.to_vec();
     std::thread::spawn(move || {
         for (n, stream) in listener.incoming().enumerate() {
             let Ok(mut stream) = stream else { return };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
+            let (mut length, mut request) = (0, String::new());
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
+                }
+                if request.is_empty() {
+                    request = line.trim().to_string();
                 }
                 if let Some((k, v)) = line.split_once(':')
                     && k.eq_ignore_ascii_case("content-length")
@@ -319,17 +324,74 @@ fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let status = if n == 0 { "500 Busy" } else { "200 OK" };
+            let answer = answers.get(n).copied().unwrap_or("200 OK");
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                "HTTP/1.1 {answer}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
             );
-            if n > 0 {
-                let _ = tx.send(String::from_utf8(body).unwrap());
+            if answer.starts_with("200") || !request.starts_with("POST") {
+                let _ = tx.send((request, String::from_utf8(body).unwrap()));
             }
         }
     });
     (url, rx)
+}
+
+/// A webhook endpoint that refuses the first POST (500), accepts the rest,
+/// and hands over each body it accepted.
+fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
+    let (url, requests) = receiver(&["500 Busy"]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (_, body) in requests {
+            let _ = tx.send(body);
+        }
+    });
+    (url, rx)
+}
+
+/// A redirect is not followed (a POST turned into a GET would deliver
+/// nothing), and an alert the receiver refuses for its content is set
+/// aside after a few tries instead of holding back the alerts after it.
+#[test]
+fn a_redirect_is_no_delivery_and_a_refused_alert_does_not_block_the_next() {
+    let ix = Index::new();
+    let (first, later) = without_013(&ix);
+    ix.import(&[&first]).ok();
+    let refusals: &[&str] = &[
+        "302 Found\r\nlocation: /elsewhere",
+        "413 Too Large",
+        "413 Too Large",
+        "413 Too Large",
+        "413 Too Large",
+        "413 Too Large",
+    ];
+    let (url, requests) = receiver(refusals);
+    let srv = Server::start(&ix, &["--alert-webhook", &url]);
+    for photo in ["demo-013_photo_tilt.jpg", "neg_lantern.jpg"] {
+        let bytes = std::fs::read(query(photo)).unwrap();
+        let form = Form::new()
+            .file("photo", photo, &bytes)
+            .text("keep", "true");
+        let kept = srv.send("POST", "/v1/search", Some(&srv.keys.officer), form);
+        assert_eq!(kept.status, 200, "{}", kept.text());
+    }
+    // Two alerts: demo-013's, then the lantern's.
+    ix.import(&[&later]).ok();
+    ix.import(&[&unrelated(&ix)]).ok();
+    let (request, body) = requests
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the second alert is delivered");
+    assert!(request.starts_with("POST /hook"), "not followed: {request}");
+    let alert: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(alert["record"], "lantern-1", "{alert}");
+    let aside = std::fs::read_to_string(ix.path().join("ix/alerts.undelivered")).unwrap();
+    assert!(aside.contains("413"), "{aside}");
+    let metrics = srv.get("/metrics", Some(&srv.keys.officer)).text();
+    assert!(
+        metrics.contains(r#"provenance_alert_webhook_posts_total{outcome="set_aside"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -339,6 +401,15 @@ fn an_alert_is_posted_to_the_webhook_and_retried_until_it_is_taken() {
     ix.import(&[&first]).ok();
     let (url, bodies) = webhook();
     let srv = Server::start(&ix, &["--alert-webhook", &url]);
+    // A second server on the same folder (a replica) delivers nothing
+    // twice: one process delivers a folder's alerts.
+    let keys = Keys {
+        officer: srv.keys.officer.clone(),
+        expert: srv.keys.expert.clone(),
+        curator: srv.keys.curator.clone(),
+    };
+    let folder = ix.path().join("ix");
+    let _replica = Server::start_with(&ix, &folder, keys, &["--alert-webhook", &url]);
     let photo = std::fs::read(query("demo-013_photo_tilt.jpg")).unwrap();
     let kept = srv.send(
         "POST",
