@@ -8,12 +8,30 @@ use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::Path;
 
+/// Text from outside (a listing's seller, a batch input's name) as a
+/// terminal may show it: control and direction-changing characters
+/// escaped, so that it can neither clear the screen nor forge a line.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile =
+        |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(hostile) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| match hostile(c) {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
 pub(crate) fn print_import(file: &Path, r: &ImportReport) {
     for p in &r.skipped {
-        eprintln!("skipped: {p}");
+        eprintln!("skipped: {}", printable(&p.to_string()));
     }
     for p in &r.warnings {
-        eprintln!("warning: {p}");
+        eprintln!("warning: {}", printable(&p.to_string()));
     }
     // The import's own rate; checking the sightings is said apart.
     let importing = r.seconds - r.alerts_seconds;
@@ -47,9 +65,9 @@ pub(crate) fn print_import(file: &Path, r: &ImportReport) {
             "ALERT: record {} is shown by sighting {} ({}, kept {} by {}): {} {:.2}",
             a.record,
             a.sighting.id,
-            a.sighting.query,
+            printable(&a.sighting.query),
             a.sighting.kept,
-            a.sighting.kept_by,
+            printable(&a.sighting.kept_by),
             a.verdict,
             a.score
         );

@@ -3,6 +3,7 @@
 //! them after the fact.
 
 use super::args::{DEFAULT_INDEX, EmbeddingArgs, open_existing};
+use crate::cli::output::printable;
 use anyhow::Result;
 use std::io::Write;
 use std::path::PathBuf;
@@ -63,7 +64,8 @@ pub fn sightings(args: SightingsArgs, emb: &EmbeddingArgs) -> Result<i32> {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join("  ");
-            writeln!(out, "{}  {}  {}  {place}", s.id, s.kept, s.query)?;
+            let (query, place) = (printable(&s.query), printable(&place));
+            writeln!(out, "{}  {}  {query}  {place}", s.id, s.kept)?;
         }
     }
     if !args.json {
@@ -97,14 +99,15 @@ pub fn alerts(args: AlertsArgs, emb: &EmbeddingArgs) -> Result<i32> {
             .unwrap_or_default();
         writeln!(
             out,
-            "{}  record {}  {} {:.2}  sighting {} ({}, kept {})  {place}",
+            "{}  record {}  {} {:.2}  sighting {} ({}, kept {})  {}",
             a.raised,
             a.record,
             a.verdict,
             a.score,
             a.sighting.id,
-            a.sighting.query,
-            a.sighting.kept
+            printable(&a.sighting.query),
+            a.sighting.kept,
+            printable(&place)
         )?;
     }
     writeln!(out, "{} alerts", alerts.len())?;

@@ -282,11 +282,15 @@ impl Keep {
             if line.trim().is_empty() {
                 continue;
             }
-            let l: ListingLine = serde_json::from_str(line).map_err(|e| BatchError::Listing {
+            let error = |message: String| BatchError::Listing {
                 path: file.to_path_buf(),
                 line: n + 1,
-                message: e.to_string(),
-            })?;
+                message,
+            };
+            let l: ListingLine = serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
+            if let Some(message) = l.context.too_long() {
+                return Err(error(message));
+            }
             self.listings.insert(l.image, l.context);
         }
         Ok(())

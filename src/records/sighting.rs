@@ -34,6 +34,27 @@ pub struct Context {
     pub seen: String,
 }
 
+/// Longest field of a [`Context`], in bytes: a listing's title and seller
+/// are written by the other side of an online market, and are copied
+/// into every alert, its webhook body and the lists of sightings.
+pub const MAX_CONTEXT: usize = 2_000;
+
+impl Context {
+    /// The first field past [`MAX_CONTEXT`] bytes, named, if any.
+    pub fn too_long(&self) -> Option<String> {
+        [
+            ("case", &self.case),
+            ("url", &self.url),
+            ("title", &self.title),
+            ("seller", &self.seller),
+            ("seen", &self.seen),
+        ]
+        .into_iter()
+        .find(|(_, v)| v.len() > MAX_CONTEXT)
+        .map(|(name, _)| format!("`{name}`: at most {MAX_CONTEXT} bytes"))
+    }
+}
+
 /// A kept photo, as listed and exported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sighting {

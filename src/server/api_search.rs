@@ -9,6 +9,7 @@ use super::peers;
 use crate::describe::wire::WireQuery;
 use crate::engine::{DatabaseState, Match, SearchOptions};
 use crate::records::record::Status;
+use crate::records::sighting::MAX_CONTEXT;
 use crate::records::sighting::{Context, Sighting};
 use crate::search::scoring::Verdict;
 use crate::text::TextFilter;
@@ -90,10 +91,6 @@ struct PhotoRequest {
     keep: Option<bool>,
     context: Context,
 }
-
-/// The longest context field kept with a sighting, and the most bytes of
-/// words a search takes.
-const MAX_CONTEXT: usize = 2_000;
 
 /// A field a person types (words, a case, a listing's title): refused
 /// past [`MAX_CONTEXT`] bytes, so that neither what is kept nor what a

@@ -294,6 +294,47 @@ fn a_key_can_keep_every_search() {
     assert_eq!(list["sightings"][0]["kept_by"], "market-crawler", "{list}");
 }
 
+/// A listing is written by the other side of a market: a field past the
+/// API's bound is refused with its line, and the terminal never receives
+/// its control characters.
+#[test]
+fn a_listing_is_bounded_and_its_control_characters_are_shown_escaped() {
+    let ix = Index::demo();
+    let lot = ix.scratch("lot");
+    std::fs::create_dir_all(&lot).unwrap();
+    std::fs::copy(query("neg_guitar.jpg"), lot.join("g.jpg")).unwrap();
+    let listings = ix.scratch("listings.jsonl");
+    let run = |listing: &str| {
+        std::fs::write(&listings, listing).unwrap();
+        let out = ix.scratch("out.jsonl");
+        let _ = std::fs::remove_file(&out);
+        let args = [
+            lot.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--keep".as_ref(),
+            "--listings".as_ref(),
+            listings.as_os_str(),
+        ];
+        ix.cmd("batch", &args)
+    };
+    let long = serde_json::json!({"image": "g.jpg", "title": "x".repeat(3000)});
+    let refused = run(&format!("\n{long}\n")).expect_code(2);
+    assert!(
+        refused.stderr.contains("listings.jsonl:2") && refused.stderr.contains("`title`"),
+        "{}",
+        refused.stderr
+    );
+    let forged = serde_json::json!({"image": "g.jpg", "seller": "evil\u{1b}[2J\rFAKE: 0 alerts"});
+    run(&forged.to_string()).ok();
+    let shown = ix.cmd::<&str>("sightings", &[]).ok().stdout;
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\r'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("evil\\u{1b}[2J\\u{d}FAKE"), "{shown:?}");
+}
+
 /// A webhook endpoint on a real socket: answers its n-th request with
 /// `answers[n]` (a status line and any headers), then 200; hands over each
 /// request line and the body of every request answered 200.
