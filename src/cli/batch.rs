@@ -167,6 +167,8 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     }
     if keep.is_some() {
         eprintln!("{} photos kept as sightings", summary.kept);
+        // Records added while the batch ran, which its searches missed.
+        crate::cli::output::print_alerts(&summary.alerts);
     }
     if let Some(page) = report {
         let rows = crate::jobs::report::write_html(

@@ -26,6 +26,22 @@ pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// One `ALERT:` line a raised alert, on stderr.
+pub(crate) fn print_alerts(alerts: &[crate::store::Alert]) {
+    for a in alerts {
+        eprintln!(
+            "ALERT: record {} is shown by sighting {} ({}, kept {} by {}): {} {:.2}",
+            a.record,
+            a.sighting.id,
+            printable(&a.sighting.query),
+            a.sighting.kept,
+            printable(&a.sighting.kept_by),
+            a.verdict,
+            a.score
+        );
+    }
+}
+
 pub(crate) fn print_import(file: &Path, r: &ImportReport) {
     for p in &r.skipped {
         eprintln!("skipped: {}", printable(&p.to_string()));
@@ -60,18 +76,7 @@ pub(crate) fn print_import(file: &Path, r: &ImportReport) {
             c.alerts.len()
         );
     }
-    for a in &c.alerts {
-        eprintln!(
-            "ALERT: record {} is shown by sighting {} ({}, kept {} by {}): {} {:.2}",
-            a.record,
-            a.sighting.id,
-            printable(&a.sighting.query),
-            a.sighting.kept,
-            printable(&a.sighting.kept_by),
-            a.verdict,
-            a.score
-        );
-    }
+    print_alerts(&c.alerts);
     if let Some(e) = &r.alerts_error {
         eprintln!("warning: the kept sightings were not checked: {e}");
     }

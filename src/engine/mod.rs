@@ -250,9 +250,14 @@ impl Engine {
     }
 
     pub fn database_state(&self) -> Result<DatabaseState, EngineError> {
+        self.database_state_of(&self.generation())
+    }
+
+    /// The state as of generation `g` (the one a search read).
+    pub fn database_state_of(&self, g: &Generation) -> Result<DatabaseState, EngineError> {
         let (records, images) = self.store().counts()?;
-        let g = self.generation();
         Ok(DatabaseState {
+            last_slot: g.last_slot(),
             records,
             images,
             generation: g.manifest.generation,

@@ -145,7 +145,7 @@ impl Engine {
             self.attach_reviews(&mut matches, sha)?;
         }
         Ok(SearchResponse {
-            database: self.database_state()?,
+            database: self.database_state_of(&generation)?,
             matches,
             words,
             stages: Some(Stages {

@@ -183,28 +183,57 @@ impl Engine {
         Ok(self.store().alert_count()?)
     }
 
+    /// After photos are kept: the latest database, then
+    /// [`Self::check_sightings`], so that a photo searched before a record
+    /// was added, and kept after that record's check, still alerts.
+    pub fn check_kept(&self) -> Result<SightingCheck, EngineError> {
+        self.reload()?;
+        self.check_sightings()
+    }
+
     /// Checks every image added since the last check against the kept
     /// sightings, and returns the alerts raised. Called by every writer
-    /// after it commits images (import, `PUT`); the caller holds the
-    /// write lock. A crash before the alerts are written leaves the
-    /// watermark where it was, so the next check repeats the work; a pair
-    /// already alerted is never alerted again.
+    /// after it commits images (import, `PUT`) and after photos are kept;
+    /// the caller holds the write lock. A crash before the alerts are
+    /// written leaves the watermarks where they were, so the next check
+    /// repeats the work; a pair already alerted is never alerted again.
+    ///
+    /// A photo searched before a record was added but kept as a sighting
+    /// only after that record's check (a long `batch --keep` beside an
+    /// import) was in neither comparison: each sighting kept since the
+    /// last check is also compared with the images added between its
+    /// search and that check.
     pub fn check_sightings(&self) -> Result<SightingCheck, EngineError> {
         let generation = self.generation();
         let through = generation.last_slot();
         let from = self.store().alerts_checked_slot()?;
+        let caught = self.store().alerts_sightings_slot()?;
         let mut check = SightingCheck::default();
-        if through <= from {
-            return Ok(check);
-        }
         let sightings = match self.sightings(false)? {
             Some(s) if !s.generation().is_empty() => s,
             _ => {
-                self.store().raise_alerts(&[], through)?;
+                if through > from {
+                    self.store().raise_alerts(&[], through, caught)?;
+                }
                 return Ok(check);
             }
         };
         let seen = sightings.generation();
+        // Late sightings are caught up only by an engine that has every
+        // image checked so far (another process may have checked more).
+        let (late, seen_through) = match through >= from {
+            true => (
+                self.late_sightings(&sightings, &seen, caught, from)?,
+                seen.last_slot(),
+            ),
+            false => (Vec::new(), caught),
+        };
+        if through <= from && late.is_empty() {
+            if seen_through > caught {
+                self.store().raise_alerts(&[], from, seen_through)?;
+            }
+            return Ok(check);
+        }
         let new: Vec<(i64, String)> = self
             .store()
             .image_slots_after(from)?
@@ -240,6 +269,17 @@ impl Engine {
         for (pos, slot, record) in found {
             by_sighting.entry(pos).or_default().insert((record, slot));
         }
+        // A late sighting may show any record with an image added between
+        // its search and the last check: its photo is searched again.
+        if let Some(oldest) = late.iter().map(|l| l.1).min() {
+            let added = self.store().image_slots_after(oldest)?;
+            for (pos, searched) in &late {
+                let missed = added.iter().filter(|(s, _)| *s > *searched && *s <= from);
+                let leads = by_sighting.entry(*pos).or_default();
+                leads.extend(missed.map(|(s, record)| (record.clone(), *s)));
+            }
+        }
+        by_sighting.retain(|_, records| !records.is_empty());
         check.lookup_seconds = started.elapsed().as_secs_f64();
         check.leads = by_sighting.len();
         let started = std::time::Instant::now();
@@ -263,8 +303,36 @@ impl Engine {
             .flatten()
             .collect();
         check.search_seconds = started.elapsed().as_secs_f64();
-        check.alerts = self.store().raise_alerts(&alerts, through)?;
+        check.alerts = self
+            .store()
+            .raise_alerts(&alerts, through.max(from), seen_through)?;
         Ok(check)
+    }
+
+    /// Sightings indexed after slot `caught` whose search compared them
+    /// with fewer images than were checked by then (`from`): their
+    /// positions, and the last image slot their search saw.
+    fn late_sightings(
+        &self,
+        sightings: &Engine,
+        seen: &crate::index::generation::Generation,
+        caught: i64,
+        from: i64,
+    ) -> Result<Vec<(u32, i64)>, EngineError> {
+        let mut late = Vec::new();
+        for pos in (0..seen.len() as u32).filter(|&p| seen.slot(p) > caught) {
+            let Some(image) = sightings.store().image(seen.slot(pos))? else {
+                continue;
+            };
+            let Some(record) = sightings.record(&image.record_id)? else {
+                continue;
+            };
+            match Sighting::from_record(&record).searched_through {
+                Some(searched) if searched < from => late.push((pos, searched)),
+                _ => {}
+            }
+        }
+        Ok(late)
     }
 
     /// The alerts one sighting raises for the new records it may show: its

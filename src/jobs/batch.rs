@@ -323,6 +323,9 @@ pub struct BatchSummary {
     pub matched: usize,
     /// Photos kept as sightings (`--keep`).
     pub kept: usize,
+    /// Alerts the kept photos raised: records added while the batch ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::store::Alert>,
     /// Each photo searched: where its time went.
     #[serde(skip)]
     pub stages: Vec<Stages>,
@@ -439,6 +442,7 @@ pub fn run(
     }
     if keep.is_some() {
         engine.refresh_sightings()?;
+        summary.alerts = engine.check_kept()?.alerts;
     }
     progress.finish();
     Ok(summary)
@@ -529,6 +533,7 @@ fn search_and_keep(
         context,
         kept_by: keep.kept_by.clone(),
         kept: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        searched_through: Some(resp.database.last_slot),
     };
     let image = engine.describe_reference(sighting.photo.clone(), img);
     let line = BatchLine {

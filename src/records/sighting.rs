@@ -72,6 +72,12 @@ pub struct Sighting {
     /// (RFC 3339, UTC).
     pub kept_by: String,
     pub kept: String,
+    /// The last image slot of the database its search compared it with:
+    /// an image added after it is checked against it, whenever it is
+    /// kept (`crate::engine::Engine::check_sightings`). None for a
+    /// sighting kept before this was recorded.
+    #[serde(skip)]
+    pub searched_through: Option<i64>,
 }
 
 impl Sighting {
@@ -107,6 +113,9 @@ impl Sighting {
         ] {
             extra.insert(k.to_string(), Value::String(v.clone()));
         }
+        if let Some(slot) = self.searched_through {
+            extra.insert("searched_through".into(), Value::from(slot));
+        }
         Record {
             id: self.id.clone(),
             source: self.context.case.clone(),
@@ -140,6 +149,7 @@ impl Sighting {
             },
             kept_by: s("kept_by"),
             kept: s("kept"),
+            searched_through: r.extra.get("searched_through").and_then(Value::as_i64),
         }
     }
 }
@@ -173,6 +183,7 @@ mod tests {
             },
             kept_by: "officer-1".into(),
             kept: "2026-03-02T10:00:00Z".into(),
+            searched_through: Some(41),
         };
         let r = s.to_record();
         r.validate().unwrap();

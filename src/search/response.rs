@@ -152,6 +152,11 @@ pub struct DatabaseState {
     /// When the searched generation was committed (RFC 3339, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<String>,
+    /// The last image slot of the generation searched: a photo kept as a
+    /// sighting was compared with every image up to it
+    /// (`crate::engine::Engine::check_sightings`).
+    #[serde(skip)]
+    pub last_slot: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -306,8 +306,16 @@ async fn run_photo_search(
             (false, _) => None,
             (true, Some(why)) => Some(Err(why)),
             (true, None) => Some(
-                keep_sighting(&engine, &photo, img, &photo_sha, context, kept_by)
-                    .map_err(|e| e.message),
+                keep_sighting(
+                    &engine,
+                    &photo,
+                    img,
+                    &photo_sha,
+                    context,
+                    kept_by,
+                    resp.database.last_slot,
+                )
+                .map_err(|e| e.message),
             ),
         };
         Ok::<_, ApiError>((resp, dims, kept, query))
@@ -390,12 +398,13 @@ fn match_id(m: &Value) -> String {
 /// Keeps a searched photo as a sighting: the photo under the sightings'
 /// `uploads/` by its SHA-256, described and committed; returns its id.
 fn keep_sighting(
-    engine: &crate::engine::Engine,
+    engine: &Arc<crate::engine::Engine>,
     photo: &[u8],
     img: image::RgbImage,
     sha: &str,
     context: Context,
     kept_by: String,
+    searched_through: i64,
 ) -> Result<String, ApiError> {
     let dir = engine.sightings_uploads();
     std::fs::create_dir_all(&dir).map_err(|e| ApiError::io(&dir, e))?;
@@ -409,9 +418,18 @@ fn keep_sighting(
         context,
         kept_by,
         kept: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        searched_through: Some(searched_through),
     };
     let id = sighting.id.clone();
     engine.keep_sighting(sighting, img)?;
+    // A record added while this photo was searched was checked without
+    // it: the check catches it up, beside the answer, not before it.
+    let engine = engine.clone();
+    rayon::spawn(move || {
+        if let Err(e) = engine.check_sightings() {
+            tracing::error!("checking a kept photo against the records added meanwhile: {e}");
+        }
+    });
     Ok(id)
 }
 

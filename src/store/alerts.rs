@@ -104,13 +104,20 @@ pub(super) const TABLE: &str = "CREATE TABLE IF NOT EXISTS alerts(
     raised TEXT NOT NULL,
     json TEXT NOT NULL,
     UNIQUE (record, sighting));
-INSERT OR IGNORE INTO meta VALUES ('alerts_slot', 0);";
+INSERT OR IGNORE INTO meta VALUES ('alerts_slot', 0);
+INSERT OR IGNORE INTO meta VALUES ('alerts_sightings_slot', 0);";
 
 impl Store {
     /// Images up to this store slot have been checked against the kept
     /// sightings.
     pub fn alerts_checked_slot(&self) -> Result<i64, StoreError> {
         self.meta("alerts_slot")
+    }
+
+    /// Sightings up to this slot of the sightings index have been checked
+    /// against the images added after their search.
+    pub fn alerts_sightings_slot(&self) -> Result<i64, StoreError> {
+        self.meta("alerts_sightings_slot")
     }
 
     /// Live images in slots after `slot`, with their records: what the
@@ -126,13 +133,15 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    /// Writes the alerts of one check and moves the watermark to
-    /// `through`, in one transaction. Returns the alerts that are new
-    /// (a pair already alerted is left as it was), with their ids.
+    /// Writes the alerts of one check and moves the watermarks to
+    /// `through` (images) and `sightings_through` (sightings), in one
+    /// transaction. Returns the alerts that are new (a pair already
+    /// alerted is left as it was), with their ids.
     pub fn raise_alerts(
         &mut self,
         alerts: &[Alert],
         through: i64,
+        sightings_through: i64,
     ) -> Result<Vec<Alert>, StoreError> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite {
@@ -168,6 +177,11 @@ impl Store {
             tx.execute(
                 "UPDATE meta SET value = max(value, ?1) WHERE key = 'alerts_slot'",
                 [through],
+            )
+            .map_err(err)?;
+            tx.execute(
+                "UPDATE meta SET value = max(value, ?1) WHERE key = 'alerts_sightings_slot'",
+                [sightings_through],
             )
             .map_err(err)?;
         }
@@ -261,6 +275,7 @@ mod tests {
                 context: Context::default(),
                 kept_by: "me".into(),
                 kept: "2026-03-02T00:00:00Z".into(),
+                searched_through: None,
             },
             score: 0.9,
             verdict: "match".into(),
@@ -278,11 +293,11 @@ mod tests {
             let mut store = Store::open(&path).unwrap();
             assert_eq!(store.alerts_checked_slot().unwrap(), 0);
             let new = store
-                .raise_alerts(&[alert("r1", "S-1"), alert("r2", "S-1")], 10)
+                .raise_alerts(&[alert("r1", "S-1"), alert("r2", "S-1")], 10, 0)
                 .unwrap();
             assert_eq!(new.len(), 2);
             let again = store
-                .raise_alerts(&[alert("r1", "S-1"), alert("r1", "S-2")], 5)
+                .raise_alerts(&[alert("r1", "S-1"), alert("r1", "S-2")], 5, 0)
                 .unwrap();
             assert_eq!(again.len(), 1, "r1/S-1 was raised before");
             assert_eq!(again[0].sighting.id, "S-2");

@@ -161,6 +161,52 @@ fn a_kept_photo_alerts_once_when_its_record_is_imported_later_and_never_for_an_u
     ix.cmd("sightings", &["--delete", id]).expect_code(1);
 }
 
+/// A photo searched before its record was added, but kept as a sighting
+/// only after that record's import had checked the sightings (a long
+/// `batch --keep` beside the import), still raises the alert: the next
+/// check compares it with every image added since its search.
+#[test]
+fn a_photo_kept_after_its_records_check_still_alerts() {
+    let ix = Index::new();
+    let (first, later) = without_013(&ix);
+    ix.import(&[&first]).ok();
+    let batch = |photo: &str| {
+        let lot = ix.scratch(photo);
+        std::fs::create_dir_all(&lot).unwrap();
+        std::fs::copy(query(photo), lot.join(photo)).unwrap();
+        let out = ix.scratch(&format!("{photo}.jsonl"));
+        let args = [
+            lot.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--keep".as_ref(),
+        ];
+        ix.cmd("batch", &args).ok()
+    };
+    batch("demo-013_photo_tilt.jpg");
+    ix.import(&[&later]).ok();
+    // As the race leaves it: the import's check ran before the sighting
+    // was indexed, so no alert, and the sighting is newer than the check.
+    {
+        let db = rusqlite::Connection::open(ix.path().join("ix/records.sqlite")).unwrap();
+        db.execute_batch(
+            "DELETE FROM alerts; UPDATE meta SET value = 0 WHERE key = 'alerts_sightings_slot';",
+        )
+        .unwrap();
+    }
+    // Caught up by the next check: here a batch keeping another photo.
+    let run = batch("neg_guitar.jpg");
+    assert!(
+        run.stderr.contains("ALERT: record demo-013"),
+        "{}",
+        run.stderr
+    );
+    let all = alerts(&ix);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["record"], "demo-013", "{all:?}");
+    assert_eq!(all[0]["verdict"], "match", "{all:?}");
+}
+
 #[test]
 fn the_api_keeps_a_search_and_alerts_experts_when_a_curator_adds_its_record() {
     let ix = Index::new();
