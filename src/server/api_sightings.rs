@@ -78,10 +78,18 @@ pub async fn delete_sighting(
 pub struct AlertParams {
     since: Option<String>,
     verdict: Option<String>,
+    limit: Option<String>,
 }
 
-/// `GET /v1/alerts[?since=DATE][&verdict=match,partial]` (expert): newest
-/// first, with the total of every alert kept.
+/// Alerts in one answer unless `limit` says otherwise, and the most it
+/// may say: each alert carries its listing and evidence (a few KB), and a
+/// page that only shows the count must not fetch them all.
+const ALERTS_SHOWN: usize = 100;
+const MAX_ALERTS_SHOWN: usize = 1_000;
+
+/// `GET /v1/alerts[?since=DATE][&verdict=match,partial][&limit=N]`
+/// (expert): the newest `limit` (100) of those the filters keep, how many
+/// they keep (`matching`), and the total of every alert kept.
 pub async fn list_alerts(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -90,6 +98,15 @@ pub async fn list_alerts(
     st.authorize(&headers, Role::Expert)?;
     let filter = crate::store::AlertFilter::parse(p.since.as_deref(), p.verdict.as_deref())
         .map_err(ApiError::bad_request)?;
+    let limit = match p.limit.as_deref().map(str::parse::<usize>) {
+        None => ALERTS_SHOWN,
+        Some(Ok(n)) if n <= MAX_ALERTS_SHOWN => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "`limit` must be a whole number from 0 to {MAX_ALERTS_SHOWN}"
+            )));
+        }
+    };
     let engine = st.engine();
     let (alerts, total) = tokio::task::spawn_blocking(move || {
         Ok::<_, crate::engine::EngineError>((engine.alerts(&filter)?, engine.alert_count()?))
@@ -97,6 +114,7 @@ pub async fn list_alerts(
     .await??;
     Ok(Json(json!({
         "total": total,
-        "alerts": alerts.iter().map(alert_json).collect::<Vec<_>>(),
+        "matching": alerts.len(),
+        "alerts": alerts.iter().take(limit).map(alert_json).collect::<Vec<_>>(),
     })))
 }

@@ -281,6 +281,18 @@ fn the_api_keeps_a_search_and_alerts_experts_when_a_curator_adds_its_record() {
     assert_eq!(all["alerts"][0]["verdict"], "match", "{all}");
     let since = srv.get("/v1/alerts?since=2999-01-01", Some(&srv.keys.expert));
     assert_eq!(since.json()["alerts"].as_array().unwrap().len(), 0);
+    // The count alone, as the page's header asks it.
+    let count = srv.get("/v1/alerts?limit=0", Some(&srv.keys.expert)).json();
+    assert_eq!(
+        (count["total"].as_u64(), count["matching"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(count["alerts"].as_array().unwrap().is_empty(), "{count}");
+    assert_eq!(
+        srv.get("/v1/alerts?limit=5000", Some(&srv.keys.expert))
+            .status,
+        400
+    );
     assert_eq!(
         srv.get("/v1/alerts?since=soon", Some(&srv.keys.expert))
             .status,

@@ -57,9 +57,9 @@ function route() {
 
 // Experts see how many alerts there are; other keys are refused the
 // list, and the link stays hidden.
-async function countAlerts() {
+async function countAlerts(list) {
   try {
-    const res = await (await api("/v1/alerts")).json();
+    const res = await (await api("/v1/alerts" + (list ? "" : "?limit=0"))).json();
     $("#alert-count").textContent = res.total;
     $("#alerts-link").hidden = false;
     return res;
@@ -73,10 +73,11 @@ async function showAlerts() {
   const status = $("#alerts-status"), out = $("#alerts");
   out.replaceChildren();
   status.textContent = "Loading…";
-  const res = await countAlerts();
+  const res = await countAlerts(true);
   if (!res) { status.className = "status error"; status.textContent = "Alerts are for experts' keys."; return; }
   status.className = "status";
-  status.textContent = res.total + " alert(s)";
+  status.textContent = res.total + " alert(s)" +
+    (res.alerts.length < res.matching ? "; the newest " + res.alerts.length + " shown" : "");
   for (const a of res.alerts) {
     const s = a.sighting;
     const where = [s.case && "case " + s.case, s.url, s.title, s.seller && "seller " + s.seller, s.seen && "seen " + s.seen]
