@@ -147,11 +147,14 @@ impl Engine {
         let Some(sighting) = self.sighting(id)? else {
             return Ok(false);
         };
+        // Its alerts first: a crash between the two leaves a sighting
+        // without alerts, never an alert (still delivered) for a sighting
+        // that is gone.
+        self.store().delete_alerts_of(id)?;
         {
             let _lock = s.lock_writes()?;
             s.delete(id)?;
         }
-        self.store().delete_alerts_of(id)?;
         let photo = Path::new(&sighting.photo);
         let ours = photo.starts_with(s.paths.uploads());
         let shared = s

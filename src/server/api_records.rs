@@ -50,7 +50,7 @@ pub(super) fn audit_entry(
 /// Runs `f`, then audits it with the status it ended in. On a task of its
 /// own: a write whose request is dropped (timed out waiting for the write
 /// lock, its client gone) still ends, and is still audited.
-pub(super) async fn audited<T: Send + 'static>(
+pub(super) async fn audited<T: Answer + Send + 'static>(
     st: &Arc<AppState>,
     mut entry: AuditEntry,
     f: impl Future<Output = Result<T, ApiError>> + Send + 'static,
@@ -58,13 +58,29 @@ pub(super) async fn audited<T: Send + 'static>(
     let st = Arc::clone(st);
     tokio::spawn(async move {
         let result = f.await;
-        if let Err(e) = &result {
-            entry.failed(e.status.as_u16(), e.code);
+        match &result {
+            Ok(answer) => entry.status = answer.status(),
+            Err(e) => entry.failed(e.status.as_u16(), e.code),
         }
         st.record(entry).await;
         result
     })
     .await?
+}
+
+/// The status an audited answer goes out with (a created record's 201).
+pub(super) trait Answer {
+    fn status(&self) -> u16 {
+        200
+    }
+}
+
+impl<T> Answer for Json<T> {}
+
+impl Answer for Response {
+    fn status(&self) -> u16 {
+        Response::status(self).as_u16()
+    }
 }
 
 fn not_found(id: &str) -> ApiError {

@@ -46,14 +46,15 @@ impl AlertFilter {
     /// kept RFC 3339 times as text; `verdicts`: `match,partial`. Blank is
     /// any; anything else is an error naming it.
     pub fn parse(since: Option<&str>, verdicts: Option<&str>) -> Result<AlertFilter, String> {
-        let since = since.map(str::trim).filter(|s| !s.is_empty());
-        if let Some(s) = since
-            && !is_time(s)
-        {
-            return Err(format!(
-                "since {s:?}: a date (2026-05-01) or an RFC 3339 time"
-            ));
-        }
+        let since = since
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                utc_time(s).ok_or_else(|| {
+                    format!("since {s:?}: a date (2026-05-01) or an RFC 3339 time in UTC (…Z)")
+                })
+            })
+            .transpose()?;
         let verdicts = verdicts
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -72,10 +73,7 @@ impl AlertFilter {
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
-        Ok(AlertFilter {
-            since: since.map(String::from),
-            verdicts,
-        })
+        Ok(AlertFilter { since, verdicts })
     }
 
     fn keeps(&self, a: &Alert) -> bool {
@@ -85,16 +83,17 @@ impl AlertFilter {
     }
 }
 
-/// A date or a time at its start: `2026-05-01…`.
-fn is_time(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[..10]
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+/// A date (`2026-05-01`) as it is, or a time in UTC written as the alerts
+/// keep theirs (`2026-05-01T10:00:00Z`), so that the two compare as text;
+/// None for anything else (a day that does not exist, another zone).
+fn utc_time(s: &str) -> Option<String> {
+    let date = s.get(..10)?;
+    humantime::parse_rfc3339(&format!("{date}T00:00:00Z")).ok()?;
+    if s.len() == 10 {
+        return Some(date.to_string());
+    }
+    let t = humantime::parse_rfc3339_weak(s.strip_suffix('Z')?).ok()?;
+    Some(humantime::format_rfc3339_seconds(t).to_string())
 }
 
 pub(super) const TABLE: &str = "CREATE TABLE IF NOT EXISTS alerts(
@@ -262,6 +261,24 @@ impl Store {
 mod tests {
     use super::*;
     use crate::records::sighting::Context;
+
+    #[test]
+    fn since_is_a_real_day_or_a_time_in_utc() {
+        assert_eq!(utc_time("2026-05-01").as_deref(), Some("2026-05-01"));
+        assert_eq!(
+            utc_time("2026-05-01T10:00:00.5Z").as_deref(),
+            Some("2026-05-01T10:00:00Z")
+        );
+        for bad in [
+            "2026-13-45",
+            "2026-02-30",
+            "2026-05-01T10:00:00+02:00",
+            "May",
+            "2026-05-01T",
+        ] {
+            assert_eq!(utc_time(bad), None, "{bad}");
+        }
+    }
 
     fn alert(record: &str, sighting: &str) -> Alert {
         Alert {

@@ -406,6 +406,18 @@ fn records_written_through_the_api_or_the_cli_are_searchable_at_once() {
         actions.contains(&"put_record") && actions.contains(&"delete_record"),
         "{actions:?}"
     );
+    // Audited with the status the client got: 201 for the record created.
+    let statuses: Vec<u64> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "put_record")
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&201) && statuses.contains(&200),
+        "{statuses:?}"
+    );
 }
 
 #[test]
