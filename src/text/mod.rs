@@ -486,6 +486,38 @@ mod tests {
         }
     }
 
+    /// Two typed words side by side in a subject term count more, in the
+    /// record's own language's stems, whatever other languages the
+    /// index holds.
+    #[test]
+    fn a_subject_phrase_counts_in_the_records_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = TextIndex::open_or_create(dir.path()).unwrap();
+        let italian = |id: &str, subject: &str| Record {
+            id: id.into(),
+            language: "it".into(),
+            object_type: "dipinto".into(),
+            title: "Tavola".into(),
+            subject: subject.into(),
+            ..Record::default()
+        };
+        // The words apart, in a shorter subject that BM25 alone prefers.
+        idx.upsert(&italian("apart", "madonna; santi; bambino"))
+            .unwrap();
+        idx.upsert(&italian(
+            "together",
+            "madonna con bambino; santi; angeli; paesaggio; fiume",
+        ))
+        .unwrap();
+        idx.upsert(&rec("en", "painting", "Boats", "Paul Cézanne"))
+            .unwrap();
+        idx.commit().unwrap();
+        assert_eq!(
+            ids(&idx, "bambino madonna", &TextFilter::default())[0],
+            "together"
+        );
+    }
+
     fn ids(idx: &TextIndex, q: &str, filter: &TextFilter) -> Vec<String> {
         idx.search(q, filter, 10)
             .unwrap()

@@ -279,25 +279,43 @@ impl TextIndex {
     /// the record the words came from (see docs/decisions.md).
     fn pair_clauses(&self, typed: &[(&str, Vec<(usize, String)>)]) -> Vec<Box<dyn Query>> {
         let f = &self.fields;
-        let stems: Vec<&String> = typed
+        let words = &typed[..typed.len().min(MAX_PAIR_WORDS)];
+        // A subject is indexed in its record's language: the pairs are made
+        // of each language's stems (an Italian "madonn bambin", not the
+        // English "madonna bambino"), each pair once.
+        let mut languages: Vec<usize> = words
             .iter()
-            .take(MAX_PAIR_WORDS)
-            .filter_map(|(_, stems)| stems.first().map(|(_, s)| s))
+            .flat_map(|(_, stems)| stems.iter().map(|(l, _)| *l))
             .collect();
-        let mut out: Vec<Box<dyn Query>> = Vec::new();
-        for (i, a) in stems.iter().enumerate() {
-            for b in stems.iter().skip(i + 1).filter(|b| *b != a) {
-                for (x, y) in [(a, b), (b, a)] {
-                    let mut q = PhraseQuery::new(vec![
-                        Term::from_field_text(f.subject, x),
-                        Term::from_field_text(f.subject, y),
-                    ]);
-                    q.set_slop(PHRASE_SLOP);
-                    out.push(Box::new(BoostQuery::new(Box::new(q), W_PHRASE_SUBJECT)));
+        languages.sort_unstable();
+        languages.dedup();
+        let mut pairs: Vec<(&String, &String)> = Vec::new();
+        for lang in languages {
+            let stems: Vec<&String> = words
+                .iter()
+                .filter_map(|(_, stems)| stems.iter().find(|(l, _)| *l == lang).map(|(_, s)| s))
+                .collect();
+            for (i, a) in stems.iter().enumerate() {
+                for b in stems.iter().skip(i + 1).filter(|b| *b != a) {
+                    for pair in [(*a, *b), (*b, *a)] {
+                        if !pairs.contains(&pair) {
+                            pairs.push(pair);
+                        }
+                    }
                 }
             }
         }
-        out
+        pairs
+            .into_iter()
+            .map(|(x, y)| {
+                let mut q = PhraseQuery::new(vec![
+                    Term::from_field_text(f.subject, x),
+                    Term::from_field_text(f.subject, y),
+                ]);
+                q.set_slop(PHRASE_SLOP);
+                Box::new(BoostQuery::new(Box::new(q), W_PHRASE_SUBJECT)) as Box<dyn Query>
+            })
+            .collect()
     }
 
     /// Ranks records for plain typed words; no query syntax, so no query
