@@ -27,30 +27,6 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use thesaurus::Thesaurus;
 use typos::Vocab;
 
-/// A copy of the record with every analysed text field as
-/// [`script::prepare`] makes it (typed words are made the same way).
-fn prepared(rec: &Record) -> Record {
-    let mut r = rec.clone();
-    for field in [
-        &mut r.title,
-        &mut r.maker,
-        &mut r.materials,
-        &mut r.inscriptions,
-        &mut r.subject,
-        &mut r.description,
-        &mut r.object_type,
-        &mut r.features,
-        &mut r.date,
-        &mut r.theft_place,
-        &mut r.country,
-    ] {
-        if let std::borrow::Cow::Owned(s) = script::prepare(field) {
-            *field = s;
-        }
-    }
-    r
-}
-
 /// The tokenizer named in the schema. Every text value is pre-tokenized in
 /// its record's language (`analysis`), so this one only guards against a
 /// value added without that.
@@ -266,7 +242,7 @@ impl TextIndex {
         if let Some(facet) = query::type_facet(&rec.object_type) {
             doc.add_facet(f.object_type, facet);
         }
-        let rec = &prepared(rec);
+        let rec = &script::prepared(rec);
         let stemmed = |doc: &mut TantivyDocument, field: Field, text: &str| {
             doc.add_pre_tokenized_text(field, a.pre_tokenized(lang, true, text));
         };

@@ -8,6 +8,7 @@
 //! and Japanese have no spaces, so a title would be one word that no part
 //! of it finds.
 
+use crate::records::record::Record;
 use std::borrow::Cow;
 use unicode_normalization::{UnicodeNormalization, is_nfc_quick};
 
@@ -61,6 +62,30 @@ pub(super) fn prepare(text: &str) -> Cow<'_, str> {
         i = end;
     }
     Cow::Owned(out)
+}
+
+/// A copy of the record with every analysed text field as
+/// [`prepare`] makes it (typed words are made the same way).
+pub(super) fn prepared(rec: &Record) -> Record {
+    let mut r = rec.clone();
+    for field in [
+        &mut r.title,
+        &mut r.maker,
+        &mut r.materials,
+        &mut r.inscriptions,
+        &mut r.subject,
+        &mut r.description,
+        &mut r.object_type,
+        &mut r.features,
+        &mut r.date,
+        &mut r.theft_place,
+        &mut r.country,
+    ] {
+        if let Cow::Owned(s) = prepare(field) {
+            *field = s;
+        }
+    }
+    r
 }
 
 /// Han ideographs (with their extensions and compatibility forms),
