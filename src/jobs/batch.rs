@@ -263,6 +263,11 @@ impl BatchLine {
     }
 }
 
+/// How often a long `--keep` run indexes the photos it kept so far, so
+/// that an import meanwhile checks them at once rather than when the run
+/// ends (a seizure's batch runs for days; each indexing adds a small delta).
+const SIGHTINGS_INDEXED_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// `--keep`: every photo searched is kept as a sighting, with the case
 /// and, where LISTINGS.jsonl names it, its listing.
 #[derive(Debug, Clone, Default)]
@@ -418,6 +423,7 @@ pub fn run(
         source,
     };
     progress.start(inputs.len() as u64);
+    let mut indexed = std::time::Instant::now();
     // Chunks bound memory and keep the output flowing in order.
     for chunk in inputs.chunks(64) {
         let (lines, kept): (Vec<BatchLine>, Vec<Option<(Sighting, StoredImage)>>) =
@@ -426,6 +432,10 @@ pub fn run(
                 .unzip();
         // Kept before their lines are written: a resumed run skips them.
         engine.keep_sightings(kept.into_iter().flatten().collect())?;
+        if keep.is_some() && indexed.elapsed() >= SIGHTINGS_INDEXED_EVERY {
+            engine.refresh_sightings()?;
+            indexed = std::time::Instant::now();
+        }
         summary.kept += lines.iter().filter(|l| l.sighting.is_some()).count();
         for line in lines {
             summary.errors += usize::from(line.error.is_some() && !line.retry);
