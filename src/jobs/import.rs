@@ -14,6 +14,7 @@ use crate::records::record::Record;
 use crate::store::StoredImage;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Records per store transaction.
@@ -104,75 +105,46 @@ pub fn import_file(
             }),
         }
     }
-    // A later line with the same id wins, as a second import would; the
-    // line it replaces is named, never dropped in silence.
-    let mut last: std::collections::HashMap<String, usize> = Default::default();
-    for (i, (_, r)) in valid.iter().enumerate() {
-        last.insert(r.id.clone(), i);
-    }
-    let mut kept: Vec<(usize, Record)> = Vec::with_capacity(last.len());
-    for (i, (line, r)) in valid.iter().enumerate() {
-        let winner = last[&r.id];
-        if winner != i {
-            report.warnings.push(Problem {
-                file: name.clone(),
-                line: *line,
-                id: Some(r.id.clone()),
-                message: format!(
-                    "not imported: line {} has the same id and is imported instead",
-                    valid[winner].0
-                ),
-            });
-        }
-    }
-    for (i, (line, r)) in valid.into_iter().enumerate() {
-        if last[&r.id] == i {
-            report
-                .warnings
-                .extend(misnamed_fields(&r).map(|message| Problem {
-                    file: name.clone(),
-                    line,
-                    id: Some(r.id.clone()),
-                    message,
-                }));
-            kept.push((line, r));
-        }
-    }
-    let valid = kept;
-
+    let (valid, mut earlier) = latest_versions(valid, &name, &mut report);
     progress.start(
         valid
             .iter()
             .map(|(_, r)| r.images.len().max(1) as u64)
             .sum(),
     );
+    let mut rejected: Vec<String> = Vec::new();
     for chunk in valid.chunks(BATCH) {
-        let described: Vec<Result<(Record, Vec<StoredImage>), Problem>> = chunk
-            .par_iter()
-            .map(|(line, record)| {
-                let out = describe_record(engine, file, record).map_err(|message| Problem {
-                    file: name.clone(),
-                    line: *line,
-                    id: Some(record.id.clone()),
-                    message,
-                });
-                progress.advance(record.images.len().max(1) as u64);
-                out
-            })
-            .collect();
-        let mut batch = Vec::with_capacity(described.len());
-        for d in described {
-            match d {
-                Ok(ok) => batch.push(ok),
-                Err(p) => report.skipped.push(p),
-            }
-        }
-        if !batch.is_empty() {
-            engine.upsert(&batch)?;
-            report.records += batch.len();
-            report.images += batch.iter().map(|(_, i)| i.len()).sum::<usize>();
-        }
+        rejected.extend(import_chunk(
+            engine,
+            file,
+            &name,
+            chunk,
+            &mut report,
+            progress,
+        )?);
         progress.committed(chunk.last().map_or(0, |(line, _)| *line), report.records);
+    }
+    // A rejected last version falls back to the one before it, so that a
+    // bad line never takes a good one down with it.
+    loop {
+        let fallbacks: Vec<(usize, Record)> = rejected
+            .drain(..)
+            .filter_map(|id| earlier.get_mut(&id).and_then(Vec::pop))
+            .collect();
+        if fallbacks.is_empty() {
+            break;
+        }
+        rejected = import_chunk(engine, file, &name, &fallbacks, &mut report, progress)?;
+        let imported = fallbacks.iter().filter(|(_, r)| !rejected.contains(&r.id));
+        let lines: Vec<usize> = imported.map(|(line, _)| *line).collect();
+        for w in report
+            .warnings
+            .iter_mut()
+            .filter(|w| lines.contains(&w.line))
+        {
+            w.message =
+                "imported instead of a later line with the same id, which was rejected".into();
+        }
     }
     engine.refresh()?;
     // The check searches, which needs no lock: the generation it reads is
@@ -191,6 +163,87 @@ pub fn import_file(
     report.warnings.sort_by_key(|p| p.line);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The last valid version of each id, in file order, with warnings for
+/// misnamed fields; and the earlier versions of each id (oldest first),
+/// each named: the later line is imported instead.
+fn latest_versions(
+    valid: Vec<(usize, Record)>,
+    name: &str,
+    report: &mut ImportReport,
+) -> (Vec<(usize, Record)>, HashMap<String, Vec<(usize, Record)>>) {
+    let mut last: HashMap<String, usize> = HashMap::new();
+    for (i, (_, r)) in valid.iter().enumerate() {
+        last.insert(r.id.clone(), i);
+    }
+    let problem = |line: usize, id: &str, message: String| Problem {
+        file: name.to_string(),
+        line,
+        id: Some(id.to_string()),
+        message,
+    };
+    let mut kept = Vec::with_capacity(last.len());
+    let mut earlier: HashMap<String, Vec<(usize, Record)>> = HashMap::new();
+    let lines: Vec<usize> = valid.iter().map(|(line, _)| *line).collect();
+    for (i, (line, r)) in valid.into_iter().enumerate() {
+        let winner = last[&r.id];
+        if winner == i {
+            let misnamed = misnamed_fields(&r).map(|m| problem(line, &r.id, m));
+            report.warnings.extend(misnamed.collect::<Vec<_>>());
+            kept.push((line, r));
+        } else {
+            let message = format!(
+                "not imported: line {} has the same id and is imported instead",
+                lines[winner]
+            );
+            report.warnings.push(problem(line, &r.id, message));
+            earlier.entry(r.id.clone()).or_default().push((line, r));
+        }
+    }
+    (kept, earlier)
+}
+
+/// Describes and commits one batch of records; the ids of those rejected
+/// (an image missing or unreadable), each reported.
+fn import_chunk(
+    engine: &Engine,
+    file: &Path,
+    name: &str,
+    chunk: &[(usize, Record)],
+    report: &mut ImportReport,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, ImportError> {
+    let described: Vec<Result<(Record, Vec<StoredImage>), Problem>> = chunk
+        .par_iter()
+        .map(|(line, record)| {
+            let out = describe_record(engine, file, record).map_err(|message| Problem {
+                file: name.to_string(),
+                line: *line,
+                id: Some(record.id.clone()),
+                message,
+            });
+            progress.advance(record.images.len().max(1) as u64);
+            out
+        })
+        .collect();
+    let mut batch = Vec::with_capacity(described.len());
+    let mut rejected = Vec::new();
+    for d in described {
+        match d {
+            Ok(ok) => batch.push(ok),
+            Err(p) => {
+                rejected.extend(p.id.clone());
+                report.skipped.push(p);
+            }
+        }
+    }
+    if !batch.is_empty() {
+        engine.upsert(&batch)?;
+        report.records += batch.len();
+        report.images += batch.iter().map(|(_, i)| i.len()).sum::<usize>();
+    }
+    Ok(rejected)
 }
 
 /// A field the record keeps as an extra one whose name is a record field's

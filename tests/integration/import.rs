@@ -102,6 +102,33 @@ fn later_line_with_the_same_id_wins() {
     assert!(ids(&ix.text("first", &[])).is_empty());
 }
 
+/// A later version that cannot be imported (its image is missing) does
+/// not take the good one before it down with it.
+#[test]
+fn a_rejected_later_line_falls_back_to_the_version_before_it() {
+    let ix = Index::new();
+    let img = fixture("demo/refs/demo-010.jpg");
+    let a = serde_json::json!({"id": "dup", "title": "First coin hoard", "images": [img]});
+    let b =
+        serde_json::json!({"id": "dup", "title": "Second ducats stack", "images": ["missing.jpg"]});
+    let file = ix.scratch("dup.jsonl");
+    std::fs::write(&file, format!("{a}\n{b}\n")).unwrap();
+    let out = ix.import(&[&file]).expect_code(1);
+    assert!(
+        out.stderr.contains("dup.jsonl:2: record dup: image"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("dup.jsonl:1: record dup: imported instead of a later line"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ix.counts(), (1, 1));
+    assert_eq!(ids(&ix.text("hoard", &[])), ["dup"]);
+}
+
 #[test]
 fn a_json_array_is_refused_whole_and_a_misnamed_field_is_named() {
     let ix = Index::new();
