@@ -165,6 +165,9 @@ pub fn import_file(
     Ok(report)
 }
 
+/// Records with their line numbers, in file order.
+type Lines = Vec<(usize, Record)>;
+
 /// The last valid version of each id, in file order, with warnings for
 /// misnamed fields; and the earlier versions of each id (oldest first),
 /// each named: the later line is imported instead.
@@ -172,7 +175,7 @@ fn latest_versions(
     valid: Vec<(usize, Record)>,
     name: &str,
     report: &mut ImportReport,
-) -> (Vec<(usize, Record)>, HashMap<String, Vec<(usize, Record)>>) {
+) -> (Lines, HashMap<String, Lines>) {
     let mut last: HashMap<String, usize> = HashMap::new();
     for (i, (_, r)) in valid.iter().enumerate() {
         last.insert(r.id.clone(), i);
@@ -184,7 +187,7 @@ fn latest_versions(
         message,
     };
     let mut kept = Vec::with_capacity(last.len());
-    let mut earlier: HashMap<String, Vec<(usize, Record)>> = HashMap::new();
+    let mut earlier: HashMap<String, Lines> = HashMap::new();
     let lines: Vec<usize> = valid.iter().map(|(line, _)| *line).collect();
     for (i, (line, r)) in valid.into_iter().enumerate() {
         let winner = last[&r.id];
