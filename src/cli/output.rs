@@ -160,18 +160,18 @@ pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Res
             out,
             "{:>3}. {:<16} {:.3} {:<8} {} — {} ({}, {})",
             i + 1,
-            m.id,
+            printable(&m.id),
             m.score,
             verdict,
             if r.title.is_empty() {
-                "(untitled)"
+                "(untitled)".into()
             } else {
-                &r.title
+                printable(&r.title)
             },
             if r.maker.is_empty() {
-                "unknown maker"
+                "unknown maker".into()
             } else {
-                &r.maker
+                printable(&r.maker)
             },
             if r.object_type.is_empty() {
                 "object"

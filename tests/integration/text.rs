@@ -218,6 +218,23 @@ fn a_source_filter_ignores_case_and_blanks_and_a_blank_filter_nothing() {
     out.expect_code(2);
 }
 
+/// A record's text reaches an officer's terminal escaped: a title holding
+/// control characters can neither clear the screen nor forge a line.
+#[test]
+fn a_records_control_characters_are_shown_escaped() {
+    let ix = Index::new();
+    let file = ix.scratch("ctl.jsonl");
+    let rec = serde_json::json!({"id": "ctl-1", "title": "Chalice\u{1b}[2J\rALL CLEAR"});
+    std::fs::write(&file, rec.to_string()).unwrap();
+    ix.import(&[&file]).ok();
+    let shown = ix.cmd("text", &["chalice"]).ok().stdout;
+    assert!(shown.contains("ctl-1"), "{shown:?}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\r'),
+        "{shown:?}"
+    );
+}
+
 /// `search --json PHOTO --text WORDS`, which must succeed.
 fn search_with_words(ix: &Index, photo: &std::path::Path, words: &str) -> serde_json::Value {
     let args = [
