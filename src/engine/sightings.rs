@@ -78,6 +78,16 @@ impl Engine {
     /// replaces its sighting). Searches of the sightings see them after
     /// [`Engine::refresh_sightings`].
     pub fn keep_sightings(&self, kept: Vec<(Sighting, StoredImage)>) -> Result<(), EngineError> {
+        self.keep_sightings_after(kept, || Ok(()))
+    }
+
+    /// [`Self::keep_sightings`], running `first` under the sightings' write
+    /// lock before anything is committed.
+    fn keep_sightings_after(
+        &self,
+        kept: Vec<(Sighting, StoredImage)>,
+        first: impl FnOnce() -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
         if kept.is_empty() {
             return Ok(());
         }
@@ -87,6 +97,7 @@ impl Engine {
             .map(|(sighting, image)| (sighting.to_record(), vec![image]))
             .collect();
         let _lock = s.lock_writes()?;
+        first()?;
         s.upsert(&batch)?;
         // The text now, under the lock: another process keeping a photo
         // meanwhile must find the text index level with the store and
@@ -97,11 +108,25 @@ impl Engine {
         Ok(())
     }
 
-    /// Keeps one photo as a sighting and makes it searchable at once (a
-    /// search through the API with `keep`).
-    pub fn keep_sighting(&self, sighting: Sighting, img: RgbImage) -> Result<(), EngineError> {
+    /// Keeps one uploaded photo as a sighting, its bytes written to
+    /// `sighting.photo`, and makes it searchable at once (a search through
+    /// the API with `keep`). The file is written under the sightings' lock,
+    /// which a deletion holds while it decides whether the file is still
+    /// used: a photo kept again while its other sighting is deleted stays.
+    pub fn keep_upload(
+        &self,
+        sighting: Sighting,
+        img: RgbImage,
+        photo: &[u8],
+    ) -> Result<(), EngineError> {
+        let path = std::path::PathBuf::from(&sighting.photo);
         let image = self.describe_reference(sighting.photo.clone(), img);
-        self.keep_sightings(vec![(sighting, image)])?;
+        self.keep_sightings_after(vec![(sighting, image)], || {
+            crate::paths::write_atomic(&path, photo).map_err(|source| EngineError::Io {
+                path: path.clone(),
+                source,
+            })
+        })?;
         self.refresh_sightings()
     }
 
@@ -151,10 +176,10 @@ impl Engine {
         // without alerts, never an alert (still delivered) for a sighting
         // that is gone.
         self.store().delete_alerts_of(id)?;
-        {
-            let _lock = s.lock_writes()?;
-            s.delete(id)?;
-        }
+        // Held until the photo is removed or kept: a keep of the same
+        // upload writes its file under this lock (`keep_upload`).
+        let _lock = s.lock_writes()?;
+        s.delete(id)?;
         let photo = Path::new(&sighting.photo);
         let ours = photo.starts_with(s.paths.uploads());
         let shared = s

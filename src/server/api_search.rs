@@ -409,7 +409,6 @@ fn keep_sighting(
     let dir = engine.sightings_uploads();
     std::fs::create_dir_all(&dir).map_err(|e| ApiError::io(&dir, e))?;
     let path = dir.join(sha);
-    crate::paths::write_atomic(&path, photo).map_err(|e| ApiError::io(&path, e))?;
     let sighting = Sighting {
         id: Sighting::id_for(sha, &context),
         query: "upload".into(),
@@ -421,7 +420,7 @@ fn keep_sighting(
         searched_through: Some(searched_through),
     };
     let id = sighting.id.clone();
-    engine.keep_sighting(sighting, img)?;
+    engine.keep_upload(sighting, img, photo)?;
     // A record added while this photo was searched was checked without
     // it: the check catches it up, beside the answer, not before it.
     let engine = engine.clone();
