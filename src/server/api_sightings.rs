@@ -108,13 +108,24 @@ pub async fn list_alerts(
         }
     };
     let engine = st.engine();
+    let filter_empty = filter.is_empty();
     let (alerts, total) = tokio::task::spawn_blocking(move || {
-        Ok::<_, crate::engine::EngineError>((engine.alerts(&filter)?, engine.alert_count()?))
+        let total = engine.alert_count()?;
+        // The page's header asks the count alone, on every navigation.
+        let alerts = match limit == 0 && filter.is_empty() {
+            true => Vec::new(),
+            false => engine.alerts(&filter)?,
+        };
+        Ok::<_, crate::engine::EngineError>((alerts, total))
     })
     .await??;
+    let matching = match limit == 0 && filter_empty {
+        true => total as usize,
+        false => alerts.len(),
+    };
     Ok(Json(json!({
         "total": total,
-        "matching": alerts.len(),
+        "matching": matching,
         "alerts": alerts.iter().take(limit).map(alert_json).collect::<Vec<_>>(),
     })))
 }

@@ -76,6 +76,11 @@ impl AlertFilter {
         Ok(AlertFilter { since, verdicts })
     }
 
+    /// Whether it keeps every alert.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none() && self.verdicts.is_none()
+    }
+
     fn keeps(&self, a: &Alert) -> bool {
         self.verdicts
             .as_ref()
