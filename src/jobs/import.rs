@@ -176,9 +176,10 @@ fn latest_versions(
     name: &str,
     report: &mut ImportReport,
 ) -> (Lines, HashMap<String, Lines>) {
-    let mut last: HashMap<String, usize> = HashMap::new();
-    for (i, (_, r)) in valid.iter().enumerate() {
-        last.insert(r.id.clone(), i);
+    // Each id's last valid version: its position and its line.
+    let mut last: HashMap<String, (usize, usize)> = HashMap::new();
+    for (i, (line, r)) in valid.iter().enumerate() {
+        last.insert(r.id.clone(), (i, *line));
     }
     let problem = |line: usize, id: &str, message: String| Problem {
         file: name.to_string(),
@@ -188,18 +189,15 @@ fn latest_versions(
     };
     let mut kept = Vec::with_capacity(last.len());
     let mut earlier: HashMap<String, Lines> = HashMap::new();
-    let lines: Vec<usize> = valid.iter().map(|(line, _)| *line).collect();
     for (i, (line, r)) in valid.into_iter().enumerate() {
-        let winner = last[&r.id];
+        let (winner, winner_line) = last[&r.id];
         if winner == i {
             let misnamed = misnamed_fields(&r).map(|m| problem(line, &r.id, m));
-            report.warnings.extend(misnamed.collect::<Vec<_>>());
+            report.warnings.extend(misnamed);
             kept.push((line, r));
         } else {
-            let message = format!(
-                "not imported: line {} has the same id and is imported instead",
-                lines[winner]
-            );
+            let message =
+                format!("not imported: line {winner_line} has the same id and is imported instead");
             report.warnings.push(problem(line, &r.id, message));
             earlier.entry(r.id.clone()).or_default().push((line, r));
         }

@@ -127,23 +127,13 @@ pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
         ));
     };
     check_field_types(obj)?;
-    if let Some(s) = obj.get("status").and_then(|s| s.as_str())
-        && Status::parse(s).is_none()
-    {
-        return Err(LineError::Status(s.to_string()));
-    }
-    {
+    if let Some(text) = obj.get("status").and_then(|s| s.as_str()) {
         // Accept "Stolen", " stolen " and "" as real databases write them.
-        if let Some(s) = obj
-            .get("status")
-            .and_then(|s| s.as_str())
-            .and_then(Status::parse)
-        {
-            obj.insert(
-                "status".into(),
-                serde_json::Value::String(s.as_str().into()),
-            );
-        }
+        let status = Status::parse(text).ok_or_else(|| LineError::Status(text.to_string()))?;
+        obj.insert(
+            "status".into(),
+            serde_json::Value::String(status.as_str().into()),
+        );
     }
     let rec: Record = serde_json::from_value(value).map_err(|e| LineError::Json(e.to_string()))?;
     let rec = normalise(rec);

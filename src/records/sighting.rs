@@ -39,8 +39,14 @@ pub struct Context {
 /// into every alert, its webhook body and the lists of sightings.
 pub const MAX_CONTEXT: usize = 2_000;
 
+/// Why the field `name` is refused, if it is past [`MAX_CONTEXT`] bytes
+/// (the same bound holds for the words typed with a search).
+pub fn too_long(name: &str, text: &str) -> Option<String> {
+    (text.len() > MAX_CONTEXT).then(|| format!("`{name}`: at most {MAX_CONTEXT} bytes"))
+}
+
 impl Context {
-    /// The first field past [`MAX_CONTEXT`] bytes, named, if any.
+    /// Why the first field past [`MAX_CONTEXT`] bytes is refused, if any.
     pub fn too_long(&self) -> Option<String> {
         [
             ("case", &self.case),
@@ -50,8 +56,7 @@ impl Context {
             ("seen", &self.seen),
         ]
         .into_iter()
-        .find(|(_, v)| v.len() > MAX_CONTEXT)
-        .map(|(name, _)| format!("`{name}`: at most {MAX_CONTEXT} bytes"))
+        .find_map(|(name, v)| too_long(name, v))
     }
 }
 

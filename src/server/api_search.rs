@@ -9,8 +9,7 @@ use super::peers;
 use crate::describe::wire::WireQuery;
 use crate::engine::{DatabaseState, Match, SearchOptions};
 use crate::records::record::Status;
-use crate::records::sighting::MAX_CONTEXT;
-use crate::records::sighting::{Context, Sighting};
+use crate::records::sighting::{Context, Sighting, too_long};
 use crate::search::scoring::Verdict;
 use crate::text::TextFilter;
 use axum::Json;
@@ -92,16 +91,11 @@ struct PhotoRequest {
     context: Context,
 }
 
-/// A field a person types (words, a case, a listing's title): refused
-/// past [`MAX_CONTEXT`] bytes, so that neither what is kept nor what a
+/// A field a person types (words, a case, a listing's title), refused
+/// past its bound ([`too_long`]), so that neither what is kept nor what a
 /// search costs grows with what a client sends.
 fn check_length(name: &str, text: &str) -> Result<(), ApiError> {
-    match text.len() > MAX_CONTEXT {
-        true => Err(ApiError::bad_request(format!(
-            "`{name}`: at most {MAX_CONTEXT} bytes"
-        ))),
-        false => Ok(()),
-    }
+    too_long(name, text).map_or(Ok(()), |m| Err(ApiError::bad_request(m)))
 }
 
 async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError> {

@@ -107,21 +107,22 @@ pub async fn list_alerts(
             )));
         }
     };
+    // The page's header asks the count alone, on every navigation: no
+    // alert is read for it.
+    let count_only = limit == 0 && filter.is_empty();
     let engine = st.engine();
-    let filter_empty = filter.is_empty();
     let (alerts, total) = tokio::task::spawn_blocking(move || {
-        let total = engine.alert_count()?;
-        // The page's header asks the count alone, on every navigation.
-        let alerts = match limit == 0 && filter.is_empty() {
+        let alerts = match count_only {
             true => Vec::new(),
             false => engine.alerts(&filter)?,
         };
-        Ok::<_, crate::engine::EngineError>((alerts, total))
+        Ok::<_, crate::engine::EngineError>((alerts, engine.alert_count()?))
     })
     .await??;
-    let matching = match limit == 0 && filter_empty {
-        true => total as usize,
-        false => alerts.len(),
+    let matching = if count_only {
+        total as usize
+    } else {
+        alerts.len()
     };
     Ok(Json(json!({
         "total": total,

@@ -25,12 +25,7 @@ const INVISIBLE: &[char] = &['\u{00AD}', '\u{200C}', '\u{200D}', '\u{2060}', '\u
 /// characters is found inside a longer run, and a run never outgrows the
 /// longest word indexed.
 pub(super) fn prepare(text: &str) -> Cow<'_, str> {
-    let plain = text.is_ascii()
-        || (is_nfc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
-            && !text
-                .chars()
-                .any(|c| INVISIBLE.contains(&c) || c == 'İ' || cjk(c)));
-    if plain {
+    if ready(text) {
         return Cow::Borrowed(text);
     }
     let composed: Vec<char> = text
@@ -64,9 +59,29 @@ pub(super) fn prepare(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A copy of the record with every analysed text field as
-/// [`prepare`] makes it (typed words are made the same way).
-pub(super) fn prepared(rec: &Record) -> Record {
+/// Text [`prepare`] leaves as it is (most text: ASCII, or composed with
+/// nothing to change), told without building anything.
+fn ready(text: &str) -> bool {
+    text.is_ascii()
+        || (is_nfc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
+            && !text
+                .chars()
+                .any(|c| INVISIBLE.contains(&c) || c == 'İ' || cjk(c)))
+}
+
+/// The record with every analysed text field as [`prepare`] makes it
+/// (typed words are made the same way); copied only where that changes it.
+pub(super) fn prepared(rec: &Record) -> Cow<'_, Record> {
+    let places = [&*rec.theft_place, &*rec.country];
+    if rec
+        .text_fields()
+        .iter()
+        .map(|(_, t)| *t)
+        .chain(places)
+        .all(ready)
+    {
+        return Cow::Borrowed(rec);
+    }
     let mut r = rec.clone();
     for field in [
         &mut r.title,
@@ -85,7 +100,7 @@ pub(super) fn prepared(rec: &Record) -> Record {
             *field = s;
         }
     }
-    r
+    Cow::Owned(r)
 }
 
 /// Han ideographs (with their extensions and compatibility forms),
