@@ -163,6 +163,19 @@ impl Analysis {
             .collect()
     }
 
+    /// The words of `text`, as written (folded), that its language drops as
+    /// stop words, each once: a title such as "Io e lei" or "It" is made of
+    /// nothing else, and must still be found by its words.
+    pub(super) fn stop_words(&self, lang: usize, text: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for w in plain(text) {
+            if run(&self.plain[lang], &w).is_empty() && !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
+
     /// A typed word's stems in each of `langs`, with their language, each
     /// once. Empty when the word is a stop word in all of them.
     pub(super) fn stems_by_language(&self, langs: &[usize], word: &str) -> Vec<(usize, String)> {

@@ -37,7 +37,7 @@ const TOKENIZER: &str = "prov_pretokenized";
 /// terms it does not hold. Change it with any change to `analysis`,
 /// `thesaurus.tsv` or what `document` indexes.
 const ANALYSIS: &str = "2026-12-06: language stems both ways, tagged thesaurus stems, subject term \
-     gaps, NFC and CJK pairs, places transliterated, sources folded";
+     gaps, NFC and CJK pairs, places transliterated, sources folded, stop words of titles kept";
 const ANALYSIS_FILE: &str = "analysis.version";
 /// Indexing memory budget; tantivy needs at least 15 MB per thread.
 const WRITER_HEAP: usize = 50_000_000;
@@ -104,6 +104,9 @@ struct Fields {
     title_plain: Field,
     maker_plain: Field,
     materials_plain: Field,
+    /// The title's and maker's stop words (in the record's language), as
+    /// written: the other fields drop them.
+    stopped: Field,
     /// Greek and Cyrillic words in Latin letters ([`analysis::latin_key`]).
     translit: Field,
     /// Thesaurus concepts named by the type, title, materials or subject.
@@ -156,6 +159,7 @@ fn build_schema() -> (Schema, Fields) {
         title_plain: b.add_text_field("title_plain", text.clone()),
         maker_plain: b.add_text_field("maker_plain", text.clone()),
         materials_plain: b.add_text_field("materials_plain", text.clone()),
+        stopped: b.add_text_field("stopped", text.clone()),
         translit: b.add_text_field("translit", text),
         concept: b.add_text_field("concept", STRING),
         id: b.add_text_field("id", STRING | STORED),
@@ -255,6 +259,11 @@ impl TextIndex {
             (f.materials_plain, &rec.materials),
         ] {
             doc.add_pre_tokenized_text(field, a.pre_tokenized(lang, false, text));
+        }
+        let mut stopped = a.stop_words(lang, &rec.title);
+        stopped.extend(a.stop_words(lang, &rec.maker));
+        if !stopped.is_empty() {
+            doc.add_pre_tokenized_text(f.stopped, analysis::as_tokens(&stopped));
         }
         // Its terms apart, so that a phrase never spans two terms.
         let terms: Vec<&str> = rec

@@ -55,6 +55,10 @@ const FUZZY_SHARE: f32 = 0.7;
 /// typed ranks first; "kind" (German for child) or "son" (Russian сон,
 /// sleep) still finds something, lower.
 const ALIAS_SHARE: f32 = 0.7;
+/// Share of the word bonus for a word found only as a stop word of the
+/// record's language ("the", "la"): common words order records and find a
+/// title made of them alone, but three of them never outweigh one other word.
+const STOP_SHARE: f32 = 0.3;
 /// Transliterations are expanded to near spellings only from this many
 /// letters: shorter keys find too many unrelated words.
 const MIN_TRANSLIT_TYPO: usize = 5;
@@ -111,8 +115,8 @@ impl TextIndex {
     /// its misspelling candidates, plus a flat bonus for matching the word
     /// at all, so that a record holding every typed word beats one holding
     /// fewer but rarer ones. `stems`: the word's stems in the index's
-    /// languages, empty for a stop word in all of them (which then adds
-    /// nothing but a decade).
+    /// languages, empty for a stop word in all of them (which is then
+    /// found only where a record's language dropped it).
     fn word_clause(
         &self,
         searcher: &Searcher,
@@ -139,7 +143,14 @@ impl TextIndex {
                 W_DECADE * 0.5,
             ));
         }
-        let written = plain(raw).into_iter().next().filter(|_| !stems.is_empty());
+        let as_written = plain(raw).into_iter().next();
+        // Where the record's language dropped the word as a stop word: a
+        // title made of nothing else ("Io e lei", "It") is still found.
+        let stop: Vec<Box<dyn Query>> = as_written
+            .iter()
+            .map(|w| term_q(f.stopped, w, W_TITLE * PLAIN_BONUS))
+            .collect();
+        let written = as_written.filter(|_| !stems.is_empty());
         if let Some(written) = written {
             let mut distinct: Vec<&str> = Vec::new();
             for (_, stem) in stems {
@@ -159,7 +170,12 @@ impl TextIndex {
             alias = self.alias_clauses(lex, raw, &written, stems);
             fuzzy = self.typo_clauses(searcher, lex, &written)?;
         }
-        if strong.is_empty() && weak.is_empty() && fuzzy.is_empty() && alias.is_empty() {
+        if strong.is_empty()
+            && weak.is_empty()
+            && fuzzy.is_empty()
+            && alias.is_empty()
+            && stop.is_empty()
+        {
             return Ok(None);
         }
         let mut flat: Vec<Box<dyn Query>> = Vec::new();
@@ -168,6 +184,7 @@ impl TextIndex {
             (&weak, 1.0),
             (&fuzzy, FUZZY_SHARE),
             (&alias, ALIAS_SHARE),
+            (&stop, STOP_SHARE),
         ] {
             if !alts.is_empty() {
                 let any = BooleanQuery::new(
@@ -183,6 +200,7 @@ impl TextIndex {
             .chain(weak)
             .chain(fuzzy)
             .chain(alias)
+            .chain(stop)
             .collect();
         let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![(
             Occur::Should,
