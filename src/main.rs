@@ -12,7 +12,15 @@ fn main() {
             }) {
                 std::process::exit(0);
             }
-            eprintln!("error: {e:#}");
+            // Each cause once: most errors already print their source
+            // ("FILE: No space left on device"), which the chain repeats.
+            let mut message = e.to_string();
+            for cause in e.chain().skip(1).map(|c| c.to_string()) {
+                if !message.contains(&cause) {
+                    message = format!("{message}: {cause}");
+                }
+            }
+            eprintln!("error: {message}");
             std::process::exit(2);
         }
     }

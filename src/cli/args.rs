@@ -42,10 +42,17 @@ pub(crate) fn open(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
         .with_context(|| format!("cannot open index {}", index.display()))
 }
 
+/// Whether `index` holds an index: a record store, or a generation whose
+/// store is lost (which opening then names).
+pub(crate) fn is_index(index: &Path) -> bool {
+    let paths = crate::paths::IndexPaths::new(index);
+    paths.store().is_file() || paths.current().is_file()
+}
+
 /// Opens an index that must already exist: searching a mistyped path must
 /// not answer "no match in 0 records".
 pub(crate) fn open_existing(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
-    if !crate::paths::IndexPaths::new(index).store().is_file() {
+    if !is_index(index) {
         bail!(
             "{}: no index here (run `provenance import --index {}` first)",
             index.display(),

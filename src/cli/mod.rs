@@ -22,7 +22,7 @@ use crate::records::record::Status;
 use crate::search::response::DEFAULT_MAX_OBJECTS;
 use crate::text::TextFilter;
 use anyhow::{Context, Result, bail};
-use args::{DEFAULT_INDEX, EmbeddingArgs, open, open_existing};
+use args::{DEFAULT_INDEX, EmbeddingArgs, is_index, open, open_existing};
 use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -300,7 +300,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Info { index, json } => {
-            if !index.join("records.sqlite").exists() {
+            if !is_index(&index) {
                 bail!(
                     "{}: no index here (run `provenance import` first)",
                     index.display()

@@ -116,6 +116,60 @@ pub(crate) fn read_current(paths: &IndexPaths) -> Option<u64> {
     parse_generation_name(name.trim())
 }
 
+/// The newest generation on disk that was finished (its manifest is
+/// written last), whatever `CURRENT` says: what a lost or damaged
+/// `CURRENT` pointed at, or a build a crash stopped just before the switch.
+pub(crate) fn newest_finished(paths: &IndexPaths) -> Option<u64> {
+    std::fs::read_dir(paths.root())
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(parse_generation_name))
+        .filter(|id| Generation::read_manifest(&paths.generation(*id)).is_ok())
+        .max()
+}
+
+/// Whether the generation of manifest `m` was built from this record store:
+/// the same store (where the manifest names it) and no change the store
+/// has not seen. A store replaced or restored on its own hands out again
+/// the image slots the generation already uses, so each of its hits would
+/// resolve to another record's image.
+pub(crate) fn built_from(m: &Manifest, store: &Store) -> Result<bool, StoreError> {
+    if let (Some(id), Some(ours)) = (m.store_id, store.store_id()?)
+        && id != ours
+    {
+        return Ok(false);
+    }
+    Ok(m.store_seq <= store.seq()?)
+}
+
+/// The features a whole build may reuse: the generation `CURRENT` names,
+/// or the newest finished one where `CURRENT` names none that is there,
+/// if it was built from this store.
+fn feature_source(paths: &IndexPaths, store: &Store) -> Option<GenerationFeatures> {
+    let id = read_current(paths)
+        .filter(|id| paths.generation(*id).exists())
+        .or_else(|| newest_finished(paths))?;
+    let dir = paths.generation(id);
+    let manifest = Generation::read_manifest(&dir).ok()?;
+    if !built_from(&manifest, store).unwrap_or(false) {
+        eprintln!(
+            "{}: not built from this record store: its features are not reused",
+            dir.display()
+        );
+        return None;
+    }
+    GenerationFeatures::open(&dir)
+}
+
+/// Removes a generation whose build failed (a full disk): nothing names
+/// it, and it may hold most of the disk's free space.
+fn discard_on_error<T, E>(dir: &Path, built: Result<T, E>) -> Result<T, E> {
+    if built.is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    built
+}
+
 /// Writes generation `previous + 1` with every image of the store in one
 /// base segment, points `CURRENT` at it and removes the older ones.
 pub(crate) fn build_generation(
@@ -132,13 +186,14 @@ pub(crate) fn build_generation(
     // The generation on disk holds the features the store released (it
     // may be damaged, or hold another features version: then the images
     // are read; another format version's features are fine).
-    let source = read_current(paths).and_then(|id| GenerationFeatures::open(&paths.generation(id)));
+    let source = feature_source(paths, &store);
     let mut features = Features::new(&store, source, describer, &rows);
     let (id, dir) = next_generation_dir(paths, previous)?;
     let manifest = Manifest {
         format_version: MANIFEST_VERSION,
         generation: id,
         store_seq: seq,
+        store_id: store.store_id()?,
         images: rows.len() as u64,
         dim: embedder.dim() as u32,
         embedder: embedder.id().to_string(),
@@ -148,8 +203,9 @@ pub(crate) fn build_generation(
         base_images: 0,
         deltas: Vec::new(),
     };
-    Generation::write(&dir, &manifest, &rows, |i| features.of(&rows[i]))?;
-    features.finish()?;
+    let written = Generation::write(&dir, &manifest, &rows, |i| features.of(&rows[i]));
+    discard_on_error(&dir, written)?;
+    discard_on_error(&dir, features.finish())?;
     commit_generation(paths, id, &dir, &store, describer)
 }
 
@@ -197,8 +253,9 @@ pub(crate) fn update_generation(
         &rows,
     );
     let (id, dir) = next_generation_dir(paths, current.manifest.generation)?;
-    current.extend(&dir, id, seq, keep, &rows, |i| features.of(&rows[i]))?;
-    features.finish()?;
+    let written = current.extend(&dir, id, seq, keep, &rows, |i| features.of(&rows[i]));
+    discard_on_error(&dir, written)?;
+    discard_on_error(&dir, features.finish())?;
     commit_generation(paths, id, &dir, &store, describer)
 }
 

@@ -41,7 +41,9 @@ use crate::search::scoring::Verdict;
 use crate::store::writelock::WriteLock;
 use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
-use builder::{build_generation, open_current, read_current, update_generation};
+use builder::{
+    build_generation, built_from, newest_finished, open_current, read_current, update_generation,
+};
 use rayon::prelude::*;
 use readers::{Reader, Readers};
 use std::path::{Path, PathBuf};
@@ -67,6 +69,18 @@ pub enum EngineError {
         "this index was built with the embedding {index:?}, not {configured:?}: open it with the same embedding options (e.g. --onnx-model), or import the records into a new index"
     )]
     Embedder { index: String, configured: String },
+    #[error(
+        "{store} is missing, but {generation} was built from it: restore records.sqlite from the snapshot or backup it came with (the index is left as it is)"
+    )]
+    NoStore { store: PathBuf, generation: PathBuf },
+    #[error(
+        "{generation} was not built from {store} (the record store was replaced or restored on its own): restore the index folder from one snapshot, or run `provenance rebuild --index {root}` to index this store anew"
+    )]
+    ForeignGeneration {
+        generation: PathBuf,
+        store: PathBuf,
+        root: PathBuf,
+    },
 }
 
 pub struct Engine {
@@ -124,17 +138,44 @@ impl Engine {
         // While another process writes, open what it last committed: it
         // is consistent, only behind, and the writer brings it up to date.
         let mut lock = WriteLock::try_acquire(&paths.write_lock()).map_err(lock_io)?;
-        let current = read_current(&paths);
+        // A `CURRENT` lost or damaged, or naming a generation that is not
+        // there: the newest finished generation is what it named (or a
+        // build a crash stopped at the switch), and its features are kept.
+        let named = read_current(&paths).filter(|id| paths.generation(*id).exists());
+        let adopted = named.is_none().then(|| newest_finished(&paths)).flatten();
+        if let Some(id) = adopted
+            && paths.current().exists()
+        {
+            eprintln!(
+                "{}: unreadable or naming no generation; opening {} beside it",
+                paths.current().display(),
+                paths.generation(id).display()
+            );
+        }
+        let current = named.or(adopted);
         if lock.is_none() && (ignore_generation || current.is_none()) {
             lock = Some(WriteLock::acquire(&paths.write_lock()).map_err(lock_io)?);
+        }
+        // Never a new, empty store beside a generation built from another.
+        if let Some(id) = current
+            && !paths.store().exists()
+        {
+            return Err(EngineError::NoStore {
+                store: paths.store(),
+                generation: paths.generation(id),
+            });
         }
         let store = Store::open(&paths.store())?;
         let text = open_text(&paths, lock.is_some())?;
         let seq = store.seq()?;
         let describer = Describer::new(embedder);
+        let opened = match adopted {
+            Some(id) => Some(Generation::open(&paths.generation(id))),
+            None => open_current(&paths).map(|(_, g)| g),
+        };
         let generation = match current {
             Some(_) if ignore_generation => None,
-            Some(_) => match open_current(&paths).map(|(_, g)| g) {
+            Some(_) => match opened {
                 Some(Ok(g)) => Some(g),
                 // Another version's format: derived data, rebuilt below.
                 Some(Err(GenerationError::Version { .. })) if lock.is_some() => None,
@@ -143,6 +184,15 @@ impl Engine {
             },
             None => None,
         };
+        if let Some(g) = &generation
+            && !built_from(&g.manifest, &store)?
+        {
+            return Err(EngineError::ForeignGeneration {
+                generation: g.dir.clone(),
+                store: paths.store(),
+                root: paths.root().to_path_buf(),
+            });
+        }
         if let Some(g) = &generation
             && g.manifest.embedder != describer.embedder().id()
             && g.manifest.images > 0
@@ -161,9 +211,28 @@ impl Engine {
         let stale = generation.as_ref().is_none_or(|g| {
             g.manifest.store_seq < images_seq || g.manifest.embedder != describer.embedder().id()
         });
+        if let (Some(id), Some(_)) = (adopted, &lock)
+            && !stale
+        {
+            let name = crate::paths::generation_name(id);
+            crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| {
+                EngineError::Io {
+                    path: paths.current(),
+                    source,
+                }
+            })?;
+        }
         let generation = match generation {
             Some(g) if !stale || lock.is_none() => g,
-            Some(g) => update_generation(&paths, &describer, &g)?,
+            // A heal that fails (a full disk) must not keep the committed,
+            // only older, generation from being searched.
+            Some(g) => update_generation(&paths, &describer, &g).unwrap_or_else(|e| {
+                eprintln!(
+                    "cannot bring {} up to the record store ({e}): searching it as it is",
+                    g.dir.display()
+                );
+                g
+            }),
             None => build_generation(&paths, &describer, current.unwrap_or(0))?,
         };
         let engine = Engine {
@@ -177,8 +246,13 @@ impl Engine {
             sightings: Mutex::new(None),
             text_pending: Mutex::new(None),
         };
-        if lock.is_some() && engine.text_seq() != seq {
-            engine.rebuild_text()?;
+        if lock.is_some()
+            && engine.text_seq() != seq
+            && let Err(e) = engine.rebuild_text()
+        {
+            eprintln!(
+                "cannot bring the text index up to the record store ({e}): searching it as it is"
+            );
         }
         Ok(engine)
     }
@@ -469,14 +543,20 @@ impl Engine {
     pub fn rebuild_text(&self) -> Result<(), EngineError> {
         let store = Store::open(&self.paths.store())?;
         let seq = store.seq()?;
-        self.text.clear()?;
-        let mut result = Ok(());
-        store.for_each_record(|r| {
+        let mut result = self.text.clear();
+        let read = store.for_each_record(|r| {
             if result.is_ok() {
                 result = self.text.upsert(&r);
             }
-        })?;
-        result?;
+        });
+        if let Err(e) = read
+            .map_err(EngineError::from)
+            .and(result.map_err(EngineError::from))
+        {
+            // The index as it was, not half cleared at the next commit.
+            self.text.discard()?;
+            return Err(e);
+        }
         self.commit_text(seq)
     }
 
@@ -514,8 +594,11 @@ impl Engine {
     }
 
     fn commit_text(&self, seq: i64) -> Result<(), EngineError> {
-        self.text.commit()?;
+        let committed = self.text.commit();
+        // Committed or dropped: either way nothing is staged any more, and
+        // a failure leaves the text sequence behind for the next writer.
         *self.text_pending.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        committed?;
         crate::paths::write_atomic(&self.paths.text_seq(), seq.to_string().as_bytes()).map_err(
             |source| EngineError::Io {
                 path: self.paths.text_seq(),

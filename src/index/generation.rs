@@ -58,6 +58,10 @@ pub struct Manifest {
     pub generation: u64,
     /// The store sequence this generation reflects.
     pub store_seq: i64,
+    /// The record store it was built from (`Store::store_id`): a store
+    /// replaced or restored on its own must not be read through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
     pub images: u64,
     pub dim: u32,
     pub embedder: String,
@@ -186,18 +190,23 @@ impl Generation {
         Ok(manifest)
     }
 
-    pub fn open(dir: &Path) -> Result<Generation, GenerationError> {
-        let p = GenerationPaths(dir);
-        let mpath = p.manifest();
+    /// The manifest of the generation in `dir`, whatever its version.
+    pub fn read_manifest(dir: &Path) -> Result<Manifest, GenerationError> {
+        let mpath = GenerationPaths(dir).manifest();
         let bytes = std::fs::read(&mpath).map_err(|source| GenerationError::Io {
             path: mpath.clone(),
             source,
         })?;
-        let manifest: Manifest =
-            serde_json::from_slice(&bytes).map_err(|e| GenerationError::Manifest {
-                path: mpath.clone(),
-                message: e.to_string(),
-            })?;
+        serde_json::from_slice(&bytes).map_err(|e| GenerationError::Manifest {
+            path: mpath,
+            message: e.to_string(),
+        })
+    }
+
+    pub fn open(dir: &Path) -> Result<Generation, GenerationError> {
+        let p = GenerationPaths(dir);
+        let mpath = p.manifest();
+        let manifest = Self::read_manifest(dir)?;
         if manifest.format_version != MANIFEST_VERSION
             || manifest.hash_version != HASH_VERSION
             || manifest.features_version != FEATURES_VERSION

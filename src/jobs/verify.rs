@@ -111,6 +111,17 @@ fn verify_generation(paths: &IndexPaths, store: &Store, seq: i64) -> Check {
         return check(part, State::Damaged, e.to_string());
     }
     let m = &g.manifest;
+    match crate::engine::builder::built_from(m, store) {
+        Ok(true) => {}
+        Ok(false) => {
+            let message = format!(
+                "built from another record store (store sequence {}, this one is at {seq}): the store was replaced or restored on its own; restore both from one snapshot, or `rebuild`",
+                m.store_seq
+            );
+            return check(part, State::Damaged, message);
+        }
+        Err(e) => return check(part, State::Damaged, e.to_string()),
+    }
     let images_seq = match store.images_seq() {
         Ok(s) => s,
         Err(e) => return check(part, State::Damaged, e.to_string()),

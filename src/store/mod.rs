@@ -155,10 +155,18 @@ impl Store {
     }
 
     fn init(&self) -> Result<(), StoreError> {
-        // Only a database without tables can take this setting directly.
-        self.conn
-            .execute_batch("PRAGMA auto_vacuum=INCREMENTAL;")
+        // Only a database without tables can take this setting directly;
+        // set on an existing one it is a write, which a full disk refuses
+        // even to a command that only reads.
+        let pages: i64 = self
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
             .map_err(self.err())?;
+        if pages == 0 {
+            self.conn
+                .execute_batch("PRAGMA auto_vacuum=INCREMENTAL;")
+                .map_err(self.err())?;
+        }
         // cache_size: 32 MiB of pages, not SQLite's 2: a search reads a few
         // hundred candidates' images and records scattered over the store
         // (702 MB at 251,111 references; docs/decisions.md, "251,111
@@ -172,6 +180,7 @@ impl Store {
                  PRAGMA cache_size=-32768;
                  CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
                  INSERT OR IGNORE INTO meta VALUES ('schema', 4), ('seq', 0);
+                 INSERT OR IGNORE INTO meta VALUES ('store_id', abs(random() % 9007199254740991));
                  INSERT OR IGNORE INTO meta SELECT 'images_seq', value FROM meta WHERE key='seq';
                  CREATE TABLE IF NOT EXISTS records(
                     id TEXT PRIMARY KEY,
@@ -246,6 +255,18 @@ impl Store {
     fn meta(&self, key: &str) -> Result<i64, StoreError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0))
+            .map_err(self.err())
+    }
+
+    /// This store's identity, drawn when it was created: a generation
+    /// names the store it was built from (`Manifest::store_id`).
+    /// None only for a store of an older release opened read-only.
+    pub fn store_id(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key='store_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()
             .map_err(self.err())
     }
 

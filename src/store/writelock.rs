@@ -25,10 +25,21 @@ fn open(path: &Path) -> std::io::Result<File> {
 }
 
 impl WriteLock {
-    /// Waits for the lock.
+    /// Waits for the lock, saying so: an import that seems to hang is
+    /// waiting for another writer.
     pub fn acquire(path: &Path) -> std::io::Result<WriteLock> {
         let file = open(path)?;
-        file.lock()?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                eprintln!(
+                    "{}: another process is writing to this index; waiting for it to finish",
+                    path.display()
+                );
+                file.lock()?;
+            }
+            Err(TryLockError::Error(e)) => return Err(e),
+        }
         Ok(WriteLock { _file: file })
     }
 

@@ -365,9 +365,28 @@ impl TextIndex {
     /// lets go of tantivy's writer lock so that another process (an import
     /// beside a running server) can write next.
     pub fn commit(&self) -> Result<(), TextError> {
-        self.with_writer(|w| w.commit().map(drop))?;
+        let committed = self.with_writer(|w| w.commit().map(drop));
+        // Failed or not (a full disk), the writer goes: its lock would keep
+        // every other process from the index. What it staged is dropped;
+        // the text sequence did not move, so the next writer re-indexes
+        // from the store.
+        if committed.is_err() {
+            self.discard()?;
+        }
+        committed?;
         self.writer.lock().map_err(|_| TextError::Poisoned)?.take();
         self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Drops what was staged since the last commit and lets go of the
+    /// writer.
+    pub fn discard(&self) -> Result<(), TextError> {
+        let mut writer = self.writer.lock().map_err(|_| TextError::Poisoned)?;
+        if let Some(w) = writer.as_mut() {
+            let _ = w.rollback();
+        }
+        writer.take();
         Ok(())
     }
 

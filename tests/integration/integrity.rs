@@ -1,7 +1,7 @@
 //! `verify` finds damage and names it; `rebuild` repairs what is derived;
 //! `delete` takes effect at once.
 
-use super::util::{Index, ids, query};
+use super::util::{Index, demo_part, demo_records, ids, query, top};
 use std::path::{Path, PathBuf};
 
 /// Flips one byte in the middle of a file.
@@ -238,4 +238,57 @@ fn damage_is_named_when_read_never_answered_from() {
     assert!(out.stderr.contains("features.bin"), "{}", out.stderr);
     ix.cmd::<&str>("rebuild", &[]).ok();
     assert_eq!(ids(&ix.search(&photo))[0], "demo-013");
+}
+
+/// The store alone copied back or lost. A generation built from another
+/// store would resolve its hits to whatever images the store now holds at
+/// those slots: every command refuses it, and `rebuild` indexes the store
+/// anew.
+#[test]
+fn a_store_restored_on_its_own_is_refused_until_rebuilt() {
+    let ix = demo_part(false);
+    let older = ix.scratch("older.sqlite");
+    std::fs::copy(ix.store_file(), &older).unwrap();
+    ix.import(&[demo_records(&ix, true)]).ok();
+    let photo = query("demo-013_photo_tilt.jpg");
+    assert_eq!(top(&ix.search(&photo)).unwrap().0, "demo-013");
+
+    let root = ix.path().join("ix");
+    for f in ["records.sqlite-wal", "records.sqlite-shm"] {
+        let _ = std::fs::remove_file(root.join(f));
+    }
+    std::fs::copy(&older, ix.store_file()).unwrap();
+    let refused = ix.cmd("search", &[&photo]).expect_code(2);
+    assert!(
+        refused.stderr.contains("was not built from") && refused.stderr.contains("rebuild"),
+        "{}",
+        refused.stderr
+    );
+    ix.cmd::<&str>("rebuild", &[]).ok();
+    let found = ix.search(&photo);
+    assert!(
+        top(&found).is_none_or(|(id, verdict, _)| id != "demo-013" && verdict != "match"),
+        "{found}"
+    );
+
+    std::fs::remove_file(ix.store_file()).unwrap();
+    let missing = ix.cmd::<&str>("info", &[]).expect_code(2);
+    assert!(missing.stderr.contains("is missing"), "{}", missing.stderr);
+    assert!(
+        !ix.store_file().exists(),
+        "no empty store made in its place"
+    );
+}
+
+/// `CURRENT` damaged: the generation beside it is searched as it was
+/// (its features not extracted again), and the next writer repairs it.
+#[test]
+fn a_damaged_current_opens_the_generation_beside_it() {
+    let ix = Index::demo();
+    let generation = current_generation(&ix);
+    std::fs::write(ix.path().join("ix/CURRENT"), "garbage").unwrap();
+    let photo = query("demo-013_photo_tilt.jpg");
+    let (id, verdict, _) = top(&ix.search(&photo)).unwrap();
+    assert_eq!((id.as_str(), verdict.as_str()), ("demo-013", "match"));
+    assert_eq!(current_generation(&ix), generation, "repaired, not rebuilt");
 }

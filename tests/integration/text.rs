@@ -158,10 +158,7 @@ fn stemming_and_stop_words_follow_the_records_language() {
     let mut la = ids(&ix.text("la", &[]));
     la.sort();
     assert_eq!(la, ["fr-1", "it-3"]);
-    assert_eq!(
-        first(&ix.text("la perlas", &[])).as_deref(),
-        Some("es-2")
-    );
+    assert_eq!(first(&ix.text("la perlas", &[])).as_deref(), Some("es-2"));
 }
 
 #[test]
