@@ -49,21 +49,26 @@ pub async fn search_descriptors(
         remote,
         json!({"type": p.object_type, "top": p.top, "descriptors_bytes": body.len()}),
     );
-    let result = run(&st, p, body).await;
-    match &result {
-        Ok(answer) => {
-            let mut ids: Vec<String> = Vec::new();
-            for c in &answer.candidates {
-                if !ids.contains(&c.id) {
-                    ids.push(c.id.clone());
+    // Audited even when the request times out (`api_search::search_photo`).
+    let st = Arc::clone(&st);
+    let answer = tokio::spawn(async move {
+        let result = run(&st, p, body).await;
+        match &result {
+            Ok(answer) => {
+                let mut ids: Vec<String> = Vec::new();
+                for c in &answer.candidates {
+                    if !ids.contains(&c.id) {
+                        ids.push(c.id.clone());
+                    }
                 }
+                entry.ids = ids;
             }
-            entry.ids = ids;
+            Err(e) => entry.failed(e.status.as_u16(), e.code),
         }
-        Err(e) => entry.failed(e.status.as_u16(), e.code),
-    }
-    st.record(entry).await;
-    let answer = result?;
+        st.record(entry).await;
+        result
+    })
+    .await??;
     Ok(Json(
         serde_json::to_value(answer).expect("answers serialise"),
     ))

@@ -190,12 +190,19 @@ pub async fn search_photo(
         remote,
         Value::Null,
     );
-    let result = run_photo_search(&st, &caller, form, forwarded, &mut entry).await;
-    if let Err(e) = &result {
-        entry.failed(e.status.as_u16(), e.code);
-    }
-    st.record(entry).await;
-    result
+    // On a task of its own, like a write (`api_records::audited`): a search
+    // whose request times out still runs to its end (and may keep a
+    // sighting), and is audited with what it did.
+    let st = Arc::clone(&st);
+    tokio::spawn(async move {
+        let result = run_photo_search(&st, &caller, form, forwarded, &mut entry).await;
+        if let Err(e) = &result {
+            entry.failed(e.status.as_u16(), e.code);
+        }
+        st.record(entry).await;
+        result
+    })
+    .await?
 }
 
 async fn run_photo_search(
@@ -452,13 +459,18 @@ pub async fn search_text(
         remote,
         json!({"q": p.q, "type": p.object_type, "status": p.status, "source": p.source}),
     );
-    let result = run_text_search(&st, p, forwarded).await;
-    match &result {
-        Ok((ids, _)) => entry.ids = ids.clone(),
-        Err(e) => entry.failed(e.status.as_u16(), e.code),
-    }
-    st.record(entry).await;
-    result.map(|(_, v)| Json(v))
+    // Audited even when the request times out (see `search_photo`).
+    let st = Arc::clone(&st);
+    tokio::spawn(async move {
+        let result = run_text_search(&st, p, forwarded).await;
+        match &result {
+            Ok((ids, _)) => entry.ids = ids.clone(),
+            Err(e) => entry.failed(e.status.as_u16(), e.code),
+        }
+        st.record(entry).await;
+        result.map(|(_, v)| Json(v))
+    })
+    .await?
 }
 
 async fn run_text_search(

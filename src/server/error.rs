@@ -183,6 +183,19 @@ pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
 
 impl From<axum::extract::multipart::MultipartError> for ApiError {
     fn from(e: axum::extract::multipart::MultipartError) -> ApiError {
+        // A chunked body over the limit: the limit's error sits deeper in
+        // the chain than `status` looks (two limits wrap the body).
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if c.is::<http_body_util::LengthLimitError>() {
+                return ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "upload_too_large",
+                    "the request body is over the server's upload limit (--max-upload-mb)",
+                );
+            }
+            cause = c.source();
+        }
         let status = e.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
             "upload_too_large"

@@ -191,6 +191,12 @@ fn hostile_uploads_get_clear_errors_and_the_server_stays_up() {
     ))
     .expect("an answer");
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    // The same, sent in chunks: no declared length, refused once read past.
+    let head = chunked_upload(&srv, 3 << 20);
+    assert!(
+        head.starts_with("HTTP/1.1 413") && head.contains("upload_too_large"),
+        "{head}"
+    );
     // A form without a photo, with an unknown field, or not a form at all.
     let r = srv.send(
         "POST",
@@ -548,4 +554,80 @@ fn a_write_that_outlives_its_request_is_still_audited() {
             .any(|e| e["ids"][0] == "demo-014" && e["status"] == 200 && e["key"] == "curator-1")
     };
     assert!(srv.wait_for(10, audited), "the delete was not audited");
+}
+
+#[test]
+fn a_search_that_outlives_its_request_is_still_audited() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &["--timeout", "1"]);
+    // Another process keeping a sighting holds the sightings' write lock,
+    // so this search's keep waits past the request's timeout.
+    let sightings = ix.path().join("ix").join("sightings");
+    std::fs::create_dir_all(&sightings).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(sightings.join("write.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let bytes = std::fs::read(query("demo-013_photo_tilt.jpg")).unwrap();
+    let r = srv.send(
+        "POST",
+        "/v1/search",
+        Some(&srv.keys.officer),
+        Form::new()
+            .file("photo", "tilt.jpg", &bytes)
+            .text("keep", "true")
+            .text("case", "LATE-1"),
+    );
+    assert_eq!(r.status, 408, "{}", r.text());
+    drop(lock);
+    // The search goes on, keeps its sighting, and the audit says so.
+    let expert = Some(srv.keys.expert.as_str());
+    let audited =
+        || {
+            let log = srv.get("/v1/audit?action=search", expert).json();
+            log["entries"].as_array().unwrap().iter().any(|e| {
+                e["status"] == 200 && e["sighting"].is_string() && e["ids"][0] == "demo-013"
+            })
+        };
+    assert!(srv.wait_for(20, audited), "the search was not audited");
+}
+
+/// A multipart photo of `bytes` bytes posted with `Transfer-Encoding:
+/// chunked`; the answer's head and start. The body is written on a thread
+/// of its own: the server may answer, and close, before it has all of it.
+fn chunked_upload(srv: &Server, bytes: usize) -> String {
+    use std::io::{Read, Write};
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut w = s.try_clone().unwrap();
+    let head = format!(
+        "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n",
+        srv.keys.officer
+    );
+    let writer = std::thread::spawn(move || {
+        let part =
+            "--x\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.jpg\"\r\n\r\n";
+        let mut body = part.as_bytes().to_vec();
+        body.resize(body.len() + bytes, b'j');
+        body.extend_from_slice(b"\r\n--x--\r\n");
+        let _ = w.write_all(head.as_bytes());
+        for chunk in body.chunks(64 << 10) {
+            let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+            if w.write_all(&framed).is_err() {
+                return;
+            }
+        }
+        let _ = w.write_all(b"0\r\n\r\n");
+    });
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap_or(0);
+    // Unblocks the writer if the server stopped reading.
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
