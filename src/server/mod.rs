@@ -117,15 +117,28 @@ pub struct AppState {
     served: RwLock<Served>,
     pub opts: ServeOptions,
     keys: RwLock<Arc<KeySet>>,
-    keys_mtime: Mutex<Option<SystemTime>>,
+    keys_stamp: Mutex<Option<FileStamp>>,
     pub limiter: RateLimiter,
     pub audit: AuditLog,
     pub metrics: Arc<Metrics>,
     searches: SearchSlots,
 }
 
-fn mtime(path: &std::path::Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What tells that the keys file was written again: its inode, size and
+/// change time too, not its modification time alone, which `cp -p`,
+/// `rsync -t` or `install -p` carry over from the old file.
+type FileStamp = (u64, u64, i64, i64, Option<SystemTime>);
+
+fn stamp(path: &std::path::Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((
+        m.ino(),
+        m.len(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.modified().ok(),
+    ))
 }
 
 impl AppState {
@@ -138,7 +151,7 @@ impl AppState {
                 engine,
                 snapshot: None,
             }),
-            keys_mtime: Mutex::new(mtime(&opts.keys)),
+            keys_stamp: Mutex::new(stamp(&opts.keys)),
             keys: RwLock::new(Arc::new(keys)),
             limiter: RateLimiter::default(),
             audit,
@@ -204,8 +217,8 @@ impl AppState {
     /// with the server running). A file that does not parse keeps the old
     /// keys and says so.
     fn reload_keys(&self) {
-        let now = mtime(&self.opts.keys);
-        let mut seen = self.keys_mtime.lock().unwrap_or_else(|p| p.into_inner());
+        let now = stamp(&self.opts.keys);
+        let mut seen = self.keys_stamp.lock().unwrap_or_else(|p| p.into_inner());
         if *seen == now {
             return;
         }

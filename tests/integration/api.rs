@@ -631,3 +631,32 @@ fn chunked_upload(srv: &Server, bytes: usize) -> String {
     let _ = writer.join();
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
+
+/// A key revoked by a keys file copied in with the old file's times kept
+/// (`cp -p`, `rsync -t`): the server still sees the change.
+#[test]
+fn a_key_revoked_by_a_file_with_the_same_mtime_stops_working() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let keys = ix.path().join("keys.json");
+    let officer = Some(srv.keys.officer.as_str());
+    assert_eq!(srv.get("/v1/search/text?q=icon", officer).status, 200);
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    file["keys"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|k| k["name"] != "officer-1");
+    let old_mtime = std::fs::metadata(&keys).unwrap().modified().unwrap();
+    let staged = ix.scratch("keys.json");
+    std::fs::write(&staged, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&staged)
+        .unwrap()
+        .set_modified(old_mtime)
+        .unwrap();
+    std::fs::rename(&staged, &keys).unwrap();
+    let revoked = || srv.get("/v1/search/text?q=icon", officer).status == 401;
+    assert!(srv.wait_for(10, revoked), "the revoked key still works");
+}
