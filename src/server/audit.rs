@@ -56,6 +56,7 @@ impl AuditEntry {
         remote: Option<String>,
         request: serde_json::Value,
     ) -> AuditEntry {
+        super::request::mark_audited();
         AuditEntry {
             time: now(),
             key: key.into(),

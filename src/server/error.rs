@@ -7,6 +7,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// An error answer's code, beside its body, for the middleware that
+/// audits refusals (`refusals.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -66,6 +71,7 @@ impl IntoResponse for ApiError {
             error["request_id"] = json!(c.id);
         }
         let mut resp = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        resp.extensions_mut().insert(ErrorCode(self.code));
         if let Some(s) = self.retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod peers;
 pub mod ratelimit;
+mod refusals;
 pub mod request;
 mod slots;
 mod web;
@@ -246,7 +247,7 @@ impl AppState {
     /// log cannot be written (its disk is full), the entry goes to the
     /// server's log instead, whole, and the request is still answered: an
     /// officer's search must not fail because of the audit's disk.
-    async fn record(self: &Arc<Self>, entry: audit::AuditEntry) {
+    pub(super) async fn record(self: &Arc<Self>, entry: audit::AuditEntry) {
         let st = Arc::clone(self);
         let line = serde_json::to_string(&entry).unwrap_or_default();
         let written = tokio::task::spawn_blocking(move || st.audit.append(&entry)).await;
@@ -310,6 +311,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            refusals::refusals,
+        ))
         .layer(axum::middleware::from_fn(request::track))
         // Outermost: counts and times every answer, refusals included.
         .layer(axum::middleware::from_fn_with_state(

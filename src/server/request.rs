@@ -16,6 +16,9 @@ pub struct RequestContext {
     pub id: String,
     pub method: Method,
     pub path: String,
+    /// Set when its handler made an audit entry for it: a refusal no
+    /// handler audited is audited by `audit::refusals`.
+    pub audited: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 tokio::task_local! {
@@ -32,6 +35,11 @@ pub fn current_id() -> Option<String> {
     CONTEXT.try_with(|c| c.id.clone()).ok()
 }
 
+/// Marks the request being answered as audited by its handler.
+pub fn mark_audited() {
+    let _ = CONTEXT.try_with(|c| c.audited.store(true, std::sync::atomic::Ordering::Relaxed));
+}
+
 /// Middleware, outermost but for the metrics: gives the request its id
 /// for everything inside, and returns it in the `x-request-id` header.
 pub async fn track(req: Request, next: Next) -> Response {
@@ -45,6 +53,7 @@ pub async fn track(req: Request, next: Next) -> Response {
         id: id.clone(),
         method: req.method().clone(),
         path: req.uri().path().to_string(),
+        audited: Default::default(),
     };
     let mut resp = CONTEXT.scope(ctx, next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -660,3 +660,51 @@ fn a_key_revoked_by_a_file_with_the_same_mtime_stops_working() {
     let revoked = || srv.get("/v1/search/text?q=icon", officer).status == 401;
     assert!(srv.wait_for(10, revoked), "the revoked key still works");
 }
+
+/// A change refused before its handler could audit it (too small a role,
+/// a body that does not parse) is audited with its status and code; a
+/// request with no valid key is not (a flood of them must not slow the
+/// audit every search waits on).
+#[test]
+fn refused_changes_by_a_valid_key_are_audited() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let officer = Some(srv.keys.officer.as_str());
+    let expert = Some(srv.keys.expert.as_str());
+    assert_eq!(srv.delete("/v1/records/demo-014", officer).status, 403);
+    let r = srv.send_raw(
+        "POST",
+        "/v1/reviews",
+        expert,
+        "application/json",
+        b"{not json",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        srv.delete("/v1/records/demo-014", Some("prov_not_a_key"))
+            .status,
+        401
+    );
+    let log = srv.get("/v1/audit?action=refused", expert).json();
+    let entries = log["entries"].as_array().unwrap();
+    let seen: Vec<(String, u64, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["key"].as_str().unwrap().to_string(),
+                e["status"].as_u64().unwrap(),
+                e["request"]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(seen.len(), 2, "{log}");
+    assert!(
+        seen.contains(&("officer-1".into(), 403, "/v1/records/demo-014".into())),
+        "{log}"
+    );
+    assert!(
+        seen.contains(&("expert-1".into(), 400, "/v1/reviews".into())),
+        "{log}"
+    );
+    assert!(entries.iter().all(|e| e["error"].is_string()), "{log}");
+}
