@@ -14,6 +14,9 @@
 //! [`paths`] owns every file name under an index folder. ARCHITECTURE.md
 //! is the tour; docs/decisions.md says why the constants are what they are.
 
+// The OpenAPI document (`server/openapi.rs`) is one `json!` literal per part.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod describe;
 pub mod engine;

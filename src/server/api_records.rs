@@ -12,6 +12,7 @@ use crate::imaging::limits::DecodeLimits;
 use crate::records::record::Record;
 use axum::Json;
 use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -110,7 +111,7 @@ pub async fn get_record(
 #[derive(Debug, Deserialize)]
 pub struct ImageParams {
     /// Longest side wanted; the image is re-encoded as JPEG to fit.
-    max: Option<u32>,
+    max: Option<String>,
 }
 
 /// `GET /v1/records/{id}/images/{n}` (officer: a result card shows it).
@@ -119,10 +120,26 @@ pub struct ImageParams {
 pub async fn get_image(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path((id, n)): Path<(String, usize)>,
+    Path((id, n)): Path<(String, String)>,
     Query(p): Query<ImageParams>,
 ) -> Result<Response, ApiError> {
     st.authorize(&headers, Role::Officer)?;
+    // Parsed once the key is good, with a message that names the part.
+    let n: usize = n.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "the image number `n` is a whole number from 0, not {:?}",
+            super::bounded(&n, 40)
+        ))
+    })?;
+    let max = match p.max.as_deref().map(str::parse::<u32>) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(_)) => {
+            return Err(ApiError::bad_request(
+                "`max` is the longest side wanted, a whole number of pixels (16 to 4096)",
+            ));
+        }
+    };
     let engine = st.engine();
     tokio::task::spawn_blocking(move || {
         let paths = engine.image_paths(&id)?;
@@ -136,7 +153,7 @@ pub async fn get_image(
             ))
         })?;
         let path = std::path::Path::new(path);
-        match p.max {
+        match max {
             None => {
                 let bytes = std::fs::read(path).map_err(|e| {
                     ApiError::internal(format!("image {n} of record {id:?} cannot be read: {e}"))
@@ -218,10 +235,19 @@ fn parse_record(
     let obj = value
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("the `record` part must be a JSON object"))?;
-    match obj.get("id").and_then(Value::as_str) {
-        None | Some("") => {
-            obj.insert("id".into(), Value::String(id.into()));
+    // As an import reads it: a number is its text, blanks at the ends go.
+    let given = match obj.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "the record's `id` must be text, not {other}"
+            )));
         }
+    };
+    match given.as_deref() {
+        None | Some("") => {}
         Some(other) if other != id => {
             return Err(ApiError::bad_request(format!(
                 "the record's id {other:?} differs from the URL's {id:?}"
@@ -229,6 +255,7 @@ fn parse_record(
         }
         Some(_) => {}
     }
+    obj.insert("id".into(), Value::String(id.into()));
     crate::records::io::parse_json_record(&value.to_string())
         .map_err(|e| ApiError::bad_request(format!("record {id:?}: {e}")))
 }
@@ -270,10 +297,11 @@ pub async fn put_record(
     Remote(remote): Remote,
     headers: HeaderMap,
     Path(id): Path<String>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let caller = st.authorize(&headers, Role::Curator)?;
     st.writable()?;
+    let form = form.map_err(ApiError::not_a_form)?;
     // Ids are stored trimmed: "rec-1 " would replace "rec-1" while
     // answering that it created a record.
     if id.trim() != id || id.is_empty() || id.chars().any(char::is_control) {
@@ -384,7 +412,7 @@ pub async fn delete_record(
 
 #[derive(Debug, Deserialize)]
 pub struct AuditParams {
-    limit: Option<usize>,
+    limit: Option<String>,
     action: Option<String>,
     key: Option<String>,
     id: Option<String>,
@@ -398,7 +426,7 @@ pub async fn read_audit(
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
     let q = AuditQuery {
-        limit: p.limit.unwrap_or(100).clamp(1, 10_000),
+        limit: super::listing_limit(p.limit.as_deref(), 100, 10_000)?,
         action: p.action.filter(|s| !s.is_empty()),
         key: p.key.filter(|s| !s.is_empty()),
         id: p.id.filter(|s| !s.is_empty()),

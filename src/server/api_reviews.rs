@@ -2,11 +2,11 @@
 //! `GET /v1/reviews` lists them (`crate::store::Review`). A search of the
 //! same photo shows the decision beside the candidate.
 
-use super::AppState;
 use super::api_records::{audit_entry, audited};
 use super::auth::Remote;
 use super::error::ApiError;
 use super::keys::Role;
+use super::{AppState, bounded};
 use crate::store::{Decision, Review};
 use axum::Json;
 use axum::extract::{FromRequest, Query, State};
@@ -95,6 +95,7 @@ pub async fn post_review(
 #[derive(Debug, Deserialize)]
 pub struct ReviewParams {
     photo: Option<String>,
+    limit: Option<String>,
 }
 
 /// `GET /v1/reviews[?photo=SHA256]` (expert): newest first.
@@ -104,20 +105,22 @@ pub async fn list_reviews(
     Query(p): Query<ReviewParams>,
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
+    let limit = super::listing_limit(p.limit.as_deref(), 1_000, 10_000)?;
     let engine = st.engine();
     let photo = p
         .photo
         .filter(|s| !s.is_empty())
         .map(|s| s.to_ascii_lowercase());
-    let reviews = tokio::task::spawn_blocking(move || engine.reviews(photo.as_deref())).await??;
-    Ok(Json(json!({"reviews": reviews})))
-}
-
-/// At most `max` bytes of `s`, cut at a character's boundary.
-fn bounded(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    if let Some(sha) = &photo
+        && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(ApiError::bad_request(format!(
+            "`photo` is a photo's SHA-256 (64 hexadecimal digits), not {:?}",
+            bounded(sha, 80)
+        )));
     }
-    &s[..end]
+    let mut reviews =
+        tokio::task::spawn_blocking(move || engine.reviews(photo.as_deref())).await??;
+    reviews.truncate(limit);
+    Ok(Json(json!({"reviews": reviews})))
 }

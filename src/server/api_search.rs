@@ -13,6 +13,7 @@ use crate::records::sighting::{Context, Sighting, too_long};
 use crate::search::scoring::Verdict;
 use crate::text::TextFilter;
 use axum::Json;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
@@ -179,10 +180,11 @@ pub async fn search_photo(
     State(st): State<Arc<AppState>>,
     Remote(remote): Remote,
     headers: HeaderMap,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let forwarded = headers.contains_key(peers::FORWARDED);
     let caller = st.authorize(&headers, Role::Officer)?;
+    let form = form.map_err(ApiError::not_a_form)?;
     let mut entry = AuditEntry::new(
         caller.name.clone(),
         caller.role.as_str(),

@@ -36,17 +36,25 @@ pub fn alert_json(a: &Alert) -> Value {
     v
 }
 
-/// `GET /v1/sightings` (expert): every kept sighting, newest first.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    limit: Option<String>,
+}
+
+/// `GET /v1/sightings[?limit=N]` (expert): the newest `limit` (1,000) kept
+/// sightings, and how many there are.
 pub async fn list_sightings(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
+    Query(p): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
+    let limit = super::listing_limit(p.limit.as_deref(), 1_000, 10_000)?;
     let engine = st.engine();
     let all = tokio::task::spawn_blocking(move || engine.list_sightings()).await??;
     Ok(Json(json!({
         "count": all.len(),
-        "sightings": all.iter().map(sighting_json).collect::<Vec<_>>(),
+        "sightings": all.iter().take(limit).map(sighting_json).collect::<Vec<_>>(),
     })))
 }
 

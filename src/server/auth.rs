@@ -35,6 +35,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Remote {
     }
 }
 
+/// The secret of an `Authorization: Bearer SECRET` value; the scheme's
+/// case does not matter (RFC 7235).
+pub(super) fn bearer(value: &str) -> Option<&str> {
+    let (scheme, secret) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| secret.trim())
+        .filter(|s| !s.is_empty())
+}
+
 impl AppState {
     /// 401 without a valid key, 403 with too small a role, 429 over the
     /// key's rate.
@@ -47,8 +57,7 @@ impl AppState {
         let secret = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer)
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer KEY`"))?;
         let keys = self.keys();
         let key = keys

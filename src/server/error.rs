@@ -42,8 +42,21 @@ impl ApiError {
     pub fn unreadable_body(status: StatusCode, message: impl Into<String>) -> ApiError {
         match status {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "upload_too_large", message),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ApiError::new(status, "unsupported_media_type", message)
+            }
             _ => ApiError::bad_request(message),
         }
+    }
+
+    /// A form route's body that is no multipart form, said once the key
+    /// is checked (the extractor runs before the handler).
+    pub fn not_a_form(r: axum::extract::multipart::MultipartRejection) -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send a multipart/form-data body ({})", r.body_text()),
+        )
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
@@ -72,6 +85,10 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (self.status, axum::Json(json!({ "error": error }))).into_response();
         resp.extensions_mut().insert(ErrorCode(self.code));
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(s) = self.retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));

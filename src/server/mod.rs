@@ -264,6 +264,32 @@ impl AppState {
     }
 }
 
+/// At most `max` bytes of `s`, cut at a character's boundary: what a
+/// client sent, quoted back or kept, within bounds.
+pub(super) fn bounded(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A listing's `limit`: `default` when not given, else a whole number
+/// from 1 to `max`; anything else is refused rather than quietly clamped.
+pub(super) fn listing_limit(
+    given: Option<&str>,
+    default: usize,
+    max: usize,
+) -> Result<usize, error::ApiError> {
+    match given.map(|s| s.trim().parse::<usize>()) {
+        None => Ok(default),
+        Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(error::ApiError::bad_request(format!(
+            "`limit` must be a whole number from 1 to {max}"
+        ))),
+    }
+}
+
 /// Every route; `openapi.json` describes exactly these (a test checks).
 pub fn router(state: Arc<AppState>) -> Router {
     use axum::routing::{get, post};

@@ -31,11 +31,10 @@ pub async fn refusals(State(st): State<Arc<AppState>>, req: Request, next: Next)
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(super::auth::bearer)
         .and_then(|secret| {
             let keys = st.keys();
-            keys.find(secret.trim())
-                .map(|k| (k.name.clone(), k.role.as_str()))
+            keys.find(secret).map(|k| (k.name.clone(), k.role.as_str()))
         });
     let resp = next.run(req).await;
     let status = resp.status();
@@ -53,14 +52,7 @@ pub async fn refusals(State(st): State<Arc<AppState>>, req: Request, next: Next)
     {
         return resp;
     }
-    let mut shown = path;
-    if shown.len() > MAX_PATH {
-        let mut end = MAX_PATH;
-        while !shown.is_char_boundary(end) {
-            end -= 1;
-        }
-        shown.truncate(end);
-    }
+    let shown = super::bounded(&path, MAX_PATH);
     let mut entry = AuditEntry::new(
         name,
         role,

@@ -708,3 +708,133 @@ fn refused_changes_by_a_valid_key_are_audited() {
     );
     assert!(entries.iter().all(|e| e["error"].is_string()), "{log}");
 }
+
+/// The properties `/openapi.json` documents for a schema (following a
+/// `$ref` into `components`).
+fn documented(doc: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+    let schema = match schema["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+        None => schema,
+    };
+    schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Every field of `value` is one `schema` documents.
+fn assert_documented(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    what: &str,
+) {
+    let known = documented(doc, schema);
+    for key in value.as_object().unwrap().keys() {
+        assert!(
+            known.contains(key),
+            "{what}: `{key}` is not in /openapi.json ({known:?})"
+        );
+    }
+}
+
+/// What the server answers is what `/openapi.json` says it answers: every
+/// field of a photo search (its matches, their evidence and record), a
+/// text search, a record written and `/readyz`.
+#[test]
+fn answers_carry_only_documented_fields() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let doc = srv.get("/openapi.json", None).json();
+    let schemas = &doc["components"]["schemas"];
+    let search = srv.search(&query("demo-013_photo_tilt.jpg")).json();
+    assert!(search["words"].is_null(), "{search}");
+    assert_eq!(
+        doc["components"]["schemas"]["SearchResult"]["properties"]["words"]["type"],
+        serde_json::json!(["object", "null"])
+    );
+    assert_documented(&doc, &schemas["SearchResult"], &search, "search");
+    for m in search["matches"].as_array().unwrap() {
+        assert_documented(&doc, &schemas["Match"], m, "match");
+        let props = &schemas["Match"]["properties"];
+        assert_documented(&doc, &props["evidence"], &m["evidence"], "evidence");
+        assert_documented(&doc, &props["record"], &m["record"], "record");
+    }
+    let officer = Some(srv.keys.officer.as_str());
+    let text = srv.get("/v1/search/text?q=icon", officer).json();
+    assert_documented(&doc, &schemas["TextResult"], &text, "text search");
+    let guitar = std::fs::read(query("neg_guitar.jpg")).unwrap();
+    let r = srv.send(
+        "PUT",
+        "/v1/records/doc-guitar",
+        Some(&srv.keys.curator),
+        Form::new()
+            .text("record", r#"{"title": "Guitar"}"#)
+            .file("image", "guitar.jpg", &guitar),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let put = &doc["paths"]["/v1/records/{id}"]["put"]["responses"]["201"]["content"]["application/json"]
+        ["schema"];
+    assert_documented(&doc, put, &r.json(), "record written");
+    let ready = srv.get("/readyz", None).json();
+    let schema = &doc["paths"]["/readyz"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    assert_documented(&doc, schema, &ready, "readyz");
+}
+
+/// Requests a client gets wrong are told what is wrong, with the status
+/// that says it, once their key is checked.
+#[test]
+fn malformed_requests_get_the_status_that_names_the_fault() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let officer = Some(srv.keys.officer.as_str());
+    let expert = Some(srv.keys.expert.as_str());
+    let curator = Some(srv.keys.curator.as_str());
+    // No key: 401 saying how to authenticate, before the body is judged.
+    let r = srv.send_raw("PUT", "/v1/records/x", None, "application/json", b"{}");
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.headers.get("www-authenticate").unwrap(), "Bearer");
+    // A JSON body where a form is expected: 415, and audited.
+    let r = srv.send_raw("PUT", "/v1/records/x", curator, "application/json", b"{}");
+    assert_eq!(
+        (r.status, r.error_code()),
+        (415, "unsupported_media_type".into()),
+        "{}",
+        r.text()
+    );
+    let r = srv.send_raw("POST", "/v1/reviews", expert, "text/plain", b"{}");
+    assert_eq!(r.status, 415, "{}", r.text());
+    // Numbers and names in the URL.
+    let r = srv.get("/v1/records/demo-015/images/abc", officer);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("`n`"), "{}", r.text());
+    assert_eq!(srv.get("/v1/audit?limit=0", expert).status, 400);
+    assert_eq!(srv.get("/v1/reviews?photo=nothex", expert).status, 400);
+    assert_eq!(srv.get("/v1/sightings?limit=20000", expert).status, 400);
+    // The scheme's case does not matter.
+    let r = srv.agent_get_with(
+        "/v1/search/text?q=icon",
+        &format!("bearer {}", srv.keys.officer),
+    );
+    assert_eq!(r, 200);
+    // A record whose JSON id is a number is that number's text.
+    let guitar = std::fs::read(query("neg_guitar.jpg")).unwrap();
+    let r = srv.send(
+        "PUT",
+        "/v1/records/num-id",
+        curator,
+        Form::new()
+            .text("record", r#"{"id": 12345, "title": "n"}"#)
+            .file("image", "guitar.jpg", &guitar),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let log = srv.get("/v1/audit?action=refused", expert).json();
+    let statuses: Vec<u64> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert!(statuses.contains(&415), "{log}");
+}

@@ -303,6 +303,12 @@ impl Server {
         Self::reply(req.call())
     }
 
+    /// The status of a GET sent with this `Authorization` value as is.
+    pub fn agent_get_with(&self, path: &str, authorization: &str) -> u16 {
+        let req = self.agent.get(format!("{}{path}", self.base));
+        Self::reply(req.header("Authorization", authorization).call()).status
+    }
+
     pub fn delete(&self, path: &str, key: Option<&str>) -> Reply {
         let mut req = self.agent.delete(format!("{}{path}", self.base));
         if let Some(k) = key {
