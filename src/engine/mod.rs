@@ -434,20 +434,35 @@ impl Engine {
         *self.generation.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
         let used: std::collections::HashSet<String> =
             self.store().all_image_paths()?.into_iter().collect();
+        let young = |e: &std::fs::DirEntry| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < UPLOAD_GRACE))
+        };
         let mut removed = 0;
         if let Ok(entries) = std::fs::read_dir(self.paths.uploads()) {
             for e in entries.flatten() {
                 let p = e.path();
-                let young = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < UPLOAD_GRACE));
-                if p.is_file() && !young && !used.contains(&p.display().to_string()) {
+                if p.is_file() && !young(&e) && !used.contains(&p.display().to_string()) {
                     std::fs::remove_file(&p).map_err(|source| EngineError::Io {
                         path: p.clone(),
                         source,
                     })?;
                     removed += 1;
+                }
+            }
+        }
+        // Files a crash left half written beside `CURRENT` or `text.seq`
+        // (`paths::write_atomic`); old enough that no writer is at them.
+        if let Ok(entries) = std::fs::read_dir(self.paths.root()) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let tmp = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(crate::paths::TMP_SUFFIX));
+                if tmp && p.is_file() && !young(&e) {
+                    let _ = std::fs::remove_file(&p);
                 }
             }
         }

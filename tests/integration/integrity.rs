@@ -107,7 +107,22 @@ fn delete_takes_effect_at_once() {
     // still there, skipped, until `compact`.
     let out = ix.cmd::<&str>("verify", &[]).ok();
     assert!(out.stdout.contains("2 deleted since"), "{}", out.stdout);
+    // A crash at a rename left a half-written file beside CURRENT, long
+    // ago: `compact` removes it; a fresh one may be another writer's.
+    let root = ix.path().join("ix");
+    let (old, fresh) = (root.join("CURRENT.1.0.tmp"), root.join("text.seq.2.0.tmp"));
+    for f in [&old, &fresh] {
+        std::fs::write(f, "gen-0000").unwrap();
+    }
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
     ix.cmd::<&str>("compact", &[]).ok();
+    assert!(!old.exists() && fresh.exists());
     let out = ix.cmd::<&str>("verify", &[]).ok();
     assert!(!out.stdout.contains("deleted since"), "{}", out.stdout);
     assert_eq!(ix.info()["images"], 18);
