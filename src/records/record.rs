@@ -91,7 +91,7 @@ pub enum RecordError {
     MissingId,
     #[error("field `id` is {0} bytes long (at most 200)")]
     IdTooLong(usize),
-    #[error("field `id` contains a control character or '/'")]
+    #[error("field `id` contains a control character or '/', or is \".\" or \"..\"")]
     IdBadChar,
     #[error("field `{field}`: {message}")]
     BadField { field: String, message: String },
@@ -107,7 +107,8 @@ impl Record {
         if id.len() > 200 {
             return Err(RecordError::IdTooLong(id.len()));
         }
-        if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+        // "." and ".." name no record in a URL: browsers resolve them away.
+        if id.chars().any(|c| c.is_control() || c == '/' || c == '\\') || id == "." || id == ".." {
             return Err(RecordError::IdBadChar);
         }
         let iso_639_1 = |l: &str| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase());
@@ -209,6 +210,22 @@ mod tests {
     fn empty_id_is_rejected() {
         let r = Record::default();
         assert_eq!(r.validate(), Err(RecordError::MissingId));
+    }
+
+    #[test]
+    fn an_id_a_url_cannot_name_is_rejected() {
+        for id in [".", "..", "a/b", "a\\b", "a\u{7}"] {
+            let r = Record {
+                id: id.into(),
+                ..Record::default()
+            };
+            assert_eq!(r.validate(), Err(RecordError::IdBadChar), "{id:?}");
+        }
+        let r = Record {
+            id: "...".into(),
+            ..Record::default()
+        };
+        assert_eq!(r.validate(), Ok(()));
     }
 
     #[test]

@@ -535,6 +535,18 @@ async fn run_text_search(
     ))
 }
 
+/// `GET /v1/me`: the key's name and role, so that the web page offers
+/// only what the key may do.
+pub async fn me(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let caller = st.authorize(&headers, Role::Officer)?;
+    Ok(Json(
+        json!({"name": caller.name, "role": caller.role.as_str()}),
+    ))
+}
+
 /// `GET /metrics`: any valid key.
 pub async fn metrics(
     State(st): State<Arc<AppState>>,

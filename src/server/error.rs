@@ -255,6 +255,14 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
         .await
         .unwrap_or_default();
     let text = String::from_utf8_lossy(&body).trim().to_string();
+    // The body limit's own text ("length limit exceeded") says nothing to
+    // an officer.
+    let text = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "the upload is larger than the server accepts (--max-upload-mb): send a smaller photo"
+            .to_string()
+    } else {
+        text
+    };
     let code = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "upload_too_large",
         StatusCode::REQUEST_TIMEOUT => "timeout",

@@ -321,6 +321,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(api_search::metrics))
+        .route("/v1/me", get(api_search::me))
         .route("/openapi.json", get(openapi::serve));
     let metrics = Arc::clone(&state.metrics);
     web::routes()

@@ -22,6 +22,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
+    ("get", "/v1/me"),
     ("get", "/openapi.json"),
 ];
 
@@ -177,6 +178,8 @@ fn paths() -> Value {
         "/v1/alerts": {"get": {"summary": "Retro-alerts: records added after a kept sighting showed them, newest first (expert)", "security": auth,
           "parameters": [param("since", "query", false, "only alerts raised on or after this date or RFC 3339 time"), param("verdict", "query", false, "only these verdicts: match, partial, possible, comma-separated"), int_param("limit", "query", false, "the newest this many (default 100; 0: the counts alone)", 0, 1_000)],
           "responses": ok("alerts", json!({"type": "object", "properties": {"total": {"type": "integer"}, "matching": {"type": "integer", "description": "alerts the filters keep, of which the newest `limit` are listed"}, "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}), &["400", "401", "403", "429"])}},
+        "/v1/me": {"get": {"summary": "The key's name and role (any key): what the web page offers it", "security": auth,
+          "responses": ok("the key", json!({"type": "object", "properties": {"name": {"type": "string"}, "role": {"enum": ["officer", "expert", "curator", "admin"]}}}), &["401", "429"])}},
         "/healthz": {"get": {"summary": "Alive (no key)", "responses": {"200": {"description": "ok"}}}},
         "/readyz": {"get": {"summary": "Ready to search (no key)", "responses": {"200": answer("ready, with the database served and, on a replica following snapshots (serve --follow), the snapshot's name", json!({"type": "object", "properties": {"ready": {"type": "boolean"}, "database": {"$ref": "#/components/schemas/Database"}, "snapshot": {"type": ["string", "null"]}}})), "500": answer("not ready: the database cannot be read", json!({"$ref": "#/components/schemas/Error"}))}}},
         "/metrics": {"get": {"summary": "Prometheus metrics (any key)", "security": auth, "responses": {"200": {"description": "text exposition", "content": {"text/plain": {}}}, "401": errors(&["401"])["401"], "429": errors(&["429"])["429"]}}},

@@ -215,13 +215,18 @@ fn officer_uploads_a_photo_and_reads_the_top_card() {
     assert_eq!(log["entries"][0]["key"], "officer-1", "{log}");
     assert_eq!(log["entries"][0]["ids"][0], "demo-013", "{log}");
 
-    // An officer's key cannot open whole records: the page says why.
-    d.click(".card .rid");
-    let text = d.wait_for(
-        "return document.querySelector('#record .error')?.innerText",
-        20,
+    // An officer's key cannot open whole records or review: the page
+    // offers neither (and asks for no alerts, which would be refused).
+    let offered = d.script(
+        "return {links: document.querySelectorAll('a.rid, .weak a').length, \
+                 reviews: document.querySelectorAll('.review-box').length, \
+                 alerts: document.querySelector('#alerts-link').hidden}",
     );
-    assert!(text.as_str().unwrap().contains("expert"), "{text}");
+    assert_eq!(offered, json!({"links": 0, "reviews": 0, "alerts": true}));
+    let refused = srv
+        .get("/v1/audit?action=refused", Some(&srv.keys.expert))
+        .json();
+    assert_eq!(refused["entries"], json!([]), "{refused}");
 }
 
 #[test]
@@ -261,6 +266,9 @@ fn expert_searches_descriptions_with_filters_and_opens_a_record() {
     );
     let title = d.script("return document.querySelector('#record h1').innerText");
     assert_eq!(title, "Head of a bearded philosopher");
+    // Back where the expert came from.
+    d.click("#back");
+    d.wait_for("return location.hash === '#/text'", 10);
 }
 
 #[test]
@@ -535,6 +543,16 @@ fn a_lot_photo_shows_every_object_outlined_and_numbered_with_a_card_each() {
         colours[0].as_u64().unwrap() > 200 && colours[1].as_u64().unwrap() > 200,
         "outlines in two colours: {colours}"
     );
+    // Each card's "object N" label wears its outline's colour (an inline
+    // style attribute would be refused by the page's policy).
+    let labels = d.script(
+        "return [...document.querySelectorAll('.card .object')].map(e => getComputedStyle(e).backgroundColor)",
+    );
+    let labels = labels.as_array().unwrap();
+    assert!(
+        labels.len() >= 2 && labels.iter().all(|c| c != "rgba(0, 0, 0, 0)"),
+        "{labels:?}"
+    );
 }
 
 #[test]
@@ -557,10 +575,39 @@ fn words_typed_with_a_photo_say_on_the_page_when_they_reorder() {
     );
     // Nothing in the database: the harp leads the weak candidates, with
     // the photo's own score and no card of its own.
-    let first = d.script("return document.querySelector('.weak li a').textContent");
+    let first = d.script("return document.querySelector('.weak li .wid').textContent");
     assert_eq!(first, "demo-007");
     assert_eq!(
         d.script("return document.querySelectorAll('.card').length"),
         0
     );
+}
+
+/// An officer who searches again before the first answer came (a slow
+/// line) sees the second photo's results only.
+#[test]
+fn a_second_search_replaces_a_slow_first_one() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.sign_in(&srv.base, &srv.keys.officer);
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    // The first photo search's answer is held back 3 s, as on a slow line.
+    d.script(
+        "const real = window.fetch; let first = true; \
+         window.fetch = (u, o) => { \
+           if (first && String(u) === '/v1/search') { first = false; \
+             return new Promise((ok, err) => { \
+               o.signal.addEventListener('abort', () => err(new DOMException('aborted', 'AbortError'))); \
+               setTimeout(() => real(u, o).then(ok, err), 3000); }); } \
+           return real(u, o); }",
+    );
+    d.type_into("#photo", query("demo-005_rot90.jpg").to_str().unwrap());
+    d.click("#search-btn");
+    d.type_into("#photo", query("demo-013_photo_tilt.jpg").to_str().unwrap());
+    d.click("#search-btn");
+    d.wait_for("return document.querySelector('.card')", 60);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let ids = d.script("return [...document.querySelectorAll('.card')].map(c => c.dataset.id)");
+    assert_eq!(ids, json!(["demo-013"]), "{ids}");
 }

@@ -9,35 +9,85 @@ const MAX_SIDE = 1600;
 
 function key() { return localStorage.getItem(KEY) || ""; }
 
+// Characters that turn the direction of the text after them (a seller's
+// "gpj.exe" shown as "exe.jpg"): shown as what they are, never obeyed.
+const BIDI = /[\u202A-\u202E\u2066-\u2069]/g;
+function plain(v) {
+  return String(v).replace(BIDI, (c) => "<U+" + c.charCodeAt(0).toString(16).toUpperCase() + ">");
+}
+
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = plain(v); else e.setAttribute(k, v);
   }
-  for (const c of children) if (c != null) e.append(c);
+  for (const c of children) if (c != null) e.append(typeof c === "string" ? plain(c) : c);
   return e;
 }
 
 async function api(path, options = {}) {
   const headers = Object.assign({ Authorization: "Bearer " + key() }, options.headers || {});
-  const resp = await fetch(path, Object.assign({}, options, { headers }));
+  let resp;
+  try {
+    resp = await fetch(path, Object.assign({}, options, { headers }));
+  } catch (e) {
+    if (e.name === "AbortError" || e.name === "TimeoutError") throw e;
+    throw new Error("Cannot reach the server. Check the connection and try again.");
+  }
   if (!resp.ok) {
     let msg = resp.status + " " + resp.statusText;
     try { const body = await resp.json(); msg = body.error.message; } catch (_) { /* not JSON */ }
-    if (resp.status === 401) location.hash = "#/key";
-    throw new Error(msg);
+    if (resp.status === 401) {
+      // A key the server refuses is of no use: forgotten, and said why.
+      localStorage.removeItem(KEY);
+      sessionStorage.setItem("provenance.refused", msg);
+      role = null;
+      location.hash = "#/key";
+    }
+    const err = new Error(msg);
+    err.status = resp.status;
+    err.retryAfter = Number(resp.headers.get("Retry-After")) || 1;
+    throw err;
   }
   return resp;
 }
 
-// Images need the key too, so they are fetched and shown as blobs.
+// The key's role (`GET /v1/me`), asked once: the page offers only what
+// the key may do (records, reviews and alerts are for experts).
+let role = null;
+async function keyRole() {
+  if (role) return role;
+  // Not known (no answer): the least the key may be, asked again next time.
+  try { role = (await (await api("/v1/me")).json()).role; } catch (_) { return "officer"; }
+  return role;
+}
+function expert() { return role === "expert" || role === "curator" || role === "admin"; }
+
+// Images need the key too, so they are fetched and shown as blobs; one
+// refused for the key's rate is asked again when the server says.
 async function authImage(url, alt) {
   const img = el("img", { alt });
-  try {
-    const resp = await api(url);
-    img.src = URL.createObjectURL(await resp.blob());
-  } catch (e) { img.alt = alt + " (" + e.message + ")"; }
-  return img;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const resp = await api(url);
+      img.src = URL.createObjectURL(await resp.blob());
+      return img;
+    } catch (e) {
+      if (e.status === 429 && attempt < 5) {
+        await new Promise((ok) => setTimeout(ok, 1000 * Math.min(e.retryAfter, 10)));
+        continue;
+      }
+      img.alt = alt + " (" + e.message + ")";
+      return img;
+    }
+  }
+}
+
+// A record's id: a link to its page for a key that may read records.
+function recordLink(id, cls) {
+  return expert()
+    ? el("a", { class: cls, href: "#/record/" + encodeURIComponent(id), text: id })
+    : el("span", { class: cls, text: id });
 }
 
 function show(view) {
@@ -47,12 +97,19 @@ function show(view) {
 function route() {
   const h = location.hash || "#/";
   if (!key() && h !== "#/key") { location.hash = "#/key"; return; }
-  if (h === "#/key") { show("view-key"); $("#key-status").textContent = key() ? "A key is saved." : "No key saved yet."; }
+  if (h === "#/key") {
+    show("view-key");
+    const refused = sessionStorage.getItem("provenance.refused");
+    sessionStorage.removeItem("provenance.refused");
+    $("#key-status").className = refused ? "error" : "muted";
+    $("#key-status").textContent = refused ? "The server refused the key: " + refused + " Enter it again."
+      : key() ? "A key is saved." : "No key saved yet.";
+  }
   else if (h === "#/text") show("view-text");
   else if (h === "#/alerts") { show("view-alerts"); showAlerts(); }
   else if (h.startsWith("#/record/")) { show("view-record"); showRecord(decodeURIComponent(h.slice(9))); }
   else show("view-search");
-  if (key()) countAlerts();
+  if (key()) keyRole().then(() => { if (expert()) countAlerts(); });
 }
 
 // Experts see how many alerts there are; other keys are refused the
@@ -84,7 +141,7 @@ async function showAlerts() {
       .filter(Boolean).join(" · ");
     out.append(el("article", { class: "card alert-card", "data-record": a.record, "data-sighting": s.id },
       el("div", { class: "head" },
-        el("a", { class: "rid", href: "#/record/" + encodeURIComponent(a.record), text: a.record }),
+        recordLink(a.record, "rid"),
         el("span", { class: "verdict " + a.verdict, text: a.verdict + " " + a.score.toFixed(2) })),
       el("p", { text: "Shown by sighting " + s.id + " (" + s.query + "), kept " + s.kept + " by " + s.kept_by + "; alert raised " + a.raised + "." }),
       where ? el("p", { class: "context", text: where }) : null));
@@ -93,6 +150,7 @@ async function showAlerts() {
 
 $("#key-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
+  role = null;
   localStorage.setItem(KEY, $("#key").value.trim());
   $("#key").value = "";
   location.hash = "#/";
@@ -198,7 +256,7 @@ function overviewFigure(canvas, objects) {
     g.beginPath();
     g.arc(cx, cy, r, 0, 2 * Math.PI);
     g.fill();
-    g.fillStyle = "#fff";
+    g.fillStyle = "#000";
     g.font = "bold " + Math.round(r * 1.3) + "px system-ui, sans-serif";
     g.textAlign = "center";
     g.textBaseline = "middle";
@@ -281,15 +339,19 @@ function wordsNote(w) {
 async function card(m, canvas, sha, alternative = false) {
   const ev = m.evidence || {};
   const head = el("div", { class: "head" },
-    m.object ? el("span", { class: "object", style: "background:" + objectColour(m.object), text: "object " + m.object + (alternative ? ", also" : "") }) : "",
+    m.object ? objectLabel(m.object, alternative) : "",
     // A peer's record is read at the peer, not here.
-    m.peer ? el("span", { class: "rid", text: m.id }) : el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
+    m.peer ? el("span", { class: "rid", text: m.id }) : recordLink(m.id, "rid"),
     el("span", { class: "verdict " + m.verdict, text: m.verdict }));
   const from = m.peer ? " · from " + m.peer : "";
   const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") + (m.words != null ? " · words " + m.words.toFixed(2) : "") + from });
   const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict, "data-peer": m.peer || "", "data-object": m.object || "" }, head, score);
   const diff = differences(m);
   if (diff) c.append(diff);
+  const status = (m.record || {}).status;
+  if (status === "recovered" || status === "disputed") {
+    c.append(el("p", { class: "note", text: "Recorded as " + status + ": shown for information, not an alarm." }));
+  }
   if (m.image_url) {
     const ref = await authImage(m.image_url + "?max=800", "reference photo of " + m.id);
     c.append(el("div", { class: "pair" }, queryFigure(canvas, m), el("figure", {}, ref, el("figcaption", { text: "database photo" }))));
@@ -297,19 +359,40 @@ async function card(m, canvas, sha, alternative = false) {
   const multi = multiples(m.record);
   if (multi) c.append(multi);
   c.append(fields(m.record));
-  if (sha) c.append(reviewBox(m, sha));
+  if (sha && expert()) c.append(reviewBox(m, sha));
   return c;
 }
+
+// "object N" in its outline's colour (set as a property: the page's
+// content security policy refuses inline style attributes).
+function objectLabel(n, alternative) {
+  const e = el("span", { class: "object", text: "object " + n + (alternative ? ", also" : "") });
+  e.style.background = objectColour(n);
+  return e;
+}
+
+// The search in flight: a new one cancels it, and only the latest one's
+// answer is shown (an officer retrying on a slow line must not see the
+// previous photo's results under the new one).
+let searching = null;
+const SEARCH_TIMEOUT_MS = 90000;
 
 $("#search-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const file = $("#photo").files[0];
   if (!file) return;
+  if (searching) searching.abort();
+  const mine = new AbortController();
+  searching = mine;
+  const timer = setTimeout(() => mine.abort(), SEARCH_TIMEOUT_MS);
+  const current = () => searching === mine;
   const status = $("#search-status"), out = $("#results");
   out.replaceChildren();
   status.className = "status";
   status.textContent = "Preparing photo…";
+  await keyRole();
   const photo = await preparePhoto(file);
+  if (!current()) return;
   const form = new FormData();
   form.append("photo", photo.blob, photo.name);
   if ($("#type").value.trim()) form.append("type", $("#type").value.trim());
@@ -320,7 +403,8 @@ $("#search-form").addEventListener("submit", async (ev) => {
   }
   status.textContent = "Searching…";
   try {
-    const res = await (await api("/v1/search", { method: "POST", body: form })).json();
+    const res = await (await api("/v1/search", { method: "POST", body: form, signal: mine.signal })).json();
+    if (!current()) return;
     const db = res.database;
     const strong = res.matches.filter((m) => m.verdict !== "none");
     const found = new Set(strong.map((m) => m.object).filter((o) => o)).size;
@@ -343,23 +427,34 @@ $("#search-form").addEventListener("submit", async (ev) => {
     const objects = [...groups.values()].map((g) => g[0]).filter((m) => m.evidence && m.evidence.region);
     if (objects.length > 1 && photo.canvas) out.append(overviewFigure(photo.canvas, objects));
     const sha = res.query && res.query.sha256;
+    // Cards made side by side (each fetches its database photo), shown in order.
+    const made = [];
     for (const group of groups.values()) {
-      for (const [i, m] of group.entries()) out.append(await card(m, photo.canvas, sha, i > 0));
+      for (const [i, m] of group.entries()) made.push(card(m, photo.canvas, sha, i > 0));
     }
-    for (const m of loose) out.append(await card(m, photo.canvas, sha));
+    for (const m of loose) made.push(card(m, photo.canvas, sha));
+    const cards = await Promise.all(made);
+    if (!current()) return;
+    out.append(...cards);
     // Weak candidates are not matches; listed for the expert, folded away.
     const weak = res.matches.filter((m) => m.verdict === "none").slice(0, 5);
     if (weak.length) {
       const list = el("ul");
       for (const m of weak) {
-        list.append(el("li", {}, el("a", { href: "#/record/" + encodeURIComponent(m.id), text: m.id }),
+        list.append(el("li", {}, recordLink(m.id, "wid"),
           " " + (m.record.title || "") + " (score " + m.score.toFixed(2) + ")"));
       }
       out.append(el("details", { class: "weak" }, el("summary", { text: weak.length + " weak candidate(s), not matches" }), list));
     }
   } catch (e) {
+    if (!current()) return;
     status.className = "status error";
-    status.textContent = e.message;
+    status.textContent = e.name === "AbortError"
+      ? "The server did not answer in " + SEARCH_TIMEOUT_MS / 1000 + " s. Check the connection and press Search again."
+      : e.message;
+  } finally {
+    clearTimeout(timer);
+    if (current()) searching = null;
   }
 });
 
@@ -389,11 +484,12 @@ $("#text-form").addEventListener("submit", async (ev) => {
   status.className = "status";
   status.textContent = "Searching…";
   try {
+    await keyRole();
     const res = await (await api("/v1/search/text?" + p)).json();
     status.textContent = res.matches.length + " record(s) among " + res.database.records;
     for (const m of res.matches) {
       out.append(el("article", { class: "card", "data-id": m.id },
-        el("div", { class: "head" }, el("a", { class: "rid", href: "#/record/" + encodeURIComponent(m.id), text: m.id })),
+        el("div", { class: "head" }, recordLink(m.id, "rid")),
         fields(m.record)));
     }
   } catch (e) {
@@ -412,12 +508,24 @@ async function showRecord(id) {
       if (k !== "images" && v !== "" && v != null) dl.append(el("dt", { text: k }), el("dd", { text: typeof v === "string" ? v : JSON.stringify(v) }));
     }
     const photos = el("div", { class: "photos" });
-    for (const url of r.images) photos.append(await authImage(url + "?max=1200", "photo of " + id));
-    out.replaceChildren(el("h1", { text: r.title || r.id }), dl, el("h2", { text: r.images.length + " photo(s)" }), photos);
+    photos.append(...await Promise.all(r.images.map((url) => authImage(url + "?max=1200", "photo of " + id))));
+    out.replaceChildren(el("h1", { text: r.title || r.id }), multiples(r) || "", dl, el("h2", { text: r.images.length + " photo(s)" }), photos);
   } catch (e) {
     out.replaceChildren(el("p", { class: "error", text: e.message }));
   }
 }
+
+// A case number goes with a kept sighting only: the field waits for "Keep".
+function caseField() { $("#case").disabled = !$("#keep").checked; }
+$("#keep").addEventListener("change", caseField);
+caseField();
+
+// Back to where the officer came from (an inline `javascript:` link is
+// refused by the page's content security policy).
+$("#back").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  if (history.length > 1) history.back(); else location.hash = "#/";
+});
 
 window.addEventListener("hashchange", route);
 route();
