@@ -49,6 +49,9 @@ pub(crate) fn is_index(index: &Path) -> bool {
     paths.store().is_file() || paths.current().is_file()
 }
 
+// (A `CURRENT` that names no generation, such as a folder of snapshots',
+// is refused when the index opens, naming what it names.)
+
 /// Opens an index that must already exist: searching a mistyped path must
 /// not answer "no match in 0 records".
 pub(crate) fn open_existing(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {

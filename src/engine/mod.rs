@@ -70,6 +70,10 @@ pub enum EngineError {
     )]
     Embedder { index: String, configured: String },
     #[error(
+        "{current} names {names:?}, not a generation of this folder: a folder of snapshots is searched as --index FOLDER/snap-… (its CURRENT names the newest) or served with `serve --follow`"
+    )]
+    NotAnIndex { current: PathBuf, names: String },
+    #[error(
         "{store} is missing, but {generation} was built from it: restore records.sqlite from the snapshot or backup it came with (the index is left as it is)"
     )]
     NoStore { store: PathBuf, generation: PathBuf },
@@ -134,10 +138,6 @@ impl Engine {
             path: paths.write_lock(),
             source,
         };
-        // Healing (building a generation, re-indexing text) is a write.
-        // While another process writes, open what it last committed: it
-        // is consistent, only behind, and the writer brings it up to date.
-        let mut lock = WriteLock::try_acquire(&paths.write_lock()).map_err(lock_io)?;
         // A `CURRENT` lost or damaged, or naming a generation that is not
         // there: the newest finished generation is what it named (or a
         // build a crash stopped at the switch), and its features are kept.
@@ -153,6 +153,23 @@ impl Engine {
             );
         }
         let current = named.or(adopted);
+        // A `CURRENT` that names no generation, with neither a generation
+        // nor a record store beside it: a folder of snapshots (its
+        // `CURRENT` names `snap-…`) or something else; never turned into a
+        // new, empty index.
+        if current.is_none()
+            && !paths.store().exists()
+            && let Ok(text) = std::fs::read_to_string(paths.current())
+        {
+            return Err(EngineError::NotAnIndex {
+                current: paths.current(),
+                names: text.trim().chars().take(80).collect(),
+            });
+        }
+        // Healing (building a generation, re-indexing text) is a write.
+        // While another process writes, open what it last committed: it
+        // is consistent, only behind, and the writer brings it up to date.
+        let mut lock = WriteLock::try_acquire(&paths.write_lock()).map_err(lock_io)?;
         if lock.is_none() && (ignore_generation || current.is_none()) {
             lock = Some(WriteLock::acquire(&paths.write_lock()).map_err(lock_io)?);
         }

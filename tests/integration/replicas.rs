@@ -118,6 +118,17 @@ fn a_replica_follows_published_snapshots_and_never_serves_a_half_copied_one() {
         .trim()
         .to_string();
     assert_ne!(Value::from(second.clone()), first);
+    // A command pointed at the folder of snapshots by mistake says so and
+    // leaves it as it is (it once made an empty index there).
+    let looked = super::util::run(&["info".as_ref(), "--index".as_ref(), root.as_os_str()]);
+    assert_eq!(looked.code, 2, "{}", looked.stderr);
+    assert!(
+        looked.stderr.contains("folder of snapshots"),
+        "{}",
+        looked.stderr
+    );
+    let still = std::fs::read_to_string(root.join("CURRENT")).unwrap();
+    assert_eq!(still.trim(), second);
     assert!(replica.wait_for(15, || snapshot_named(&replica) == second.as_str()));
     let v = replica.search(&guitar).json();
     assert_eq!(v["matches"][0]["id"], "guitar-1", "{v}");
