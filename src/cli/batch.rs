@@ -101,9 +101,10 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
             first_names(&hidden, 5)
         );
     }
-    // The results file may be written inside the folder searched.
-    let out_path = std::path::absolute(&out).unwrap_or_else(|_| out.clone());
-    inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| p != out_path));
+    // What this run writes may be inside the folder searched (a report's
+    // thumbnails are photos too): never an input, and never one another.
+    let written = written_files(&out, report.iter().chain(&report_csv))?;
+    inputs.retain(|i| !written.holds(&i.path));
     if inputs.is_empty() {
         bail!("{}: no files found", input.display());
     }
@@ -209,11 +210,32 @@ pub struct ReportArgs {
 pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     let engine = open_existing(&args.index, emb)?;
     let mut inputs = batch::list_inputs(&args.input)?;
-    // The parts and the report may be written inside the folder searched.
-    let written: Vec<PathBuf> = (args.parts.iter().chain(&args.out).chain(&args.csv))
-        .filter_map(|p| std::path::absolute(p).ok())
-        .collect();
-    inputs.retain(|i| std::path::absolute(&i.path).is_ok_and(|p| !written.contains(&p)));
+    // The parts and the report may be written inside the folder searched;
+    // a report written over a part would lose that part's results.
+    let mut written = Written::default();
+    for part in &args.parts {
+        written.add(part);
+    }
+    for page in args.out.iter().chain(&args.csv) {
+        if written.holds(page) {
+            bail!(
+                "{}: is one of the result files read; write the report under another name",
+                page.display()
+            );
+        }
+    }
+    let written = {
+        let mut all = written;
+        for page in args.out.iter().chain(&args.csv) {
+            all.add(page);
+        }
+        if let Some(page) = &args.out {
+            all.dirs
+                .push(absolute(&crate::jobs::report::files_dir(page)));
+        }
+        all
+    };
+    inputs.retain(|i| !written.holds(&i.path));
     let answered = crate::jobs::report::answered(&args.parts)?;
     let unsearched = crate::jobs::report::unsearched(answered.iter().map(String::as_str), &inputs);
     if let Some(page) = &args.out {
@@ -239,6 +261,48 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// Files (and report thumbnail folders) a run writes, by absolute path.
+#[derive(Default)]
+struct Written {
+    files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Written {
+    fn add(&mut self, file: &std::path::Path) {
+        self.files.push(absolute(file));
+    }
+
+    fn holds(&self, path: &std::path::Path) -> bool {
+        let p = absolute(path);
+        self.files.contains(&p) || self.dirs.iter().any(|d| p.starts_with(d))
+    }
+}
+
+fn absolute(p: &std::path::Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// A batch's results file and reports: each written once, none over another.
+fn written_files<'a>(
+    out: &std::path::Path,
+    reports: impl Iterator<Item = &'a PathBuf>,
+) -> Result<Written> {
+    let mut w = Written::default();
+    w.add(out);
+    for r in reports {
+        if w.holds(r) {
+            bail!(
+                "{}: written twice (as the results and as a report); give the report another name",
+                r.display()
+            );
+        }
+        w.add(r);
+        w.dirs.push(absolute(&crate::jobs::report::files_dir(r)));
+    }
+    Ok(w)
 }
 
 /// The first `n` names, then "..." if there are more.

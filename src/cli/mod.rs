@@ -222,6 +222,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                 photo_sha256: None,
                 max_objects,
             };
+            // Decode to verdict, as `batch` times each photo (`sec`).
+            let started = std::time::Instant::now();
             let resp = match explain {
                 // The picture needs the decoded photo after the search.
                 Some(out) => {
@@ -236,8 +238,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 }
                 None => engine.search_path(&photo, &opts)?,
             };
+            let sec = started.elapsed().as_secs_f64();
             if json {
-                let line = BatchLine::from_response(photo.display().to_string(), &resp, 0.0);
+                let line = BatchLine::from_response(photo.display().to_string(), &resp, sec);
                 writeln!(
                     std::io::stdout().lock(),
                     "{}",
@@ -270,9 +273,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 status,
                 source,
             };
+            let started = std::time::Instant::now();
             let resp = engine.search_text(&query, &filter, top)?;
             if json {
-                let line = BatchLine::from_response(query, &resp, 0.0);
+                let sec = started.elapsed().as_secs_f64();
+                let line = BatchLine::from_response(query, &resp, sec);
                 writeln!(
                     std::io::stdout().lock(),
                     "{}",

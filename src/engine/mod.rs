@@ -346,7 +346,9 @@ impl Engine {
 
     /// The state as of generation `g` (the one a search read).
     pub fn database_state_of(&self, g: &Generation) -> Result<DatabaseState, EngineError> {
-        let (records, images) = self.store().counts()?;
+        // Read connections, not the writer's: a search never waits behind
+        // a write that holds it.
+        let (records, images) = self.reader()?.counts()?;
         Ok(DatabaseState {
             last_slot: g.last_slot(),
             records,
@@ -397,12 +399,12 @@ impl Engine {
     }
 
     pub fn record(&self, id: &str) -> Result<Option<Record>, EngineError> {
-        Ok(self.store().get(id)?)
+        Ok(self.reader()?.get(id)?)
     }
 
     /// Where a record's images are stored (absolute paths), in order.
     pub fn image_paths(&self, id: &str) -> Result<Vec<String>, EngineError> {
-        Ok(self.store().image_paths(id)?)
+        Ok(self.reader()?.image_paths(id)?)
     }
 
     /// Commits records with their described images to the store (the

@@ -26,13 +26,13 @@ impl Engine {
 
     /// Decisions on one photo's candidates, or all of them, newest first.
     pub fn reviews(&self, photo_sha256: Option<&str>) -> Result<Vec<Review>, EngineError> {
-        Ok(self.store().reviews(photo_sha256)?)
+        Ok(self.reader()?.reviews(photo_sha256)?)
     }
 
     /// The photo file's SHA-256 when any decision is kept (else there is
     /// nothing to look up, and the file is not read twice).
     pub fn reviewed_sha256(&self, photo: &Path) -> Result<Option<String>, EngineError> {
-        if !self.store().has_reviews()? {
+        if !self.reader()?.has_reviews()? {
             return Ok(None);
         }
         let bytes = crate::imaging::decode::read_limited(photo, &self.limits)?;

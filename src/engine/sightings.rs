@@ -195,20 +195,20 @@ impl Engine {
 
     /// The alerts `filter` keeps, newest first.
     pub fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>, EngineError> {
-        Ok(self.store().alerts(filter)?)
+        Ok(self.reader()?.alerts(filter)?)
     }
 
     /// Up to `limit` alerts after id `after`, oldest first.
     pub fn alerts_after(&self, after: i64, limit: usize) -> Result<(i64, Vec<Alert>), EngineError> {
-        Ok(self.store().alerts_after(after, limit)?)
+        Ok(self.reader()?.alerts_after(after, limit)?)
     }
 
     pub fn last_alert_id(&self) -> Result<i64, EngineError> {
-        Ok(self.store().last_alert_id()?)
+        Ok(self.reader()?.last_alert_id()?)
     }
 
     pub fn alert_count(&self) -> Result<u64, EngineError> {
-        Ok(self.store().alert_count()?)
+        Ok(self.reader()?.alert_count()?)
     }
 
     /// After photos are kept: the latest database, then

@@ -252,10 +252,14 @@ fn import_chunk(
 /// not searched, which the file surely did not mean.
 fn misnamed_fields(r: &Record) -> impl Iterator<Item = String> + '_ {
     r.extra.keys().filter_map(|key| {
-        records_io::field_named_like(key).map(|field| {
-            format!(
+        records_io::field_named_like(key).map(|field| match field {
+            // The record is imported with no photo: its old ones are gone.
+            "images" => format!(
+                "field {key:?} is not read: photos are listed in `images`, and this record has none"
+            ),
+            _ => format!(
                 "field {key:?} is kept as given but is not searched: the record field is `{field}`"
-            )
+            ),
         })
     })
 }

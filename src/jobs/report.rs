@@ -200,6 +200,16 @@ pub fn answered(results: &[PathBuf]) -> Result<Vec<String>, ReportError> {
     Ok(out)
 }
 
+/// The folder of a report page's thumbnails: `PAGE_files/` beside it.
+pub fn files_dir(page: &Path) -> PathBuf {
+    let stem = page
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    page.parent()
+        .unwrap_or(Path::new("."))
+        .join(format!("{stem}_files"))
+}
+
 /// Writes `page` (HTML) with its thumbnails in `PAGE_files/` beside it,
 /// and the inputs no result line answers named at its top. `inputs` says
 /// where each query's photo is; `results` is the batch output the rows
@@ -212,11 +222,10 @@ pub fn write_html(
 ) -> Result<usize, ReportError> {
     let mut rows = rows(engine, results)?;
     let unsearched = unsearched(rows.iter().map(|r| r.query.as_str()), inputs);
-    let stem = page
-        .file_stem()
-        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
-    let files_name = format!("{stem}_files");
-    let dir = page.parent().unwrap_or(Path::new(".")).join(&files_name);
+    let dir = files_dir(page);
+    let files_name = dir
+        .file_name()
+        .map_or("report_files".into(), |n| n.to_string_lossy().into_owned());
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let paths: HashMap<&str, &Path> = inputs
         .iter()

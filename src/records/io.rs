@@ -141,8 +141,9 @@ pub fn parse_json_record(json: &str) -> Result<Record, LineError> {
     Ok(rec)
 }
 
-/// The record field `key` names but for case, blanks, hyphens or
-/// underscores ("Title", "Object Type"), where `key` is not it exactly.
+/// The record field `key` names but for case, blanks, hyphens,
+/// underscores or a plural ("Title", "Object Type", "image"), where `key`
+/// is not it exactly.
 pub fn field_named_like(key: &str) -> Option<&'static str> {
     let squeezed: String = key
         .chars()
@@ -153,7 +154,13 @@ pub fn field_named_like(key: &str) -> Option<&'static str> {
         .iter()
         .chain(&["images", "status"])
         .copied()
-        .find(|f| f.replace('_', "") == squeezed && *f != key)
+        .find(|f| {
+            let name = f.replace('_', "");
+            let like = name == squeezed
+                || name == format!("{squeezed}s")
+                || format!("{name}s") == squeezed;
+            like && *f != key
+        })
 }
 
 /// The record's text fields; everything else but `images` is kept as is.

@@ -291,7 +291,7 @@ async fn run_photo_search(
     let (resp, (w, h), kept, query) = tokio::task::spawn_blocking(move || {
         // Held by the work itself: a request dropped (timed out, its
         // client gone) does not free the slot while the search still runs.
-        let _slot = slot;
+        let slot = slot;
         let img = crate::imaging::decode::decode_bytes(&photo, "photo", engine.limits())?;
         let dims = img.dimensions();
         let started = std::time::Instant::now();
@@ -303,6 +303,9 @@ async fn run_photo_search(
             let _ = tx.send(serde_json::to_vec(&wire).expect("descriptors serialise"));
         }
         let resp = engine.search_described(&query, img.clone(), &opts, started)?;
+        // Keeping the photo waits on the sightings' own lock and builds
+        // their index: other officers' searches must not wait for it.
+        drop(slot);
         // The search is answered whatever becomes of keeping the photo;
         // the answer says when it was not kept, and why.
         let kept = match (keep, read_only) {

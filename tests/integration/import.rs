@@ -153,4 +153,18 @@ fn a_json_array_is_refused_whole_and_a_misnamed_field_is_named() {
         out.stderr
     );
     assert_eq!(ix.counts().0, 1);
+    // A column "image" for "images": the record's photos are named missing.
+    let csv = ix.scratch("photos.csv");
+    std::fs::write(
+        &csv,
+        format!("id,title,image\nc2,Ducat,{}\n", img.display()),
+    )
+    .unwrap();
+    let out = ix.import(&[&csv]).ok();
+    assert!(
+        out.stderr
+            .contains("photos are listed in `images`, and this record has none"),
+        "{}",
+        out.stderr
+    );
 }

@@ -116,3 +116,63 @@ fn the_report_lists_every_photo_matches_first_with_thumbnails_beside_it() {
         "{text}"
     );
 }
+
+/// What a run writes is never read as an input, nor written over another
+/// output: a report inside the folder searched (its thumbnails are
+/// photos) and a report named like the results it reads.
+#[test]
+fn a_report_never_overwrites_results_nor_becomes_an_input() {
+    let ix = Index::demo();
+    let dir = ix.scratch("lot");
+    std::fs::create_dir_all(&dir).unwrap();
+    for q in ["demo-013_photo_tilt.jpg", "demo-003_crop_resize.jpg"] {
+        std::fs::copy(fixture(&format!("demo/queries/{q}")), dir.join(q)).unwrap();
+    }
+    let (out, page) = (dir.join("out.jsonl"), dir.join("lot.html"));
+    let run = || {
+        ix.cmd(
+            "batch",
+            &[
+                dir.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--report".as_ref(),
+                page.as_os_str(),
+            ],
+        )
+        .ok()
+    };
+    run();
+    run();
+    let lines = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    // A report over the results it reads, or a batch writing one file twice.
+    let over = ix
+        .cmd(
+            "report",
+            &[
+                "--input".as_ref(),
+                dir.as_os_str(),
+                out.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ],
+        )
+        .expect_code(2);
+    assert!(over.stderr.contains("result files read"), "{}", over.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), lines);
+    let twice = ix
+        .cmd(
+            "batch",
+            &[
+                dir.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--report".as_ref(),
+                out.as_os_str(),
+            ],
+        )
+        .expect_code(2);
+    assert!(twice.stderr.contains("written twice"), "{}", twice.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), lines);
+}
