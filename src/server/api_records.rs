@@ -192,6 +192,16 @@ struct Upload {
 }
 
 async fn read_record_form(mut form: Multipart) -> Result<(Option<String>, Vec<Upload>), ApiError> {
+    let read = read_record_fields(&mut form).await;
+    if read.is_err() {
+        super::drain(form).await;
+    }
+    read
+}
+
+async fn read_record_fields(
+    form: &mut Multipart,
+) -> Result<(Option<String>, Vec<Upload>), ApiError> {
     let mut record = None;
     let mut uploads = Vec::new();
     while let Some(field) = form.next_field().await? {

@@ -100,6 +100,14 @@ fn check_length(name: &str, text: &str) -> Result<(), ApiError> {
 }
 
 async fn read_search_form(mut form: Multipart) -> Result<PhotoRequest, ApiError> {
+    let read = read_search_fields(&mut form).await;
+    if read.is_err() {
+        super::drain(form).await;
+    }
+    read
+}
+
+async fn read_search_fields(form: &mut Multipart) -> Result<PhotoRequest, ApiError> {
     let mut photo = None;
     let mut opts = SearchOptions::default();
     let mut keep = None;

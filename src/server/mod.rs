@@ -264,6 +264,16 @@ impl AppState {
     }
 }
 
+/// Reads what is left of a form refused part-way (bounded by the upload
+/// limit): the client is still sending it, and answering before it is
+/// read would close the connection under it (a broken pipe, not the
+/// error that says what was wrong).
+pub(super) async fn drain(mut form: axum::extract::Multipart) {
+    while let Ok(Some(mut field)) = form.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
+}
+
 /// At most `max` bytes of `s`, cut at a character's boundary: what a
 /// client sent, quoted back or kept, within bounds.
 pub(super) fn bounded(s: &str, max: usize) -> &str {
