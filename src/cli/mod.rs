@@ -328,19 +328,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             if !crate::paths::IndexPaths::new(&index).store().is_file() {
                 bail!("{}: no index here", index.display());
             }
-            // Opening for a rebuild writes a new generation from the store
-            // without reading the current one, which may be damaged.
-            let engine = Engine::open_for_rebuild(&index, emb.embedder()?)
-                .with_context(|| format!("cannot rebuild index {}", index.display()))?;
-            let _lock = engine.lock_writes()?;
-            engine.rebuild_text()?;
-            let (filled, unreadable) = engine.fill_missing_grids()?;
-            if filled + unreadable > 0 {
-                eprintln!(
-                    "kept the pixel grid of {filled} images imported before grids were kept; {unreadable} image files could not be read (those images are matched without pixel comparison)"
-                );
+            rebuild_one(&index, emb)?;
+            // The kept sightings are an index of their own (retro-alerts).
+            let sightings = crate::paths::IndexPaths::new(&index).sightings();
+            if sightings.join("records.sqlite").is_file() {
+                rebuild_one(&sightings, emb)?;
             }
-            eprintln!("rebuilt every derived index in {}", index.display());
             Ok(0)
         }
         Command::Verify { index, json } => {
@@ -507,4 +500,22 @@ impl Progress for Bar {
     fn finish(&self) {
         self.0.finish_and_clear();
     }
+}
+
+/// Regenerates every derived index of the index in `dir` from its store.
+fn rebuild_one(dir: &Path, emb: &EmbeddingArgs) -> Result<()> {
+    // Opening for a rebuild writes a new generation from the store
+    // without reading the current one, which may be damaged.
+    let engine = Engine::open_for_rebuild(dir, emb.embedder()?)
+        .with_context(|| format!("cannot rebuild index {}", dir.display()))?;
+    let _lock = engine.lock_writes()?;
+    engine.rebuild_text()?;
+    let (filled, unreadable) = engine.fill_missing_grids()?;
+    if filled + unreadable > 0 {
+        eprintln!(
+            "kept the pixel grid of {filled} images imported before grids were kept; {unreadable} image files could not be read (those images are matched without pixel comparison)"
+        );
+    }
+    eprintln!("rebuilt every derived index in {}", dir.display());
+    Ok(())
 }

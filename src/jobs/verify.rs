@@ -43,6 +43,10 @@ pub fn verify(dir: &Path) -> Vec<Check> {
     let mut out = vec![first];
     out.push(verify_generation(&paths, &store, seq));
     out.push(verify_text(&paths, seq, records));
+    // The kept sightings are an index of their own (retro-alerts read it).
+    if paths.sightings().join("records.sqlite").is_file() {
+        out.extend(verify(&paths.sightings()));
+    }
     out
 }
 

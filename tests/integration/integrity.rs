@@ -307,3 +307,44 @@ fn a_damaged_current_opens_the_generation_beside_it() {
     assert_eq!((id.as_str(), verdict.as_str()), ("demo-013", "match"));
     assert_eq!(current_generation(&ix), generation, "repaired, not rebuilt");
 }
+
+/// The kept sightings are an index of their own, which retro-alerts read:
+/// `verify` names its damage and `rebuild` repairs it.
+#[test]
+fn verify_and_rebuild_cover_the_kept_sightings() {
+    let ix = Index::demo();
+    let dir = ix.scratch("seen");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(query("demo-013_photo_tilt.jpg"), dir.join("a.jpg")).unwrap();
+    let out = ix.scratch("seen.jsonl");
+    ix.cmd(
+        "batch",
+        &[
+            dir.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--keep".as_ref(),
+        ],
+    )
+    .ok();
+    let sightings = ix.path().join("ix").join("sightings");
+    let current = std::fs::read_to_string(sightings.join("CURRENT")).unwrap();
+    damage(&sightings.join(current.trim()).join("features.bin"));
+    let damaged = ix.cmd::<&str>("verify", &[]).expect_code(1);
+    assert!(
+        damaged
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("DAMAGED") && l.contains("sightings")),
+        "{}",
+        damaged.stdout
+    );
+    ix.cmd::<&str>("rebuild", &[]).ok();
+    let out = ix.cmd::<&str>("verify", &[]).ok();
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.starts_with("ok")).count(),
+        6,
+        "{}",
+        out.stdout
+    );
+}
