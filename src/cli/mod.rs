@@ -186,6 +186,11 @@ pub fn run(cli: Cli) -> Result<i32> {
     let emb = &cli.embedding;
     match cli.command {
         Command::Import { index, records } => {
+            // A records file that is not there makes no index either (a
+            // mistyped name left an empty index that answered "no match").
+            if let Some(missing) = records.iter().find(|f| !f.exists()) {
+                bail!("{}: no such records file", missing.display());
+            }
             let engine = open(&index, emb)?;
             let mut code = 0;
             for file in &records {

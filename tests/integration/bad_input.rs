@@ -107,6 +107,8 @@ fn import_of_a_missing_file_fails() {
         "{}",
         out.stderr
     );
+    // And no empty index is left behind to answer "no match" later.
+    assert!(!ix.path().join("ix").exists());
 }
 
 #[test]
