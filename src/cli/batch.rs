@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct BatchArgs {
+    /// The index folder (made by `import`).
     #[arg(long, default_value = DEFAULT_INDEX)]
     index: PathBuf,
     /// A folder (every file under it, hidden ones aside), or a text
@@ -191,6 +192,7 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
 /// shards of one lot, `batch --shard I/N`).
 #[derive(clap::Args)]
 pub struct ReportArgs {
+    /// The index folder (made by `import`).
     #[arg(long, default_value = DEFAULT_INDEX)]
     index: PathBuf,
     /// The folder (or list file) the batches searched: where the photos are.

@@ -44,6 +44,7 @@ pub struct Cli {
 pub enum Command {
     /// Add or update records (JSONL or CSV, Object ID fields) and their images.
     Import {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         /// Records files; image paths inside are relative to each file.
@@ -52,6 +53,7 @@ pub enum Command {
     },
     /// Search the database with a photo.
     Search {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         photo: PathBuf,
@@ -80,6 +82,7 @@ pub enum Command {
     },
     /// Full-text search over record descriptions (typos tolerated).
     Text {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         query: String,
@@ -106,6 +109,7 @@ pub enum Command {
     Alerts(crate::cli::sightings::AlertsArgs),
     /// Experts' decisions on candidates (confirmed, rejected), newest first.
     Reviews {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         /// Only the decisions on this photo's candidates (its SHA-256).
@@ -116,6 +120,7 @@ pub enum Command {
     },
     /// Counts, versions and sizes of an index.
     Info {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         #[arg(long)]
@@ -123,6 +128,7 @@ pub enum Command {
     },
     /// Regenerate every derived index from the record store.
     Rebuild {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
     },
@@ -136,6 +142,7 @@ pub enum Command {
     /// Check every file's checksum and that the parts agree (read-only);
     /// exits 1 naming what is damaged.
     Verify {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         #[arg(long)]
@@ -143,6 +150,7 @@ pub enum Command {
     },
     /// Delete records: searches stop finding them at once.
     Delete {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         #[arg(required = true)]
@@ -151,11 +159,13 @@ pub enum Command {
     /// Rebuild the image indexes without deleted images; remove uploads
     /// no record uses.
     Compact {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
     },
     /// Copy the index as one committed state, while it keeps serving.
     Snapshot {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         /// A new folder.
@@ -168,6 +178,7 @@ pub enum Command {
     },
     /// Write every record as JSONL with its images copied beside, for `import`.
     Export {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
         /// A new folder: records.jsonl and images/.
@@ -176,6 +187,7 @@ pub enum Command {
     },
     /// Build the bundled demo database and run a photo and a text search on it.
     Demo {
+        /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
     },

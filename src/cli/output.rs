@@ -174,9 +174,9 @@ pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Res
                 printable(&r.maker)
             },
             if r.object_type.is_empty() {
-                "object"
+                "object".into()
             } else {
-                &r.object_type
+                printable(&r.object_type)
             },
             r.status
         )?;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct SightingsArgs {
+    /// The index folder (made by `import`).
     #[arg(long, default_value = DEFAULT_INDEX)]
     index: PathBuf,
     /// Print every sighting as one JSON line (an export).
@@ -22,6 +23,7 @@ pub struct SightingsArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct AlertsArgs {
+    /// The index folder (made by `import`).
     #[arg(long, default_value = DEFAULT_INDEX)]
     index: PathBuf,
     #[arg(long)]

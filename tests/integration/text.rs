@@ -239,7 +239,8 @@ fn a_source_filter_ignores_case_and_blanks_and_a_blank_filter_nothing() {
 fn a_records_control_characters_are_shown_escaped() {
     let ix = Index::new();
     let file = ix.scratch("ctl.jsonl");
-    let rec = serde_json::json!({"id": "ctl-1", "title": "Chalice\u{1b}[2J\rALL CLEAR"});
+    let rec = serde_json::json!({"id": "ctl-1", "title": "Chalice\u{1b}[2J\rALL CLEAR",
+        "object_type": "painting\u{1b}[41m"});
     std::fs::write(&file, rec.to_string()).unwrap();
     ix.import(&[&file]).ok();
     let shown = ix.cmd("text", &["chalice"]).ok().stdout;
