@@ -43,14 +43,12 @@ pub(crate) fn open(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
 }
 
 /// Whether `index` holds an index: a record store, or a generation whose
-/// store is lost (which opening then names).
+/// store is lost (which opening then names; as it names a `CURRENT` that
+/// names no generation, such as a folder of snapshots').
 pub(crate) fn is_index(index: &Path) -> bool {
     let paths = crate::paths::IndexPaths::new(index);
     paths.store().is_file() || paths.current().is_file()
 }
-
-// (A `CURRENT` that names no generation, such as a folder of snapshots',
-// is refused when the index opens, naming what it names.)
 
 /// Opens an index that must already exist: searching a mistyped path must
 /// not answer "no match in 0 records".

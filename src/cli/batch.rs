@@ -104,7 +104,14 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     }
     // What this run writes may be inside the folder searched (a report's
     // thumbnails are photos too): never an input, and never one another.
-    let written = written_files(&out, report.iter().chain(&report_csv))?;
+    let mut written = Written::default();
+    written.add(&out);
+    if let Some(page) = &report {
+        written.add_report(page, true)?;
+    }
+    if let Some(csv) = &report_csv {
+        written.add_report(csv, false)?;
+    }
     inputs.retain(|i| !written.holds(&i.path));
     if inputs.is_empty() {
         bail!("{}: no files found", input.display());
@@ -218,25 +225,12 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     for part in &args.parts {
         written.add(part);
     }
-    for page in args.out.iter().chain(&args.csv) {
-        if written.holds(page) {
-            bail!(
-                "{}: is one of the result files read; write the report under another name",
-                page.display()
-            );
-        }
+    if let Some(page) = &args.out {
+        written.add_report(page, true)?;
     }
-    let written = {
-        let mut all = written;
-        for page in args.out.iter().chain(&args.csv) {
-            all.add(page);
-        }
-        if let Some(page) = &args.out {
-            all.dirs
-                .push(absolute(&crate::jobs::report::files_dir(page)));
-        }
-        all
-    };
+    if let Some(csv) = &args.csv {
+        written.add_report(csv, false)?;
+    }
     inputs.retain(|i| !written.holds(&i.path));
     let answered = crate::jobs::report::answered(&args.parts)?;
     let unsearched = crate::jobs::report::unsearched(answered.iter().map(String::as_str), &inputs);
@@ -281,30 +275,27 @@ impl Written {
         let p = absolute(path);
         self.files.contains(&p) || self.dirs.iter().any(|d| p.starts_with(d))
     }
+
+    /// A report (`html`: with its thumbnails' folder), refused where it
+    /// would be written over a file this run reads or writes.
+    fn add_report(&mut self, report: &std::path::Path, html: bool) -> Result<()> {
+        if self.holds(report) {
+            bail!(
+                "{}: is one of the result files read or written by this run (it would be written twice); give the report another name",
+                report.display()
+            );
+        }
+        self.add(report);
+        if html {
+            self.dirs
+                .push(absolute(&crate::jobs::report::files_dir(report)));
+        }
+        Ok(())
+    }
 }
 
 fn absolute(p: &std::path::Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// A batch's results file and reports: each written once, none over another.
-fn written_files<'a>(
-    out: &std::path::Path,
-    reports: impl Iterator<Item = &'a PathBuf>,
-) -> Result<Written> {
-    let mut w = Written::default();
-    w.add(out);
-    for r in reports {
-        if w.holds(r) {
-            bail!(
-                "{}: written twice (as the results and as a report); give the report another name",
-                r.display()
-            );
-        }
-        w.add(r);
-        w.dirs.push(absolute(&crate::jobs::report::files_dir(r)));
-    }
-    Ok(w)
 }
 
 /// The first `n` names, then "..." if there are more.

@@ -347,9 +347,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             rebuild_one(&index, emb)?;
             // The kept sightings are an index of their own (retro-alerts).
-            let sightings = crate::paths::IndexPaths::new(&index).sightings();
-            if sightings.join("records.sqlite").is_file() {
-                rebuild_one(&sightings, emb)?;
+            let paths = crate::paths::IndexPaths::new(&index);
+            if paths.sightings_exist() {
+                rebuild_one(&paths.sightings(), emb)?;
             }
             Ok(0)
         }

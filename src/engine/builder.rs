@@ -116,6 +116,23 @@ pub(crate) fn read_current(paths: &IndexPaths) -> Option<u64> {
     parse_generation_name(name.trim())
 }
 
+/// The generation `CURRENT` names, if it is there.
+pub(crate) fn named_generation(paths: &IndexPaths) -> Option<u64> {
+    read_current(paths).filter(|id| paths.generation(*id).exists())
+}
+
+/// Points `CURRENT` at generation `id` (atomically: a reader sees the old
+/// name or the new one).
+pub(crate) fn point_current(paths: &IndexPaths, id: u64) -> Result<(), EngineError> {
+    let name = crate::paths::generation_name(id);
+    crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| {
+        EngineError::Io {
+            path: paths.current(),
+            source,
+        }
+    })
+}
+
 /// The newest generation on disk that was finished (its manifest is
 /// written last), whatever `CURRENT` says: what a lost or damaged
 /// `CURRENT` pointed at, or a build a crash stopped just before the switch.
@@ -146,9 +163,7 @@ pub(crate) fn built_from(m: &Manifest, store: &Store) -> Result<bool, StoreError
 /// or the newest finished one where `CURRENT` names none that is there,
 /// if it was built from this store.
 fn feature_source(paths: &IndexPaths, store: &Store) -> Option<GenerationFeatures> {
-    let id = read_current(paths)
-        .filter(|id| paths.generation(*id).exists())
-        .or_else(|| newest_finished(paths))?;
+    let id = named_generation(paths).or_else(|| newest_finished(paths))?;
     let dir = paths.generation(id);
     let manifest = Generation::read_manifest(&dir).ok()?;
     if !built_from(&manifest, store).unwrap_or(false) {
@@ -298,13 +313,7 @@ fn commit_generation(
         path: dir.to_path_buf(),
         source,
     })?;
-    let name = crate::paths::generation_name(id);
-    crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| {
-        EngineError::Io {
-            path: paths.current(),
-            source,
-        }
-    })?;
+    point_current(paths, id)?;
     let generation = Generation::open(dir)?;
     // Only after the switch: until then the store's copy is the one a
     // crash would leave.

@@ -42,7 +42,8 @@ use crate::store::writelock::WriteLock;
 use crate::store::{Store, StoreError, StoredImage};
 use crate::text::{TextError, TextFilter, TextIndex};
 use builder::{
-    build_generation, built_from, newest_finished, open_current, read_current, update_generation,
+    build_generation, built_from, named_generation, newest_finished, open_current, point_current,
+    read_current, update_generation,
 };
 use rayon::prelude::*;
 use readers::{Reader, Readers};
@@ -141,7 +142,7 @@ impl Engine {
         // A `CURRENT` lost or damaged, or naming a generation that is not
         // there: the newest finished generation is what it named (or a
         // build a crash stopped at the switch), and its features are kept.
-        let named = read_current(&paths).filter(|id| paths.generation(*id).exists());
+        let named = named_generation(&paths);
         let adopted = named.is_none().then(|| newest_finished(&paths)).flatten();
         if let Some(id) = adopted
             && paths.current().exists()
@@ -186,13 +187,12 @@ impl Engine {
         let text = open_text(&paths, lock.is_some())?;
         let seq = store.seq()?;
         let describer = Describer::new(embedder);
-        let opened = match adopted {
-            Some(id) => Some(Generation::open(&paths.generation(id))),
-            None => open_current(&paths).map(|(_, g)| g),
-        };
         let generation = match current {
             Some(_) if ignore_generation => None,
-            Some(_) => match opened {
+            Some(_) => match adopted
+                .map(|id| Generation::open(&paths.generation(id)))
+                .or_else(|| open_current(&paths).map(|(_, g)| g))
+            {
                 Some(Ok(g)) => Some(g),
                 // Another version's format: derived data, rebuilt below.
                 Some(Err(GenerationError::Version { .. })) if lock.is_some() => None,
@@ -231,13 +231,7 @@ impl Engine {
         if let (Some(id), Some(_)) = (adopted, &lock)
             && !stale
         {
-            let name = crate::paths::generation_name(id);
-            crate::paths::write_atomic(&paths.current(), name.as_bytes()).map_err(|source| {
-                EngineError::Io {
-                    path: paths.current(),
-                    source,
-                }
-            })?;
+            point_current(&paths, id)?;
         }
         let generation = match generation {
             Some(g) if !stale || lock.is_none() => g,

@@ -44,7 +44,7 @@ pub fn verify(dir: &Path) -> Vec<Check> {
     out.push(verify_generation(&paths, &store, seq));
     out.push(verify_text(&paths, seq, records));
     // The kept sightings are an index of their own (retro-alerts read it).
-    if paths.sightings().join("records.sqlite").is_file() {
+    if paths.sightings_exist() {
         out.extend(verify(&paths.sightings()));
     }
     out

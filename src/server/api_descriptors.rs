@@ -5,6 +5,7 @@
 //! kept or audited: the audit line says what was asked with, not a hash.
 
 use super::AppState;
+use super::api_records::audited_with;
 use super::api_search::parse_top;
 use super::audit::AuditEntry;
 use super::auth::Remote;
@@ -42,7 +43,7 @@ pub async fn search_descriptors(
     let body = Bytes::from_request(request, &st)
         .await
         .map_err(|r| ApiError::unreadable_body(r.status(), r.body_text()))?;
-    let mut entry = AuditEntry::new(
+    let entry = AuditEntry::new(
         caller.name,
         caller.role.as_str(),
         "search_descriptors",
@@ -50,28 +51,22 @@ pub async fn search_descriptors(
         json!({"type": p.object_type, "top": p.top, "descriptors_bytes": body.len()}),
     );
     // Audited even when the request times out (`api_search::search_photo`).
-    let st = Arc::clone(&st);
-    let answer = tokio::spawn(async move {
-        let result = run(&st, p, body).await;
-        match &result {
-            Ok(answer) => {
-                let mut ids: Vec<String> = Vec::new();
-                for c in &answer.candidates {
-                    if !ids.contains(&c.id) {
-                        ids.push(c.id.clone());
-                    }
+    let state = Arc::clone(&st);
+    audited_with(&st, entry, move |mut entry| async move {
+        let result = run(&state, p, body).await;
+        if let Ok(answer) = &result {
+            let mut ids: Vec<String> = Vec::new();
+            for c in &answer.candidates {
+                if !ids.contains(&c.id) {
+                    ids.push(c.id.clone());
                 }
-                entry.ids = ids;
             }
-            Err(e) => entry.failed(e.status.as_u16(), e.code),
+            entry.ids = ids;
         }
-        st.record(entry).await;
-        result
+        let answer = result.map(|a| Json(serde_json::to_value(a).expect("answers serialise")));
+        (entry, answer)
     })
-    .await??;
-    Ok(Json(
-        serde_json::to_value(answer).expect("answers serialise"),
-    ))
+    .await
 }
 
 async fn run(

@@ -53,12 +53,28 @@ pub(super) fn audit_entry(
 /// lock, its client gone) still ends, and is still audited.
 pub(super) async fn audited<T: Answer + Send + 'static>(
     st: &Arc<AppState>,
-    mut entry: AuditEntry,
+    entry: AuditEntry,
     f: impl Future<Output = Result<T, ApiError>> + Send + 'static,
 ) -> Result<T, ApiError> {
+    audited_with(st, entry, |entry| async move { (entry, f.await) }).await
+}
+
+/// [`audited`] for work that fills in its entry as it goes (a search's
+/// record ids, its sighting): `f` is given the entry and hands it back.
+pub(super) async fn audited_with<T, F, Fut>(
+    st: &Arc<AppState>,
+    entry: AuditEntry,
+    f: F,
+) -> Result<T, ApiError>
+where
+    T: Answer + Send + 'static,
+    F: FnOnce(AuditEntry) -> Fut,
+    Fut: Future<Output = (AuditEntry, Result<T, ApiError>)> + Send + 'static,
+{
     let st = Arc::clone(st);
+    let work = f(entry);
     tokio::spawn(async move {
-        let result = f.await;
+        let (mut entry, result) = work.await;
         match &result {
             Ok(answer) => entry.status = answer.status(),
             Err(e) => entry.failed(e.status.as_u16(), e.code),
@@ -436,7 +452,7 @@ pub async fn read_audit(
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
     let q = AuditQuery {
-        limit: super::listing_limit(p.limit.as_deref(), 100, 10_000)?,
+        limit: super::listing_limit(p.limit.as_deref(), 100, 1..=10_000)?,
         action: p.action.filter(|s| !s.is_empty()),
         key: p.key.filter(|s| !s.is_empty()),
         id: p.id.filter(|s| !s.is_empty()),

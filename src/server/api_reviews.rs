@@ -105,7 +105,7 @@ pub async fn list_reviews(
     Query(p): Query<ReviewParams>,
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
-    let limit = super::listing_limit(p.limit.as_deref(), 1_000, 10_000)?;
+    let limit = super::listing_limit(p.limit.as_deref(), 1_000, 1..=10_000)?;
     let engine = st.engine();
     let photo = p
         .photo

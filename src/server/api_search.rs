@@ -1,6 +1,7 @@
 //! Searching: by photo (multipart upload) and by text; and the metrics.
 
 use super::AppState;
+use super::api_records::audited_with;
 use super::audit::AuditEntry;
 use super::auth::Remote;
 use super::error::ApiError;
@@ -193,26 +194,22 @@ pub async fn search_photo(
     let forwarded = headers.contains_key(peers::FORWARDED);
     let caller = st.authorize(&headers, Role::Officer)?;
     let form = form.map_err(ApiError::not_a_form)?;
-    let mut entry = AuditEntry::new(
+    let entry = AuditEntry::new(
         caller.name.clone(),
         caller.role.as_str(),
         "search",
         remote,
         Value::Null,
     );
-    // On a task of its own, like a write (`api_records::audited`): a search
-    // whose request times out still runs to its end (and may keep a
-    // sighting), and is audited with what it did.
-    let st = Arc::clone(&st);
-    tokio::spawn(async move {
-        let result = run_photo_search(&st, &caller, form, forwarded, &mut entry).await;
-        if let Err(e) = &result {
-            entry.failed(e.status.as_u16(), e.code);
-        }
-        st.record(entry).await;
-        result
+    // On a task of its own, like a write: a search whose request times out
+    // still runs to its end (and may keep a sighting), and is audited with
+    // what it did.
+    let state = Arc::clone(&st);
+    audited_with(&st, entry, move |mut entry| async move {
+        let result = run_photo_search(&state, &caller, form, forwarded, &mut entry).await;
+        (entry, result)
     })
-    .await?
+    .await
 }
 
 async fn run_photo_search(
@@ -465,7 +462,7 @@ pub async fn search_text(
 ) -> Result<Json<Value>, ApiError> {
     let caller = st.authorize(&headers, Role::Officer)?;
     let forwarded = headers.contains_key(peers::FORWARDED);
-    let mut entry = AuditEntry::new(
+    let entry = AuditEntry::new(
         caller.name,
         caller.role.as_str(),
         "search_text",
@@ -473,17 +470,15 @@ pub async fn search_text(
         json!({"q": p.q, "type": p.object_type, "status": p.status, "source": p.source}),
     );
     // Audited even when the request times out (see `search_photo`).
-    let st = Arc::clone(&st);
-    tokio::spawn(async move {
-        let result = run_text_search(&st, p, forwarded).await;
-        match &result {
-            Ok((ids, _)) => entry.ids = ids.clone(),
-            Err(e) => entry.failed(e.status.as_u16(), e.code),
+    let state = Arc::clone(&st);
+    audited_with(&st, entry, move |mut entry| async move {
+        let result = run_text_search(&state, p, forwarded).await;
+        if let Ok((ids, _)) = &result {
+            entry.ids = ids.clone();
         }
-        st.record(entry).await;
-        result.map(|(_, v)| Json(v))
+        (entry, result.map(|(_, v)| Json(v)))
     })
-    .await?
+    .await
 }
 
 async fn run_text_search(

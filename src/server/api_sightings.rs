@@ -49,7 +49,7 @@ pub async fn list_sightings(
     Query(p): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
     st.authorize(&headers, Role::Expert)?;
-    let limit = super::listing_limit(p.limit.as_deref(), 1_000, 10_000)?;
+    let limit = super::listing_limit(p.limit.as_deref(), 1_000, 1..=10_000)?;
     let engine = st.engine();
     let all = tokio::task::spawn_blocking(move || engine.list_sightings()).await??;
     Ok(Json(json!({
@@ -106,15 +106,8 @@ pub async fn list_alerts(
     st.authorize(&headers, Role::Expert)?;
     let filter = crate::store::AlertFilter::parse(p.since.as_deref(), p.verdict.as_deref())
         .map_err(ApiError::bad_request)?;
-    let limit = match p.limit.as_deref().map(str::parse::<usize>) {
-        None => ALERTS_SHOWN,
-        Some(Ok(n)) if n <= MAX_ALERTS_SHOWN => n,
-        Some(_) => {
-            return Err(ApiError::bad_request(format!(
-                "`limit` must be a whole number from 0 to {MAX_ALERTS_SHOWN}"
-            )));
-        }
-    };
+    // 0: the counts alone.
+    let limit = super::listing_limit(p.limit.as_deref(), ALERTS_SHOWN, 0..=MAX_ALERTS_SHOWN)?;
     // The page's header asks the count alone, on every navigation: no
     // alert is read for it.
     let count_only = limit == 0 && filter.is_empty();

@@ -284,18 +284,20 @@ pub(super) fn bounded(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// A listing's `limit`: `default` when not given, else a whole number
-/// from 1 to `max`; anything else is refused rather than quietly clamped.
+/// A listing's `limit`: `default` when not given, else a whole number in
+/// `allowed`; anything else is refused rather than quietly clamped.
 pub(super) fn listing_limit(
     given: Option<&str>,
     default: usize,
-    max: usize,
+    allowed: std::ops::RangeInclusive<usize>,
 ) -> Result<usize, error::ApiError> {
     match given.map(|s| s.trim().parse::<usize>()) {
         None => Ok(default),
-        Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
+        Some(Ok(n)) if allowed.contains(&n) => Ok(n),
         _ => Err(error::ApiError::bad_request(format!(
-            "`limit` must be a whole number from 1 to {max}"
+            "`limit` must be a whole number from {} to {}",
+            allowed.start(),
+            allowed.end()
         ))),
     }
 }

@@ -27,24 +27,15 @@ pub async fn refusals(State(st): State<Arc<AppState>>, req: Request, next: Next)
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    let key = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(super::auth::bearer)
-        .and_then(|secret| {
-            let keys = st.keys();
-            keys.find(secret).map(|k| (k.name.clone(), k.role.as_str()))
-        });
+    // The key is looked up only for a refusal: answers that went well
+    // cost nothing more.
+    let authorization = req.headers().get(header::AUTHORIZATION).cloned();
     let resp = next.run(req).await;
     let status = resp.status();
     let write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let refused = status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE;
     let audited = super::request::current()
         .is_some_and(|c| c.audited.load(std::sync::atomic::Ordering::Relaxed));
-    let Some((name, role)) = key else {
-        return resp;
-    };
     if !refused
         || audited
         || status == StatusCode::TOO_MANY_REQUESTS
@@ -52,6 +43,17 @@ pub async fn refusals(State(st): State<Arc<AppState>>, req: Request, next: Next)
     {
         return resp;
     }
+    let key = authorization
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::auth::bearer)
+        .and_then(|secret| {
+            let keys = st.keys();
+            keys.find(secret).map(|k| (k.name.clone(), k.role.as_str()))
+        });
+    let Some((name, role)) = key else {
+        return resp;
+    };
     let shown = super::bounded(&path, MAX_PATH);
     let mut entry = AuditEntry::new(
         name,
