@@ -122,10 +122,17 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     // Every input of this run, the resumed ones too: the report covers them all.
     let all_inputs = inputs.clone();
     let mut skipped = 0;
+    // Unreadable photos answered by the run resumed: the exit code is the
+    // lot's, not this run's alone.
+    let mut unreadable_before = 0;
     if resume {
         let done = batch::prepare_resume(&out)?;
         let before = inputs.len();
-        inputs.retain(|i| !done.contains(&i.query));
+        unreadable_before = inputs
+            .iter()
+            .filter(|i| done.get(&i.query) == Some(&true))
+            .count();
+        inputs.retain(|i| !done.contains_key(&i.query));
         skipped = before - inputs.len();
     }
     let file = std::fs::OpenOptions::new()
@@ -158,7 +165,7 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         summary.images,
         skipped,
         summary.matched,
-        summary.errors,
+        summary.errors + unreadable_before,
         out.display()
     );
     if summary.failed > 0 {
@@ -192,7 +199,24 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         let rows = crate::jobs::report::write_csv(&engine, std::slice::from_ref(&out), &csv)?;
         eprintln!("{rows} rows in {}", csv.display());
     }
-    Ok(0)
+    Ok(batch_exit_code(
+        summary.failed,
+        summary.errors + unreadable_before,
+    ))
+}
+
+/// 0: every photo searched; 1: some photos cannot be searched (each line
+/// says why; running again will not help); 3: some were not searched for a
+/// reason not theirs (`--resume` searches them). A job engine can retry
+/// on 3 and stop on 1 (deploy/kubernetes/batch-job.yaml does).
+fn batch_exit_code(failed: usize, unreadable: usize) -> i32 {
+    if failed > 0 {
+        3
+    } else if unreadable > 0 {
+        1
+    } else {
+        0
+    }
 }
 
 /// `provenance report`: one report from the outputs of several runs (the

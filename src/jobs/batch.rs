@@ -360,8 +360,8 @@ impl BatchSummary {
 
 /// Prepares an existing output file for `--resume`: cuts a line torn by
 /// a crash, drops the lines to search again (`retry`), and returns the
-/// queries already answered.
-pub fn prepare_resume(out: &Path) -> Result<std::collections::HashSet<String>, BatchError> {
+/// queries already answered, each with whether its photo was unreadable.
+pub fn prepare_resume(out: &Path) -> Result<std::collections::HashMap<String, bool>, BatchError> {
     let bytes = match std::fs::read(out) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
@@ -369,7 +369,7 @@ pub fn prepare_resume(out: &Path) -> Result<std::collections::HashSet<String>, B
     };
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     let text = String::from_utf8_lossy(&bytes[..whole]);
-    let mut done = std::collections::HashSet::new();
+    let mut done = std::collections::HashMap::new();
     let mut kept = String::with_capacity(text.len());
     let mut dropped = false;
     for line in text.lines() {
@@ -378,8 +378,10 @@ pub fn prepare_resume(out: &Path) -> Result<std::collections::HashSet<String>, B
             dropped = true;
             continue;
         }
-        if let Some(q) = v.as_ref().and_then(|v| v["query"].as_str()) {
-            done.insert(q.to_string());
+        if let Some(v) = &v
+            && let Some(q) = v["query"].as_str()
+        {
+            done.insert(q.to_string(), !v["error"].is_null());
         }
         kept.push_str(line);
         kept.push('\n');

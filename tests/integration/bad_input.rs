@@ -112,6 +112,40 @@ fn import_of_a_missing_file_fails() {
 }
 
 #[test]
+fn serve_on_a_folder_with_no_index_is_refused_and_makes_none() {
+    let ix = Index::new();
+    let typo = ix.path().join("idnex");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provenance"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--index"])
+        .arg(&typo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a server that starts instead must fail the test, not hang it.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("serve started on a folder with no index");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no index here"), "{stderr}");
+    assert!(
+        !typo.exists(),
+        "an empty index was made at {}",
+        typo.display()
+    );
+}
+
+#[test]
 fn bad_images_in_batch_become_error_lines() {
     let ix = Index::demo();
     let out_file = ix.scratch("bad.jsonl");
@@ -123,7 +157,26 @@ fn bad_images_in_batch_become_error_lines() {
             out_file.as_os_str(),
         ],
     )
-    .ok();
+    // Exit 1: searched, but some photos cannot be (a job engine must not
+    // count the lot as clean, nor retry it for them).
+    .expect_code(1);
+    // Resumed, the lot is the same: still 1, though nothing is searched.
+    let again = ix
+        .cmd(
+            "batch",
+            &[
+                fixture("bad").as_os_str(),
+                "--out".as_ref(),
+                out_file.as_os_str(),
+                "--resume".as_ref(),
+            ],
+        )
+        .expect_code(1);
+    assert!(
+        again.stderr.contains("unreadable") && !again.stderr.contains(" 0 unreadable"),
+        "{}",
+        again.stderr
+    );
     let text = std::fs::read_to_string(&out_file).unwrap();
     let lines: Vec<serde_json::Value> = text
         .lines()

@@ -278,7 +278,8 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
         if keep {
             args.push("--keep".as_ref());
         }
-        let said = ix.cmd("batch", &args).ok().stderr;
+        // Exit 1: two of the files cannot be searched.
+        let said = ix.cmd("batch", &args).expect_code(1).stderr;
         // Hidden files are left out, as `ls` leaves them out, and said so.
         assert!(
             said.contains(

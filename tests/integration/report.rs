@@ -37,7 +37,7 @@ pub(crate) fn batch_with_report(
             csv.as_os_str(),
         ],
     )
-    .ok();
+    .expect_code(1); // the file that is not a photo
     (dir, page, csv)
 }
 
