@@ -55,7 +55,7 @@ pub(crate) fn is_index(index: &Path) -> bool {
 pub(crate) fn open_existing(index: &Path, emb: &EmbeddingArgs) -> Result<Engine> {
     if !is_index(index) {
         bail!(
-            "{}: no index here (run `provenance import --index {}` first)",
+            "{}: no index here (run `provenance import --index {} RECORDS` first; an empty records file makes an empty index)",
             index.display(),
             index.display()
         );

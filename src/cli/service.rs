@@ -144,7 +144,9 @@ pub fn serve(a: ServeArgs, emb: &EmbeddingArgs) -> Result<i32> {
         crate::server::serve_snapshot(engine, Some(name), a.addr, opts)?;
         return Ok(0);
     }
-    let engine = crate::cli::args::open(&a.index, emb)?;
+    // A mistyped folder must not become an empty database that answers
+    // every officer "no match".
+    let engine = crate::cli::args::open_existing(&a.index, emb)?;
     crate::server::serve(engine, a.addr, opts)?;
     Ok(0)
 }
