@@ -492,17 +492,14 @@ impl Engine {
     /// is resolved through the store, where they no longer are.
     pub fn delete_many(&self, ids: &[String]) -> Result<Vec<bool>, EngineError> {
         self.text_in_sync()?;
-        let mut gone = Vec::with_capacity(ids.len());
-        for id in ids {
-            let existed = self.store().delete(id)?;
-            if existed {
-                self.text.delete(id)?;
-                let seq = self.store().seq()?;
-                self.staged_text(seq);
-            }
-            gone.push(existed);
-        }
+        // One transaction: a failure or a crash part-way deletes none.
+        let gone = self.store().delete_many(ids)?;
         if gone.iter().any(|g| *g) {
+            for (id, _) in ids.iter().zip(&gone).filter(|(_, g)| **g) {
+                self.text.delete(id)?;
+            }
+            let seq = self.store().seq()?;
+            self.staged_text(seq);
             self.refresh()?;
         }
         Ok(gone)

@@ -393,21 +393,36 @@ impl Store {
 
     /// Deletes a record and its images; false if there was none.
     pub fn delete(&mut self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.delete_many(&[id.to_string()])?[0])
+    }
+
+    /// Deletes records, their images and the alerts raised for them (an
+    /// alert for a record that is gone calls for nothing), all or none;
+    /// which existed, in order.
+    pub fn delete_many(&mut self, ids: &[String]) -> Result<Vec<bool>, StoreError> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
         let tx = self.conn.transaction().map_err(err)?;
-        let n = tx
-            .execute("DELETE FROM records WHERE id=?1", [id])
-            .map_err(err)?;
-        if n > 0 {
+        let mut gone = Vec::with_capacity(ids.len());
+        for id in ids {
+            let n = tx
+                .execute("DELETE FROM records WHERE id=?1", [id])
+                .map_err(err)?;
+            if n > 0 {
+                tx.execute("DELETE FROM alerts WHERE record=?1", [id])
+                    .map_err(err)?;
+            }
+            gone.push(n > 0);
+        }
+        if gone.iter().any(|g| *g) {
             tx.execute("UPDATE meta SET value=value+1 WHERE key='seq'", [])
                 .map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        Ok(n > 0)
+        Ok(gone)
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Record>, StoreError> {

@@ -154,6 +154,29 @@ fn a_kept_photo_alerts_once_when_its_record_is_imported_later_and_never_for_an_u
     .ok();
     assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
 
+    // Deleting the record (there, in the copy) deletes its alerts: they
+    // call for nothing any more, and no check raises them again.
+    let in_copy = |command: &str, rest: &[&str]| {
+        let mut args = vec![command, "--index", copy.to_str().unwrap()];
+        args.extend_from_slice(rest);
+        super::util::run(&args)
+    };
+    let before = in_copy("alerts", &["--json"]).ok();
+    assert_eq!(
+        before.json().as_array().unwrap().len(),
+        1,
+        "{}",
+        before.stdout
+    );
+    in_copy("delete", &["demo-013"]).ok();
+    let after = in_copy("alerts", &["--json"]).ok();
+    assert_eq!(
+        after.json().as_array().unwrap().len(),
+        0,
+        "{}",
+        after.stdout
+    );
+
     // Deleting the sighting deletes its alerts.
     let id = tilt["id"].as_str().unwrap();
     ix.cmd("sightings", &["--delete", id]).ok();
