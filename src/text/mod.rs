@@ -374,7 +374,14 @@ impl TextIndex {
             self.discard()?;
         }
         committed?;
-        self.writer.lock().map_err(|_| TextError::Poisoned)?.take();
+        // The merges this commit started are finished before the writer
+        // goes: dropped, it abandons them, and each small commit (an API
+        // change, a one-record import) would leave one more segment for
+        // every search to visit.
+        let writer = self.writer.lock().map_err(|_| TextError::Poisoned)?.take();
+        if let Some(w) = writer {
+            w.wait_merging_threads()?;
+        }
         self.reader.reload()?;
         Ok(())
     }

@@ -297,3 +297,29 @@ fn words_never_move_a_match() {
     assert_eq!(v["words"]["applied"], false, "{v}");
     assert_eq!(v["words"]["reordered"], false, "{v}");
 }
+
+/// Records added one at a time (each a commit of its own, as every change
+/// through the API is) are merged as they come: the text index does not
+/// grow one segment per change for every search to visit.
+#[test]
+fn one_record_at_a_time_leaves_few_text_segments() {
+    let ix = Index::new();
+    let changes = 24;
+    for i in 0..changes {
+        let file = ix.scratch(&format!("r{i}.jsonl"));
+        let record = serde_json::json!({"id": format!("lot-{i}"), "source": "test",
+            "status": "stolen", "object_type": "painting", "title": format!("Harbour view {i}")});
+        std::fs::write(&file, format!("{record}\n")).unwrap();
+        ix.import(&[&file]).ok();
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ix.path().join("ix/text/meta.json")).unwrap())
+            .unwrap();
+    let segments = meta["segments"].as_array().unwrap().len();
+    assert!(
+        segments <= changes / 2,
+        "{segments} segments after {changes} commits"
+    );
+    // Every record is still found.
+    assert_eq!(ids(&ix.text("harbour", &["--top", "100"])).len(), changes);
+}
