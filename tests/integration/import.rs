@@ -168,3 +168,60 @@ fn a_json_array_is_refused_whole_and_a_misnamed_field_is_named() {
         out.stderr
     );
 }
+
+/// A long import holds the write lock only to write each batch: another
+/// writer (here `delete`; a curator's change through the API alike) goes
+/// through while the import still describes its images, and both stand.
+#[test]
+fn another_writer_goes_through_while_an_import_describes() {
+    let ix = Index::demo();
+    let image = fixture("demo/refs/demo-014.jpg");
+    let lots = 1200;
+    let file = ix.scratch("many.jsonl");
+    let mut lines = String::new();
+    for i in 0..lots {
+        let record = serde_json::json!({"id": format!("lot-{i}"), "source": "test",
+            "status": "stolen", "object_type": "painting", "title": "Harbour", "images": [image]});
+        lines.push_str(&format!("{record}\n"));
+    }
+    std::fs::write(&file, lines).unwrap();
+    let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_provenance"))
+        .args(["import", "--index"])
+        .arg(ix.path().join("ix"))
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once its first batch is written…
+    let started = std::time::Instant::now();
+    loop {
+        let written: i64 = rusqlite::Connection::open_with_flags(
+            ix.store_file(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|db| {
+            db.query_row(
+                "SELECT count(*) FROM records WHERE id LIKE 'lot-%'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap_or(0);
+        if written > 0 {
+            break;
+        }
+        assert!(
+            import.try_wait().unwrap().is_none(),
+            "the import ended before a batch was seen"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(600));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // …another writer goes through before the import ends.
+    ix.cmd("delete", &["demo-001"]).ok();
+    let still = import.try_wait().unwrap().is_none();
+    assert_eq!(import.wait().unwrap().code(), Some(0));
+    assert!(still, "the delete waited for the whole import");
+    assert_eq!(ix.counts(), (18 - 1 + lots, 20 - 1 + lots));
+}
