@@ -279,25 +279,6 @@ impl Engine {
         })
     }
 
-    /// [`Engine::lock_writes`] without saying that it waits.
-    pub fn lock_writes_quietly(&self) -> Result<WriteLock, EngineError> {
-        WriteLock::acquire_quietly(&self.paths.write_lock()).map_err(|source| EngineError::Io {
-            path: self.paths.write_lock(),
-            source,
-        })
-    }
-
-    /// Makes the text of what was upserted durable and searchable, and lets
-    /// go of tantivy's writer lock, without building a generation: a long
-    /// import writes batch by batch, and another writer may come between.
-    pub fn commit_staged_text(&self) -> Result<(), EngineError> {
-        let pending = *self.text_pending.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(seq) = pending {
-            self.commit_text(seq)?;
-        }
-        Ok(())
-    }
-
     /// Picks up what another process committed (a CLI import beside a
     /// running server): the generation `CURRENT` names, and the text
     /// index's last commit. Never writes. True when the generation changed.

@@ -17,13 +17,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Records described at once.
+/// Records per store transaction.
 const BATCH: usize = 64;
-/// What was described is written once this long has passed since the last
-/// write. Each write takes the write lock and commits the text index (tens
-/// of ms: one per batch made a 5,000-record import 7% slower), and another
-/// writer waits at most about this long, not for the whole import.
-const WRITE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One thing that was skipped, and where.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -94,10 +89,7 @@ pub fn import_file(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let started = std::time::Instant::now();
-    // The write lock is held only to write each batch, never while images
-    // are described: a curator's change through the API waits for one
-    // batch, not for the whole file. Taken here once to say if it waits.
-    drop(engine.lock_writes()?);
+    let lock = engine.lock_writes()?;
     let lines = records_io::read_records(file)?;
     let name = file.display().to_string();
     let mut report = ImportReport::default();
@@ -121,18 +113,16 @@ pub fn import_file(
             .sum(),
     );
     let mut rejected: Vec<String> = Vec::new();
-    let mut described = Vec::new();
-    let mut written = std::time::Instant::now();
-    let chunks = valid.len().div_ceil(BATCH);
-    for (k, chunk) in valid.chunks(BATCH).enumerate() {
-        let (ok, bad) = describe_chunk(engine, file, &name, chunk, &mut report, progress);
-        described.extend(ok);
-        rejected.extend(bad);
-        if k + 1 == chunks || written.elapsed() >= WRITE_EVERY {
-            write(engine, &mut described, &mut report)?;
-            progress.committed(chunk.last().map_or(0, |(line, _)| *line), report.records);
-            written = std::time::Instant::now();
-        }
+    for chunk in valid.chunks(BATCH) {
+        rejected.extend(import_chunk(
+            engine,
+            file,
+            &name,
+            chunk,
+            &mut report,
+            progress,
+        )?);
+        progress.committed(chunk.last().map_or(0, |(line, _)| *line), report.records);
     }
     // A rejected last version falls back to the one before it, so that a
     // bad line never takes a good one down with it.
@@ -144,9 +134,7 @@ pub fn import_file(
         if fallbacks.is_empty() {
             break;
         }
-        let (mut ok, bad) = describe_chunk(engine, file, &name, &fallbacks, &mut report, progress);
-        write(engine, &mut ok, &mut report)?;
-        rejected = bad;
+        rejected = import_chunk(engine, file, &name, &fallbacks, &mut report, progress)?;
         let imported = fallbacks.iter().filter(|(_, r)| !rejected.contains(&r.id));
         let lines: Vec<usize> = imported.map(|(line, _)| *line).collect();
         for w in report
@@ -158,13 +146,11 @@ pub fn import_file(
                 "imported instead of a later line with the same id, which was rejected".into();
         }
     }
+    engine.refresh()?;
     // The check searches, which needs no lock: the generation it reads is
     // immutable and its alerts are written once per pair, so other writers
     // need not wait for it.
-    {
-        let _lock = engine.lock_writes_quietly()?;
-        engine.refresh()?;
-    }
+    drop(lock);
     // Objects often surface before they are reported stolen.
     let checking = std::time::Instant::now();
     match engine.check_sightings() {
@@ -219,16 +205,16 @@ fn latest_versions(
     (kept, earlier)
 }
 
-/// Describes one batch of records: those ready to write, and the ids of
-/// those rejected (an image missing or unreadable), each reported.
-fn describe_chunk(
+/// Describes and commits one batch of records; the ids of those rejected
+/// (an image missing or unreadable), each reported.
+fn import_chunk(
     engine: &Engine,
     file: &Path,
     name: &str,
     chunk: &[(usize, Record)],
     report: &mut ImportReport,
     progress: &dyn Progress,
-) -> (Vec<(Record, Vec<StoredImage>)>, Vec<String>) {
+) -> Result<Vec<String>, ImportError> {
     let described: Vec<Result<(Record, Vec<StoredImage>), Problem>> = chunk
         .par_iter()
         .map(|(line, record)| {
@@ -253,26 +239,12 @@ fn describe_chunk(
             }
         }
     }
-    (batch, rejected)
-}
-
-/// Commits what was described, store and text, under the write lock: held
-/// for the write only, never while images are described.
-fn write(
-    engine: &Engine,
-    batch: &mut Vec<(Record, Vec<StoredImage>)>,
-    report: &mut ImportReport,
-) -> Result<(), ImportError> {
-    if batch.is_empty() {
-        return Ok(());
+    if !batch.is_empty() {
+        engine.upsert(&batch)?;
+        report.records += batch.len();
+        report.images += batch.iter().map(|(_, i)| i.len()).sum::<usize>();
     }
-    let _lock = engine.lock_writes_quietly()?;
-    engine.upsert(batch)?;
-    engine.commit_staged_text()?;
-    report.records += batch.len();
-    report.images += batch.iter().map(|(_, i)| i.len()).sum::<usize>();
-    batch.clear();
-    Ok(())
+    Ok(rejected)
 }
 
 /// A field the record keeps as an extra one whose name is a record field's

@@ -43,14 +43,6 @@ impl WriteLock {
         Ok(WriteLock { _file: file })
     }
 
-    /// Waits for the lock without a word: for a writer that takes it again
-    /// and again (an import, batch by batch) and has said it waits once.
-    pub fn acquire_quietly(path: &Path) -> std::io::Result<WriteLock> {
-        let file = open(path)?;
-        file.lock()?;
-        Ok(WriteLock { _file: file })
-    }
-
     /// Takes the lock if nobody holds it.
     pub fn try_acquire(path: &Path) -> std::io::Result<Option<WriteLock>> {
         let file = open(path)?;
