@@ -379,8 +379,12 @@ impl TextIndex {
         // change, a one-record import) would leave one more segment for
         // every search to visit.
         let writer = self.writer.lock().map_err(|_| TextError::Poisoned)?.take();
-        if let Some(w) = writer {
-            w.wait_merging_threads()?;
+        // The commit is durable already: a failed merge (a full disk) only
+        // leaves the segments as they were.
+        if let Some(w) = writer
+            && let Err(e) = w.wait_merging_threads()
+        {
+            tracing::warn!("text index segments not merged: {e}");
         }
         self.reader.reload()?;
         Ok(())
