@@ -3,7 +3,9 @@
 #   docker run -p 8080:8080 -v /srv/provenance:/data provenance
 # The index lives in the /data volume (INDEX = /data/index, keys in
 # /data/index/keys.json: `docker run ... provenance keys add --keys
-# /data/index/keys.json --role officer --name NAME`).
+# /data/index/keys.json --role officer --name NAME`). Import into it first
+# (`docker run ... provenance import --index /data/index RECORDS.jsonl`; an
+# empty file makes an empty index): serve refuses a folder with no index.
 
 # Build: the same features the tests use, HEIC included (Debian's libheif).
 FROM rust:1-bookworm AS build

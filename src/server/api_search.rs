@@ -561,7 +561,11 @@ pub async fn metrics(
     st.authorize(&headers, Role::Officer)?;
     let engine = st.engine();
     let (db, alerts) = tokio::task::spawn_blocking(move || {
-        Ok::<_, crate::engine::EngineError>((engine.database_state()?, engine.alert_count()?))
+        // The last alert's id, not their count: ids only grow (deleting a
+        // record or a sighting deletes its alerts), so the counter counts
+        // every alert raised.
+        let last = engine.last_alert_id()?.max(0) as u64;
+        Ok::<_, crate::engine::EngineError>((engine.database_state()?, last))
     })
     .await??;
     Ok((

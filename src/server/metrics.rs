@@ -58,7 +58,7 @@ pub struct Metrics {
     alerts: Counter,
     /// Alerts POSTed to `--alert-webhook`, by outcome.
     deliveries: Family<OutcomeLabels, Counter>,
-    /// The store's alert count when last rendered: the counter grows by
+    /// The store's last alert id when last rendered: the counter grows by
     /// the difference (alerts raised by a CLI import count too).
     alerts_seen: std::sync::atomic::AtomicU64,
 }

@@ -157,7 +157,10 @@ impl Store {
         {
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO alerts(record, sighting, raised, json) VALUES (?1, ?2, ?3, ?4)
+                    // Only for a record still there: one deleted while the
+                    // check ran (without the write lock) calls for nothing.
+                    "INSERT INTO alerts(record, sighting, raised, json)
+                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM records WHERE id = ?1)
                      ON CONFLICT (record, sighting) DO NOTHING RETURNING id",
                 )
                 .map_err(err)?;
@@ -313,9 +316,23 @@ mod tests {
         let path = dir.path().join("records.sqlite");
         {
             let mut store = Store::open(&path).unwrap();
+            for id in ["r1", "r2"] {
+                store
+                    .conn
+                    .execute(
+                        "INSERT INTO records VALUES (?1, '{}', 'stolen', 'painting', 't', 1)",
+                        [id],
+                    )
+                    .unwrap();
+            }
             assert_eq!(store.alerts_checked_slot().unwrap(), 0);
+            // "gone" was deleted while the check ran: no alert for it.
             let new = store
-                .raise_alerts(&[alert("r1", "S-1"), alert("r2", "S-1")], 10, 0)
+                .raise_alerts(
+                    &[alert("r1", "S-1"), alert("r2", "S-1"), alert("gone", "S-1")],
+                    10,
+                    0,
+                )
                 .unwrap();
             assert_eq!(new.len(), 2);
             let again = store
