@@ -57,11 +57,12 @@ pub(crate) fn print_import(file: &Path, r: &ImportReport) {
         0.0
     };
     eprintln!(
-        "{}: imported {} records ({} images, {:.1} images/s), skipped {}",
+        "{}: imported {} records ({} images, {:.1} images/s), {} unchanged, skipped {}",
         file.display(),
         r.records,
         r.images,
         rate,
+        r.unchanged,
         r.skipped.len()
     );
     let c = &r.sightings;

@@ -88,6 +88,17 @@ pub enum EngineError {
     },
 }
 
+/// A record read from a file, against the stored one ([`Engine::compare_stored`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The same fields and the same image files: nothing to write.
+    Same,
+    /// The same image files, other fields: written without describing them.
+    FieldsOnly,
+    /// New, or other image files: described and written whole.
+    Changed,
+}
+
 pub struct Engine {
     paths: IndexPaths,
     store: Mutex<Store>,
@@ -406,13 +417,7 @@ impl Engine {
     /// the next [`Engine::refresh`], which commits the derived indexes
     /// once for a whole import rather than once per batch.
     pub fn upsert(&self, batch: &[(Record, Vec<StoredImage>)]) -> Result<i64, EngineError> {
-        self.text_in_sync()?;
-        let seq = self.store().upsert(batch, self.describer.embedder().id())?;
-        for (record, _) in batch {
-            self.text.upsert(record)?;
-        }
-        self.staged_text(seq);
-        Ok(seq)
+        Ok(self.upsert_keeping(batch, &[])?.0)
     }
 
     /// Replaces the fields of existing records and keeps their images (a
@@ -431,6 +436,54 @@ impl Engine {
         self.staged_text(seq);
         self.refresh()?;
         Ok(done)
+    }
+
+    /// An import's batch in one store transaction: `batch` written with
+    /// its images, and the fields of `fields`, whose image files did not
+    /// change: the new sequence number, and which of `fields` existed.
+    /// Refreshed by the caller.
+    pub fn upsert_keeping(
+        &self,
+        batch: &[(Record, Vec<StoredImage>)],
+        fields: &[Record],
+    ) -> Result<(i64, Vec<bool>), EngineError> {
+        self.text_in_sync()?;
+        let (seq, done) =
+            self.store()
+                .upsert_keeping(batch, fields, self.describer.embedder().id())?;
+        for (record, _) in batch {
+            self.text.upsert(record)?;
+        }
+        for (r, ok) in fields.iter().zip(&done) {
+            if *ok {
+                self.text.upsert(r)?;
+            }
+        }
+        self.staged_text(seq);
+        Ok((seq, done))
+    }
+
+    /// How `record`, read from a file whose images are `files` (absolute
+    /// path and SHA-256 of each, in order), compares with the stored one.
+    pub fn compare_stored(
+        &self,
+        record: &Record,
+        files: &[(String, String)],
+    ) -> Result<Stored, EngineError> {
+        let reader = self.reader()?;
+        let Some(stored) = reader.get(&record.id)? else {
+            return Ok(Stored::Changed);
+        };
+        let same_files = reader
+            .image_files(&record.id)?
+            .iter()
+            .map(|(p, s)| (p, s.as_ref()))
+            .eq(files.iter().map(|(p, s)| (p, Some(s))));
+        Ok(match (same_files, stored == *record) {
+            (true, true) => Stored::Same,
+            (true, false) => Stored::FieldsOnly,
+            (false, _) => Stored::Changed,
+        })
     }
 
     /// Rebuilds the image indexes without the entries of deleted or

@@ -70,6 +70,7 @@ impl Engine {
             embedding: d.embedding,
             features: crate::index::localfeatures::encode(&d.features),
             grid: d.grid,
+            file_sha256: None,
         }
     }
 

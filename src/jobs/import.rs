@@ -7,8 +7,8 @@
 //! are committed as they complete, so a crash loses at most the batch in
 //! flight, and re-running the import is idempotent (ids are upserted).
 
-use crate::engine::{Engine, EngineError};
-use crate::imaging::decode::decode_path;
+use crate::engine::{Engine, EngineError, Stored, sha256_hex};
+use crate::imaging::decode::{decode_bytes, read_limited};
 use crate::records::io::{self as records_io, ReadError};
 use crate::records::record::Record;
 use crate::store::StoredImage;
@@ -42,7 +42,11 @@ impl std::fmt::Display for Problem {
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct ImportReport {
+    /// Records written (new, or changed).
     pub records: usize,
+    /// Records as stored already (the same fields and image files): left
+    /// as they were.
+    pub unchanged: usize,
     pub images: usize,
     pub skipped: Vec<Problem>,
     /// Imported, but with something the file most likely meant otherwise
@@ -205,6 +209,15 @@ fn latest_versions(
     (kept, earlier)
 }
 
+/// What became of one record of a batch.
+enum Prepared {
+    /// As stored: nothing to write.
+    Same,
+    /// The same image files, other fields.
+    Fields(Record),
+    Described(Record, Vec<StoredImage>),
+}
+
 /// Describes and commits one batch of records; the ids of those rejected
 /// (an image missing or unreadable), each reported.
 fn import_chunk(
@@ -215,36 +228,81 @@ fn import_chunk(
     report: &mut ImportReport,
     progress: &dyn Progress,
 ) -> Result<Vec<String>, ImportError> {
-    let described: Vec<Result<(Record, Vec<StoredImage>), Problem>> = chunk
+    let prepared: Vec<Result<Prepared, Problem>> = chunk
         .par_iter()
         .map(|(line, record)| {
-            let out = describe_record(engine, file, record).map_err(|message| Problem {
+            let out = prepare_record(engine, file, record)?.map_err(|message| Problem {
                 file: name.to_string(),
                 line: *line,
                 id: Some(record.id.clone()),
                 message,
             });
             progress.advance(record.images.len().max(1) as u64);
-            out
+            Ok(out)
         })
-        .collect();
-    let mut batch = Vec::with_capacity(described.len());
+        .collect::<Result<_, EngineError>>()?;
+    let mut batch = Vec::with_capacity(prepared.len());
+    let mut fields = Vec::new();
     let mut rejected = Vec::new();
-    for d in described {
-        match d {
-            Ok(ok) => batch.push(ok),
+    for p in prepared {
+        match p {
+            Ok(Prepared::Same) => report.unchanged += 1,
+            Ok(Prepared::Fields(r)) => fields.push(r),
+            Ok(Prepared::Described(r, images)) => batch.push((r, images)),
             Err(p) => {
                 rejected.extend(p.id.clone());
                 report.skipped.push(p);
             }
         }
     }
-    if !batch.is_empty() {
-        engine.upsert(&batch)?;
-        report.records += batch.len();
+    if !batch.is_empty() || !fields.is_empty() {
+        // One transaction: the batch is whole or not there. `fields` were
+        // compared under the import's write lock: every one is still there.
+        let (_, done) = engine.upsert_keeping(&batch, &fields)?;
+        report.records += batch.len() + done.iter().filter(|d| **d).count();
         report.images += batch.iter().map(|(_, i)| i.len()).sum::<usize>();
     }
     Ok(rejected)
+}
+
+/// Reads a record's image files and, unless they and the record are as
+/// stored, describes them: a nightly import of a whole database describes
+/// only what changed, and an unchanged record's images stay searchable
+/// while the import runs (replaced, they would be out of the index until
+/// its end). The error is the record's (a file missing or unreadable).
+fn prepare_record(
+    engine: &Engine,
+    file: &Path,
+    record: &Record,
+) -> Result<Result<Prepared, String>, EngineError> {
+    let limits = engine.limits();
+    let mut files = Vec::with_capacity(record.images.len());
+    for rel in &record.images {
+        let path = records_io::resolve_image(file, rel);
+        let bytes = match read_limited(&path, limits) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(format!("image {rel:?}: {e}"))),
+        };
+        let named = (absolute(&path).display().to_string(), sha256_hex(&bytes));
+        files.push((rel, path, bytes, named));
+    }
+    let named: Vec<(String, String)> = files.iter().map(|f| f.3.clone()).collect();
+    match engine.compare_stored(record, &named)? {
+        Stored::Same => return Ok(Ok(Prepared::Same)),
+        Stored::FieldsOnly => return Ok(Ok(Prepared::Fields(record.clone()))),
+        Stored::Changed => {}
+    }
+    let mut images = Vec::with_capacity(files.len());
+    for (rel, path, bytes, (stored_path, sha)) in files {
+        let img = match decode_bytes(&bytes, &path.display().to_string(), limits) {
+            Ok(img) => img,
+            Err(e) => return Ok(Err(format!("image {rel:?}: {e}"))),
+        };
+        let mut image = engine.describe_reference(stored_path, img);
+        image.file_sha256 = Some(sha);
+        images.push(image);
+    }
+    Ok(Ok(Prepared::Described(record.clone(), images)))
 }
 
 /// A field the record keeps as an extra one whose name is a record field's
@@ -266,20 +324,6 @@ fn misnamed_fields(r: &Record) -> impl Iterator<Item = String> + '_ {
 
 /// Decodes and describes every image of a record; the first failure
 /// rejects the record.
-fn describe_record(
-    engine: &Engine,
-    file: &Path,
-    record: &Record,
-) -> Result<(Record, Vec<StoredImage>), String> {
-    let mut images = Vec::with_capacity(record.images.len());
-    for rel in &record.images {
-        let path = records_io::resolve_image(file, rel);
-        let img = decode_path(&path, engine.limits()).map_err(|e| format!("image {rel:?}: {e}"))?;
-        images.push(engine.describe_reference(absolute(&path).display().to_string(), img));
-    }
-    Ok((record.clone(), images))
-}
-
 fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }

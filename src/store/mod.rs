@@ -69,6 +69,9 @@ pub struct StoredImage {
     pub features: Vec<u8>,
     /// Grey [`crate::describe::grid::GRID`]² grid, for the pixel comparison.
     pub grid: Vec<u8>,
+    /// SHA-256 of the file's bytes when an import read it: the next import
+    /// of the same file leaves the image as it is.
+    pub file_sha256: Option<String>,
 }
 
 /// What a search result needs to know about a matched image.
@@ -104,6 +107,12 @@ pub enum FeatureSource {
     /// Nowhere: extracted by another version, not comparable.
     Unusable,
 }
+
+/// What an import read for each image (beside the images table, so that a
+/// store of any version gains it and an older build ignores it).
+const IMAGE_FILES: &str = "CREATE TABLE IF NOT EXISTS image_files(
+    slot INTEGER PRIMARY KEY REFERENCES images(slot) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL);";
 
 pub struct Store {
     conn: Connection,
@@ -213,6 +222,7 @@ impl Store {
             .execute_batch(reviews::TABLE)
             .map_err(self.err())?;
         self.conn.execute_batch(alerts::TABLE).map_err(self.err())?;
+        self.conn.execute_batch(IMAGE_FILES).map_err(self.err())?;
         let mut found = self.meta("schema")?;
         if found == 2 {
             // Same tables; the vacuum mode needs the file rewritten once.
@@ -295,28 +305,7 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(err)?;
         let seq = next_seq(&tx).map_err(err)?;
-        let mut done = Vec::with_capacity(records.len());
-        {
-            let mut upd = tx
-                .prepare_cached(
-                    "UPDATE records SET json=?2, status=?3, object_type=?4, source=?5, seq=?6 WHERE id=?1",
-                )
-                .map_err(err)?;
-            for r in records {
-                let json = serde_json::to_string(r).expect("a record always serialises");
-                let n = upd
-                    .execute(params![
-                        r.id,
-                        json,
-                        r.status.as_str(),
-                        r.object_type,
-                        r.source,
-                        seq
-                    ])
-                    .map_err(err)?;
-                done.push(n > 0);
-            }
-        }
+        let done = update_fields(&tx, seq, records).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(done)
     }
@@ -329,6 +318,18 @@ impl Store {
         batch: &[(Record, Vec<StoredImage>)],
         embedder: &str,
     ) -> Result<i64, StoreError> {
+        Ok(self.upsert_keeping(batch, &[], embedder)?.0)
+    }
+
+    /// [`Store::upsert`], and in the same transaction the fields of
+    /// `fields`, whose images stay as they are (an import's records whose
+    /// image files did not change); which of those existed.
+    pub fn upsert_keeping(
+        &mut self,
+        batch: &[(Record, Vec<StoredImage>)],
+        fields: &[Record],
+        embedder: &str,
+    ) -> Result<(i64, Vec<bool>), StoreError> {
         let path = self.path.clone();
         let err = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -336,8 +337,10 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(err)?;
         let seq = next_seq(&tx).map_err(err)?;
-        tx.execute("UPDATE meta SET value=?1 WHERE key='images_seq'", [seq])
-            .map_err(err)?;
+        if !batch.is_empty() {
+            tx.execute("UPDATE meta SET value=?1 WHERE key='images_seq'", [seq])
+                .map_err(err)?;
+        }
         {
             let mut del = tx
                 .prepare_cached("DELETE FROM images WHERE record_id=?1")
@@ -348,6 +351,9 @@ impl Store {
                      ON CONFLICT(id) DO UPDATE SET json=excluded.json, status=excluded.status,
                        object_type=excluded.object_type, source=excluded.source, seq=excluded.seq",
                 )
+                .map_err(err)?;
+            let mut file = tx
+                .prepare_cached("INSERT INTO image_files(slot, sha256) VALUES (?1, ?2)")
                 .map_err(err)?;
             let mut img = tx
                 .prepare_cached(
@@ -384,11 +390,32 @@ impl Store {
                         im.grid,
                     ])
                     .map_err(err)?;
+                    if let Some(sha) = &im.file_sha256 {
+                        file.execute(params![tx.last_insert_rowid(), sha])
+                            .map_err(err)?;
+                    }
                 }
             }
         }
+        let done = update_fields(&tx, seq, fields).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(seq)
+        Ok((seq, done))
+    }
+
+    /// A record's images in order: each file's path, and the SHA-256 of its
+    /// bytes when an import read it.
+    pub fn image_files(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT i.path, f.sha256 FROM images i LEFT JOIN image_files f ON f.slot = i.slot
+                 WHERE i.record_id = ?1 ORDER BY i.n",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
     /// Deletes a record and its images; false if there was none.
@@ -605,6 +632,31 @@ impl Store {
 }
 
 /// Bumps the store's change sequence inside `tx`; returns the new value.
+/// Replaces the fields of existing records at sequence `seq`; which existed.
+fn update_fields(
+    tx: &rusqlite::Transaction<'_>,
+    seq: i64,
+    records: &[Record],
+) -> rusqlite::Result<Vec<bool>> {
+    let mut upd = tx.prepare_cached(
+        "UPDATE records SET json=?2, status=?3, object_type=?4, source=?5, seq=?6 WHERE id=?1",
+    )?;
+    let mut done = Vec::with_capacity(records.len());
+    for r in records {
+        let json = serde_json::to_string(r).expect("a record always serialises");
+        let n = upd.execute(params![
+            r.id,
+            json,
+            r.status.as_str(),
+            r.object_type,
+            r.source,
+            seq
+        ])?;
+        done.push(n > 0);
+    }
+    Ok(done)
+}
+
 fn next_seq(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<i64> {
     tx.query_row(
         "UPDATE meta SET value=value+1 WHERE key='seq' RETURNING value",
@@ -639,6 +691,7 @@ mod tests {
             embedding: vec![seed as f32, 0.5],
             features: vec![],
             grid: vec![seed as u8; 4],
+            file_sha256: None,
         }
     }
 

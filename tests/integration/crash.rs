@@ -39,7 +39,9 @@ fn records_file(ix: &Index, cycle: usize) -> std::path::PathBuf {
         let rec = serde_json::json!({
             "id": format!("crash-{i:03}"),
             "title": format!("cycle {cycle}"),
-            "images": [refs[i % refs.len()]],
+            // Other images each cycle: an unchanged image is not written
+            // again, and the import must describe to be killed mid-way.
+            "images": [refs[(i + cycle) % refs.len()]],
         });
         text.push_str(&rec.to_string());
         text.push('\n');

@@ -36,10 +36,81 @@ fn reimport_is_idempotent() {
         .collect()
     };
     let before = results();
-    ix.import(&[fixture("demo/records.jsonl")]).ok();
+    let generation = ix.info()["generation"].clone();
+    let out = ix.import(&[fixture("demo/records.jsonl")]).ok();
+    // Nothing changed: nothing described, written or rebuilt.
+    assert!(
+        out.stderr.contains("imported 0 records (0 images") && out.stderr.contains("15 unchanged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ix.info()["generation"], generation);
     assert_eq!(ix.counts(), before_counts);
     let after = results();
     assert_eq!(before, after);
+}
+
+/// A nightly import of a whole database: a record whose fields changed is
+/// written without describing its images again, one whose image file
+/// changed (the same name, other pixels) is described again, the rest is
+/// left as it is. Images stored before files were fingerprinted are
+/// described once more.
+#[test]
+fn a_reimport_describes_only_what_changed() {
+    let ix = Index::new();
+    let dir = ix.scratch("db");
+    std::fs::create_dir_all(dir.join("refs")).unwrap();
+    for e in std::fs::read_dir(fixture("demo/refs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join("refs").join(e.file_name())).unwrap();
+    }
+    let records = dir.join("records.jsonl");
+    std::fs::copy(fixture("demo/records.jsonl"), &records).unwrap();
+    ix.import(&[&records]).ok();
+    let (generation, counts) = (ix.info()["generation"].as_u64().unwrap(), ix.counts());
+
+    let text = std::fs::read_to_string(&records).unwrap().replace(
+        "La chambre à Arles (copie d'atelier)",
+        "Bedroom in Arles, workshop copy",
+    );
+    std::fs::write(&records, text).unwrap();
+    std::fs::copy(
+        fixture("demo/refs/demo-003.jpg"),
+        dir.join("refs/demo-002_b.jpg"),
+    )
+    .unwrap();
+    let out = ix.import(&[&records]).ok();
+    assert!(
+        out.stderr.contains("imported 2 records (2 images") && out.stderr.contains("13 unchanged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ix.counts(), counts);
+    // demo-002's two images, described again: one more generation.
+    assert_eq!(ix.info()["generation"].as_u64().unwrap(), generation + 1);
+    assert_eq!(
+        ids(&ix.text("workshop copy Arles", &[]))
+            .first()
+            .map(String::as_str),
+        Some("demo-001")
+    );
+    // demo-001 kept its image: its photo still finds it.
+    let found = top(&ix.search(&query("demo-001_webp.webp"))).unwrap();
+    assert_eq!(found.0, "demo-001", "{found:?}");
+
+    // A store from before fingerprints: every image is described once more.
+    rusqlite::Connection::open(ix.store_file())
+        .unwrap()
+        .execute("DELETE FROM image_files", [])
+        .unwrap();
+    let out = ix.import(&[&records]).ok();
+    assert!(
+        out.stderr.contains("imported 14 records (16 images") && out.stderr.contains("1 unchanged"),
+        "{}",
+        out.stderr
+    );
+    let out = ix.import(&[&records]).ok();
+    assert!(out.stderr.contains("15 unchanged"), "{}", out.stderr);
 }
 
 #[test]
