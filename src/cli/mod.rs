@@ -213,7 +213,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                     &index,
                     "import",
                     serde_json::json!({"file": file, "records": report.records,
-                        "images": report.images, "skipped": report.skipped.len()}),
+                        "images": report.images, "unchanged": report.unchanged,
+                        "skipped": report.skipped.len()}),
                 );
                 if !report.skipped.is_empty() {
                     code = 1;

@@ -58,6 +58,9 @@ impl<'a> Features<'a> {
         let recovered = lost
             .into_par_iter()
             .map(|r| (r.slot, extract(describer, r)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(slot, features)| (slot, kept_or_forgotten(store, slot, features)))
             .collect();
         Features {
             store,
@@ -90,25 +93,42 @@ impl<'a> Features<'a> {
                 .recovered
                 .remove(&row.slot)
                 .or_else(|| self.source.as_ref()?.features_blob_of_slot(row.slot))
-                .or_else(|| Some(extract(self.describer, row))),
+                .or_else(|| {
+                    let features = extract(self.describer, row);
+                    Some(kept_or_forgotten(self.store, row.slot, features))
+                }),
             FeatureSource::Unusable => None,
         }
     }
 }
 
-/// An image's local features, extracted again from its file (empty, and
+/// An image's local features, extracted again from its file (None, and
 /// said, when the file cannot be read any more).
-fn extract(describer: &Describer, row: &ImageRow) -> Vec<u8> {
+fn extract(describer: &Describer, row: &ImageRow) -> Option<Vec<u8>> {
     match decode_path(Path::new(&row.path), &DecodeLimits::default()) {
-        Ok(img) => crate::index::localfeatures::encode(&describer.reference(img).features),
+        Ok(img) => Some(crate::index::localfeatures::encode(
+            &describer.reference(img).features,
+        )),
         Err(e) => {
             eprintln!(
                 "{}: {e}: the image is matched by its global descriptors only until it is imported again",
                 row.path
             );
-            Vec::new()
+            None
         }
     }
+}
+
+/// The features extracted again, or none, with the file's fingerprint
+/// forgotten so that the next import describes the image again instead of
+/// leaving it as it is (`crate::jobs::import`).
+fn kept_or_forgotten(store: &Store, slot: i64, features: Option<Vec<u8>>) -> Vec<u8> {
+    features.unwrap_or_else(|| {
+        if let Err(e) = store.forget_file(slot) {
+            eprintln!("{e}: image {slot} may be left as it is by the next import");
+        }
+        Vec::new()
+    })
 }
 
 pub(crate) fn read_current(paths: &IndexPaths) -> Option<u64> {

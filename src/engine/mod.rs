@@ -475,7 +475,7 @@ impl Engine {
             return Ok(Stored::Changed);
         };
         let same_files = reader
-            .image_files(&record.id)?
+            .image_files(&record.id, self.describer.embedder().id())?
             .iter()
             .map(|(p, s)| (p, s.as_ref()))
             .eq(files.iter().map(|(p, s)| (p, Some(s))));

@@ -403,19 +403,39 @@ impl Store {
     }
 
     /// A record's images in order: each file's path, and the SHA-256 of its
-    /// bytes when an import read it.
-    pub fn image_files(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    /// bytes when an import read it and the image is described as this
+    /// build describes with `embedder` (else the next import describes it
+    /// again).
+    pub fn image_files(
+        &self,
+        id: &str,
+        embedder: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT i.path, f.sha256 FROM images i LEFT JOIN image_files f ON f.slot = i.slot
+                "SELECT i.path, CASE WHEN i.embedder = ?2 AND i.features_version = ?3
+                                      AND i.hash_version = ?4 THEN f.sha256 END
+                 FROM images i LEFT JOIN image_files f ON f.slot = i.slot
                  WHERE i.record_id = ?1 ORDER BY i.n",
             )
             .map_err(self.err())?;
         let rows = st
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![id, embedder, FEATURES_VERSION, HASH_VERSION], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Forgets what an import read of image `slot`'s file: its local
+    /// features were lost (the file unreadable when they were extracted
+    /// again), and the next import must describe it again.
+    pub fn forget_file(&self, slot: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM image_files WHERE slot = ?1", [slot])
+            .map(drop)
+            .map_err(self.err())
     }
 
     /// Deletes a record and its images; false if there was none.
@@ -693,6 +713,33 @@ mod tests {
             grid: vec![seed as u8; 4],
             file_sha256: None,
         }
+    }
+
+    #[test]
+    fn a_files_fingerprint_holds_only_for_images_described_as_this_build_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("r.sqlite")).unwrap();
+        let rec = Record {
+            id: "a".into(),
+            ..Record::default()
+        };
+        let im = StoredImage {
+            file_sha256: Some("ab".into()),
+            ..image(1)
+        };
+        s.upsert(&[(rec, vec![im, image(2)])], "e1").unwrap();
+        let files = |s: &Store, embedder| s.image_files("a", embedder).unwrap();
+        let expected = vec![
+            ("/x/1.jpg".to_string(), Some("ab".to_string())),
+            ("/x/2.jpg".to_string(), None),
+        ];
+        assert_eq!(files(&s, "e1"), expected);
+        // Another embedder: described again on the next import.
+        assert!(files(&s, "e2").iter().all(|(_, sha)| sha.is_none()));
+        // Features lost: the same.
+        let slot = s.image_slots_after(0).unwrap()[0].0;
+        s.forget_file(slot).unwrap();
+        assert_eq!(files(&s, "e1")[0].1, None);
     }
 
     #[test]

@@ -111,6 +111,40 @@ fn a_reimport_describes_only_what_changed() {
     );
     let out = ix.import(&[&records]).ok();
     assert!(out.stderr.contains("15 unchanged"), "{}", out.stderr);
+
+    // The index lost, and an image file unreadable while it was rebuilt:
+    // that image's local features are lost, and the next import (the file
+    // back) describes it again rather than leave it as it is.
+    for e in std::fs::read_dir(ix.path().join("ix")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("gen-") {
+            std::fs::remove_dir_all(&p).unwrap();
+        } else if name == "CURRENT" {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    let (file, away) = (dir.join("refs/demo-005.jpg"), dir.join("away.jpg"));
+    std::fs::rename(&file, &away).unwrap();
+    let rebuilt = ix.cmd::<&str>("rebuild", &[]).ok();
+    assert!(
+        rebuilt.stderr.contains("until it is imported again"),
+        "{}",
+        rebuilt.stderr
+    );
+    std::fs::rename(&away, &file).unwrap();
+    let out = ix.import(&[&records]).ok();
+    assert!(
+        out.stderr.contains("imported 1 records (1 images") && out.stderr.contains("14 unchanged"),
+        "{}",
+        out.stderr
+    );
+    let found = top(&ix.search(&query("demo-005_rot90.jpg"))).unwrap();
+    assert_eq!(
+        (found.0.as_str(), found.1.as_str()),
+        ("demo-005", "match"),
+        "{found:?}"
+    );
 }
 
 #[test]
