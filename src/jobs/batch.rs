@@ -6,6 +6,7 @@
 //! crash is a clean prefix, and `--resume` carries on after it.
 
 use crate::engine::{Engine, SearchOptions, SearchResponse};
+use crate::imaging::limits::DecodeError;
 use crate::jobs::import::Progress;
 use crate::records::sighting::{Context, ListingLine, Sighting};
 use crate::search::response::Stages;
@@ -231,7 +232,10 @@ impl BatchLine {
     /// The line of an engine error: the photo's fault only if it could not
     /// be read or decoded.
     fn engine_failed(query: &str, sec: f64, e: &crate::engine::EngineError) -> BatchLine {
-        let retry = !matches!(e, crate::engine::EngineError::Decode(_));
+        let retry = match e {
+            crate::engine::EngineError::Decode(d) => may_read_later(d),
+            _ => true,
+        };
         BatchLine::failed(query, sec, e.to_string(), retry)
     }
 
@@ -504,6 +508,21 @@ fn search_chunk(
     lines.into_iter().map(|(_, line)| line).collect()
 }
 
+/// Whether a photo that could not be read may be read on another try: the
+/// read failed on the way (a network volume's hiccup, an I/O error), not
+/// because the file is missing, forbidden, not a file, or not an image. A
+/// retried shard (`--resume`, exit 3) then reads it again.
+fn may_read_later(e: &DecodeError) -> bool {
+    use std::io::ErrorKind::*;
+    match e {
+        DecodeError::Io { source, .. } => !matches!(
+            source.kind(),
+            NotFound | PermissionDenied | InvalidInput | InvalidData | IsADirectory | UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
 /// One photo's line, and the photo described as a sighting: the file is
 /// read and decoded once for both.
 fn search_and_keep(
@@ -513,15 +532,23 @@ fn search_and_keep(
     keep: &Keep,
 ) -> (BatchLine, Option<(Sighting, StoredImage)>) {
     let t = std::time::Instant::now();
-    let failed = |e: String| BatchLine::failed(&input.query, t.elapsed().as_secs_f64(), e, false);
+    let failed = |e: DecodeError| {
+        let retry = may_read_later(&e);
+        BatchLine::failed(
+            &input.query,
+            t.elapsed().as_secs_f64(),
+            e.to_string(),
+            retry,
+        )
+    };
     let bytes = match crate::imaging::decode::read_limited(&input.path, engine.limits()) {
         Ok(b) => b,
-        Err(e) => return (failed(e.to_string()), None),
+        Err(e) => return (failed(e), None),
     };
     let sha = crate::engine::sha256_hex(&bytes);
     let img = match crate::imaging::decode::decode_bytes(&bytes, &input.query, engine.limits()) {
         Ok(img) => img,
-        Err(e) => return (failed(e.to_string()), None),
+        Err(e) => return (failed(e), None),
     };
     drop(bytes);
     let opts = SearchOptions {
@@ -586,6 +613,31 @@ fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> Batc
 #[cfg(test)]
 mod tests {
     use super::Shard;
+
+    #[test]
+    fn only_a_read_that_failed_on_the_way_is_tried_again() {
+        use super::{DecodeError, may_read_later};
+        use std::io::{Error, ErrorKind};
+        let io = |kind| DecodeError::Io {
+            name: "lot/a.jpg".into(),
+            source: Error::new(kind, "x"),
+        };
+        assert!(may_read_later(&io(ErrorKind::TimedOut)));
+        assert!(may_read_later(&io(ErrorKind::StaleNetworkFileHandle)));
+        let eio = DecodeError::Io {
+            name: "lot/a.jpg".into(),
+            source: Error::from_raw_os_error(5),
+        };
+        assert!(may_read_later(&eio));
+        for kind in [
+            ErrorKind::NotFound,
+            ErrorKind::PermissionDenied,
+            ErrorKind::InvalidInput,
+        ] {
+            assert!(!may_read_later(&io(kind)), "{kind:?}");
+        }
+        assert!(!may_read_later(&DecodeError::Empty { name: "a".into() }));
+    }
 
     #[test]
     fn shards_parse_and_partition_every_name_once() {
