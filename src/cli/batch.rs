@@ -28,7 +28,8 @@ pub struct BatchArgs {
     /// catalogue page): each found is its own result and region.
     #[arg(long, default_value_t = DEFAULT_MAX_OBJECTS, value_parser = super::args::max_objects)]
     max_objects: usize,
-    /// Keep the lines already in --out and search only the rest.
+    /// Keep the lines already in --out (not those marked retry) and search
+    /// only the rest; the exit code is the whole lot's.
     #[arg(long)]
     resume: bool,
     /// Photos searched at once (default: one per core). With 1 each

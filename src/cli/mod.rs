@@ -42,7 +42,9 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Add or update records (JSONL or CSV, Object ID fields) and their images.
+    /// Add or update records (JSONL or CSV, Object ID fields) and their images;
+    /// a record as stored (the same fields and image files) is left as it
+    /// is, one whose fields alone changed keeps its images.
     Import {
         /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
@@ -99,7 +101,10 @@ pub enum Command {
         json: bool,
     },
     /// Search every file of a folder (or a list file) and write JSON lines;
-    /// a file that cannot be read gets a line with its error.
+    /// a file that cannot be read gets a line with its error. Exits 0 when
+    /// every photo was searched, 1 when some cannot be (their lines say
+    /// why), 3 when some were not searched for a reason not theirs
+    /// (`--resume` searches them again).
     Batch(crate::cli::batch::BatchArgs),
     /// One report from several batch outputs (the shards of one lot).
     Report(crate::cli::batch::ReportArgs),
@@ -148,7 +153,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete records: searches stop finding them at once.
+    /// Delete records: searches stop finding them at once; their images and
+    /// the alerts raised for them go with them, in one transaction.
     Delete {
         /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]

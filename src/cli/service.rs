@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
+    /// The index folder (made by `import`); a folder with no index is refused.
     #[arg(long, default_value = DEFAULT_INDEX)]
     pub index: PathBuf,
     #[arg(long, default_value = "127.0.0.1:8080")]

@@ -152,7 +152,7 @@ fn paths() -> Value {
               "408": errors(&["408"])["408"], "413": errors(&["413"])["413"], "415": errors(&["415"])["415"], "429": errors(&["429"])["429"],
               "503": answer("a replica (serve --follow) takes no writes: code `read_only_replica`", json!({"$ref": "#/components/schemas/Error"})),
               "507": {"description": "the index's disk is full: nothing was changed; searches go on (code `disk_full`, Retry-After)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}},
-          "delete": {"summary": "Delete a record (curator)", "security": auth, "parameters": [id],
+          "delete": {"summary": "Delete a record, its images and the alerts raised for it (curator)", "security": auth, "parameters": [id],
             "responses": ok("deleted", json!({"type": "object"}), &["400", "401", "403", "404", "408", "429", "503", "507"])}},
         "/v1/records/{id}/images/{n}": {"get": {"summary": "A record's image n (officer); ?max=N gives a JPEG of at most N px", "security": auth,
           "parameters": [id, int_param("n", "path", true, "image position, from 0", 0, u32::MAX as u64), int_param("max", "query", false, "longest side, in pixels: a JPEG of at most this size (16-4096)", 16, 4096)],
