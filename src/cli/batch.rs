@@ -123,16 +123,16 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     // Every input of this run, the resumed ones too: the report covers them all.
     let all_inputs = inputs.clone();
     let mut skipped = 0;
-    // Unreadable photos answered by the run resumed: the exit code is the
+    // What the run resumed answered: the summary and the exit code are the
     // lot's, not this run's alone.
-    let mut unreadable_before = 0;
+    let (mut unreadable_before, mut matched_before) = (0, 0);
     if resume {
         let done = batch::prepare_resume(&out)?;
         let before = inputs.len();
-        unreadable_before = inputs
-            .iter()
-            .filter(|i| done.get(&i.query) == Some(&true))
-            .count();
+        for answered in inputs.iter().filter_map(|i| done.get(&i.query)) {
+            unreadable_before += usize::from(answered.unreadable);
+            matched_before += usize::from(answered.matched);
+        }
         inputs.retain(|i| !done.contains_key(&i.query));
         skipped = before - inputs.len();
     }
@@ -165,7 +165,7 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         "{} images searched ({} already done), {} with a match, {} unreadable; results in {}",
         summary.images,
         skipped,
-        summary.matched,
+        summary.matched + matched_before,
         summary.errors + unreadable_before,
         out.display()
     );

@@ -362,10 +362,21 @@ impl BatchSummary {
     }
 }
 
+/// What a line already in a resumed output said of its photo: the run's
+/// summary and exit code are the whole lot's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Answered {
+    pub unreadable: bool,
+    /// Its first result is a `match`.
+    pub matched: bool,
+}
+
 /// Prepares an existing output file for `--resume`: cuts a line torn by
 /// a crash, drops the lines to search again (`retry`), and returns the
-/// queries already answered, each with whether its photo was unreadable.
-pub fn prepare_resume(out: &Path) -> Result<std::collections::HashMap<String, bool>, BatchError> {
+/// queries already answered, each with what its line said.
+pub fn prepare_resume(
+    out: &Path,
+) -> Result<std::collections::HashMap<String, Answered>, BatchError> {
     let bytes = match std::fs::read(out) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
@@ -385,7 +396,11 @@ pub fn prepare_resume(out: &Path) -> Result<std::collections::HashMap<String, bo
         if let Some(v) = &v
             && let Some(q) = v["query"].as_str()
         {
-            done.insert(q.to_string(), !v["error"].is_null());
+            let answered = Answered {
+                unreadable: !v["error"].is_null(),
+                matched: v["matches"][0]["verdict"] == "match",
+            };
+            done.insert(q.to_string(), answered);
         }
         kept.push_str(line);
         kept.push('\n');

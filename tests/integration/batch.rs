@@ -319,8 +319,10 @@ fn names_that_are_not_utf8_stay_apart() {
     std::fs::write(&out, format!("{}\n", first.lines().next().unwrap())).unwrap();
     let mut resumed = args.to_vec();
     resumed.push("--resume".as_ref());
-    ix.cmd("batch", &resumed).ok();
+    let said = ix.cmd("batch", &resumed).ok().stderr;
     assert_eq!(queries(&lines(&out)), ["caf\\xE8.jpg", "caf\\xE9.jpg"]);
+    // The summary is the lot's: the resumed line's match counts too.
+    assert!(said.contains("(1 already done), 2 with a match"), "{said}");
 }
 
 /// `--shard I/N`: three runs cover every photo exactly once, each line as
