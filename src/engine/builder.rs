@@ -59,6 +59,7 @@ impl<'a> Features<'a> {
             .into_par_iter()
             .map(|r| (r.slot, extract(describer, r)))
             .collect::<Vec<_>>()
+            // The store's connection is one thread's: forgotten in turn.
             .into_iter()
             .map(|(slot, features)| (slot, kept_or_forgotten(store, slot, features)))
             .collect();

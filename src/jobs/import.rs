@@ -276,24 +276,26 @@ fn prepare_record(
     record: &Record,
 ) -> Result<Result<Prepared, String>, EngineError> {
     let limits = engine.limits();
-    let mut files = Vec::with_capacity(record.images.len());
+    // Each file read once: hashed here, decoded below if it must be.
+    let mut read = Vec::with_capacity(record.images.len());
+    // As the store names them: absolute path and SHA-256.
+    let mut named = Vec::with_capacity(record.images.len());
     for rel in &record.images {
         let path = records_io::resolve_image(file, rel);
         let bytes = match read_limited(&path, limits) {
             Ok(b) => b,
             Err(e) => return Ok(Err(format!("image {rel:?}: {e}"))),
         };
-        let named = (absolute(&path).display().to_string(), sha256_hex(&bytes));
-        files.push((rel, path, bytes, named));
+        named.push((absolute(&path).display().to_string(), sha256_hex(&bytes)));
+        read.push((rel, path, bytes));
     }
-    let named: Vec<(String, String)> = files.iter().map(|f| f.3.clone()).collect();
     match engine.compare_stored(record, &named)? {
         Stored::Same => return Ok(Ok(Prepared::Same)),
         Stored::FieldsOnly => return Ok(Ok(Prepared::Fields(record.clone()))),
         Stored::Changed => {}
     }
-    let mut images = Vec::with_capacity(files.len());
-    for (rel, path, bytes, (stored_path, sha)) in files {
+    let mut images = Vec::with_capacity(read.len());
+    for ((rel, path, bytes), (stored_path, sha)) in read.into_iter().zip(named) {
         let img = match decode_bytes(&bytes, &path.display().to_string(), limits) {
             Ok(img) => img,
             Err(e) => return Ok(Err(format!("image {rel:?}: {e}"))),

@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// A record as the API shows it: image paths replaced by URLs.
@@ -302,11 +301,7 @@ fn store_uploads(
         .enumerate()
         .map(|(i, u)| {
             let img = decode_bytes(&u.bytes, &format!("image {i} ({})", u.name), limits)?;
-            let sha: String = Sha256::digest(&u.bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            let path = dir.join(sha);
+            let path = dir.join(crate::engine::sha256_hex(&u.bytes));
             // Written even when present: the new mtime keeps `compact` from
             // removing it as unused before this request commits.
             crate::paths::write_atomic(&path, &u.bytes).map_err(|e| ApiError::io(&path, e))?;

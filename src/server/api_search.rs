@@ -20,14 +20,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 pub const MAX_TOP: usize = 100;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// A result as the API shows it: the reference image by URL (the path on
 /// the server's disk is nobody's business).
@@ -260,7 +255,7 @@ async fn run_photo_search(
     // and a few milliseconds of hashing.
     let state = Arc::clone(st);
     let (photo, sha, saved) = tokio::task::spawn_blocking(move || {
-        let sha = hex(&Sha256::digest(&photo));
+        let sha = crate::engine::sha256_hex(&photo);
         let saved = state.audit.keep_photo(&sha, &photo);
         (photo, sha, saved)
     })
