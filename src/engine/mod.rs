@@ -86,6 +86,10 @@ pub enum EngineError {
         store: PathBuf,
         root: PathBuf,
     },
+    #[error(
+        "another writer kept this index for {waited} and holds it still ({holder}); nothing was changed: send the change again once it is done"
+    )]
+    Busy { holder: String, waited: String },
 }
 
 /// A record read from a file, against the stored one ([`Engine::compare_stored`]).
@@ -288,6 +292,25 @@ impl Engine {
             path: self.paths.write_lock(),
             source,
         })
+    }
+
+    /// As [`Engine::lock_writes`], waiting at most `wait`: a request must
+    /// not wait out an hour's import and then write after its client was
+    /// told it timed out. [`EngineError::Busy`] names the holder.
+    pub fn lock_writes_within(&self, wait: std::time::Duration) -> Result<WriteLock, EngineError> {
+        let io = |source| EngineError::Io {
+            path: self.paths.write_lock(),
+            source,
+        };
+        WriteLock::acquire_within(&self.paths.write_lock(), wait)
+            .map_err(io)?
+            .map_err(|busy| EngineError::Busy {
+                holder: busy.holder,
+                waited: humantime::format_duration(std::time::Duration::from_millis(
+                    wait.as_millis() as u64,
+                ))
+                .to_string(),
+            })
     }
 
     /// Picks up what another process committed (a CLI import beside a

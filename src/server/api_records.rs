@@ -49,8 +49,8 @@ pub(super) fn audit_entry(
 }
 
 /// Runs `f`, then audits it with the status it ended in. On a task of its
-/// own: a write whose request is dropped (timed out waiting for the write
-/// lock, its client gone) still ends, and is still audited.
+/// own: a write whose request is dropped (timed out describing its photos,
+/// its client gone) still ends, and is still audited.
 pub(super) async fn audited<T: Answer + Send + 'static>(
     st: &Arc<AppState>,
     entry: AuditEntry,
@@ -336,6 +336,7 @@ pub async fn put_record(
     }
     let entry = audit_entry(&caller, "put_record", remote, &id);
     let state = Arc::clone(&st);
+    let wait = st.writer_wait();
     audited(&st, entry, async move {
         let (json_text, uploads) = read_record_form(form).await?;
         tokio::task::spawn_blocking(move || {
@@ -350,7 +351,7 @@ pub async fn put_record(
                         "record {id:?} is new: send its photos as `image` parts"
                     )));
                 }
-                let _lock = engine.lock_writes()?;
+                let _lock = engine.lock_writes_within(wait)?;
                 record.images = engine.image_paths(&id)?;
                 if !engine.update_records(std::slice::from_ref(&record))?[0] {
                     return Err(not_found(&id)); // deleted meanwhile
@@ -368,7 +369,7 @@ pub async fn put_record(
             let images = store_uploads(&state, uploads, engine.limits())?;
             record.images = images.iter().map(|i| i.path.clone()).collect();
             let count = images.len();
-            let _lock = engine.lock_writes()?;
+            let _lock = engine.lock_writes_within(wait)?;
             // Decided under the lock: of two PUTs creating one id, one creates.
             let created = engine.record(&id)?.is_none();
             engine.upsert(&[(record.clone(), images)])?;
@@ -419,9 +420,10 @@ pub async fn delete_record(
     st.writable()?;
     let entry = audit_entry(&caller, "delete_record", remote, &id);
     let engine = st.engine();
+    let wait = st.writer_wait();
     audited(&st, entry, async move {
         tokio::task::spawn_blocking(move || {
-            let _lock = engine.lock_writes()?;
+            let _lock = engine.lock_writes_within(wait)?;
             if !engine.delete(&id)? {
                 return Err(not_found(&id));
             }

@@ -144,10 +144,21 @@ impl From<DecodeError> for ApiError {
     }
 }
 
+/// When to send a change again that another writer kept waiting: an
+/// import may write for an hour, and a retry every half minute costs
+/// nothing.
+const WRITER_RETRY_S: u64 = 30;
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         match e {
             EngineError::Decode(d) => d.into(),
+            // Not done, and safe to send again: a client or a load balancer
+            // retries it; the message names the writer it waited for.
+            busy @ EngineError::Busy { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", busy.to_string())
+                    .retry_after(WRITER_RETRY_S)
+            }
             other if is_disk_full(&other) => ApiError::disk_full(&other),
             other => ApiError::internal(other.to_string()),
         }

@@ -168,6 +168,13 @@ impl AppState {
         }))
     }
 
+    /// The longest a change waits for another writer (an import) before it
+    /// is refused with 503: half the request's time, as a search's wait
+    /// for a slot, so that it is never answered 408 and written later.
+    pub(super) fn writer_wait(&self) -> Duration {
+        self.opts.request_timeout / 2
+    }
+
     /// The index as of now: a request keeps this one to its end.
     pub fn engine(&self) -> Arc<Engine> {
         Arc::clone(&self.served.read().unwrap_or_else(|p| p.into_inner()).engine)

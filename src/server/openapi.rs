@@ -150,7 +150,7 @@ fn paths() -> Value {
               "200": answer("replaced", json!({"$ref": "#/components/schemas/Written"})), "201": answer("created", json!({"$ref": "#/components/schemas/Written"})),
               "400": errors(&["400"])["400"], "401": errors(&["401"])["401"], "403": errors(&["403"])["403"], "404": answer("deleted while the photos were described", json!({"$ref": "#/components/schemas/Error"})),
               "408": errors(&["408"])["408"], "413": errors(&["413"])["413"], "415": errors(&["415"])["415"], "429": errors(&["429"])["429"],
-              "503": answer("a replica (serve --follow) takes no writes: code `read_only_replica`", json!({"$ref": "#/components/schemas/Error"})),
+              "503": answer("nothing was changed: a replica (serve --follow) takes no writes (code `read_only_replica`), or another writer (an import) held the index past half of --timeout (code `busy`, naming it, Retry-After)", json!({"$ref": "#/components/schemas/Error"})),
               "507": {"description": "the index's disk is full: nothing was changed; searches go on (code `disk_full`, Retry-After)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}},
           "delete": {"summary": "Delete a record, its images and the alerts raised for it (curator)", "security": auth, "parameters": [id],
             "responses": ok("deleted", json!({"type": "object"}), &["400", "401", "403", "404", "408", "429", "503", "507"])}},

@@ -527,33 +527,59 @@ fn words_given_with_a_photo_say_when_they_reorder() {
 }
 
 #[test]
-fn a_write_that_outlives_its_request_is_still_audited() {
+fn a_write_kept_waiting_by_another_writer_is_refused_naming_it_and_never_made_later() {
     let ix = Index::demo();
-    let srv = Server::start(&ix, &["--timeout", "1"]);
-    // Another writer (a CLI import) holds the index's write lock.
-    let lock = std::fs::OpenOptions::new()
+    let srv = Server::start(&ix, &["--timeout", "2"]);
+    // Another writer (a CLI import) holds the index's write lock, and says
+    // who it is as every holder does.
+    let mut lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(ix.path().join("ix").join("write.lock"))
         .unwrap();
     lock.lock().unwrap();
+    std::io::Write::write_all(&mut lock, b"pid 4242: provenance import nightly.jsonl\n").unwrap();
     let r = srv.delete("/v1/records/demo-014", Some(&srv.keys.curator));
-    assert_eq!(r.status, 408, "{}", r.text());
+    assert_eq!(r.status, 503, "{}", r.text());
+    let retry = r.headers.get("retry-after").and_then(|v| v.to_str().ok());
+    assert_eq!(retry, Some("30"), "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "busy", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("pid 4242: provenance import nightly.jsonl")
+            && message.contains("nothing was changed"),
+        "{message}"
+    );
+    let put = srv.send(
+        "PUT",
+        "/v1/records/demo-014",
+        Some(&srv.keys.curator),
+        Form::new().text("record", r#"{"title": "changed while an import ran"}"#),
+    );
+    assert_eq!(put.status, 503, "{}", put.text());
     drop(lock);
-    // The delete goes on once the lock is free, and the audit says so.
+    // Refused means not done, then or later: the record is as it was.
+    std::thread::sleep(std::time::Duration::from_secs(2));
     let expert = Some(srv.keys.expert.as_str());
-    let gone = || srv.get("/v1/records/demo-014", expert).status == 404;
-    assert!(srv.wait_for(20, gone), "the delete never happened");
-    let audited = || {
-        let log = srv.get("/v1/audit?action=delete_record", expert).json();
-        log["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["ids"][0] == "demo-014" && e["status"] == 200 && e["key"] == "curator-1")
-    };
-    assert!(srv.wait_for(10, audited), "the delete was not audited");
+    let record = srv.get("/v1/records/demo-014", expert);
+    assert_eq!(record.status, 200, "{}", record.text());
+    assert_ne!(
+        record.json()["record"]["title"],
+        "changed while an import ran"
+    );
+    // Both refusals are audited, as refusals.
+    let log = srv.get("/v1/audit?action=delete_record", expert).json();
+    let refused = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["ids"][0] == "demo-014" && e["status"] == 503 && e["key"] == "curator-1");
+    assert!(refused, "{log}");
+    // Once the lock is free the same change is made.
+    let r = srv.delete("/v1/records/demo-014", Some(&srv.keys.curator));
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[test]
