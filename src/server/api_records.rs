@@ -336,7 +336,7 @@ pub async fn put_record(
     }
     let entry = audit_entry(&caller, "put_record", remote, &id);
     let state = Arc::clone(&st);
-    let wait = st.writer_wait();
+    let window = st.write_window();
     audited(&st, entry, async move {
         let (json_text, uploads) = read_record_form(form).await?;
         tokio::task::spawn_blocking(move || {
@@ -351,7 +351,7 @@ pub async fn put_record(
                         "record {id:?} is new: send its photos as `image` parts"
                     )));
                 }
-                let _lock = engine.lock_writes_within(wait)?;
+                let _turn = window.take(engine)?;
                 record.images = engine.image_paths(&id)?;
                 if !engine.update_records(std::slice::from_ref(&record))?[0] {
                     return Err(not_found(&id)); // deleted meanwhile
@@ -369,13 +369,13 @@ pub async fn put_record(
             let images = store_uploads(&state, uploads, engine.limits())?;
             record.images = images.iter().map(|i| i.path.clone()).collect();
             let count = images.len();
-            let _lock = engine.lock_writes_within(wait)?;
+            let turn = window.take(engine)?;
             // Decided under the lock: of two PUTs creating one id, one creates.
             let created = engine.record(&id)?.is_none();
             engine.upsert(&[(record.clone(), images)])?;
             engine.refresh()?;
             // Searched without the lock: other writers need not wait.
-            drop(_lock);
+            drop(turn);
             // The record is committed whatever the check says: a failed
             // check is retried by the next writer.
             let alerts = match engine.check_sightings() {
@@ -420,10 +420,10 @@ pub async fn delete_record(
     st.writable()?;
     let entry = audit_entry(&caller, "delete_record", remote, &id);
     let engine = st.engine();
-    let wait = st.writer_wait();
+    let window = st.write_window();
     audited(&st, entry, async move {
         tokio::task::spawn_blocking(move || {
-            let _lock = engine.lock_writes_within(wait)?;
+            let _turn = window.take(&engine)?;
             if !engine.delete(&id)? {
                 return Err(not_found(&id));
             }

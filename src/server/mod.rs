@@ -31,6 +31,7 @@ pub mod ratelimit;
 mod refusals;
 pub mod request;
 mod slots;
+mod turns;
 mod web;
 mod webhook;
 
@@ -123,6 +124,8 @@ pub struct AppState {
     pub audit: AuditLog,
     pub metrics: Arc<Metrics>,
     searches: SearchSlots,
+    /// The API's changes, one at a time, in arrival order (`turns.rs`).
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What tells that the keys file was written again: its inode, size and
@@ -159,6 +162,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             // Half the request's time at most in the queue: the other half
             // is the search's.
+            writers: Arc::new(tokio::sync::Mutex::new(())),
             searches: SearchSlots::new(
                 opts.concurrent_searches,
                 opts.search_queue,
@@ -168,11 +172,11 @@ impl AppState {
         }))
     }
 
-    /// The longest a change waits for another writer (an import) before it
-    /// is refused with 503: half the request's time, as a search's wait
-    /// for a slot, so that it is never answered 408 and written later.
-    pub(super) fn writer_wait(&self) -> Duration {
-        self.opts.request_timeout / 2
+    /// A change's window to write in, from now (its arrival): at most half
+    /// the request's time waiting for other writers, as a search waits for
+    /// a slot, so that it is never answered 408 and written later.
+    pub(super) fn write_window(&self) -> turns::WriteWindow {
+        turns::WriteWindow::new(&self.writers, self.opts.request_timeout)
     }
 
     /// The index as of now: a request keeps this one to its end.

@@ -60,8 +60,19 @@ impl WriteLock {
     /// Writes who holds it; a note that cannot be written (a full disk)
     /// only makes a waiter's message vaguer.
     fn taken(mut file: File) -> WriteLock {
-        // The program by its name, its arguments as given.
-        let mut args: Vec<String> = std::env::args().collect();
+        // The program by its name, its arguments as given (lossily: a
+        // file name need not be UTF-8).
+        // A URL may carry a token (a webhook's): never shown to a waiter.
+        let mut args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .map(|a| {
+                if a.contains("://") {
+                    "<url>".to_string()
+                } else {
+                    a
+                }
+            })
+            .collect();
         if let Some(name) = args
             .first()
             .and_then(|p| Path::new(p).file_name())

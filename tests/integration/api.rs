@@ -549,7 +549,7 @@ fn a_write_kept_waiting_by_another_writer_is_refused_naming_it_and_never_made_la
     let message = v["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("pid 4242: provenance import nightly.jsonl")
-            && message.contains("nothing was changed"),
+            && message.contains("was not made"),
         "{message}"
     );
     let put = srv.send(
@@ -580,6 +580,33 @@ fn a_write_kept_waiting_by_another_writer_is_refused_naming_it_and_never_made_la
     // Once the lock is free the same change is made.
     let r = srv.delete("/v1/records/demo-014", Some(&srv.keys.curator));
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn changes_sent_at_once_take_turns_and_are_all_made() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let ids: Vec<String> = (1..=12).map(|i| format!("demo-{i:03}")).collect();
+    std::thread::scope(|s| {
+        for id in &ids {
+            let srv = &srv;
+            s.spawn(move || {
+                let record = format!(r#"{{"title": "retitled {id}"}}"#);
+                let r = srv.send(
+                    "PUT",
+                    &format!("/v1/records/{id}"),
+                    Some(&srv.keys.curator),
+                    Form::new().text("record", &record),
+                );
+                assert_eq!(r.status, 200, "{id}: {}", r.text());
+            });
+        }
+    });
+    let expert = Some(srv.keys.expert.as_str());
+    for id in &ids {
+        let r = srv.get(&format!("/v1/records/{id}"), expert).json();
+        assert_eq!(r["record"]["title"], format!("retitled {id}"), "{r}");
+    }
 }
 
 #[test]

@@ -28,6 +28,21 @@ fn rejected(ix: &Index, name: &str) -> String {
     out.stderr
 }
 
+/// A file name need not be UTF-8 (Linux allows any bytes): the photo is
+/// searched, nothing panics (the write lock's note used to).
+#[test]
+fn a_file_name_that_is_not_utf8_is_searched() {
+    use std::os::unix::ffi::OsStrExt;
+    let ix = Index::demo();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.jpg");
+    let path = ix.path().join(name);
+    std::fs::copy(crate::util::query("demo-013_photo_tilt.jpg"), &path).unwrap();
+    let out = ix.cmd("search", &[path.as_os_str(), "--json".as_ref()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(ids(&out.json())[0], "demo-013", "{}", out.stdout);
+}
+
 #[test]
 fn truncated_jpeg_is_rejected() {
     rejected(&Index::demo(), "truncated.jpg");
