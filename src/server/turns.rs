@@ -2,8 +2,9 @@
 //! in the order they came (the index's file lock is polled, which would
 //! let a newcomer overtake), then against other processes (an import)
 //! through the file lock. Both waits together end within half of the
-//! request's time, counted from its arrival: a change is made and answered
-//! in its request, or refused and never made later.
+//! request's time, counted from its arrival, and a change that reaches them
+//! later is refused: the write has the other half, so a change is made and
+//! answered in its request, or refused and never made later.
 
 use super::error::ApiError;
 use crate::engine::{Engine, EngineError};
@@ -39,19 +40,20 @@ impl WriteWindow {
     /// blocking thread (its work is there).
     pub fn take(&self, engine: &Engine) -> Result<Turn, ApiError> {
         let spent = self.arrived.elapsed();
-        if spent >= self.timeout {
-            // Already answered 408 (its photos took the request's time):
-            // what the client was told must stay true.
+        let half = self.timeout / 2;
+        if spent >= half {
+            // The write needs the other half: begun later, it could end
+            // after the client was answered 408.
             return Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "timeout",
                 format!(
-                    "reading and describing this change took {}, past the request's time: nothing was changed",
+                    "reading and describing this change took {}, more than half of the request's time, which the write needs: nothing was changed",
                     secs(spent)
                 ),
             ));
         }
-        let bound = (self.timeout / 2).saturating_sub(spent);
+        let bound = half - spent;
         let started = Instant::now();
         let turns = Arc::clone(&self.turns);
         let ours = tokio::runtime::Handle::current()

@@ -582,6 +582,41 @@ fn a_write_kept_waiting_by_another_writer_is_refused_naming_it_and_never_made_la
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
+/// A change whose upload took half the request's time is refused before
+/// it writes: begun later, its write could end after the client was told
+/// 408, which would then be untrue.
+#[test]
+fn a_change_whose_upload_took_half_the_time_is_refused_before_it_writes() {
+    use std::io::{Read, Write};
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &["--timeout", "2"]);
+    let body = "--x\r\nContent-Disposition: form-data; name=\"record\"\r\n\r\n{\"title\": \"sent slowly\"}\r\n--x--\r\n";
+    let head = format!(
+        "PUT /v1/records/demo-014 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n",
+        srv.keys.curator,
+        body.len()
+    );
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    // Half the body, then the rest 1.3 s later: past half of the 2 s.
+    let (first, rest) = body.split_at(body.len() / 2);
+    s.write_all(first.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    s.write_all(rest.as_bytes()).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("nothing was changed"), "{answer}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let expert = Some(srv.keys.expert.as_str());
+    let record = srv.get("/v1/records/demo-014", expert).json();
+    assert_ne!(record["record"]["title"], "sent slowly", "{record}");
+}
+
 #[test]
 fn changes_sent_at_once_take_turns_and_are_all_made() {
     let ix = Index::demo();
