@@ -410,6 +410,17 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Snapshot { index, out, into } => {
+            // A writer killed mid-way leaves the derived indexes behind the
+            // store, which replicas (they take no writes) refuse to serve:
+            // opening the index brings it level first, when no one writes.
+            if is_index(&index)
+                && let Err(e) = open(&index, emb)
+            {
+                eprintln!(
+                    "{}: not brought level before the snapshot ({e}); copied as it is",
+                    index.display()
+                );
+            }
             let (out, w) = match (out, into) {
                 (Some(out), _) => {
                     let w = crate::jobs::snapshot::snapshot(&index, &out)?;

@@ -27,7 +27,39 @@ pub fn open(
             root.display()
         )
     })?;
-    open_named(root, name, embedder)
+    let refused = match open_named(root, name.clone(), Arc::clone(&embedder)) {
+        Ok(served) => return Ok(served),
+        Err(e) => e,
+    };
+    // Starting on a snapshot that cannot be served (damaged, or copied in
+    // part): the newest older one that verifies answers meanwhile, as a
+    // running replica keeps its last one; the watcher switches once
+    // CURRENT names one that verifies. None at all: the first error.
+    for older in older_snapshots(root, &name) {
+        if let Ok((older, engine)) = open_named(root, older, Arc::clone(&embedder)) {
+            tracing::error!(
+                "{refused}; serving {older}, the newest older snapshot that verifies, until {} names one that does",
+                crate::jobs::snapshot::current_file(root).display()
+            );
+            return Ok((older, engine));
+        }
+    }
+    Err(refused)
+}
+
+/// Snapshots in `root` named before `name` (their names are their UTC
+/// times), newest first. A folder named after it is not yet published.
+fn older_snapshots(root: &Path, name: &str) -> Vec<String> {
+    let mut older: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("snap-") && n.as_str() < name)
+        .collect();
+    older.sort_unstable_by(|a, b| b.cmp(a));
+    older
 }
 
 /// Opens snapshot `name` of `root`, if it verifies whole.

@@ -208,3 +208,49 @@ fn import_guitar(ix: &Index) -> std::path::PathBuf {
     ix.import(&[&records]).ok();
     guitar
 }
+
+/// A replica started while CURRENT names a damaged snapshot serves the
+/// newest older one that verifies, says so in its log, and switches once
+/// CURRENT names one that verifies; it used to refuse to start.
+#[test]
+fn a_replica_started_on_a_damaged_snapshot_serves_the_newest_older_one() {
+    let ix = Index::demo();
+    let root = ix.scratch("snapshots");
+    let publish = || {
+        ix.cmd("snapshot", &["--into".as_ref(), root.as_os_str()])
+            .ok();
+        std::fs::read_to_string(root.join("CURRENT"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let first = publish();
+    let guitar = import_guitar(&ix);
+    let second = publish();
+    assert!(first < second, "{first} {second}");
+    // The second damaged in place: every file at its size, one byte changed.
+    let generation = std::fs::read_to_string(root.join(&second).join("CURRENT")).unwrap();
+    let vectors = root
+        .join(&second)
+        .join(generation.trim())
+        .join("vectors.bin");
+    let mut bytes = std::fs::read(&vectors).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::remove_file(&vectors).unwrap(); // a hard link to the primary's
+    std::fs::write(&vectors, &bytes).unwrap();
+
+    let replica = follower(&ix, &root);
+    assert_eq!(snapshot_named(&replica), first.as_str());
+    assert!(
+        replica.log().contains(&format!("serving {first}")),
+        "{}",
+        replica.log()
+    );
+    let v = replica.search(&query("demo-013_photo_tilt.jpg")).json();
+    assert_eq!(v["matches"][0]["id"], "demo-013", "{v}");
+
+    let third = publish();
+    assert!(replica.wait_for(15, || snapshot_named(&replica) == third.as_str()));
+    let v = replica.search(&guitar).json();
+    assert_eq!(v["matches"][0]["id"], "guitar-1", "{v}");
+}
