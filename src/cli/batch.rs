@@ -94,7 +94,8 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
             Some(k)
         }
     };
-    let (mut inputs, hidden) = batch::list_inputs_and_hidden(&input)?;
+    let listed = batch::list_inputs_and_left_out(&input)?;
+    let (mut inputs, hidden) = (listed.inputs, listed.hidden);
     if !hidden.is_empty() {
         // Left out as `ls` leaves them out, but never in silence.
         eprintln!(
@@ -103,9 +104,29 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
             first_names(&hidden, 5)
         );
     }
-    // What this run writes may be inside the folder searched (a report's
-    // thumbnails are photos too): never an input, and never one another.
+    if !listed.earlier.is_empty() {
+        eprintln!(
+            "left out {} results, reports or report thumbnails of earlier runs: {}",
+            listed.earlier.len(),
+            first_names(&listed.earlier, 5)
+        );
+    }
+    // What this run reads and writes may be inside the folder searched (a
+    // report's thumbnails are photos too): never an input, and never one
+    // another.
     let mut written = Written::default();
+    if !input.is_dir() {
+        written.add(&input); // the list of photos
+    }
+    if let Some(file) = &listings {
+        written.add(file);
+    }
+    if written.holds(&out) {
+        bail!(
+            "{}: is a file this run reads (the list of photos or the listings); give the results another name",
+            out.display()
+        );
+    }
     written.add(&out);
     if let Some(page) = &report {
         written.add_report(page, true)?;
@@ -247,6 +268,9 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     // The parts and the report may be written inside the folder searched;
     // a report written over a part would lose that part's results.
     let mut written = Written::default();
+    if !args.input.is_dir() {
+        written.add(&args.input); // the list of photos
+    }
     for part in &args.parts {
         written.add(part);
     }
@@ -319,8 +343,26 @@ impl Written {
     }
 }
 
+/// `p` as the file system resolves it (symbolic links, `..`), for a file
+/// that may not exist yet too: its nearest existing folder resolved, the
+/// rest as named. Two spellings of one file are then one path.
 fn absolute(p: &std::path::Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut rest = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(mut real) = std::fs::canonicalize(at) {
+            real.extend(rest.iter().rev());
+            return real;
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return abs,
+        }
+    }
 }
 
 /// The first `n` names, then "..." if there are more.

@@ -86,24 +86,37 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BatchError + '_ {
 /// the folder; hidden ones left out) or a list file (one path per line, named as written,
 /// resolved against the list's folder).
 pub fn list_inputs(input: &Path) -> Result<Vec<BatchInput>, BatchError> {
-    Ok(list_inputs_and_hidden(input)?.0)
+    Ok(list_inputs_and_left_out(input)?.inputs)
 }
 
-/// [`list_inputs`], and the hidden files and folders of a folder left out
-/// (names starting with '.', as `ls` leaves them out: `.thumbnails`, a
-/// copy's `._IMG_0001.JPG`), so that a run can say so.
-pub fn list_inputs_and_hidden(input: &Path) -> Result<(Vec<BatchInput>, Vec<String>), BatchError> {
+/// What a folder or list holds to search, and what of a folder is left out.
+#[derive(Debug, Default)]
+pub struct Listed {
+    pub inputs: Vec<BatchInput>,
+    /// Hidden files and folders (names starting with '.', as `ls` leaves
+    /// them out: `.thumbnails`, a copy's `._IMG_0001.JPG`).
+    pub hidden: Vec<String>,
+    /// What earlier runs wrote there: result lines, reports and their
+    /// thumbnails (a database photo's thumbnail is a `match`).
+    pub earlier: Vec<String>,
+}
+
+/// [`list_inputs`], with what was left out, so that a run can say so.
+pub fn list_inputs_and_left_out(input: &Path) -> Result<Listed, BatchError> {
     let meta = std::fs::metadata(input).map_err(io_err(input))?;
     if meta.is_dir() {
-        let (mut out, mut hidden) = (Vec::new(), Vec::new());
-        walk(input, input, &mut out, &mut hidden)?;
-        out.sort_by(|a, b| a.query.cmp(&b.query));
-        hidden.sort();
-        return Ok((out, hidden));
+        let mut listed = Listed::default();
+        walk(input, input, &mut listed)?;
+        listed.inputs.sort_by(|a, b| a.query.cmp(&b.query));
+        listed.hidden.sort();
+        listed.earlier.sort();
+        return Ok(listed);
     }
     let text = std::fs::read_to_string(input).map_err(io_err(input))?;
     let base = input.parent().unwrap_or(Path::new("."));
+    // A list saved by Windows' Notepad starts with a byte-order mark.
     let inputs = text
+        .trim_start_matches('\u{feff}')
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -112,33 +125,79 @@ pub fn list_inputs_and_hidden(input: &Path) -> Result<(Vec<BatchInput>, Vec<Stri
             query: l.to_string(),
         })
         .collect();
-    Ok((inputs, Vec::new()))
+    Ok(Listed {
+        inputs,
+        ..Listed::default()
+    })
 }
 
-fn walk(
-    root: &Path,
-    dir: &Path,
-    out: &mut Vec<BatchInput>,
-    hidden: &mut Vec<String>,
-) -> Result<(), BatchError> {
+fn walk(root: &Path, dir: &Path, listed: &mut Listed) -> Result<(), BatchError> {
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let path = entry.path();
+        let name = || name_of(path.strip_prefix(root).unwrap_or(&path));
         // Every file, whatever its name says: the decoder sniffs the format,
         // and a file it cannot read gets a line with its error rather than
         // none (a folder of iPhone photos was once skipped without a word).
         if entry.file_name().to_string_lossy().starts_with('.') {
-            hidden.push(name_of(path.strip_prefix(root).unwrap_or(&path)));
+            listed.hidden.push(name());
             continue;
         }
-        if entry.file_type().map_err(io_err(&path))?.is_dir() {
-            walk(root, &path, out, hidden)?;
+        let is_dir = entry.file_type().map_err(io_err(&path))?.is_dir();
+        if written_by_us(&path, is_dir) {
+            listed.earlier.push(name());
+        } else if is_dir {
+            walk(root, &path, listed)?;
         } else {
-            let query = name_of(path.strip_prefix(root).unwrap_or(&path));
-            out.push(BatchInput { path, query });
+            listed.inputs.push(BatchInput {
+                path: path.clone(),
+                query: name(),
+            });
         }
     }
     Ok(())
+}
+
+/// The head of what `batch` and `report` write, by which an earlier
+/// run's output is told from a photo whatever it is named.
+const REPORT_TITLE: &str = "<title>provenance — batch report</title>";
+const REPORT_CSV_HEAD: &str = "query,verdict,score,record,";
+const BATCH_LINE_HEAD: &str = "{\"query\":\"";
+
+/// An earlier run's report (`.html`), its thumbnails (`NAME_files/` beside
+/// `NAME.html`), its CSV, or result lines. Judged by content: a photo
+/// named `.csv` is still searched.
+fn written_by_us(path: &Path, is_dir: bool) -> bool {
+    let head = |p: &Path| -> String {
+        use std::io::Read;
+        let mut buf = [0u8; 1024];
+        let n = std::fs::File::open(p)
+            .and_then(|mut f| f.read(&mut buf))
+            .unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if is_dir {
+        return name.strip_suffix("_files").is_some_and(|stem| {
+            let page = path.with_file_name(format!("{stem}.html"));
+            head(&page).contains(REPORT_TITLE)
+        });
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "html" => head(path).contains(REPORT_TITLE),
+        "csv" => head(path).starts_with(REPORT_CSV_HEAD),
+        // A result line starts with its query (`BatchLine`'s first field);
+        // the whole line may run past what is read here.
+        "jsonl" | "json" => head(path).starts_with(BATCH_LINE_HEAD),
+        _ => false,
+    }
 }
 
 /// A file's name as a result line's `query`: as written where it is
@@ -527,13 +586,30 @@ fn search_chunk(
 /// read failed on the way (a network volume's hiccup, an I/O error), not
 /// because the file is missing, forbidden, not a file, or not an image. A
 /// retried shard (`--resume`, exit 3) then reads it again.
+/// `ELOOP` on Linux (and on the other Unixes, 62).
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
+
 fn may_read_later(e: &DecodeError) -> bool {
     use std::io::ErrorKind::*;
     match e {
-        DecodeError::Io { source, .. } => !matches!(
-            source.kind(),
-            NotFound | PermissionDenied | InvalidInput | InvalidData | IsADirectory | UnexpectedEof
-        ),
+        // What the path or the file itself is: reading again cannot help.
+        // A loop of symbolic links (ELOOP) has no stable kind yet.
+        DecodeError::Io { source, .. } => {
+            !matches!(
+                source.kind(),
+                NotFound
+                    | PermissionDenied
+                    | InvalidInput
+                    | InvalidData
+                    | IsADirectory
+                    | NotADirectory
+                    | InvalidFilename
+                    | UnexpectedEof
+            ) && source.raw_os_error() != Some(ELOOP)
+        }
         _ => false,
     }
 }
@@ -628,6 +704,13 @@ fn search_one(engine: &Engine, input: &BatchInput, opts: &SearchOptions) -> Batc
 #[cfg(test)]
 mod tests {
     use super::Shard;
+
+    #[test]
+    fn a_result_line_starts_as_an_earlier_run_is_told_by() {
+        let line = super::BatchLine::failed("a.jpg", 0.1, "unreadable".into(), false);
+        let json = serde_json::to_string(&line).unwrap();
+        assert!(json.starts_with(super::BATCH_LINE_HEAD), "{json}");
+    }
 
     #[test]
     fn only_a_read_that_failed_on_the_way_is_tried_again() {

@@ -458,3 +458,111 @@ fn three_shards_equal_one_unsharded_run() {
         .expect_code(2);
     assert!(bad.stderr.contains("0 <= I < N"), "{}", bad.stderr);
 }
+
+/// What earlier runs left in the folder searched (their results, a report
+/// and its thumbnails, which are database photos and would all be
+/// `match`es) is left out and said; the folder spelled through a link or
+/// `..` is the same folder; the list of photos is never written over.
+#[cfg(unix)]
+#[test]
+fn earlier_outputs_in_the_folder_are_not_photos_and_a_list_is_never_overwritten() {
+    let ix = Index::demo();
+    let (lot, photo) = a_lot(&ix, "lot");
+    std::fs::copy(&photo, lot.join("a.jpg")).unwrap();
+    std::fs::copy(
+        fixture("demo/queries/demo-013_photo_tilt.jpg"),
+        lot.join("b.jpg"),
+    )
+    .unwrap();
+    let first = ix.cmd(
+        "batch",
+        &[
+            lot.as_os_str(),
+            "--out".as_ref(),
+            lot.join("r1.jsonl").as_os_str(),
+            "--report".as_ref(),
+            lot.join("rep.html").as_os_str(),
+            "--report-csv".as_ref(),
+            lot.join("rep.csv").as_os_str(),
+        ],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(lot.join("rep_files").is_dir());
+    // A second run, the folder named through a link, its results named
+    // with `..`: the two photos only.
+    let link = ix.scratch("lot-link");
+    std::os::unix::fs::symlink(&lot, &link).unwrap();
+    let spelled = lot.join("..").join("lot").join("r2.jsonl");
+    let second = ix.cmd(
+        "batch",
+        &[link.as_os_str(), "--out".as_ref(), spelled.as_os_str()],
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(
+        queries(&lines(&lot.join("r2.jsonl"))),
+        ["a.jpg", "b.jpg"],
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains("left out 4 results, reports or report thumbnails"),
+        "{}",
+        second.stderr
+    );
+    // A list of photos, with a byte-order mark as Notepad writes it.
+    let list = lot.join("list.txt");
+    std::fs::write(&list, "\u{feff}a.jpg\r\nb.jpg\r\n").unwrap();
+    let listed = ix.cmd(
+        "batch",
+        &[
+            list.as_os_str(),
+            "--out".as_ref(),
+            lot.join("r3.jsonl").as_os_str(),
+        ],
+    );
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_eq!(queries(&lines(&lot.join("r3.jsonl"))), ["a.jpg", "b.jpg"]);
+    for (flag, target) in [
+        ("--out", &list),
+        ("--report", &list),
+        ("--report-csv", &list),
+    ] {
+        let mut args = vec![list.as_os_str(), flag.as_ref(), target.as_os_str()];
+        if flag != "--out" {
+            args.extend([
+                "--out".as_ref(),
+                lot.join("r4.jsonl").into_os_string().leak() as &std::ffi::OsStr,
+            ]);
+        }
+        let r = ix.cmd("batch", &args);
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert_eq!(
+            std::fs::read_to_string(&list).unwrap(),
+            "\u{feff}a.jpg\r\nb.jpg\r\n",
+            "{flag}"
+        );
+    }
+}
+
+/// A loop of symbolic links or a path through a file can never be read:
+/// exit 1 (searching again will not help), not 3 (retry).
+#[cfg(unix)]
+#[test]
+fn a_link_loop_is_unreadable_not_a_retry() {
+    let ix = Index::demo();
+    let (lot, photo) = a_lot(&ix, "lot");
+    std::fs::copy(&photo, lot.join("a.jpg")).unwrap();
+    std::os::unix::fs::symlink(lot.join("loop-b"), lot.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink(lot.join("loop-a"), lot.join("loop-b")).unwrap();
+    let out = ix.scratch("loop.jsonl");
+    let r = ix.cmd(
+        "batch",
+        &[lot.as_os_str(), "--out".as_ref(), out.as_os_str()],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let got = lines(&out);
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|l| l["retry"] != true), "{got:?}");
+}
