@@ -7,10 +7,12 @@
 //! generation on disk, or, where that is lost or damaged, from the image
 //! file itself, so `rebuild` still regenerates every derived index.
 
+use super::sha256_hex;
 use crate::describe::describer::Describer;
 use crate::describe::hash::HASH_VERSION;
 use crate::engine::EngineError;
-use crate::imaging::decode::decode_path;
+use crate::imaging::decode::{decode_bytes, read_limited};
+use crate::imaging::limits::DecodeError;
 use crate::imaging::limits::DecodeLimits;
 use crate::index::error::GenerationError;
 use crate::index::generation::{Generation, MANIFEST_VERSION, MAX_DELTAS, Manifest};
@@ -55,9 +57,15 @@ impl<'a> Features<'a> {
                 lost.len()
             );
         }
+        // What each file held when imported: read on this thread, the
+        // store's connection being one thread's.
+        let lost: Vec<(&ImageRow, Option<String>)> = lost
+            .into_iter()
+            .map(|r| (r, store.file_sha256(r.slot).ok().flatten()))
+            .collect();
         let recovered = lost
             .into_par_iter()
-            .map(|r| (r.slot, extract(describer, r)))
+            .map(|(r, sha)| (r.slot, extract(describer, r, sha.as_deref())))
             .collect::<Vec<_>>()
             // The store's connection is one thread's: forgotten in turn.
             .into_iter()
@@ -95,7 +103,8 @@ impl<'a> Features<'a> {
                 .remove(&row.slot)
                 .or_else(|| self.source.as_ref()?.features_blob_of_slot(row.slot))
                 .or_else(|| {
-                    let features = extract(self.describer, row);
+                    let sha = self.store.file_sha256(row.slot).ok().flatten();
+                    let features = extract(self.describer, row, sha.as_deref());
                     Some(kept_or_forgotten(self.store, row.slot, features))
                 }),
             FeatureSource::Unusable => None,
@@ -104,16 +113,35 @@ impl<'a> Features<'a> {
 }
 
 /// An image's local features, extracted again from its file (None, and
-/// said, when the file cannot be read any more).
-fn extract(describer: &Describer, row: &ImageRow) -> Option<Vec<u8>> {
-    match decode_path(Path::new(&row.path), &DecodeLimits::default()) {
+/// said, when the file cannot be read any more, or holds other bytes than
+/// the import described: features of another picture beside this one's
+/// hashes and embedding would make a record match photos of that one).
+fn extract(
+    describer: &Describer,
+    row: &ImageRow,
+    imported_sha256: Option<&str>,
+) -> Option<Vec<u8>> {
+    let limits = DecodeLimits::default();
+    let decoded = read_limited(Path::new(&row.path), &limits).and_then(|bytes| {
+        if let Some(sha) = imported_sha256
+            && sha256_hex(&bytes) != sha
+        {
+            return Err(DecodeError::Io {
+                name: row.path.clone(),
+                source: std::io::Error::other(
+                    "the file changed since it was imported (its SHA-256 differs)",
+                ),
+            });
+        }
+        decode_bytes(&bytes, &row.path, &limits)
+    });
+    match decoded {
         Ok(img) => Some(crate::index::localfeatures::encode(
             &describer.reference(img).features,
         )),
         Err(e) => {
             eprintln!(
-                "{}: {e}: the image is matched by its global descriptors only until it is imported again",
-                row.path
+                "{e}: the image is matched by its global descriptors only until it is imported again"
             );
             None
         }

@@ -142,6 +142,19 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    /// The SHA-256 of image `slot`'s file as an import read it, if kept.
+    pub fn file_sha256(&self, slot: i64) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT sha256 FROM image_files WHERE slot = ?1",
+                [slot],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
     /// Forgets what an import read of image `slot`'s file: its local
     /// features were lost (the file unreadable when they were extracted
     /// again), and the next import must describe it again.

@@ -1,7 +1,7 @@
 //! `verify` finds damage and names it; `rebuild` repairs what is derived;
 //! `delete` takes effect at once.
 
-use super::util::{Index, demo_part, demo_records, ids, query, top};
+use super::util::{Index, demo_part, demo_records, fixture, ids, query, top};
 use std::path::{Path, PathBuf};
 
 /// Flips one byte in the middle of a file.
@@ -346,5 +346,62 @@ fn verify_and_rebuild_cover_the_kept_sightings() {
         6,
         "{}",
         out.stdout
+    );
+}
+
+/// An image file overwritten in place after its import, then a rebuild
+/// that must extract local features again (the features file damaged):
+/// the other picture's features are never put beside this one's hashes
+/// (the tiger's photo once found the bedroom record `partial`), and the
+/// next import describes the image again instead of calling it unchanged.
+#[test]
+fn a_rebuild_never_takes_features_from_a_file_that_changed_since_its_import() {
+    let ix = Index::new();
+    let refs = ix.scratch("refs");
+    std::fs::create_dir_all(&refs).unwrap();
+    for e in std::fs::read_dir(fixture("demo/refs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), refs.join(e.file_name())).unwrap();
+    }
+    let records = ix.scratch("records.jsonl");
+    std::fs::copy(fixture("demo/records.jsonl"), &records).unwrap();
+    ix.import(&[&records]).ok();
+    std::fs::copy(refs.join("demo-004.jpg"), refs.join("demo-001.jpg")).unwrap();
+    let features = current_generation(&ix).join("features.bin");
+    let mut bytes = std::fs::read(&features).unwrap();
+    for i in (64..bytes.len()).step_by(512) {
+        bytes[i] ^= 0x81;
+    }
+    std::fs::write(&features, bytes).unwrap();
+    let rebuilt = ix.cmd::<&str>("rebuild", &[]).ok();
+    assert!(
+        rebuilt.stderr.contains("demo-001.jpg")
+            && rebuilt.stderr.contains("changed since it was imported"),
+        "{}",
+        rebuilt.stderr
+    );
+    let tiger = ix.search(&query("demo-004_tiff.tif"));
+    assert_eq!(ids(&tiger)[0], "demo-004", "{tiger}");
+    for m in tiger["matches"].as_array().unwrap() {
+        if m["id"] == "demo-001" {
+            assert_eq!(m["evidence"]["inliers"], 0, "{m}");
+        }
+    }
+    // The file put back: imported again, the bedroom is described anew.
+    std::fs::copy(fixture("demo/refs/demo-001.jpg"), refs.join("demo-001.jpg")).unwrap();
+    let again = ix.import(&[&records]).ok();
+    assert!(
+        again.stderr.contains("imported 1 records"),
+        "{}",
+        again.stderr
+    );
+    let bedroom = ix.search(&query("demo-001_webp.webp"));
+    assert_eq!(ids(&bedroom)[0], "demo-001", "{bedroom}");
+    assert!(
+        bedroom["matches"][0]["evidence"]["inliers"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{bedroom}"
     );
 }
