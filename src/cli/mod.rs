@@ -182,7 +182,9 @@ pub enum Command {
         #[arg(long, value_name = "ROOT")]
         into: Option<PathBuf>,
     },
-    /// Write every record as JSONL with its images copied beside, for `import`.
+    /// Write every record as JSONL with its images copied beside, for `import`; an image
+    /// file moved or changed since its import is left out and named (exit 1), never copied as
+    /// another picture.
     Export {
         /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
@@ -445,14 +447,25 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Export { index, out } => {
             let w = crate::jobs::snapshot::export(&index, &out)?;
+            for why in &w.left_out {
+                eprintln!("left out: {why}");
+            }
             eprintln!(
-                "exported {} records and {} images ({} bytes) to {}",
+                "exported {} records and {} images ({} bytes) to {}{}",
                 w.records,
                 w.files,
                 w.bytes,
-                out.join("records.jsonl").display()
+                out.join("records.jsonl").display(),
+                if w.left_out.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} images left out (above), their records exported without them",
+                        w.left_out.len()
+                    )
+                }
             );
-            Ok(0)
+            Ok(i32::from(!w.left_out.is_empty()))
         }
         Command::Report(args) => crate::cli::batch::report(args, emb),
         Command::Sightings(args) => crate::cli::sightings::sightings(args, emb),

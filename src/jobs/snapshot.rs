@@ -35,6 +35,8 @@ pub struct Written {
     pub records: u64,
     pub files: u64,
     pub bytes: u64,
+    /// Images an export left out, each named with its record and why.
+    pub left_out: Vec<String>,
 }
 
 /// [`crate::paths::link_tree`], counted in `w`.
@@ -273,13 +275,29 @@ fn export_into(src: &IndexPaths, out: &Path) -> Result<Written, SnapshotError> {
         records.sort_by(|a, b| a.id.cmp(&b.id));
         for mut r in records {
             let mut names = Vec::new();
-            for p in store.image_paths(&r.id)? {
+            for (n, (p, imported)) in store.imported_files(&r.id)?.into_iter().enumerate() {
                 let path = PathBuf::from(&p);
-                let bytes = std::fs::read(&path).map_err(io(&path))?;
+                // An image is exported as the index described it, or not at
+                // all: a file since moved, or holding other bytes, would
+                // give the copy another picture (or none) under this record.
+                let left_out = |why: String| format!("record {}: image {n} ({p}): {why}", r.id);
+                let bytes = match std::fs::read(&path) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        w.left_out.push(left_out(format!("cannot be read ({e})")));
+                        continue;
+                    }
+                };
                 let sha: String = Sha256::digest(&bytes)
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect();
+                if imported.as_ref().is_some_and(|i| *i != sha) {
+                    w.left_out.push(left_out(
+                        "the file changed since it was imported (its SHA-256 differs); import the record again to describe it as it is now".into(),
+                    ));
+                    continue;
+                }
                 let ext = path
                     .extension()
                     .and_then(|e| e.to_str())

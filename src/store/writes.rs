@@ -142,6 +142,22 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    /// A record's images in order: each file's path and the SHA-256 of its
+    /// bytes when an import read them (what `export` must find there).
+    pub fn imported_files(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT i.path, f.sha256 FROM images i LEFT JOIN image_files f ON f.slot = i.slot
+                 WHERE i.record_id = ?1 ORDER BY i.n",
+            )
+            .map_err(self.err())?;
+        let rows = st
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     /// The SHA-256 of image `slot`'s file as an import read it, if kept.
     pub fn file_sha256(&self, slot: i64) -> Result<Option<String>, StoreError> {
         use rusqlite::OptionalExtension;

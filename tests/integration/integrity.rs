@@ -405,3 +405,53 @@ fn a_rebuild_never_takes_features_from_a_file_that_changed_since_its_import() {
         "{bedroom}"
     );
 }
+
+/// An export copies each image as the index described it, or leaves it out
+/// naming the record: a file overwritten since its import (another
+/// picture) or moved away never goes into the copy, and the rest of the
+/// database is exported all the same (exit 1).
+#[test]
+fn an_export_leaves_out_and_names_images_moved_or_changed_since_their_import() {
+    let ix = Index::new();
+    let refs = ix.scratch("refs");
+    std::fs::create_dir_all(&refs).unwrap();
+    for e in std::fs::read_dir(fixture("demo/refs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), refs.join(e.file_name())).unwrap();
+    }
+    let records = ix.scratch("records.jsonl");
+    std::fs::copy(fixture("demo/records.jsonl"), &records).unwrap();
+    ix.import(&[&records]).ok();
+    std::fs::copy(refs.join("demo-004.jpg"), refs.join("demo-001.jpg")).unwrap();
+    std::fs::remove_file(refs.join("demo-002.jpg")).unwrap();
+    let out = ix.path().join("export");
+    let r = ix
+        .cmd("export", &["--out".as_ref(), out.as_os_str()])
+        .expect_code(1);
+    assert!(
+        r.stderr.contains("record demo-001: image 0")
+            && r.stderr.contains("changed since it was imported"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("record demo-002: image 0"),
+        "{}",
+        r.stderr
+    );
+    let exported = std::fs::read_to_string(out.join("records.jsonl")).unwrap();
+    assert_eq!(exported.lines().count(), 15, "every record, fields and all");
+    let copy = Index::new();
+    copy.import(&[out.join("records.jsonl")]).ok();
+    // The tiger is the tiger's alone in the copy.
+    let tiger = copy.search(&query("demo-004_tiff.tif"));
+    assert_eq!(ids(&tiger)[0], "demo-004", "{tiger}");
+    assert!(
+        tiger["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["id"] != "demo-001" || m["verdict"] == "none"),
+        "{tiger}"
+    );
+}
