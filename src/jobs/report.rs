@@ -161,16 +161,33 @@ fn for_each_line(
 ) -> Result<(), ReportError> {
     for results in results {
         let text = std::fs::read_to_string(results).map_err(io(results))?;
+        // A run stopped mid-line (killed, its disk full) leaves its last
+        // line cut short: that photo is not answered yet, as `--resume`
+        // takes it, and is named unsearched, not the whole report refused.
+        let torn = !text.is_empty() && !text.ends_with('\n');
+        let last = text.lines().count();
         for (n, line) in text
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            f(serde_json::from_str(line).map_err(|e| ReportError::Line {
-                path: results.to_path_buf(),
-                line: n + 1,
-                reason: e.to_string(),
-            })?)?;
+            let v: Value = match serde_json::from_str(line) {
+                Ok(v) => v,
+                Err(_) if torn && n + 1 == last => continue,
+                Err(e) => {
+                    return Err(ReportError::Line {
+                        path: results.to_path_buf(),
+                        line: n + 1,
+                        reason: e.to_string(),
+                    });
+                }
+            };
+            // Not searched yet, for a reason not the photo's: `--resume`
+            // searches it again.
+            if v["retry"] == true {
+                continue;
+            }
+            f(v)?;
         }
     }
     Ok(())

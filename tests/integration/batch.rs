@@ -444,6 +444,36 @@ fn three_shards_equal_one_unsharded_run() {
         html.contains(&format!(r#""unsearched_count":{missing}"#)),
         "the page says so"
     );
+    // A shard stopped mid-line, and one whose last photo waits for a
+    // retry: those photos are unsearched (exit 1), the report is written.
+    let text = std::fs::read_to_string(&p2).unwrap();
+    let torn = ix.scratch("torn.jsonl");
+    std::fs::write(&torn, &text[..text.len() - 40]).unwrap();
+    let mut kept: Vec<Value> = lines(&p1);
+    kept.last_mut().unwrap()["retry"] = Value::Bool(true);
+    let retried = ix.scratch("retried.jsonl");
+    let body: String = kept.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&retried, body).unwrap();
+    let said = ix
+        .cmd(
+            "report",
+            &[
+                "--input".as_ref(),
+                dir.as_os_str(),
+                p0.as_os_str(),
+                retried.as_os_str(),
+                torn.as_os_str(),
+                "--out".as_ref(),
+                ix.scratch("torn.html").as_os_str(),
+            ],
+        )
+        .expect_code(1);
+    assert!(
+        said.stderr
+            .contains(&format!("2 of {} photos have no result line", whole.len())),
+        "{}",
+        said.stderr
+    );
     let bad = ix
         .cmd(
             "batch",
