@@ -244,11 +244,27 @@ fn import_chunk(
     let mut batch = Vec::with_capacity(prepared.len());
     let mut fields = Vec::new();
     let mut rejected = Vec::new();
-    for p in prepared {
+    for (p, (line, _)) in prepared.into_iter().zip(chunk) {
         match p {
             Ok(Prepared::Same) => report.unchanged += 1,
             Ok(Prepared::Fields(r)) => fields.push(r),
-            Ok(Prepared::Described(r, images)) => batch.push((r, images)),
+            Ok(Prepared::Described(r, images)) => {
+                // A line is the whole record: one without images (a file
+                // of status changes) takes the stored ones out of photo
+                // search, which the file may not have meant.
+                let stored = engine.image_paths(&r.id)?.len();
+                if images.is_empty() && stored > 0 {
+                    report.warnings.push(Problem {
+                        file: name.to_string(),
+                        line: *line,
+                        id: Some(r.id.clone()),
+                        message: format!(
+                            "has no images: its {stored} stored images are no longer searched (a line is the whole record: name its images to keep them)"
+                        ),
+                    });
+                }
+                batch.push((r, images))
+            }
             Err(p) => {
                 rejected.extend(p.id.clone());
                 report.skipped.push(p);

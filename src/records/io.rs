@@ -99,7 +99,11 @@ pub fn parse_jsonl(bytes: &[u8]) -> Vec<ParsedLine> {
         .filter(|(_, l)| !l.trim_ascii().is_empty())
         .map(|(i, l)| {
             let (id, result) = match std::str::from_utf8(l) {
-                Err(e) => (None, Err(LineError::Encoding(e.to_string()))),
+                // The id named all the same (ids are ASCII more often than not).
+                Err(e) => (
+                    id_of(&String::from_utf8_lossy(l)),
+                    Err(LineError::Encoding(e.to_string())),
+                ),
                 Ok(l) => (id_of(l), parse_json_record(l)),
             };
             ParsedLine {
@@ -243,26 +247,44 @@ fn normalise(mut rec: Record) -> Record {
 
 /// CSV: a header row of field names; `images` holds paths separated by `;`.
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ParsedLine>, String> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    // Rows as bytes, checked here: a row in another encoding or with a
+    // field too many is that row's error, its id named all the same.
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
     let Some(id_column) = headers.iter().position(|h| h.trim() == "id") else {
         return Err("no `id` column".into());
     };
     let mut out = Vec::new();
-    for row in rdr.records() {
+    for row in rdr.byte_records() {
         let (line, id, result) = match row {
             Err(e) => (
                 e.position().map(|p| p.line() as usize).unwrap_or(0),
                 None,
-                Err(match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => LineError::Encoding(e.to_string()),
-                    _ => LineError::Csv(e.to_string()),
-                }),
+                Err(LineError::Csv(e.to_string())),
             ),
             Ok(row) => {
                 let line = row.position().map(|p| p.line() as usize).unwrap_or(0);
-                let id = row.get(id_column).map(str::trim).filter(|s| !s.is_empty());
-                (line, id.map(String::from), csv_record(&headers, &row))
+                let id = row
+                    .get(id_column)
+                    .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                    .filter(|s| !s.is_empty());
+                let result = if row.len() != headers.len() {
+                    Err(LineError::Csv(format!(
+                        "{} fields where the header has {}",
+                        row.len(),
+                        headers.len()
+                    )))
+                } else {
+                    match csv::StringRecord::from_byte_record(row) {
+                        Ok(row) => csv_record(&headers, &row),
+                        Err(e) => {
+                            let field = e.utf8_error().field();
+                            let name = headers.get(field).unwrap_or("?").trim();
+                            Err(LineError::Encoding(format!("in the field `{name}`")))
+                        }
+                    }
+                };
+                (line, id, result)
             }
         };
         out.push(ParsedLine { line, id, result });

@@ -215,3 +215,23 @@ fn bad_images_in_batch_become_error_lines() {
         assert!(l["matches"].as_array().unwrap().is_empty(), "{l}");
     }
 }
+
+/// A record line in another encoding or with a field too many is skipped
+/// naming its line and its id, as every other skipped record is.
+#[test]
+fn a_row_in_another_encoding_or_with_a_field_too_many_names_its_record() {
+    let ix = Index::new();
+    let csv = ix.scratch("latin.csv");
+    std::fs::write(&csv, b"id,title,images\ne1,Caf\xe9,\nm3,a,b,c\nok1,fine,\n").unwrap();
+    let jsonl = ix.scratch("latin.jsonl");
+    std::fs::write(&jsonl, b"{\"id\": \"j1\", \"title\": \"Caf\xe9\"}\n").unwrap();
+    let out = ix.import(&[&csv, &jsonl]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for said in [
+        "latin.csv:2: record e1: not UTF-8 text",
+        "latin.csv:3: record m3: invalid CSV row: 4 fields where the header has 3",
+        "latin.jsonl:1: record j1: not UTF-8 text",
+    ] {
+        assert!(out.stderr.contains(said), "{said}\n{}", out.stderr);
+    }
+}

@@ -266,3 +266,26 @@ fn a_json_array_is_refused_whole_and_a_misnamed_field_is_named() {
         out.stderr
     );
 }
+
+/// A line without images replaces a record that had some (a line is the
+/// whole record): said, naming the record, since a file of status changes
+/// may not have meant it.
+#[test]
+fn a_record_that_loses_its_images_is_warned_about() {
+    let ix = Index::demo();
+    let update = ix.scratch("update.jsonl");
+    std::fs::write(
+        &update,
+        r#"{"id": "demo-003", "title": "retitled", "status": "recovered"}"#,
+    )
+    .unwrap();
+    let out = ix.import(&[&update]).ok();
+    assert!(
+        out.stderr.contains("demo-003")
+            && out
+                .stderr
+                .contains("has no images: its 1 stored images are no longer searched"),
+        "{}",
+        out.stderr
+    );
+}
