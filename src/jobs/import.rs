@@ -329,9 +329,14 @@ fn prepare_record(
 fn misnamed_fields(r: &Record) -> impl Iterator<Item = String> + '_ {
     r.extra.keys().filter_map(|key| {
         records_io::field_named_like(key).map(|field| match field {
-            // The record is imported with no photo: its old ones are gone.
-            "images" => format!(
+            // Without `images`, the record is imported with no photo: its
+            // old ones are gone.
+            "images" if r.images.is_empty() => format!(
                 "field {key:?} is not read: photos are listed in `images`, and this record has none"
+            ),
+            "images" => format!(
+                "field {key:?} is not read: photos are listed in `images` (this record's {} are imported)",
+                r.images.len()
             ),
             _ => format!(
                 "field {key:?} is kept as given but is not searched: the record field is `{field}`"
@@ -340,8 +345,8 @@ fn misnamed_fields(r: &Record) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Decodes and describes every image of a record; the first failure
-/// rejects the record.
+/// An image's path as the file system resolves it: the store names each
+/// image by it, so that two spellings of one file are one.
 fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }

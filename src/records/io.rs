@@ -73,6 +73,16 @@ pub fn read_records(path: &Path) -> Result<Vec<ParsedLine>, ReadError> {
             path: path.to_path_buf(),
         }),
         "jsonl" | "json" | "ndjson" => Ok(parse_jsonl(&text)),
+        // An empty file is no records, as an empty JSONL file is.
+        "csv"
+            if text
+                .strip_prefix("\u{feff}".as_bytes())
+                .unwrap_or(&text)
+                .trim_ascii()
+                .is_empty() =>
+        {
+            Ok(Vec::new())
+        }
         "csv" => parse_csv(&text).map_err(|message| ReadError::CsvHeader {
             path: path.to_path_buf(),
             message,

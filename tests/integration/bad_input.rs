@@ -227,6 +227,10 @@ fn a_row_in_another_encoding_or_with_a_field_too_many_names_its_record() {
     std::fs::write(&jsonl, b"{\"id\": \"j1\", \"title\": \"Caf\xe9\"}\n").unwrap();
     let out = ix.import(&[&csv, &jsonl]);
     assert_eq!(out.code, 1, "{}", out.stderr);
+    // An empty CSV is no records, as an empty JSONL is.
+    let empty = ix.scratch("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    assert_eq!(ix.import(&[&empty]).code, 0);
     for said in [
         "latin.csv:2: record e1: not UTF-8 text",
         "latin.csv:3: record m3: invalid CSV row: 4 fields where the header has 3",
