@@ -170,6 +170,10 @@ const BATCH_LINE_HEAD: &str = "{\"query\":\"";
 fn written_by_us(path: &Path, is_dir: bool) -> bool {
     let head = |p: &Path| -> String {
         use std::io::Read;
+        // Regular files only: opening a pipe waits for a writer.
+        if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+            return String::new();
+        }
         let mut buf = [0u8; 1024];
         let n = std::fs::File::open(p)
             .and_then(|mut f| f.read(&mut buf))
@@ -181,9 +185,15 @@ fn written_by_us(path: &Path, is_dir: bool) -> bool {
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     if is_dir {
+        // `NAME_files/` beside the page `NAME` with any extension, or none.
         return name.strip_suffix("_files").is_some_and(|stem| {
-            let page = path.with_file_name(format!("{stem}.html"));
-            head(&page).contains(REPORT_TITLE)
+            let pages = std::fs::read_dir(path.parent().unwrap_or(Path::new(".")));
+            pages.into_iter().flatten().flatten().any(|e| {
+                let p = e.path();
+                p != path
+                    && p.file_stem().is_some_and(|s| s.to_string_lossy() == stem)
+                    && head(&p).contains(REPORT_TITLE)
+            })
         });
     }
     let ext = path
@@ -191,7 +201,7 @@ fn written_by_us(path: &Path, is_dir: bool) -> bool {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "html" => head(path).contains(REPORT_TITLE),
+        "html" | "htm" | "" => head(path).contains(REPORT_TITLE),
         "csv" => head(path).starts_with(REPORT_CSV_HEAD),
         // A result line starts with its query (`BatchLine`'s first field);
         // the whole line may run past what is read here.

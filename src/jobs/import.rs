@@ -141,10 +141,12 @@ pub fn import_file(
         rejected = import_chunk(engine, file, &name, &fallbacks, &mut report, progress)?;
         let imported = fallbacks.iter().filter(|(_, r)| !rejected.contains(&r.id));
         let lines: Vec<usize> = imported.map(|(line, _)| *line).collect();
+        // Only the warning that said the line was not imported: others on
+        // the line (its images lost, a misnamed field) still hold.
         for w in report
             .warnings
             .iter_mut()
-            .filter(|w| lines.contains(&w.line))
+            .filter(|w| lines.contains(&w.line) && w.message.starts_with("not imported: line"))
         {
             w.message =
                 "imported instead of a later line with the same id, which was rejected".into();

@@ -160,20 +160,26 @@ fn for_each_line(
     mut f: impl FnMut(Value) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
     for results in results {
-        let text = std::fs::read_to_string(results).map_err(io(results))?;
+        let bytes = std::fs::read(results).map_err(io(results))?;
         // A run stopped mid-line (killed, its disk full) leaves its last
-        // line cut short: that photo is not answered yet, as `--resume`
-        // takes it, and is named unsearched, not the whole report refused.
-        let torn = !text.is_empty() && !text.ends_with('\n');
-        let last = text.lines().count();
+        // line cut short, maybe inside a character: that photo is not
+        // answered yet, as `--resume` takes it, and is named unsearched,
+        // not the whole report refused. A last line whole but for its
+        // newline (a file edited by hand) is read.
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let text = std::str::from_utf8(&bytes[..whole])
+            .map_err(|e| io(results)(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        let tail = std::str::from_utf8(&bytes[whole..])
+            .ok()
+            .filter(|t| serde_json::from_str::<Value>(t).is_ok());
         for (n, line) in text
             .lines()
+            .chain(tail)
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
             let v: Value = match serde_json::from_str(line) {
                 Ok(v) => v,
-                Err(_) if torn && n + 1 == last => continue,
                 Err(e) => {
                     return Err(ReportError::Line {
                         path: results.to_path_buf(),

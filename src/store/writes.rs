@@ -129,7 +129,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT i.path, CASE WHEN i.embedder = ?2 AND i.features_version = ?3
-                                      AND i.hash_version = ?4 THEN f.sha256 END
+                                      AND i.hash_version = ?4 AND f.sha256 NOT LIKE 'lost:%'
+                                 THEN f.sha256 END
                  FROM images i LEFT JOIN image_files f ON f.slot = i.slot
                  WHERE i.record_id = ?1 ORDER BY i.n",
             )
@@ -148,7 +149,8 @@ impl Store {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT i.path, f.sha256 FROM images i LEFT JOIN image_files f ON f.slot = i.slot
+                "SELECT i.path, replace(f.sha256, 'lost:', '') FROM images i
+                 LEFT JOIN image_files f ON f.slot = i.slot
                  WHERE i.record_id = ?1 ORDER BY i.n",
             )
             .map_err(self.err())?;
@@ -163,7 +165,7 @@ impl Store {
         use rusqlite::OptionalExtension;
         self.conn
             .query_row(
-                "SELECT sha256 FROM image_files WHERE slot = ?1",
+                "SELECT replace(sha256, 'lost:', '') FROM image_files WHERE slot = ?1",
                 [slot],
                 |r| r.get(0),
             )
@@ -171,12 +173,18 @@ impl Store {
             .map_err(self.err())
     }
 
-    /// Forgets what an import read of image `slot`'s file: its local
-    /// features were lost (the file unreadable when they were extracted
-    /// again), and the next import must describe it again.
+    /// Forgets that an import described image `slot`'s file as it is: its
+    /// local features were lost (the file unreadable, or changed, when they
+    /// were extracted again), and the next import must describe it again.
+    /// The bytes' SHA-256 is kept, marked: an export or a later rebuild
+    /// must still tell the bytes imported from others.
     pub fn forget_file(&self, slot: i64) -> Result<(), StoreError> {
         self.conn
-            .execute("DELETE FROM image_files WHERE slot = ?1", [slot])
+            .execute(
+                "UPDATE image_files SET sha256 = 'lost:' || sha256
+                 WHERE slot = ?1 AND sha256 NOT LIKE 'lost:%'",
+                [slot],
+            )
             .map(drop)
             .map_err(self.err())
     }

@@ -267,8 +267,11 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
     std::fs::copy(&photo, lot.join("a.jpg")).unwrap();
     std::fs::copy(&photo, lot.join(".trashed-a.jpg")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", lot.join("b.jpg")).unwrap();
+    // Pipes, one named as an earlier run's output would be: looking at
+    // what it holds must not wait for a writer either.
     let made = std::process::Command::new("mkfifo")
         .arg(lot.join("c.jpg"))
+        .arg(lot.join("d.csv"))
         .status()
         .unwrap();
     assert!(made.success());
@@ -278,7 +281,7 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
         if keep {
             args.push("--keep".as_ref());
         }
-        // Exit 1: two of the files cannot be searched.
+        // Exit 1: three of the files cannot be searched.
         let said = ix.cmd("batch", &args).expect_code(1).stderr;
         // Hidden files are left out, as `ls` leaves them out, and said so.
         assert!(
@@ -288,7 +291,7 @@ fn pipes_and_devices_in_a_folder_get_an_error_line_not_a_hang() {
             "{said}"
         );
         let got = lines(&out);
-        assert_eq!(queries(&got), ["a.jpg", "b.jpg", "c.jpg"]);
+        assert_eq!(queries(&got), ["a.jpg", "b.jpg", "c.jpg", "d.csv"]);
         assert_eq!(got[0]["matches"][0]["id"], "demo-005", "{}", got[0]);
         for l in &got[1..] {
             let e = l["error"].as_str().unwrap_or_else(|| panic!("{l}"));
@@ -454,13 +457,18 @@ fn three_shards_equal_one_unsharded_run() {
     let retried = ix.scratch("retried.jsonl");
     let body: String = kept.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&retried, body).unwrap();
+    // Cut inside a character: still only that line is lost.
+    let mut cut = std::fs::read(&p0).unwrap();
+    cut.extend_from_slice(b"{\"query\":\"caf\xC3");
+    let p0_cut = ix.scratch("p0-cut.jsonl");
+    std::fs::write(&p0_cut, cut).unwrap();
     let said = ix
         .cmd(
             "report",
             &[
                 "--input".as_ref(),
                 dir.as_os_str(),
-                p0.as_os_str(),
+                p0_cut.as_os_str(),
                 retried.as_os_str(),
                 torn.as_os_str(),
                 "--out".as_ref(),

@@ -387,6 +387,16 @@ fn a_rebuild_never_takes_features_from_a_file_that_changed_since_its_import() {
             assert_eq!(m["evidence"]["inliers"], 0, "{m}");
         }
     }
+    // Nor does an export take the other picture for this one.
+    let out = ix.path().join("export");
+    let exported = ix
+        .cmd("export", &["--out".as_ref(), out.as_os_str()])
+        .expect_code(1);
+    assert!(
+        exported.stderr.contains("record demo-001: image 0"),
+        "{}",
+        exported.stderr
+    );
     // The file put back: imported again, the bedroom is described anew.
     std::fs::copy(fixture("demo/refs/demo-001.jpg"), refs.join("demo-001.jpg")).unwrap();
     let again = ix.import(&[&records]).ok();
