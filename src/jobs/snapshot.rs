@@ -259,7 +259,6 @@ pub fn export(dir: &Path, out: &Path) -> Result<Written, SnapshotError> {
 }
 
 fn export_into(src: &IndexPaths, out: &Path) -> Result<Written, SnapshotError> {
-    use sha2::{Digest, Sha256};
     use std::io::Write;
     let images = out.join("images");
     std::fs::create_dir_all(&images).map_err(io(&images))?;
@@ -288,10 +287,8 @@ fn export_into(src: &IndexPaths, out: &Path) -> Result<Written, SnapshotError> {
                         continue;
                     }
                 };
-                let sha: String = Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+                // As the import hashed it, so that the two compare.
+                let sha = crate::engine::sha256_hex(&bytes);
                 if imported.as_ref().is_some_and(|i| *i != sha) {
                     w.left_out.push(left_out(
                         "the file changed since it was imported (its SHA-256 differs); import the record again to describe it as it is now".into(),

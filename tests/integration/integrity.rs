@@ -17,6 +17,31 @@ fn damage_at(path: &Path, num: usize, den: usize) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Flips a byte every 512 of a features file: every image's is damaged.
+fn damage_every_image(features: &Path) {
+    let mut bytes = std::fs::read(features).unwrap();
+    for i in (64..bytes.len()).step_by(512) {
+        bytes[i] ^= 0x81;
+    }
+    std::fs::write(features, bytes).unwrap();
+}
+
+/// The demo records imported from a copy of their photos that a test may
+/// overwrite or remove: the index, the copy's folder, the records file.
+fn demo_with_own_refs() -> (Index, PathBuf, PathBuf) {
+    let ix = Index::new();
+    let refs = ix.scratch("refs");
+    std::fs::create_dir_all(&refs).unwrap();
+    for e in std::fs::read_dir(fixture("demo/refs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), refs.join(e.file_name())).unwrap();
+    }
+    let records = ix.scratch("records.jsonl");
+    std::fs::copy(fixture("demo/records.jsonl"), &records).unwrap();
+    ix.import(&[&records]).ok();
+    (ix, refs, records)
+}
+
 fn current_generation(ix: &Index) -> PathBuf {
     let root = ix.path().join("ix");
     let current = std::fs::read_to_string(root.join("CURRENT")).unwrap();
@@ -244,11 +269,7 @@ fn damage_is_named_when_read_never_answered_from() {
     // Local features, image by image, when a search reads them: damage
     // every image's, and the search fails naming the file.
     let features = generation.join("features.bin");
-    let mut bytes = std::fs::read(&features).unwrap();
-    for i in (64..bytes.len()).step_by(512) {
-        bytes[i] ^= 0x81;
-    }
-    std::fs::write(&features, bytes).unwrap();
+    damage_every_image(&features);
     let out = ix.cmd("search", &[photo.as_os_str()]).expect_code(2);
     assert!(out.stderr.contains("features.bin"), "{}", out.stderr);
     ix.cmd::<&str>("rebuild", &[]).ok();
@@ -356,23 +377,9 @@ fn verify_and_rebuild_cover_the_kept_sightings() {
 /// next import describes the image again instead of calling it unchanged.
 #[test]
 fn a_rebuild_never_takes_features_from_a_file_that_changed_since_its_import() {
-    let ix = Index::new();
-    let refs = ix.scratch("refs");
-    std::fs::create_dir_all(&refs).unwrap();
-    for e in std::fs::read_dir(fixture("demo/refs")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), refs.join(e.file_name())).unwrap();
-    }
-    let records = ix.scratch("records.jsonl");
-    std::fs::copy(fixture("demo/records.jsonl"), &records).unwrap();
-    ix.import(&[&records]).ok();
+    let (ix, refs, records) = demo_with_own_refs();
     std::fs::copy(refs.join("demo-004.jpg"), refs.join("demo-001.jpg")).unwrap();
-    let features = current_generation(&ix).join("features.bin");
-    let mut bytes = std::fs::read(&features).unwrap();
-    for i in (64..bytes.len()).step_by(512) {
-        bytes[i] ^= 0x81;
-    }
-    std::fs::write(&features, bytes).unwrap();
+    damage_every_image(&current_generation(&ix).join("features.bin"));
     let rebuilt = ix.cmd::<&str>("rebuild", &[]).ok();
     assert!(
         rebuilt.stderr.contains("demo-001.jpg")
@@ -422,16 +429,7 @@ fn a_rebuild_never_takes_features_from_a_file_that_changed_since_its_import() {
 /// database is exported all the same (exit 1).
 #[test]
 fn an_export_leaves_out_and_names_images_moved_or_changed_since_their_import() {
-    let ix = Index::new();
-    let refs = ix.scratch("refs");
-    std::fs::create_dir_all(&refs).unwrap();
-    for e in std::fs::read_dir(fixture("demo/refs")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), refs.join(e.file_name())).unwrap();
-    }
-    let records = ix.scratch("records.jsonl");
-    std::fs::copy(fixture("demo/records.jsonl"), &records).unwrap();
-    ix.import(&[&records]).ok();
+    let (ix, refs, _) = demo_with_own_refs();
     std::fs::copy(refs.join("demo-004.jpg"), refs.join("demo-001.jpg")).unwrap();
     std::fs::remove_file(refs.join("demo-002.jpg")).unwrap();
     let out = ix.path().join("export");
