@@ -5,7 +5,7 @@
 use super::Bar;
 use super::args::{DEFAULT_INDEX, EmbeddingArgs, open_existing};
 use crate::engine::SearchOptions;
-use crate::jobs::batch;
+use crate::jobs::{batch, inputs};
 use crate::search::response::DEFAULT_MAX_OBJECTS;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
@@ -41,7 +41,7 @@ pub struct BatchArgs {
     /// $(JOB_COMPLETION_INDEX)/8` in a Kubernetes Indexed Job or
     /// `--shard $SLURM_ARRAY_TASK_ID/8` in a Slurm array.
     #[arg(long, value_name = "I/N")]
-    shard: Option<batch::Shard>,
+    shard: Option<inputs::Shard>,
     /// Also write a report to work through: one page opened from disk,
     /// matches first, thumbnails in PAGE_files/ beside it.
     #[arg(long, value_name = "PAGE.html")]
@@ -94,7 +94,7 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
             Some(k)
         }
     };
-    let listed = batch::list_inputs_and_left_out(&input)?;
+    let listed = inputs::list_inputs_and_left_out(&input)?;
     let (mut inputs, hidden) = (listed.inputs, listed.hidden);
     if !hidden.is_empty() {
         // Left out as `ls` leaves them out, but never in silence.
@@ -264,7 +264,7 @@ pub struct ReportArgs {
 
 pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     let engine = open_existing(&args.index, emb)?;
-    let mut inputs = batch::list_inputs(&args.input)?;
+    let mut inputs = inputs::list_inputs(&args.input)?;
     // The parts and the report may be written inside the folder searched;
     // a report written over a part would lose that part's results.
     let mut written = Written::default();

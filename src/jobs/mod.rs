@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod import;
 pub mod info;
+pub mod inputs;
 pub mod report;
 pub mod snapshot;
 pub mod verify;

@@ -9,7 +9,7 @@
 //! `partial`, `possible`): the rest are listed, folded, without pictures.
 
 use crate::engine::Engine;
-use crate::jobs::batch::BatchInput;
+use crate::jobs::inputs::BatchInput;
 use crate::search::explain;
 use crate::store::Review;
 use image::{Rgb, RgbImage};
