@@ -17,6 +17,10 @@ use image::{Rgb, RgbImage, imageops};
 
 /// Height both halves are scaled to.
 const HEIGHT: u32 = 600;
+/// The widest a half may be: a photo wider than 2:1 is scaled to this
+/// width instead (lower than [`HEIGHT`]), so that a strip photo (20,000 × 2
+/// is within the decode limits) cannot make a picture of millions of pixels.
+const MAX_HALF_WIDTH: u32 = 2 * HEIGHT;
 const GAP: u32 = 8;
 const OUTLINE: Rgb<u8> = Rgb([0, 230, 64]);
 /// The other objects found in the photo.
@@ -60,12 +64,10 @@ fn part_colour(p: Part) -> Option<Rgb<u8>> {
 }
 
 pub fn render(e: &Explanation) -> RgbImage {
-    let sq = HEIGHT as f32 / e.query.height().max(1) as f32;
-    let sr = HEIGHT as f32 / e.reference.height().max(1) as f32;
-    let qw = ((e.query.width() as f32 * sq).round() as u32).max(1);
-    let rw = ((e.reference.width() as f32 * sr).round() as u32).max(1);
-    let q = imageops::resize(e.query, qw, HEIGHT, imageops::FilterType::Triangle);
-    let r = imageops::resize(e.reference, rw, HEIGHT, imageops::FilterType::Triangle);
+    let (sq, qw, qh) = fit(e.query);
+    let (sr, rw, rh) = fit(e.reference);
+    let q = imageops::resize(e.query, qw, qh, imageops::FilterType::Triangle);
+    let r = imageops::resize(e.reference, rw, rh, imageops::FilterType::Triangle);
     let mut out = RgbImage::from_pixel(qw + GAP + rw, HEIGHT, Rgb([255, 255, 255]));
     imageops::replace(&mut out, &q, 0, 0);
     imageops::replace(&mut out, &r, (qw + GAP) as i64, 0);
@@ -96,7 +98,7 @@ pub fn render(e: &Explanation) -> RgbImage {
         let text = format!("{} {} {}", o.number, o.id, o.verdict);
         let (w, h) = label_size(&text);
         let x = (c[0] as i64 - w as i64 / 2).clamp(0, (qw as i64 - w as i64).max(0));
-        let y = (c[1] as i64 - h as i64 / 2).clamp(0, (HEIGHT as i64 - h as i64).max(0));
+        let y = (c[1] as i64 - h as i64 / 2).clamp(0, (qh as i64 - h as i64).max(0));
         label(&mut out, &text, x, y, colour);
     }
     if let Some(quad) = e.region {
@@ -117,6 +119,15 @@ pub fn render(e: &Explanation) -> RgbImage {
         }
     }
     out
+}
+
+/// The scale that fits `img` into [`HEIGHT`] high and [`MAX_HALF_WIDTH`]
+/// wide, and the size it gives.
+fn fit(img: &RgbImage) -> (f32, u32, u32) {
+    let (w, h) = (img.width().max(1) as f32, img.height().max(1) as f32);
+    let s = (HEIGHT as f32 / h).min(MAX_HALF_WIDTH as f32 / w);
+    let size = |x: f32| ((x * s).round() as u32).clamp(1, HEIGHT.max(MAX_HALF_WIDTH));
+    (s, size(w), size(h))
 }
 
 /// Tints each part that does not agree on the reference half and outlines
@@ -302,6 +313,31 @@ mod tests {
         assert_eq!(*out.get_pixel(400, 100), OUTLINE);
         // The pair's end point in the reference half.
         assert_eq!(*out.get_pixel(800 + GAP + 300, 300), palette(0));
+    }
+
+    #[test]
+    fn a_strip_photo_is_drawn_within_bounds() {
+        // 20,000 × 2 is within the decode limits; scaled to 600 high it
+        // would be 6 million pixels wide.
+        let query = RgbImage::from_pixel(20_000, 2, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(200, 200, Rgb([0, 0, 0]));
+        let region = [[0.0, 0.0], [20_000.0, 0.0], [20_000.0, 2.0], [0.0, 2.0]];
+        let objects = [FoundObject {
+            number: 1,
+            id: "r1".into(),
+            verdict: "match",
+            region,
+        }];
+        let out = render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some(region),
+            pairs: &[([10.0, 10.0], [19_990.0, 1.0])],
+            blocks: None,
+            objects: &objects,
+        });
+        assert_eq!(out.width(), MAX_HALF_WIDTH + GAP + 600);
+        assert_eq!(out.height(), HEIGHT);
     }
 
     #[test]
