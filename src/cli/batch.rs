@@ -134,6 +134,8 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     if let Some(csv) = &report_csv {
         written.add_report(csv, false)?;
     }
+    let outputs = [Some(&out), report.as_ref(), report_csv.as_ref()];
+    refuse_over_photos(&inputs, outputs.into_iter().flatten())?;
     inputs.retain(|i| !written.holds(&i.path));
     if inputs.is_empty() {
         bail!("{}: no files found", input.display());
@@ -280,6 +282,7 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     if let Some(csv) = &args.csv {
         written.add_report(csv, false)?;
     }
+    refuse_over_photos(&inputs, args.out.iter().chain(&args.csv))?;
     inputs.retain(|i| !written.holds(&i.path));
     let answered = crate::jobs::report::answered(&args.parts)?;
     let unsearched = crate::jobs::report::unsearched(answered.iter().map(String::as_str), &inputs);
@@ -306,6 +309,30 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// Refuses an output named as one of the photos searched: it would be
+/// written over the photo (an empty file, or an earlier run's output, is
+/// only replaced).
+fn refuse_over_photos<'a>(
+    photos: &[inputs::BatchInput],
+    outputs: impl Iterator<Item = &'a PathBuf>,
+) -> Result<()> {
+    for out in outputs {
+        let at = absolute(out);
+        let named = |p: &&inputs::BatchInput| {
+            let name = p.path.file_name();
+            name == out.file_name() || name == at.file_name()
+        };
+        let over = photos.iter().filter(named).any(|p| absolute(&p.path) == at);
+        if over && inputs::holds_users_file(out) {
+            bail!(
+                "{}: is one of the photos this run searches; it would be written over: give the output another name",
+                out.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Files (and report thumbnail folders) a run writes, by absolute path.

@@ -253,6 +253,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             let resp = match explain {
                 // The picture needs the decoded photo after the search.
                 Some(out) => {
+                    if same_file(&out, &photo) {
+                        anyhow::bail!(
+                            "{}: is the photo searched; the picture would be written over it: give --explain another name",
+                            out.display()
+                        );
+                    }
                     let query = crate::imaging::decode::decode_path(&photo, engine.limits())?;
                     let opts = SearchOptions {
                         photo_sha256: engine.reviewed_sha256(&photo)?,
@@ -566,4 +572,12 @@ fn rebuild_one(dir: &Path, emb: &EmbeddingArgs) -> Result<()> {
     }
     eprintln!("rebuilt every derived index in {}", dir.display());
     Ok(())
+}
+
+/// Whether two paths name one existing file (links and `..` resolved).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }

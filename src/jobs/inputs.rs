@@ -174,6 +174,12 @@ fn written_by_us(path: &Path, is_dir: bool) -> bool {
     }
 }
 
+/// Whether writing `path` would destroy something of the user's: it holds
+/// bytes and is not what an earlier run wrote (a photo named as an output).
+pub fn holds_users_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) && !written_by_us(path, false)
+}
+
 /// A file's name as a result line's `query`: as written where it is
 /// UTF-8, each other byte as `\xHH`, so that two names differing in such a
 /// byte stay two queries (the lossy form made them one, and `--resume`

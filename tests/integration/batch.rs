@@ -604,3 +604,47 @@ fn a_link_loop_is_unreadable_not_a_retry() {
     assert_eq!(got.len(), 3);
     assert!(got.iter().all(|l| l["retry"] != true), "{got:?}");
 }
+
+/// An output named as a photo of the lot (or `--explain` as the photo
+/// searched) is refused before anything is written: the photo is evidence.
+#[test]
+fn no_output_is_written_over_a_photo_searched() {
+    let ix = Index::demo();
+    let (lot, photo) = a_lot(&ix, "lot");
+    for name in ["a.jpg", "b.jpg"] {
+        std::fs::copy(&photo, lot.join(name)).unwrap();
+    }
+    let original = std::fs::read(&photo).unwrap();
+    for (flag, name) in [
+        ("--out", "a.jpg"),
+        ("--report", "b.jpg"),
+        ("--report-csv", "b.jpg"),
+    ] {
+        let mut args = vec![
+            lot.as_os_str(),
+            flag.as_ref(),
+            lot.join(name).into_os_string().leak() as &std::ffi::OsStr,
+        ];
+        if flag != "--out" {
+            args.extend([
+                "--out".as_ref(),
+                ix.scratch("r.jsonl").into_os_string().leak() as &std::ffi::OsStr,
+            ]);
+        }
+        let r = ix.cmd("batch", &args);
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("photos this run searches"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(std::fs::read(lot.join(name)).unwrap(), original, "{flag}");
+    }
+    let a = lot.join("a.jpg");
+    let r = ix.cmd(
+        "search",
+        &[a.as_os_str(), "--explain".as_ref(), a.as_os_str()],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(std::fs::read(&a).unwrap(), original);
+}
