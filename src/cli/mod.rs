@@ -117,7 +117,8 @@ pub enum Command {
         /// The index folder (made by `import`).
         #[arg(long, default_value = DEFAULT_INDEX)]
         index: PathBuf,
-        /// Only the decisions on this photo's candidates (its SHA-256).
+        /// Only the decisions on this photo's candidates: its SHA-256, or
+        /// the first 12 or more of its hex digits as this listing prints them.
         #[arg(long)]
         photo: Option<String>,
         #[arg(long)]
@@ -322,15 +323,30 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Batch(args) => crate::cli::batch::batch(args, emb),
         Command::Reviews { index, photo, json } => {
+            let photo = photo.map(|p| p.to_ascii_lowercase());
+            if let Some(p) = &photo
+                && !(p.len() >= 12 && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                anyhow::bail!(
+                    "--photo {p:?}: not a photo's SHA-256 (64 hex digits, or the first 12 or more of them)"
+                );
+            }
             let engine = open_existing(&index, emb)?;
-            let reviews = engine.reviews(photo.map(|p| p.to_ascii_lowercase()).as_deref())?;
+            let mut reviews = match &photo {
+                Some(p) if p.len() == 64 => engine.reviews(Some(p))?,
+                _ => engine.reviews(None)?,
+            };
+            if let Some(p) = &photo {
+                reviews.retain(|r| r.photo_sha256.starts_with(p.as_str()));
+            }
             let mut out = std::io::stdout().lock();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&reviews)?)?;
             } else {
                 for r in &reviews {
                     let photo = &r.photo_sha256[..r.photo_sha256.len().min(12)];
-                    writeln!(out, "{}  photo {photo}  {r}", r.record)?;
+                    let line = format!("{}  photo {photo}  {r}", r.record);
+                    writeln!(out, "{}", crate::cli::output::printable(&line))?;
                 }
                 writeln!(out, "{} decisions", reviews.len())?;
             }

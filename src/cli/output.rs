@@ -149,7 +149,8 @@ pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Res
     // (`--json` keeps them all).
     let mut weak = 0;
     for (i, m) in resp.matches.iter().enumerate() {
-        if photo && m.verdict == crate::search::scoring::Verdict::None {
+        // A reviewed candidate is never hidden.
+        if photo && m.verdict == crate::search::scoring::Verdict::None && m.review.is_none() {
             weak += 1;
             if weak > 3 {
                 continue;
@@ -183,6 +184,8 @@ pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Res
         )?;
         if photo && m.verdict != crate::search::scoring::Verdict::None {
             explain_line(&mut out, m)?;
+        } else if let Some(review) = &m.review {
+            writeln!(out, "     reviewed: {}", printable(&review.to_string()))?;
         }
     }
     if photo
@@ -226,7 +229,7 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
         }
     }
     if let Some(review) = &m.review {
-        writeln!(out, "     reviewed: {review}")?;
+        writeln!(out, "     reviewed: {}", printable(&review.to_string()))?;
     }
     let r = &m.record;
     if r.made_in_multiples {
@@ -236,12 +239,12 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
             if r.inscriptions.is_empty() {
                 String::new()
             } else {
-                format!(" inscriptions: {};", r.inscriptions)
+                format!(" inscriptions: {};", printable(&r.inscriptions))
             },
             if r.features.is_empty() {
                 " the object's own marks (the record lists none)".to_string()
             } else {
-                format!(" distinguishing features: {}", r.features)
+                format!(" distinguishing features: {}", printable(&r.features))
             }
         )?;
     }

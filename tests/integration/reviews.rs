@@ -120,3 +120,33 @@ fn a_rejected_candidate_comes_back_marked_everywhere_and_only_experts_decide() {
         .unwrap();
     assert!(row.contains("confirmed by expert-1"), "{row}");
 }
+
+/// An expert's note is someone else's text on an officer's terminal: shown
+/// escaped, and on a weak candidate too (a reviewed one is never hidden);
+/// `reviews --photo` takes the hash as its listing prints it.
+#[test]
+fn a_note_on_a_weak_candidate_is_shown_escaped() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let photo = query("demo-013_photo_tilt.jpg");
+    let first = srv.search(&photo).json();
+    let sha = first["query"]["sha256"].as_str().unwrap().to_string();
+    let matches = first["matches"].as_array().unwrap();
+    let weak = matches.last().unwrap();
+    assert_eq!(weak["verdict"], "none", "{first}");
+    let body = json!({"photo_sha256": sha, "record": weak["id"], "decision": "rejected",
+                      "note": "\u{1b}]0;pwned\u{7}\u{1b}[2Jcleared"});
+    assert_eq!(post(&srv, &srv.keys.expert, body).status, 200);
+    drop(srv);
+    let text = ix.cmd("search", &[photo.as_os_str()]).ok().stdout;
+    assert!(text.contains("reviewed: rejected by expert-1"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    let listed = ix.cmd("reviews", &["--photo", &sha[..12]]).ok().stdout;
+    assert!(listed.contains("1 decisions"), "{listed}");
+    assert!(
+        listed.contains("\\u{1b}[2Jcleared") && !listed.contains('\u{1b}'),
+        "{listed:?}"
+    );
+    let bad = ix.cmd("reviews", &["--photo", "e98d"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
