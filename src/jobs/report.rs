@@ -246,9 +246,9 @@ pub fn write_html(
     let mut rows = rows(engine, results)?;
     let unsearched = unsearched(rows.iter().map(|r| r.query.as_str()), inputs);
     let dir = files_dir(page);
-    let files_name = dir
-        .file_name()
-        .map_or("report_files".into(), |n| n.to_string_lossy().into_owned());
+    // The thumbnails' folder as a relative URL: a page named "lot #7.html"
+    // would otherwise point into "lot " with the fragment "7_files/...".
+    let files_name = dir.file_name().map_or("report_files".into(), url_segment);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let paths: HashMap<&str, &Path> = inputs
         .iter()
@@ -358,9 +358,29 @@ pub fn write_csv(engine: &Engine, results: &[PathBuf], out: &Path) -> Result<usi
     Ok(rows.len())
 }
 
+/// A file name as one segment of a relative URL: every byte but the
+/// unreserved ones percent-encoded (RFC 3986), the name's own bytes on Unix.
+fn url_segment(name: &std::ffi::OsStr) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(name).to_vec();
+    #[cfg(not(unix))]
+    let bytes = name.to_string_lossy().into_owned().into_bytes();
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn quote(field: &str) -> String {
-    // A leading = + - @ would be a formula in a spreadsheet: quoted as text.
-    let formula = field.starts_with(['=', '+', '-', '@']) && field.parse::<f64>().is_err();
+    // A leading = + - @ (or a tab or carriage return before one, which
+    // spreadsheets skip) would be a formula: quoted as text (OWASP's list).
+    let formula =
+        field.starts_with(['=', '+', '-', '@', '\t', '\r']) && field.parse::<f64>().is_err();
     if formula || field.contains([',', '"', '\n', '\r']) {
         format!(
             "\"{}{}\"",
@@ -383,6 +403,14 @@ mod tests {
         assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(quote("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(quote("-0.5"), "-0.5");
+        assert_eq!(quote("\t=1+1"), "\"'\t=1+1\"");
+        assert_eq!(quote("\r=1+1"), "\"'\r=1+1\"");
+    }
+
+    #[test]
+    fn a_folder_name_is_one_url_segment() {
+        let name = std::ffi::OsStr::new("lot #7 ?%é_files");
+        assert_eq!(url_segment(name), "lot%20%237%20%3F%25%C3%A9_files");
     }
 
     #[test]

@@ -325,7 +325,11 @@ fn the_batch_report_opens_from_disk_and_filters_by_verdict() {
     let ix = Index::demo();
     let (_, page, _) = crate::report::batch_with_report(&ix);
     let d = Driver::start();
-    d.goto(&format!("file://{}", page.display()));
+    let url = page.display().to_string();
+    d.goto(&format!(
+        "file://{}",
+        url.replace(' ', "%20").replace('#', "%23")
+    ));
     let counts = d.wait_for("return document.querySelector('#counts')?.innerText", 20);
     assert!(
         counts.as_str().unwrap().contains("1 unreadable"),
