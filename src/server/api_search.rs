@@ -567,7 +567,9 @@ pub async fn metrics(
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            // What prometheus-client writes (`_total` samples, `# EOF`);
+            // read as the 0.0.4 text format, counters lose their type.
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         st.metrics
             .render(db.records, db.images, alerts, st.search_load()),

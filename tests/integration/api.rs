@@ -95,7 +95,14 @@ fn keys_and_roles_are_enforced() {
     assert_eq!(srv.get("/healthz", None).status, 200);
     assert_eq!(srv.get("/readyz", None).json()["database"]["records"], 18);
     assert_eq!(srv.get("/metrics", None).status, 401);
-    let m = srv.get("/metrics", Some(&srv.keys.officer)).text();
+    let reply = srv.get("/metrics", Some(&srv.keys.officer));
+    // prometheus-client writes OpenMetrics (`_total` samples, `# EOF`).
+    let kind = reply.headers["content-type"].to_str().unwrap().to_string();
+    assert!(
+        kind.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{kind}"
+    );
+    let m = reply.text();
     assert!(m.contains("provenance_records 18"), "{m}");
     // A replica's load, for the site's autoscaler or alerts.
     assert!(m.contains("provenance_searches_running 0"), "{m}");
