@@ -533,6 +533,42 @@ mod tests {
         );
     }
 
+    /// A stem counts only for records of the language that gave it: one
+    /// Italian record in the index must not change English rankings.
+    #[test]
+    fn another_languages_stem_does_not_match_an_english_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = TextIndex::open_or_create(dir.path()).unwrap();
+        for (id, title) in [
+            ("exact", "To Be or Not to Be"),
+            ("being", "The Daggers Being Given to Lady Macbeth"),
+            ("winged", "Winged Being"),
+            ("ikones", "Ikones"),
+        ] {
+            idx.upsert(&rec(id, "painting", title, "")).unwrap();
+        }
+        // A database's worth of other records, for its words' rarity.
+        for n in 0..2000 {
+            let title = format!("Study of a tree {n}");
+            idx.upsert(&rec(&format!("f{n}"), "drawing", &title, "J. M. W. Turner"))
+                .unwrap();
+        }
+        let icon = |id: &str, language: &str, title: &str| Record {
+            id: id.into(),
+            language: language.into(),
+            object_type: "icon".into(),
+            title: title.into(),
+            ..Record::default()
+        };
+        idx.upsert(&icon("ru", "ru", "Икона святого Николая"))
+            .unwrap();
+        idx.upsert(&icon("it", "it", "Io e lei")).unwrap();
+        idx.commit().unwrap();
+        let any = TextFilter::default();
+        assert_eq!(ids(&idx, "to be or not to be", &any)[0], "exact");
+        assert_eq!(ids(&idx, "ikona Nikolaj", &any)[0], "ru");
+    }
+
     fn ids(idx: &TextIndex, q: &str, filter: &TextFilter) -> Vec<String> {
         idx.search(q, filter, 10)
             .unwrap()

@@ -109,6 +109,24 @@ fn term_q(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(Box::new(q), boost))
 }
 
+/// `q`, for records analysed in one of `langs` only; the language adds no
+/// score.
+fn in_languages(language: Field, langs: &[usize], q: Box<dyn Query>) -> Box<dyn Query> {
+    let codes: Vec<(Occur, Box<dyn Query>)> = langs
+        .iter()
+        .map(|&l| {
+            let code = Term::from_field_text(language, super::analysis::LANGUAGES[l].0);
+            let t: Box<dyn Query> = Box::new(TermQuery::new(code, IndexRecordOption::Basic));
+            (Occur::Should, t)
+        })
+        .collect();
+    let filter = ConstScoreQuery::new(Box::new(BooleanQuery::new(codes)), 0.0);
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Must, q),
+        (Occur::Must, Box::new(filter)),
+    ]))
+}
+
 impl TextIndex {
     /// One clause per typed word: the best of its exact (stemmed) matches
     /// in every field, its concept in the thesaurus, its transliteration and
@@ -152,18 +170,28 @@ impl TextIndex {
             .collect();
         let written = as_written.filter(|_| !stems.is_empty());
         if let Some(written) = written {
-            let mut distinct: Vec<&str> = Vec::new();
-            for (_, stem) in stems {
-                if !distinct.contains(&stem.as_str()) {
-                    distinct.push(stem);
+            // Each stem with the languages that gave it: a stem matches only
+            // records analysed in one of them. Stemmers of two languages may
+            // give one string for unrelated words (Italian "be" and English
+            // "being"; Italian "ikona" and English "ikones").
+            let mut distinct: Vec<(&str, Vec<usize>)> = Vec::new();
+            for (lang, stem) in stems {
+                match distinct.iter_mut().find(|(s, _)| *s == stem.as_str()) {
+                    Some((_, langs)) => langs.push(*lang),
+                    None => distinct.push((stem, vec![*lang])),
                 }
             }
-            for stem in distinct {
-                strong.push(term_q(f.title, stem, W_TITLE));
-                strong.push(term_q(f.maker, stem, W_MAKER));
-                strong.push(term_q(f.materials, stem, W_MATERIALS));
-                weak.push(term_q(f.subject, stem, W_SUBJECT));
-                weak.push(term_q(f.body, stem, W_BODY));
+            for (stem, langs) in distinct {
+                let every = lex.languages.iter().all(|l| langs.contains(l));
+                let q = |field, boost| match every {
+                    true => term_q(field, stem, boost),
+                    false => in_languages(f.language, &langs, term_q(field, stem, boost)),
+                };
+                strong.push(q(f.title, W_TITLE));
+                strong.push(q(f.maker, W_MAKER));
+                strong.push(q(f.materials, W_MATERIALS));
+                weak.push(q(f.subject, W_SUBJECT));
+                weak.push(q(f.body, W_BODY));
             }
             strong.push(term_q(f.title_plain, &written, W_TITLE * PLAIN_BONUS));
             strong.push(term_q(f.maker_plain, &written, W_MAKER * PLAIN_BONUS));
