@@ -97,6 +97,9 @@ pub enum RecordError {
     BadField { field: String, message: String },
 }
 
+/// The longest record id, in bytes: ids travel in URLs and file names.
+pub const MAX_ID_BYTES: usize = 200;
+
 impl Record {
     /// Checks the invariants every index relies on.
     pub fn validate(&self) -> Result<(), RecordError> {
@@ -104,7 +107,7 @@ impl Record {
         if id.is_empty() {
             return Err(RecordError::MissingId);
         }
-        if id.len() > 200 {
+        if id.len() > MAX_ID_BYTES {
             return Err(RecordError::IdTooLong(id.len()));
         }
         // "." and ".." name no record in a URL: browsers resolve them away.

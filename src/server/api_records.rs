@@ -100,7 +100,17 @@ impl Answer for Response {
     }
 }
 
-fn not_found(id: &str) -> ApiError {
+/// No such record; an id longer than any record's (200 bytes, as import
+/// refuses) is a malformed request, and is not echoed whole.
+pub(super) fn not_found(id: &str) -> ApiError {
+    if id.len() > crate::records::record::MAX_ID_BYTES {
+        return ApiError::bad_request(format!(
+            "a record id is at most {} bytes; this one is {} bytes, starting {:?}",
+            crate::records::record::MAX_ID_BYTES,
+            id.len(),
+            super::bounded(id, 40)
+        ));
+    }
     ApiError::not_found(format!("no record with id {id:?}"))
 }
 
@@ -130,6 +140,10 @@ pub struct ImageParams {
     max: Option<String>,
 }
 
+/// The sizes `?max=` may ask for: a thumbnail to a large screen.
+const MIN_SIDE: u32 = 16;
+const MAX_SIDE: u32 = 4096;
+
 /// `GET /v1/records/{id}/images/{n}` (officer: a result card shows it).
 /// Phones cannot show every format a database holds (TIFF, HEIC), so
 /// `?max=N` returns a JPEG of at most N pixels a side.
@@ -149,11 +163,12 @@ pub async fn get_image(
     })?;
     let max = match p.max.as_deref().map(str::parse::<u32>) {
         None => None,
-        Some(Ok(m)) => Some(m),
-        Some(Err(_)) => {
-            return Err(ApiError::bad_request(
-                "`max` is the longest side wanted, a whole number of pixels (16 to 4096)",
-            ));
+        Some(Ok(m)) if (MIN_SIDE..=MAX_SIDE).contains(&m) => Some(m),
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "`max` is the longest side wanted, a whole number of pixels ({MIN_SIDE} to {MAX_SIDE}), not {:?}",
+                super::bounded(p.max.as_deref().unwrap_or_default(), 40)
+            )));
         }
     };
     let engine = st.engine();
@@ -172,7 +187,9 @@ pub async fn get_image(
         match max {
             None => {
                 let bytes = std::fs::read(path).map_err(|e| {
-                    ApiError::internal(format!("image {n} of record {id:?} cannot be read: {e}"))
+                    // Where the server keeps its files is for its log, not the client.
+                    tracing::error!("image {n} of record {id:?}: {}: {e}", path.display());
+                    ApiError::internal(format!("image {n} of record {id:?} cannot be read"))
                 })?;
                 let mime = if crate::imaging::heic::is_heif(&bytes) {
                     "image/heic"
@@ -184,10 +201,10 @@ pub async fn get_image(
                 Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
             }
             Some(max) => {
-                let max = max.clamp(16, 4096);
                 // The stored file, not the client's request, is at fault.
                 let img = decode_path(path, engine.limits()).map_err(|e| {
-                    ApiError::internal(format!("image {n} of record {id:?} cannot be shown: {e}"))
+                    tracing::error!("image {n} of record {id:?}: {e}");
+                    ApiError::internal(format!("image {n} of record {id:?} cannot be shown"))
                 })?;
                 let img = crate::imaging::decode::fit_within(img, max);
                 let mut out = Vec::new();

@@ -79,10 +79,7 @@ pub async fn post_review(
         };
         tokio::task::spawn_blocking(move || {
             if engine.record(&review.record)?.is_none() {
-                return Err(ApiError::not_found(format!(
-                    "no record with id {:?}",
-                    review.record
-                )));
+                return Err(super::api_records::not_found(&review.record));
             }
             engine.review(&review)?;
             Ok(Json(json!({"review": review})))

@@ -27,6 +27,17 @@ fn photo_search_returns_evidence_and_is_audited() {
     assert_eq!(img.status, 200, "{}", img.text());
     let decoded = image::load_from_memory(&img.body).unwrap();
     assert!(decoded.width().max(decoded.height()) <= 200);
+    // An id no record can have is a bad request, not echoed whole.
+    let long = "x".repeat(50_000);
+    let r = srv.get(&format!("/v1/records/{long}"), Some(&srv.keys.expert));
+    assert_eq!(r.status, 400, "{}", r.status);
+    assert!(r.body.len() < 1_000, "{} bytes", r.body.len());
+    // A size it cannot keep its promise for is refused, not changed.
+    for bad in ["0", "1", "5000", "-1", "big"] {
+        let r = srv.get(&format!("{url}?max={bad}"), Some(&srv.keys.officer));
+        assert_eq!(r.status, 400, "max={bad}: {}", r.text());
+        assert!(r.text().contains("16 to 4096"), "{}", r.text());
+    }
 
     // Experts read the audit log; officers may not.
     let log = srv.get("/v1/audit?action=search", Some(&srv.keys.expert));
