@@ -86,6 +86,10 @@ pub enum EngineError {
         "another writer holds this index ({holder}); this change waited {waited} and was not made: send it again once that writer is done"
     )]
     Busy { holder: String, waited: String },
+    #[error(
+        "{store} was replaced or removed while this process had it open: nothing more is written to it; restart the server (or command) to use the store now there"
+    )]
+    StoreReplaced { store: PathBuf },
 }
 
 /// A record read from a file, against the stored one ([`Engine::compare_stored`]).

@@ -187,10 +187,28 @@ impl Engine {
     /// [`Engine::delete`], [`Engine::refresh`] and [`Engine::rebuild`]
     /// holds it.
     pub fn lock_writes(&self) -> Result<WriteLock, EngineError> {
-        WriteLock::acquire(&self.paths.write_lock()).map_err(|source| EngineError::Io {
-            path: self.paths.write_lock(),
-            source,
-        })
+        let lock =
+            WriteLock::acquire(&self.paths.write_lock()).map_err(|source| EngineError::Io {
+                path: self.paths.write_lock(),
+                source,
+            })?;
+        self.check_store()?;
+        Ok(lock)
+    }
+
+    /// Refuses to go on with a store file replaced under this process.
+    pub fn check_store(&self) -> Result<(), EngineError> {
+        let replaced = self
+            .store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replaced();
+        match replaced {
+            true => Err(EngineError::StoreReplaced {
+                store: self.paths.store(),
+            }),
+            false => Ok(()),
+        }
     }
 
     /// As [`Engine::lock_writes`], waiting at most `wait`: a request must
@@ -201,12 +219,14 @@ impl Engine {
             path: self.paths.write_lock(),
             source,
         };
-        WriteLock::acquire_within(&self.paths.write_lock(), wait)
+        let lock = WriteLock::acquire_within(&self.paths.write_lock(), wait)
             .map_err(io)?
             .map_err(|busy| EngineError::Busy {
                 holder: busy.holder,
                 waited: format!("{:.1} s", wait.as_secs_f64()),
-            })
+            })?;
+        self.check_store()?;
+        Ok(lock)
     }
 }
 

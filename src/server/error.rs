@@ -159,6 +159,13 @@ impl From<EngineError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", busy.to_string())
                     .retry_after(WRITER_RETRY_S)
             }
+            // Not this request's fault, nor made better by waiting here: a
+            // load balancer sends it to another server; an operator restarts.
+            replaced @ EngineError::StoreReplaced { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_replaced",
+                replaced.to_string(),
+            ),
             other if is_disk_full(&other) => ApiError::disk_full(&other),
             other => ApiError::internal(other.to_string()),
         }

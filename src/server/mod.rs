@@ -383,7 +383,11 @@ async fn ready(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let (engine, snapshot) = st.served();
-    let db = tokio::task::spawn_blocking(move || engine.database_state()).await??;
+    let db = tokio::task::spawn_blocking(move || {
+        engine.check_store()?;
+        engine.database_state()
+    })
+    .await??;
     Ok(axum::Json(
         serde_json::json!({"ready": true, "database": db, "snapshot": snapshot}),
     ))

@@ -118,6 +118,23 @@ const IMAGE_FILES: &str = "CREATE TABLE IF NOT EXISTS image_files(
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The file opened (device and inode, on Unix): a file moved over the
+    /// path later is another store, which this connection does not see.
+    opened: Option<(u64, u64)>,
+}
+
+/// `path`'s device and inode; None where it is gone or not on Unix.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl Store {
@@ -129,9 +146,17 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            opened: file_identity(path),
         };
         store.init()?;
         Ok(store)
+    }
+
+    /// Whether the file at this store's path is no longer the one this
+    /// connection opened (replaced or removed): what it writes would be
+    /// lost, or mixed into another store through its write-ahead log.
+    pub fn replaced(&self) -> bool {
+        self.opened.is_some() && file_identity(&self.path) != self.opened
     }
 
     /// Another connection to an existing store, for reads only
@@ -154,6 +179,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            opened: file_identity(path),
         })
     }
 

@@ -463,3 +463,30 @@ fn an_export_leaves_out_and_names_images_moved_or_changed_since_their_import() {
         "{tiger}"
     );
 }
+
+/// A store file moved over the one a running server opened: the server's
+/// connection would write into the file no one reads, or mix its
+/// write-ahead log into the new one. It says so and writes nothing.
+#[test]
+fn a_store_replaced_under_a_running_server_is_not_written() {
+    let ix = Index::demo();
+    let srv = crate::http::Server::start(&ix, &[]);
+    let store = ix.store_file();
+    let copy = store.with_file_name("copy.sqlite");
+    std::fs::copy(&store, &copy).unwrap();
+    std::fs::rename(&copy, &store).unwrap();
+    let r = srv.send(
+        "PUT",
+        "/v1/records/demo-013",
+        Some(srv.keys.curator.as_str()),
+        crate::http::Form::new().text("record", r#"{"title": "Written after the swap"}"#),
+    );
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().contains("was replaced or removed"), "{}", r.text());
+    assert_eq!(srv.get("/readyz", None).status, 503);
+    drop(srv);
+    let listed = ix.cmd::<&str>("verify", &[]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let hits = ix.cmd("text", &["written after the swap"]).ok().stdout;
+    assert!(!hits.contains("Written after the swap"), "{hits}");
+}
