@@ -139,7 +139,13 @@ impl KeyFile {
         keep_searches: bool,
     ) -> Result<(String, KeyEntry), KeyError> {
         let name = name.trim();
-        if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        // Characters, not bytes; and none that print as nothing or turn the
+        // text around, so that two names never look alike in a log.
+        let invisible = |c: char| {
+            c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+        };
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(invisible) {
             return Err(KeyError::BadName);
         }
         let mut file = KeyFile::load(path)?;
@@ -226,6 +232,12 @@ mod tests {
             Err(KeyError::Duplicate(_))
         ));
         assert!(Role::Curator > Role::Expert && Role::Expert > Role::Officer);
+        // 100 characters of two bytes each; not a name that looks like another.
+        assert!(KeyFile::add(&path, &"Σ".repeat(100), Role::Officer, None, false).is_ok());
+        for bad in ["post\u{200B}-7", "\u{202E}7-tsop", "", &"Σ".repeat(101)] {
+            let r = KeyFile::add(&path, bad, Role::Officer, None, false);
+            assert!(matches!(r, Err(KeyError::BadName)), "{bad:?}");
+        }
     }
 
     /// The key is written once, with its settings: a server reloading the

@@ -2,8 +2,10 @@
 //!
 //! A stolen officer key, or a script gone wrong, must not be able to
 //! drain the database by photo search or starve the other border posts.
-//! Each key may burst up to ten seconds' worth of requests, then gets its
-//! rate; the critical section is a map lookup and two multiplications.
+//! Each key may burst up to ten seconds' worth of requests (at least its
+//! first few of a minute: a key limited to 3 a minute may make 3 at once),
+//! then gets its rate; the critical section is a map lookup and two
+//! multiplications.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,7 +29,9 @@ impl RateLimiter {
             return Ok(());
         }
         let rate = f64::from(per_minute) / 60.0;
-        let burst = (rate * 10.0).max(1.0);
+        // Ten seconds' worth, but never fewer than the minute's own (up to
+        // 5): a rate of 3 allowed one request and then refused the second.
+        let burst = (rate * 10.0).max(f64::from(per_minute.min(5)));
         let now = Instant::now();
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let b = map.entry(key.to_string()).or_insert(Bucket {
@@ -62,5 +66,11 @@ mod tests {
         for _ in 0..1000 {
             r.check("admin", 0).unwrap();
         }
+        // A low rate still allows its minute's requests at once.
+        for _ in 0..3 {
+            r.check("slow", 3).unwrap();
+        }
+        let wait = r.check("slow", 3).unwrap_err();
+        assert!((19..=20).contains(&wait), "{wait}");
     }
 }
