@@ -145,8 +145,9 @@ fn keys_and_roles_are_enforced() {
 fn rate_limit_answers_429_with_retry_after() {
     let ix = Index::demo();
     let srv = Server::start(&ix, &[]);
-    // 6 a minute: a burst of one, then one every ten seconds. The server
-    // rereads the keys file within a second.
+    // 6 a minute: a burst of five (a minute's first requests, up to 5),
+    // then one every ten seconds. The server rereads the keys file within
+    // a second.
     let slow = add_key(&ix.path().join("keys.json"), "officer", "slow-post", 6);
     let mut first = None;
     assert!(srv.wait_for(10, || {
@@ -157,6 +158,10 @@ fn rate_limit_answers_429_with_retry_after() {
         }
         ok
     }));
+    for _ in 0..4 {
+        let r = srv.get("/v1/search/text?q=violin", Some(&slow));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
     let r = srv.get("/v1/search/text?q=violin", Some(&slow));
     assert_eq!(r.status, 429, "{}", r.text());
     assert_eq!(r.error_code(), "rate_limited");
