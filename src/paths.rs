@@ -209,3 +209,18 @@ pub fn link_tree(from: &Path, to: &Path) -> Result<Linked, (PathBuf, std::io::Er
     sync_dir(to).map_err(at(to))?;
     Ok(linked)
 }
+
+/// `path`'s device and inode (links followed); None where it is gone or
+/// not on Unix. Two names of one file, by any links, have one identity.
+pub fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}

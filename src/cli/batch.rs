@@ -311,24 +311,29 @@ pub fn report(args: ReportArgs, emb: &EmbeddingArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Refuses an output named as one of the photos searched: it would be
-/// written over the photo (an empty file, or an earlier run's output, is
-/// only replaced).
+/// Refuses an output that is one of the photos searched, by any name or
+/// link: it would be written over the photo (an empty file, or an
+/// earlier run's output, is only replaced).
 fn refuse_over_photos<'a>(
     photos: &[inputs::BatchInput],
     outputs: impl Iterator<Item = &'a PathBuf>,
 ) -> Result<()> {
-    for out in outputs {
-        let at = absolute(out);
-        let named = |p: &&inputs::BatchInput| {
-            let name = p.path.file_name();
-            name == out.file_name() || name == at.file_name()
+    let outputs: Vec<(&PathBuf, (u64, u64))> = outputs
+        .filter(|out| inputs::holds_users_file(out))
+        .filter_map(|out| Some((out, crate::paths::file_identity(out)?)))
+        .collect();
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    for photo in photos {
+        let Some(id) = crate::paths::file_identity(&photo.path) else {
+            continue;
         };
-        let over = photos.iter().filter(named).any(|p| absolute(&p.path) == at);
-        if over && inputs::holds_users_file(out) {
+        if let Some((out, _)) = outputs.iter().find(|(_, o)| *o == id) {
             bail!(
-                "{}: is one of the photos this run searches; it would be written over: give the output another name",
-                out.display()
+                "{}: is one of the photos this run searches ({}); it would be written over: give the output another name",
+                out.display(),
+                photo.query
             );
         }
     }

@@ -590,10 +590,8 @@ fn rebuild_one(dir: &Path, emb: &EmbeddingArgs) -> Result<()> {
     Ok(())
 }
 
-/// Whether two paths name one existing file (links and `..` resolved).
+/// Whether two paths name one existing file (by any name or link).
 fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+    let a = crate::paths::file_identity(a);
+    a.is_some() && a == crate::paths::file_identity(b)
 }

@@ -256,7 +256,7 @@ impl Engine {
     /// [`Engine::refresh`] in milliseconds. `false` for unknown ids.
     pub fn update_records(&self, records: &[Record]) -> Result<Vec<bool>, EngineError> {
         self.text_in_sync()?;
-        let done = self.store().update_records(records)?;
+        let done = self.store_to_write()?.update_records(records)?;
         for (r, ok) in records.iter().zip(&done) {
             if *ok {
                 self.text.upsert(r)?;
@@ -376,7 +376,7 @@ impl Engine {
     pub fn delete_many(&self, ids: &[String]) -> Result<Vec<bool>, EngineError> {
         self.text_in_sync()?;
         // One transaction: a failure or a crash part-way deletes none.
-        let gone = self.store().delete_many(ids)?;
+        let gone = self.store_to_write()?.delete_many(ids)?;
         if gone.iter().any(|g| *g) {
             for (id, _) in ids.iter().zip(&gone).filter(|(_, g)| **g) {
                 self.text.delete(id)?;
@@ -431,7 +431,7 @@ impl Engine {
                     Some((*slot, describer::reference_grid(&img)))
                 })
                 .collect();
-            self.store().set_grids(&grids)?;
+            self.store_to_write()?.set_grids(&grids)?;
             filled += grids.len();
         }
         Ok((filled, missing.len() - filled))

@@ -198,16 +198,21 @@ impl Engine {
 
     /// Refuses to go on with a store file replaced under this process.
     pub fn check_store(&self) -> Result<(), EngineError> {
-        let replaced = self
-            .store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .replaced();
-        match replaced {
+        self.store_to_write().map(drop)
+    }
+
+    /// The store, to write to: refused where its file was replaced under
+    /// this process (what it wrote would be lost, or mixed into the new
+    /// file through the write-ahead log). Every write takes it this way.
+    pub(crate) fn store_to_write(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, crate::store::Store>, EngineError> {
+        let store = self.store();
+        match store.replaced() {
             true => Err(EngineError::StoreReplaced {
                 store: self.paths.store(),
             }),
-            false => Ok(()),
+            false => Ok(store),
         }
     }
 

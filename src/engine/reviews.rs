@@ -21,7 +21,7 @@ impl Engine {
     /// Keeps an expert's decision, replacing an earlier one on the same
     /// (photo, record) pair.
     pub fn review(&self, review: &Review) -> Result<(), EngineError> {
-        Ok(self.store().put_review(review)?)
+        Ok(self.store_to_write()?.put_review(review)?)
     }
 
     /// Decisions on one photo's candidates, or all of them, newest first.

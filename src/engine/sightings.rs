@@ -176,7 +176,7 @@ impl Engine {
         // Its alerts first: a crash between the two leaves a sighting
         // without alerts, never an alert (still delivered) for a sighting
         // that is gone.
-        self.store().delete_alerts_of(id)?;
+        self.store_to_write()?.delete_alerts_of(id)?;
         // Held until the photo is removed or kept: a keep of the same
         // upload writes its file under this lock (`keep_upload`).
         let _lock = s.lock_writes()?;
@@ -242,7 +242,7 @@ impl Engine {
             Some(s) if !s.generation().is_empty() => s,
             _ => {
                 if through > from {
-                    self.store().raise_alerts(&[], through, caught)?;
+                    self.store_to_write()?.raise_alerts(&[], through, caught)?;
                 }
                 return Ok(check);
             }
@@ -259,7 +259,8 @@ impl Engine {
         };
         if through <= from && late.is_empty() {
             if seen_through > caught {
-                self.store().raise_alerts(&[], from, seen_through)?;
+                self.store_to_write()?
+                    .raise_alerts(&[], from, seen_through)?;
             }
             return Ok(check);
         }

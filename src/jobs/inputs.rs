@@ -132,18 +132,6 @@ pub(super) const BATCH_LINE_HEAD: &str = "{\"query\":\"";
 /// `NAME.html`), its CSV, or result lines. Judged by content: a photo
 /// named `.csv` is still searched.
 fn written_by_us(path: &Path, is_dir: bool) -> bool {
-    let head = |p: &Path| -> String {
-        use std::io::Read;
-        // Regular files only: opening a pipe waits for a writer.
-        if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
-            return String::new();
-        }
-        let mut buf = [0u8; 1024];
-        let n = std::fs::File::open(p)
-            .and_then(|mut f| f.read(&mut buf))
-            .unwrap_or(0);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
@@ -174,10 +162,31 @@ fn written_by_us(path: &Path, is_dir: bool) -> bool {
     }
 }
 
+/// The first kilobyte of a regular file, as text (lossy); empty for
+/// anything else: opening a pipe waits for a writer.
+fn head(p: &Path) -> String {
+    use std::io::Read;
+    if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+        return String::new();
+    }
+    let mut buf = [0u8; 1024];
+    let n = std::fs::File::open(p)
+        .and_then(|mut f| f.read(&mut buf))
+        .unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
 /// Whether writing `path` would destroy something of the user's: it holds
 /// bytes and is not what an earlier run wrote (a photo named as an output).
 pub fn holds_users_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) && !written_by_us(path, false)
+    // Our own outputs are told by their head whatever they are named
+    // (`--out results.txt`), so that `--resume` is never refused.
+    let ours = |head: String| {
+        head.starts_with(BATCH_LINE_HEAD)
+            || head.starts_with(REPORT_CSV_HEAD)
+            || head.contains(REPORT_TITLE)
+    };
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) && !ours(head(path))
 }
 
 /// A file's name as a result line's `query`: as written where it is

@@ -88,7 +88,7 @@ pub enum KeyError {
     Format { path: PathBuf, message: String },
     #[error("a key named {0:?} already exists")]
     Duplicate(String),
-    #[error("a key name must be 1 to 100 printable characters")]
+    #[error("a key name must be 1 to 100 characters: letters and digits of any script, ASCII punctuation and spaces")]
     BadName,
 }
 
@@ -139,13 +139,16 @@ impl KeyFile {
         keep_searches: bool,
     ) -> Result<(String, KeyEntry), KeyError> {
         let name = name.trim();
-        // Characters, not bytes; and none that print as nothing or turn the
-        // text around, so that two names never look alike in a log.
-        let invisible = |c: char| {
-            c.is_control()
-                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+        // Characters, not bytes: letters and digits of any script, ASCII
+        // punctuation and spaces; nothing that prints as nothing or turns
+        // the text around (format characters, combining marks, separators,
+        // fillers), so that two names never look alike in a log.
+        let allowed = |c: char| {
+            (c.is_alphanumeric() && !matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}'))
+                || c.is_ascii_graphic()
+                || c == ' '
         };
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(invisible) {
+        if name.is_empty() || name.chars().count() > 100 || !name.chars().all(allowed) {
             return Err(KeyError::BadName);
         }
         let mut file = KeyFile::load(path)?;
@@ -234,7 +237,17 @@ mod tests {
         assert!(Role::Curator > Role::Expert && Role::Expert > Role::Officer);
         // 100 characters of two bytes each; not a name that looks like another.
         assert!(KeyFile::add(&path, &"Σ".repeat(100), Role::Officer, None, false).is_ok());
-        for bad in ["post\u{200B}-7", "\u{202E}7-tsop", "", &"Σ".repeat(101)] {
+        for bad in [
+            "post\u{200B}-7",
+            "\u{202E}7-tsop",
+            "a\u{061C}b",
+            "a\u{2028}b",
+            "a\u{3164}b",
+            "a\u{E0041}b",
+            "a\u{034F}b",
+            "",
+            &"Σ".repeat(101),
+        ] {
             let r = KeyFile::add(&path, bad, Role::Officer, None, false);
             assert!(matches!(r, Err(KeyError::BadName)), "{bad:?}");
         }

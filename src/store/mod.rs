@@ -123,20 +123,6 @@ pub struct Store {
     opened: Option<(u64, u64)>,
 }
 
-/// `path`'s device and inode; None where it is gone or not on Unix.
-fn file_identity(path: &Path) -> Option<(u64, u64)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
-}
-
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
@@ -146,7 +132,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
-            opened: file_identity(path),
+            opened: crate::paths::file_identity(path),
         };
         store.init()?;
         Ok(store)
@@ -156,7 +142,7 @@ impl Store {
     /// connection opened (replaced or removed): what it writes would be
     /// lost, or mixed into another store through its write-ahead log.
     pub fn replaced(&self) -> bool {
-        self.opened.is_some() && file_identity(&self.path) != self.opened
+        self.opened.is_some() && crate::paths::file_identity(&self.path) != self.opened
     }
 
     /// Another connection to an existing store, for reads only
@@ -179,7 +165,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
-            opened: file_identity(path),
+            opened: crate::paths::file_identity(path),
         })
     }
 

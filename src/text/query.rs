@@ -109,6 +109,9 @@ fn term_q(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(Box::new(q), boost))
 }
 
+/// [`super::analysis::LANGUAGES`]' English.
+const ENGLISH: usize = 0;
+
 /// `q`, for records analysed in one of `langs` only; the language adds no
 /// score.
 fn in_languages(language: Field, langs: &[usize], q: Box<dyn Query>) -> Box<dyn Query> {
@@ -170,10 +173,13 @@ impl TextIndex {
             .collect();
         let written = as_written.filter(|_| !stems.is_empty());
         if let Some(written) = written {
-            // Each stem with the languages that gave it: a stem matches only
-            // records analysed in one of them. Stemmers of two languages may
-            // give one string for unrelated words (Italian "be" and English
-            // "being"; Italian "ikona" and English "ikones").
+            // Each stem with the languages that gave it. A stem of another
+            // language than English matches only records analysed in it:
+            // stemmers of two languages may give one string for unrelated
+            // words (Italian "be" and English "being"; Italian "ikona" and
+            // English "ikones"). An English stem matches every record, as
+            // the record model's controlled words (types, materials) are
+            // English whatever language the record is written in.
             let mut distinct: Vec<(&str, Vec<usize>)> = Vec::new();
             for (lang, stem) in stems {
                 match distinct.iter_mut().find(|(s, _)| *s == stem.as_str()) {
@@ -182,7 +188,8 @@ impl TextIndex {
                 }
             }
             for (stem, langs) in distinct {
-                let every = lex.languages.iter().all(|l| langs.contains(l));
+                let every =
+                    langs.contains(&ENGLISH) || lex.languages.iter().all(|l| langs.contains(l));
                 let q = |field, boost| match every {
                     true => term_q(field, stem, boost),
                     false => in_languages(f.language, &langs, term_q(field, stem, boost)),

@@ -640,6 +640,24 @@ fn no_output_is_written_over_a_photo_searched() {
         );
         assert_eq!(std::fs::read(lot.join(name)).unwrap(), original, "{flag}");
     }
+    // The photo reached through a link, the output named by its own path.
+    let other = ix.scratch("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let real = other.join("real.jpg");
+    std::fs::copy(&photo, &real).unwrap();
+    std::os::unix::fs::symlink(&real, lot.join("link.jpg")).unwrap();
+    let r = ix.cmd(
+        "batch",
+        &[lot.as_os_str(), "--out".as_ref(), real.as_os_str()],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(std::fs::read(&real).unwrap(), original);
+    // An earlier run's results, whatever they are named, are resumed.
+    let results = lot.join("results.txt");
+    let args = [lot.as_os_str(), "--out".as_ref(), results.as_os_str()];
+    assert_eq!(ix.cmd("batch", &args).code, 0);
+    let resumed = ix.cmd("batch", &[&args[..], &["--resume".as_ref()]].concat());
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     let a = lot.join("a.jpg");
     let r = ix.cmd(
         "search",

@@ -484,6 +484,17 @@ fn a_store_replaced_under_a_running_server_is_not_written() {
     assert_eq!(r.status, 503, "{}", r.text());
     assert!(r.text().contains("was replaced or removed"), "{}", r.text());
     assert_eq!(srv.get("/readyz", None).status, 503);
+    // An expert's decision is a write too.
+    let review = serde_json::json!({"photo_sha256": "d".repeat(64), "record": "demo-013",
+                                    "decision": "confirmed"});
+    let r = srv.send_raw(
+        "POST",
+        "/v1/reviews",
+        Some(srv.keys.expert.as_str()),
+        "application/json",
+        review.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 503, "{}", r.text());
     drop(srv);
     let listed = ix.cmd::<&str>("verify", &[]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
