@@ -88,7 +88,9 @@ pub enum KeyError {
     Format { path: PathBuf, message: String },
     #[error("a key named {0:?} already exists")]
     Duplicate(String),
-    #[error("a key name must be 1 to 100 characters: letters and digits of any script, ASCII punctuation and spaces")]
+    #[error(
+        "a key name must be 1 to 100 characters: letters and digits of any script, ASCII punctuation and spaces"
+    )]
     BadName,
 }
 

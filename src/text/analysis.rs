@@ -11,6 +11,9 @@ use tantivy::tokenizer::{
     SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer, Token,
 };
 
+/// [`LANGUAGES`]' English: the record model's controlled words are English.
+pub(super) const ENGLISH: usize = 0;
+
 /// Languages with a stemmer, by ISO 639-1 code; the first is the default
 /// for a record with no language or one not listed here.
 pub(super) const LANGUAGES: &[(&str, Language)] = &[

@@ -14,7 +14,7 @@ mod thesaurus;
 mod typos;
 
 use crate::records::record::{Record, Status};
-use analysis::{Analysis, LANGUAGES, decades, language, latin_key, non_latin};
+use analysis::{Analysis, ENGLISH, LANGUAGES, decades, language, latin_key, non_latin};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -36,8 +36,9 @@ const TOKENIZER: &str = "prov_pretokenized";
 /// is refused on open, so that it is rebuilt rather than searched with
 /// terms it does not hold. Change it with any change to `analysis`,
 /// `thesaurus.tsv` or what `document` indexes.
-const ANALYSIS: &str = "2026-12-06: language stems both ways, tagged thesaurus stems, subject term \
-     gaps, NFC and CJK pairs, places transliterated, sources folded, stop words of titles kept";
+const ANALYSIS: &str = "2026-12-07: language stems both ways, tagged thesaurus stems, subject term \
+     gaps, NFC and CJK pairs, places transliterated, sources folded, stop words of titles kept, \
+     types also in English";
 const ANALYSIS_FILE: &str = "analysis.version";
 /// Indexing memory budget; tantivy needs at least 15 MB per thread.
 const WRITER_HEAP: usize = 50_000_000;
@@ -284,6 +285,13 @@ impl TextIndex {
             if !text.is_empty() {
                 stemmed(&mut doc, f.body, text);
             }
+        }
+        // The object type is the record model's controlled word, English
+        // whatever language the record is written in: also analysed in
+        // English, where a typed English word's stem finds it.
+        if lang != ENGLISH && !rec.object_type.is_empty() {
+            let english = a.pre_tokenized(ENGLISH, true, &rec.object_type);
+            doc.add_pre_tokenized_text(f.body, english);
         }
         for d in decades(&rec.date) {
             doc.add_text(f.decade, &d);
@@ -563,10 +571,25 @@ mod tests {
         idx.upsert(&icon("ru", "ru", "Икона святого Николая"))
             .unwrap();
         idx.upsert(&icon("it", "it", "Io e lei")).unwrap();
+        idx.upsert(&rec("statue", "painting", "Orfeo", "")).unwrap();
+        let mut statua = rec("statua", "painting", "Orfeo", "");
+        statua.language = "it".into();
+        idx.upsert(&statua).unwrap();
         idx.commit().unwrap();
         let any = TextFilter::default();
         assert_eq!(ids(&idx, "to be or not to be", &any)[0], "exact");
         assert_eq!(ids(&idx, "ikona Nikolaj", &any)[0], "ru");
+        // The type, English in every record, is found by an English
+        // plural in a record written in Italian as in one in English.
+        let score = |id: &str| {
+            let hits = idx.search("paintings", &any, 50).unwrap();
+            hits.iter().find(|h| h.id == id).map_or(0.0, |h| h.score)
+        };
+        let (italian, english) = (score("statua"), score("statue"));
+        assert!(
+            italian > 0.9 * english && english > 0.0,
+            "{italian} {english}"
+        );
     }
 
     fn ids(idx: &TextIndex, q: &str, filter: &TextFilter) -> Vec<String> {

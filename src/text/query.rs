@@ -8,7 +8,7 @@
 //! weighted fields, so a word counts once even if it appears in several
 //! fields, and a record matching more words ranks higher.
 
-use super::analysis::{latin_key, plain, stem_key, type_parts};
+use super::analysis::{ENGLISH, latin_key, plain, stem_key, type_parts};
 use super::typos::idf;
 use super::{Lexicon, TextError, TextFilter, TextHit, TextIndex};
 use tantivy::collector::TopDocs;
@@ -108,9 +108,6 @@ fn term_q(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     );
     Box::new(BoostQuery::new(Box::new(q), boost))
 }
-
-/// [`super::analysis::LANGUAGES`]' English.
-const ENGLISH: usize = 0;
 
 /// `q`, for records analysed in one of `langs` only; the language adds no
 /// score.
