@@ -332,10 +332,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                 );
             }
             let engine = open_existing(&index, emb)?;
-            let mut reviews = match &photo {
-                Some(p) if p.len() == 64 => engine.reviews(Some(p))?,
-                _ => engine.reviews(None)?,
-            };
+            // A whole hash is looked up; a prefix is kept from them all.
+            let mut reviews = engine.reviews(photo.as_deref().filter(|p| p.len() == 64))?;
             if let Some(p) = &photo {
                 reviews.retain(|r| r.photo_sha256.starts_with(p.as_str()));
             }

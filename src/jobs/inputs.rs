@@ -148,18 +148,22 @@ fn written_by_us(path: &Path, is_dir: bool) -> bool {
             })
         });
     }
+    // Only names our outputs take are read: a folder of photos is listed
+    // without opening each one.
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    match ext.as_str() {
-        "html" | "htm" | "" => head(path).contains(REPORT_TITLE),
-        "csv" => head(path).starts_with(REPORT_CSV_HEAD),
-        // A result line starts with its query (`BatchLine`'s first field);
-        // the whole line may run past what is read here.
-        "jsonl" | "json" => head(path).starts_with(BATCH_LINE_HEAD),
-        _ => false,
-    }
+    matches!(ext.as_str(), "html" | "htm" | "" | "csv" | "jsonl" | "json") && ours(&head(path))
+}
+
+/// Whether a file's head is that of a page, CSV or result lines of ours.
+fn ours(head: &str) -> bool {
+    // A result line starts with its query (`BatchLine`'s first field); the
+    // whole line may run past what is read.
+    head.starts_with(BATCH_LINE_HEAD)
+        || head.starts_with(REPORT_CSV_HEAD)
+        || head.contains(REPORT_TITLE)
 }
 
 /// The first kilobyte of a regular file, as text (lossy); empty for
@@ -181,12 +185,7 @@ fn head(p: &Path) -> String {
 pub fn holds_users_file(path: &Path) -> bool {
     // Our own outputs are told by their head whatever they are named
     // (`--out results.txt`), so that `--resume` is never refused.
-    let ours = |head: String| {
-        head.starts_with(BATCH_LINE_HEAD)
-            || head.starts_with(REPORT_CSV_HEAD)
-            || head.contains(REPORT_TITLE)
-    };
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) && !ours(head(path))
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) && !ours(&head(path))
 }
 
 /// A file's name as a result line's `query`: as written where it is

@@ -178,16 +178,11 @@ fn for_each_line(
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let v: Value = match serde_json::from_str(line) {
-                Ok(v) => v,
-                Err(e) => {
-                    return Err(ReportError::Line {
-                        path: results.to_path_buf(),
-                        line: n + 1,
-                        reason: e.to_string(),
-                    });
-                }
-            };
+            let v: Value = serde_json::from_str(line).map_err(|e| ReportError::Line {
+                path: results.to_path_buf(),
+                line: n + 1,
+                reason: e.to_string(),
+            })?;
             // Not searched yet, for a reason not the photo's: `--resume`
             // searches it again.
             if v["retry"] == true {

@@ -8,7 +8,7 @@
 //! weighted fields, so a word counts once even if it appears in several
 //! fields, and a record matching more words ranks higher.
 
-use super::analysis::{ENGLISH, latin_key, plain, stem_key, type_parts};
+use super::analysis::{ENGLISH, LANGUAGES, latin_key, plain, stem_key, type_parts};
 use super::typos::idf;
 use super::{Lexicon, TextError, TextFilter, TextHit, TextIndex};
 use tantivy::collector::TopDocs;
@@ -115,7 +115,7 @@ fn in_languages(language: Field, langs: &[usize], q: Box<dyn Query>) -> Box<dyn 
     let codes: Vec<(Occur, Box<dyn Query>)> = langs
         .iter()
         .map(|&l| {
-            let code = Term::from_field_text(language, super::analysis::LANGUAGES[l].0);
+            let code = Term::from_field_text(language, LANGUAGES[l].0);
             let t: Box<dyn Query> = Box::new(TermQuery::new(code, IndexRecordOption::Basic));
             (Occur::Should, t)
         })
