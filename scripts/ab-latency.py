@@ -5,7 +5,8 @@ usage:
   ab-latency.py --bin target/release/provenance --index IDX --input DIR \
       --a "--max-objects 1" --b "" [--bin-b OTHER_BINARY] [--limit N] [--chunk 50] [--work /tmp/ab]
 
---bin-b runs B with another binary (an older build, to time a change); --limit takes N photos
+--bin-b runs B with another binary (an older build, to time a change), --index-b on another
+index (the same records kept in another format); --limit takes N photos
 spread evenly over the folder.
 
 A shared two-core machine drifts by 10-15% between two runs of the same command minutes apart;
@@ -24,11 +25,11 @@ import subprocess
 import sys
 
 
-def run(a, binary, extra, inputs, out):
+def run(a, binary, index, extra, inputs, out):
     lst = out + ".list"
     with open(lst, "w") as f:
         f.write("\n".join(inputs) + "\n")
-    cmd = [binary, "batch", "--index", a.index, lst, "--out", out, "--jobs", "1"] + shlex.split(extra)
+    cmd = [binary, "batch", "--index", index, lst, "--out", out, "--jobs", "1"] + shlex.split(extra)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lines = [l for l in open(out) if l.strip()]
     with open(out.replace(".jsonl", "-all.jsonl"), "a") as f:
@@ -49,6 +50,7 @@ def main():
     ap.add_argument("--a", default="", help="options of run A")
     ap.add_argument("--b", default="", help="options of run B")
     ap.add_argument("--bin-b", help="binary of run B (default: --bin)")
+    ap.add_argument("--index-b", help="index of run B (default: --index)")
     ap.add_argument("--limit", type=int, help="photos, spread evenly over the folder")
     ap.add_argument("--chunk", type=int, default=50)
     ap.add_argument("--work", default="/tmp/ab-latency")
@@ -63,8 +65,8 @@ def main():
     ta, tb = {}, {}
     for k in range(0, len(inputs), a.chunk):
         part = inputs[k:k + a.chunk]
-        ta.update(run(a, a.bin, a.a, part, os.path.join(a.work, "a.jsonl")))
-        tb.update(run(a, a.bin_b or a.bin, a.b, part, os.path.join(a.work, "b.jsonl")))
+        ta.update(run(a, a.bin, a.index, a.a, part, os.path.join(a.work, "a.jsonl")))
+        tb.update(run(a, a.bin_b or a.bin, a.index_b or a.index, a.b, part, os.path.join(a.work, "b.jsonl")))
         print(f"  {min(k + a.chunk, len(inputs))}/{len(inputs)}", file=sys.stderr, flush=True)
     both = [k for k in ta if k in tb]
     sa, sb = [ta[k] for k in both], [tb[k] for k in both]

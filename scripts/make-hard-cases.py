@@ -30,6 +30,10 @@ Kinds (docs/hard-cases.md says why each is labelled as it is):
                        edge into one picture; no reference is shown whole.
     recoloured_detail  a detail strongly recoloured (hue turn, inverted, posterised, two flat
                        colours, channels swapped) over a new background.
+    recoloured_copy    a reference shown whole, recoloured as above, photographed on a table: the
+                       same design in other colours (a colourway, a print in another ink), not the
+                       object. Not in the standard mix (its ids are unchanged); ask for it with
+                       --kinds recoloured_copy.
   positives (ref_id = the reference), "the photo's object is wholly explained by the reference":
     fragment           a torn piece (35-70% of the reference's picture, one or two torn edges)
                        photographed on a table: mild perspective, shadow, light falloff, JPEG.
@@ -59,7 +63,7 @@ KIND_CYCLE = ["detail_in_scene", "fragment", "detail_pair", "recoloured_detail",
               "detail_in_scene", "fragment", "detail_pair", "recoloured_detail", "fragment",
               "detail_in_scene", "sticker", "detail_pair", "fragment", "detail_in_scene",
               "recoloured_detail", "sticker", "detail_pair", "fragment", "detail_in_scene"]
-NEGATIVE_KINDS = ("detail_in_scene", "detail_pair", "recoloured_detail")
+NEGATIVE_KINDS = ("detail_in_scene", "detail_pair", "recoloured_detail", "recoloured_copy")
 POSITIVE_KINDS = ("fragment", "sticker")
 
 
@@ -636,8 +640,22 @@ def make_sticker(bench, g, W, H, tags):
     return im, b.id, srcs, cov
 
 
+def make_recoloured_copy(bench, g, W, H, tags):
+    for _ in range(40):
+        b = bench.random_ref(g)
+        if b.rgb.shape[0] >= 120 and b.rgb.shape[1] >= 120:
+            break
+    im, how = recolour(Image.fromarray(b.rgb), g, strong=True)
+    bg, tname = table(g, W, H)
+    tags += ["recolour:" + how, "table:" + tname, "rotation", "homography"]
+    im, cov = place(im.convert("RGBA"), bg, g, fill=g.uniform(0.4, 0.8), rot=10, persp=0.05, shadow=True)
+    im = photo_fx(im, g, persp=0.0, tags=tags)
+    return im, "", [{"ref": b.id, "role": "recoloured", "how": how}], cov
+
+
 MAKERS = {"detail_in_scene": make_detail_in_scene, "detail_pair": make_detail_pair,
-          "recoloured_detail": make_recoloured_detail, "fragment": make_fragment, "sticker": make_sticker}
+          "recoloured_detail": make_recoloured_detail, "fragment": make_fragment, "sticker": make_sticker,
+          "recoloured_copy": make_recoloured_copy}
 
 
 def generate(a):
@@ -649,10 +667,16 @@ def generate(a):
     qdir = os.path.join(a.out, "queries")
     os.makedirs(qdir, exist_ok=True)
     rows, cases = [], []
+    cycle = a.kinds.split(",") if a.kinds else KIND_CYCLE
+    for k in cycle:
+        if k not in MAKERS:
+            sys.exit(f"unknown kind {k!r}: one of {', '.join(sorted(MAKERS))}")
+    # The standard cycle keeps its ids (and so its cases); another cycle's are its own.
+    salt = "" if cycle == KIND_CYCLE else ":" + ",".join(cycle)
     for i in range(a.n):
-        kind = KIND_CYCLE[i % len(KIND_CYCLE)]
-        g = rng_for(a.seed, half or "all", i)
-        qid = "h" + hashlib.sha256(f"hard-cases-v1:{a.seed}:{half or 'all'}:{i}".encode()).hexdigest()[:11]
+        kind = cycle[i % len(cycle)]
+        g = rng_for(a.seed, half or "all", i, *([salt] if salt else []))
+        qid = "h" + hashlib.sha256(f"hard-cases-v1:{a.seed}:{half or 'all'}:{i}{salt}".encode()).hexdigest()[:11]
         W, H = canvas_size(g)
         tags = []
         im, label, srcs, cov = MAKERS[kind](bench, g, W, H, tags)
@@ -756,6 +780,7 @@ def cli(doc, generate, report, n, outputs):
     ap.add_argument("--n", type=int, default=n)
     ap.add_argument("--seed", default="1")
     ap.add_argument("--half", choices=["A", "B"])
+    ap.add_argument("--kinds", help="comma-separated kinds to make, in turn (default: the standard mix)")
     ap.add_argument("--report", metavar="DIR", help="summarise RESULTS.jsonl against DIR/cases.jsonl")
     ap.add_argument("--results")
     ap.add_argument("--worst", type=int, default=10)

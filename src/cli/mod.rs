@@ -581,7 +581,7 @@ fn rebuild_one(dir: &Path, emb: &EmbeddingArgs) -> Result<()> {
     let (filled, unreadable) = engine.fill_missing_grids()?;
     if filled + unreadable > 0 {
         eprintln!(
-            "kept the pixel grid of {filled} images imported before grids were kept; {unreadable} image files could not be read (those images are matched without pixel comparison)"
+            "kept the pixel grid of {filled} images imported before grids (or their colours) were kept; {unreadable} image files could not be read (those images are matched without pixel or colour comparison)"
         );
     }
     eprintln!("rebuilt every derived index in {}", dir.display());

@@ -228,6 +228,17 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
             )?;
         }
     }
+    if let Some(a) = m
+        .evidence
+        .as_ref()
+        .and_then(|e| e.colour_agreement)
+        .filter(|&a| crate::search::colour::differs(Some(a)))
+    {
+        writeln!(
+            out,
+            "     coloured otherwise (colour agreement {a:.2}): the same design in other colours, a colourway or a copy, not this object unless coloured light explains it"
+        )?;
+    }
     if let Some(review) = &m.review {
         writeln!(out, "     reviewed: {}", printable(&review.to_string()))?;
     }

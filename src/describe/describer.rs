@@ -63,6 +63,10 @@ pub struct QueryDescriptors {
     /// candidates' pixels with (`crate::search::pixels`). Empty (0×0) in a
     /// query a peer received as descriptors (`crate::describe::wire`).
     pub grey: GrayImage,
+    /// The working copy (at most [`WORK_SIDE`] wide), kept to compare the
+    /// best candidates' colours with (`crate::search::colour`). Empty in a
+    /// query received as descriptors.
+    pub colour: RgbImage,
     /// The [`TILTS`]' features, made in advance where the grey copy is not
     /// at hand (a query received as descriptors); None: made when needed.
     pub tilts: Option<Vec<RegionFeatures>>,
@@ -173,6 +177,7 @@ impl Describer {
             features,
             regions,
             grey,
+            colour: work,
             tilts: None,
         }
     }

@@ -189,6 +189,7 @@ impl WireQuery {
                 })
                 .collect::<Result<_, String>>()?,
             grey: image::GrayImage::new(0, 0),
+            colour: image::RgbImage::new(0, 0),
             tilts: Some(
                 self.tilts
                     .into_iter()

@@ -416,8 +416,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Gives every image imported before pixel grids were kept its grid,
-    /// from its file; returns (images given one, files that could not be
+    /// Gives every image imported before pixel grids (or their colours)
+    /// were kept its grid, from its file; returns (images given one, files that could not be
     /// read). The store's lock is held only to write each batch.
     pub fn fill_missing_grids(&self) -> Result<(usize, usize), EngineError> {
         let missing = self.store().images_without_grid()?;

@@ -39,6 +39,11 @@ pub struct Row {
     pub inliers: u32,
     /// The parts map of the evidence (`crate::search::pixels::PartMap`).
     pub parts: String,
+    /// The colours' agreement (`crate::search::colour`), where judged…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colour_agreement: Option<f32>,
+    /// …and whether it says the design is in other colours.
+    pub colours_differ: bool,
     pub made_in_multiples: bool,
     /// An expert's decision on this candidate: `confirmed` or `rejected`,
     /// by whom and when.
@@ -131,6 +136,14 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
         status: String::new(),
         inliers: best["evidence"]["inliers"].as_u64().unwrap_or(0) as u32,
         parts: text(&best["evidence"]["pixel_blocks"]["map"]),
+        colour_agreement: best["evidence"]["colour_agreement"]
+            .as_f64()
+            .map(|a| a as f32),
+        colours_differ: crate::search::colour::differs(
+            best["evidence"]["colour_agreement"]
+                .as_f64()
+                .map(|a| a as f32),
+        ),
         made_in_multiples: best["made_in_multiples"].as_bool().unwrap_or(false),
         review: serde_json::from_value::<Review>(best["review"].clone())
             .map(|r| r.to_string())

@@ -308,6 +308,7 @@ fn adopt_stronger(
         e.second_look = true;
         e.pixel_agreement = None;
         e.pixel_blocks = None;
+        e.colour_agreement = None;
         changed.push(i);
     }
     changed

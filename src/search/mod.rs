@@ -2,7 +2,8 @@
 //!
 //! Owns: proposing candidates from the indexes ([`candidates`]), proving
 //! them geometrically ([`matching`], [`nearest`]), comparing pixels inside
-//! a proven outline ([`pixels`]) refined by them (`align`), turning evidence into a calibrated score
+//! a proven outline ([`pixels`]) refined by them (`align`), and their
+//! colours ([`colour`]), turning evidence into a calibrated score
 //! and a verdict ([`scoring`]), discounting variants of a stronger
 //! candidate ([`rivals`]), further looks at a photo of several
 //! objects ([`further`]), which results are distinct objects in the photo
@@ -13,6 +14,7 @@
 
 mod align;
 pub mod candidates;
+pub mod colour;
 pub mod explain;
 pub mod further;
 pub mod matching;

@@ -21,9 +21,10 @@
 
 use super::align::{REFINE_GAIN, Shrunk, refine};
 use crate::describe::describer::QueryDescriptors;
-use crate::describe::grid::GRID;
+use crate::describe::grid::{self, GRID};
 use crate::describe::quad;
 use crate::search::candidates::outline_error;
+use crate::search::colour;
 use crate::search::scoring::{self, Evidence};
 use image::GrayImage;
 
@@ -77,6 +78,9 @@ pub struct Comparison {
     pub outline: [[f32; 2]; 4],
     /// Which of the starts it was refined from.
     pub start: usize,
+    /// The colours' agreement at `outline` (`crate::search::colour`), where
+    /// both sides have colours to compare.
+    pub colour: Option<f32>,
 }
 
 /// Side of a block, in grid cells: the reference judged in 4×4 parts.
@@ -176,6 +180,18 @@ impl Blocks {
         self.agree_beyond_chance() / self.structure().max(1) as f32
     }
 
+    /// Which grid cells (row by row) lie in a part that agrees: where the
+    /// photo shows the reference, to compare its colours at.
+    pub fn agreeing_cells(&self) -> Vec<bool> {
+        let n = GRID as usize;
+        (0..n * n)
+            .map(|i| {
+                let part = (i / n / BLOCK) * PARTS_SIDE + (i % n) / BLOCK;
+                self.map.0[part] == Part::Agree
+            })
+            .collect()
+    }
+
     /// Whether the photo shows only a part of the reference: too little of
     /// its structure agrees to say that the photo is of this picture,
     /// whatever else the local features prove. A reference with fewer
@@ -223,6 +239,7 @@ pub fn compare(photo: &GrayImage, starts: &[[[f32; 2]; 4]], grid: &[u8]) -> Opti
         blocks,
         outline,
         start,
+        colour: None,
     })
 }
 
@@ -315,15 +332,17 @@ pub(super) fn cell_gradients<'a>(
         })
 }
 
-/// Compares the photo (`query.grey`) with a candidate's reference grid,
-/// starting from its verified outline `region` (photo pixels) and from
-/// each outline found in the photo near it: where the transform is off,
-/// the picture's edges may not be.
+/// Compares the photo (`query.grey`) with a candidate's reference grid as
+/// the store keeps it (`crate::describe::grid`), starting from its
+/// verified outline `region` (photo pixels) and from each outline found in
+/// the photo near it: where the transform is off, the picture's edges may
+/// not be. Its colours are compared where the grey grid is compared best.
 pub fn compare_candidate(
     query: &QueryDescriptors,
     region: &[[f32; 2]; 4],
-    grid: &[u8],
+    kept: &[u8],
 ) -> Option<Comparison> {
+    let grey = grid::grey(kept)?;
     let s = query.grey.width() as f32 / query.width.max(1) as f32;
     let starts: Vec<[[f32; 2]; 4]> = std::iter::once(*region)
         .chain(
@@ -335,7 +354,13 @@ pub fn compare_candidate(
         )
         .map(|q| q.map(|[x, y]| [x * s, y * s]))
         .collect();
-    compare(&query.grey, &starts, grid)
+    let mut c = compare(&query.grey, &starts, &grey)?;
+    let k = query.colour.width() as f32 / query.width.max(1) as f32;
+    c.colour = grid::colour(kept).and_then(|rgb| {
+        let outline = c.outline.map(|[x, y]| [x / s * k, y / s * k]);
+        colour::agreement(&query.colour, &outline, rgb, &c.blocks.agreeing_cells())
+    });
+    Some(c)
 }
 
 /// Records a comparison in the candidate's evidence. Where the pixels
@@ -345,6 +370,7 @@ pub fn record(query: &QueryDescriptors, e: &mut Evidence, c: Option<Comparison>)
     let s = query.grey.width() as f32 / query.width.max(1) as f32;
     e.pixel_agreement = c.and_then(|c| c.whole);
     e.pixel_blocks = c.map(|c| c.blocks);
+    e.colour_agreement = c.and_then(|c| c.colour);
     if let Some(c) = c.filter(|c| c.whole.is_some_and(|w| w >= scoring::PIXEL_FLOOR)) {
         let region = c.outline.map(|[x, y]| [x / s, y / s]);
         e.outline_error = outline_error(query, &region, None);
@@ -376,7 +402,7 @@ mod tests {
     }
 
     fn grid_of(g: &GrayImage) -> Vec<u8> {
-        grid(&DynamicImage::ImageLuma8(g.clone()).to_rgb8())
+        crate::describe::grid::grey(&grid(&DynamicImage::ImageLuma8(g.clone()).to_rgb8())).unwrap()
     }
 
     /// `inner` pasted into a larger, darker photo at (100, 50), twice as big.

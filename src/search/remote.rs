@@ -113,6 +113,7 @@ pub fn finish(
         // Never take the peer's word for the pixels: only ours count.
         c.evidence.pixel_agreement = None;
         c.evidence.pixel_blocks = None;
+        c.evidence.colour_agreement = None;
         if let Some(grid) = c.grid.as_deref() {
             let comparison = (B64.decode(grid).ok())
                 .zip(c.evidence.region)

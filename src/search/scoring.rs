@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 /// model. Federated servers (`crate::server::peers`) merge scores only
 /// when this is the same: change it whenever a threshold, an anchor or
 /// the strength model changes.
-pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3/lo-ransac/global-chance-0.57-25k-to-possible/pixels-refined/2026-12-06";
+pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3/lo-ransac/global-chance-0.57-25k-to-possible/pixels-refined/colour-0.3/2026-12-07";
 
 /// At or above: `match`.
 pub const MATCH_THRESHOLD: f32 = 0.80;
@@ -246,6 +246,13 @@ pub struct Evidence {
     /// made where the photo is, never read from another server.
     #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub pixel_blocks: Option<crate::search::pixels::Blocks>,
+    /// Correlation (-1..1) of the reference's colours with the photo's
+    /// inside `region` (`crate::search::colour`): high for a view of the
+    /// picture under any light, low for the same design in other colours.
+    /// None where either side has too few colours to compare; made where
+    /// the photo is, never taken from another server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colour_agreement: Option<f32>,
     /// Strength taken off the local evidence because a stronger candidate
     /// has more inliers on the same part of the photo (`crate::search::rivals`):
     /// this reference is likely a variant of that one.
@@ -340,12 +347,13 @@ fn global_strength(hash_distance: u32, embedding_distance: f32) -> f32 {
 
 /// The score of the evidence: its strength on the calibrated scale, and
 /// for a photo that shows only a part of the reference
-/// ([`shows_part_only`]) moved below `match`, into the upper half of
+/// ([`shows_part_only`]), or its design in other colours
+/// ([`colours_differ`]), moved below `match`, into the upper half of
 /// `possible`, keeping the order among such candidates: proof of a shared
-/// part is more than weak evidence of anything, but no alarm.
+/// part or design is more than weak evidence of anything, but no alarm.
 pub fn score(e: &Evidence) -> f32 {
     let s = strength_score(e);
-    if part_only(e, s) {
+    if part_only(e, s) || (colours_differ(e) && s >= MATCH_THRESHOLD) {
         let excess = (s - MATCH_THRESHOLD) / (1.0 - MATCH_THRESHOLD);
         let band = MATCH_THRESHOLD - POSSIBLE_THRESHOLD;
         POSSIBLE_THRESHOLD + band * (0.5 + 0.45 * excess.clamp(0.0, 1.0))
@@ -370,6 +378,13 @@ pub fn strength_score(e: &Evidence) -> f32 {
 /// parts the local transform may not line up).
 pub fn shows_part_only(e: &Evidence) -> bool {
     part_only(e, strength_score(e))
+}
+
+/// Whether the photo inside the verified outline is coloured otherwise than
+/// the reference (`crate::search::colour`): the same design in other
+/// colours, whatever else proves the design, is no `match`.
+pub fn colours_differ(e: &Evidence) -> bool {
+    crate::search::colour::differs(e.colour_agreement)
 }
 
 /// [`shows_part_only`] with the strength's score already known.

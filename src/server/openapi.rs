@@ -80,6 +80,7 @@ fn match_schema() -> Value {
               "region_hash_distance": {"type": "integer", "description": "the same for the outlined region of the photo, warped upright"}, "region_embedding_distance": {"type": "number"},
               "outline_error": {"type": "number", "description": "how far the reference's outline lies from an outline found in the photo, over its size"},
               "pixel_agreement": {"type": "number", "description": "the photo inside the verified outline against the reference, pixel by pixel (-1 to 1)"},
+              "colour_agreement": {"type": "number", "description": "the colours inside the verified outline against the reference's (-1 to 1): high under any light, below 0.3 for the same design in other colours, which is then no match; absent where either side has too few colours"},
               "global_discount": {"type": "number", "description": "taken off for a rival reference that explains the photo better"},
               "second_look": {"type": "boolean", "description": "found only by the second, wider look"},
               "words": {"type": "number"},

@@ -46,12 +46,17 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Images imported before their pixel grid was kept: (slot, path).
+    /// Images imported before their pixel grid was kept, or before its
+    /// colours were (a grey grid, shorter): (slot, path).
     pub fn images_without_grid(&self) -> Result<Vec<(i64, String)>, StoreError> {
         self.conn
-            .prepare("SELECT slot, path FROM images WHERE grid IS NULL ORDER BY slot")
+            .prepare(
+                "SELECT slot, path FROM images WHERE grid IS NULL OR length(grid) < ?1 ORDER BY slot",
+            )
             .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                s.query_map([crate::describe::grid::KEPT_BYTES as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
                     .collect::<Result<_, _>>()
             })
             .map_err(self.err())

@@ -34,7 +34,7 @@ pub use reviews::{Decision, Review};
 /// 3: features released once a generation holds them; incremental
 /// vacuum, so that the space they took is given back.
 /// 4: each image's pixel grid (`crate::search::pixels`), NULL for images imported
-/// before it.
+/// before it; grey (576 bytes) for images imported before colours were kept.
 const SCHEMA_VERSION: i64 = 4;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +68,8 @@ pub struct StoredImage {
     pub embedding: Vec<f32>,
     /// Local features, [`crate::index::localfeatures::encode`]d.
     pub features: Vec<u8>,
-    /// Grey [`crate::describe::grid::GRID`]² grid, for the pixel comparison.
+    /// [`crate::describe::grid::GRID`]² grid of colours, for the pixel
+    /// comparison (`crate::describe::grid`).
     pub grid: Vec<u8>,
     /// SHA-256 of the file's bytes when an import read it: the next import
     /// of the same file leaves the image as it is.

@@ -8,6 +8,7 @@
 mod api;
 mod bad_input;
 mod batch;
+mod colour;
 mod crash;
 mod deploy;
 mod explain;

@@ -193,6 +193,9 @@ function squareToQuad(q) {
 // Parts of the reference that are not what the photo shows, by kind: the
 // same colours as `provenance search --explain`.
 const PART_COLOURS = { d: "#e61414", "+": "#dc00dc", m: "#ff9600", o: "#808080" };
+// Below this colour agreement the photo shows the design in other colours
+// (src/search/colour.rs, COLOUR_AGREES).
+const COLOUR_AGREES = 0.3;
 const PART_WORDS = { d: "differ", "+": "added in the photo", m: "missing from the photo", o: "outside the photo" };
 
 function queryFigure(canvas, match) {
@@ -266,9 +269,18 @@ function overviewFigure(canvas, objects) {
     el("figcaption", { text: objects.length + " objects found in your photo, each numbered as its card" }));
 }
 
-// What differs between the photo and the record's picture, in words.
+// What differs between the photo and the record's picture, in words: its
+// parts, then its colours.
 function differences(m) {
-  const b = (m.evidence || {}).pixel_blocks;
+  const ev = m.evidence || {};
+  const parts = partDifferences(m, ev.pixel_blocks);
+  const a = ev.colour_agreement;
+  if (typeof a !== "number" || a >= COLOUR_AGREES) return parts;
+  const colours = el("p", { class: "differences colours", text: "Coloured otherwise than the record's picture (colour agreement " + a.toFixed(2) + "): the same design in other colours, a colourway or a copy, not this object unless coloured light explains it." });
+  return parts ? el("div", {}, parts, colours) : colours;
+}
+
+function partDifferences(m, b) {
   if (!b) return null;
   const total = b.agree + b.differ + b.missing + b.outside;
   const parts = [["d", b.differ], ["+", b.added], ["m", b.missing], ["o", b.outside]]
