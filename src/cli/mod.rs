@@ -578,10 +578,23 @@ fn rebuild_one(dir: &Path, emb: &EmbeddingArgs) -> Result<()> {
         .with_context(|| format!("cannot rebuild index {}", dir.display()))?;
     let _lock = engine.lock_writes()?;
     engine.rebuild_text()?;
-    let (filled, unreadable) = engine.fill_missing_grids()?;
-    if filled + unreadable > 0 {
+    let grids = engine.fill_missing_grids()?;
+    if grids.filled > 0 {
         eprintln!(
-            "kept the pixel grid of {filled} images imported before grids (or their colours) were kept; {unreadable} image files could not be read (those images are matched without pixel or colour comparison)"
+            "kept the pixel grid (with its colours) of {} images imported before grids or their colours were kept",
+            grids.filled
+        );
+    }
+    if grids.unreadable > 0 {
+        eprintln!(
+            "{} image files could not be read: those images keep what they had (matched without colour comparison, and without pixel comparison where they had no grid)",
+            grids.unreadable
+        );
+    }
+    if grids.changed > 0 {
+        eprintln!(
+            "{} image files no longer hold the picture imported: their grids were left as they are (re-import those records)",
+            grids.changed
         );
     }
     eprintln!("rebuilt every derived index in {}", dir.display());

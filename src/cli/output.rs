@@ -239,6 +239,12 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
             "     coloured otherwise (colour agreement {a:.2}): the same design in other colours, a colourway or a copy, not this object unless coloured light explains it"
         )?;
     }
+    if m.evidence.as_ref().is_some_and(|e| e.not_compared) {
+        writeln!(
+            out,
+            "     not compared pixel by pixel: more candidates would match than a search compares (many images or colourways of one design); an expert should compare"
+        )?;
+    }
     if let Some(review) = &m.review {
         writeln!(out, "     reviewed: {}", printable(&review.to_string()))?;
     }

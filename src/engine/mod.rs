@@ -29,6 +29,7 @@ pub use reviews::sha256_hex;
 const UPLOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 use crate::describe::describer::{self, Describer};
+use crate::describe::grid;
 use crate::imaging::limits::{DecodeError, DecodeLimits};
 use crate::index::error::GenerationError;
 use crate::index::generation::Generation;
@@ -101,6 +102,18 @@ pub enum Stored {
     FieldsOnly,
     /// New, or other image files: described and written whole.
     Changed,
+}
+
+/// What [`Engine::fill_missing_grids`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GridsFilled {
+    /// Images given their grid (or its colours).
+    pub filled: usize,
+    /// Files that could not be read: those images keep what they had.
+    pub unreadable: usize,
+    /// Files that no longer hold the picture whose grey grid is kept:
+    /// left as they are.
+    pub changed: usize,
 }
 
 pub struct Engine {
@@ -417,24 +430,39 @@ impl Engine {
     }
 
     /// Gives every image imported before pixel grids (or their colours)
-    /// were kept its grid, from its file; returns (images given one, files that could not be
-    /// read). The store's lock is held only to write each batch.
-    pub fn fill_missing_grids(&self) -> Result<(usize, usize), EngineError> {
+    /// were kept its grid, from its file. A grey grid is replaced only by
+    /// one whose grey is the same bytes: a file changed since its import
+    /// would give another picture's grid. The store's lock is held only
+    /// to write each batch.
+    pub fn fill_missing_grids(&self) -> Result<GridsFilled, EngineError> {
         let missing = self.store().images_without_grid()?;
-        let mut filled = 0;
+        let mut done = GridsFilled::default();
         for batch in missing.chunks(256) {
-            let grids: Vec<(i64, Vec<u8>)> = batch
+            let made: Vec<(i64, Option<Vec<u8>>, bool)> = batch
                 .par_iter()
-                .filter_map(|(slot, path)| {
-                    let img =
-                        crate::imaging::decode::decode_path(Path::new(path), &self.limits).ok()?;
-                    Some((*slot, describer::reference_grid(&img)))
+                .map(|(slot, path, kept)| {
+                    let grid = crate::imaging::decode::decode_path(Path::new(path), &self.limits)
+                        .ok()
+                        .map(|img| describer::reference_grid(&img));
+                    let changed = kept.as_ref().is_some_and(|kept| {
+                        grid.as_ref()
+                            .is_some_and(|g| grid::grey(g).as_ref() != Some(kept))
+                    });
+                    (*slot, grid, changed)
                 })
                 .collect();
+            let mut grids = Vec::new();
+            for (slot, grid, changed) in made {
+                match (grid, changed) {
+                    (None, _) => done.unreadable += 1,
+                    (Some(_), true) => done.changed += 1,
+                    (Some(g), false) => grids.push((slot, g)),
+                }
+            }
             self.store_to_write()?.set_grids(&grids)?;
-            filled += grids.len();
+            done.filled += grids.len();
         }
-        Ok((filled, missing.len() - filled))
+        Ok(done)
     }
 
     /// Regenerates every derived index from the record store.

@@ -23,10 +23,13 @@ impl Engine {
         opts: &SearchOptions,
     ) -> Result<(DatabaseState, Vec<RemoteCandidate>), EngineError> {
         let generation = self.generation();
-        let evidence = candidates(&generation, query)?;
-        let chosen: HashSet<usize> = pixels::chosen(evidence.iter().map(|(_, e, _)| e))
-            .into_iter()
-            .collect();
+        let mut evidence = candidates(&generation, query)?;
+        let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
+        // Sent without a grid, they are not judged where the photo is.
+        for i in pixels::left_out(evidence.iter().map(|(_, e, _)| e), &chosen) {
+            evidence[i].1.not_compared = true;
+        }
+        let chosen: HashSet<usize> = chosen.into_iter().collect();
         // (evidence index, candidate, its position and image for its grid)
         let mut judged: Vec<(usize, RemoteCandidate, u32, ImageRef)> = Vec::new();
         // (evidence index, candidate, score)

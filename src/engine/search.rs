@@ -91,6 +91,9 @@ impl Engine {
         let mut evidence = candidates(&generation, query)?;
         stages.candidates = lap.next();
         let chosen = pixels::chosen(evidence.iter().map(|(_, e, _)| e));
+        for i in pixels::left_out(evidence.iter().map(|(_, e, _)| e), &chosen) {
+            evidence[i].1.not_compared = true;
+        }
         self.compare_pixels(&generation, query, &mut evidence, &chosen)?;
         stages.pixels = lap.next();
         self.look_for_more_objects(&generation, query, &img, &mut evidence, opts)?;

@@ -59,6 +59,22 @@ pub fn chosen<'a>(evidence: impl Iterator<Item = &'a Evidence>) -> Vec<usize> {
     best.into_iter().map(|(i, _)| i).collect()
 }
 
+/// Positions of the candidates that would be a `match` by their local
+/// evidence, with a verified outline, but are not among `chosen`: beyond
+/// [`CHECKED_MAX`], they are not judged, so they are no `match`.
+pub fn left_out<'a>(evidence: impl Iterator<Item = &'a Evidence>, chosen: &[usize]) -> Vec<usize> {
+    evidence
+        .enumerate()
+        .filter(|(i, e)| {
+            e.inliers > 0
+                && e.region.is_some()
+                && scoring::strength_score(e) >= scoring::MATCH_THRESHOLD
+                && !chosen.contains(i)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Gradient correlation in [-1, 1] between a reference grid and the photo
 /// inside `outline` (the reference's corners TL, TR, BR, BL in `photo`'s
 /// pixels); None when too little of it is in the photo or either side is

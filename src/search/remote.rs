@@ -107,6 +107,9 @@ pub fn finish(
         grids += 1;
         if grids > pixels::CHECKED_MAX {
             c.grid = None;
+            // (The peer's own flag is kept: it can only lower a score.)
+            c.evidence.not_compared |= c.evidence.region.is_some()
+                && scoring::strength_score(&c.evidence) >= scoring::MATCH_THRESHOLD;
         }
     }
     candidates.par_iter_mut().for_each(|c| {

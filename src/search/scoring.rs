@@ -271,6 +271,12 @@ pub struct Evidence {
     /// counts [`SECOND_LOOK_DISCOUNT`] less.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub second_look: bool,
+    /// Its local evidence would make a `match`, but its pixels were not
+    /// compared: more candidates would match than a search compares
+    /// (`crate::search::pixels::CHECKED_MAX`, many images or colourways
+    /// of one design). Unjudged, it is no `match`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_compared: bool,
 }
 
 fn is_zero(x: &f32) -> bool {
@@ -347,13 +353,15 @@ fn global_strength(hash_distance: u32, embedding_distance: f32) -> f32 {
 
 /// The score of the evidence: its strength on the calibrated scale, and
 /// for a photo that shows only a part of the reference
-/// ([`shows_part_only`]), or its design in other colours
-/// ([`colours_differ`]), moved below `match`, into the upper half of
+/// ([`shows_part_only`]), its design in other colours
+/// ([`colours_differ`]), or whose pixels were not compared
+/// ([`Evidence::not_compared`]), moved below `match`, into the upper half of
 /// `possible`, keeping the order among such candidates: proof of a shared
 /// part or design is more than weak evidence of anything, but no alarm.
 pub fn score(e: &Evidence) -> f32 {
     let s = strength_score(e);
-    if part_only(e, s) || (colours_differ(e) && s >= MATCH_THRESHOLD) {
+    let unjudged = colours_differ(e) || e.not_compared;
+    if part_only(e, s) || (unjudged && s >= MATCH_THRESHOLD) {
         let excess = (s - MATCH_THRESHOLD) / (1.0 - MATCH_THRESHOLD);
         let band = MATCH_THRESHOLD - POSSIBLE_THRESHOLD;
         POSSIBLE_THRESHOLD + band * (0.5 + 0.45 * excess.clamp(0.0, 1.0))

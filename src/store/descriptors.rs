@@ -47,15 +47,16 @@ impl Store {
     }
 
     /// Images imported before their pixel grid was kept, or before its
-    /// colours were (a grey grid, shorter): (slot, path).
-    pub fn images_without_grid(&self) -> Result<Vec<(i64, String)>, StoreError> {
+    /// colours were: (slot, path, the grey grid kept, if any).
+    #[allow(clippy::type_complexity)]
+    pub fn images_without_grid(&self) -> Result<Vec<(i64, String, Option<Vec<u8>>)>, StoreError> {
         self.conn
             .prepare(
-                "SELECT slot, path FROM images WHERE grid IS NULL OR length(grid) < ?1 ORDER BY slot",
+                "SELECT slot, path, grid FROM images WHERE grid IS NULL OR length(grid) < ?1 ORDER BY slot",
             )
             .and_then(|mut s| {
                 s.query_map([crate::describe::grid::KEPT_BYTES as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                     .collect::<Result<_, _>>()
             })

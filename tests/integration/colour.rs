@@ -68,26 +68,105 @@ fn coloured_light_keeps_a_match_and_other_colours_do_not() {
     assert_eq!(result(&grey, "original")["verdict"], "match", "{grey}");
 }
 
+/// The grid as a store written before colours were kept holds it: the
+/// grey of the colour grid (the engine's own conversion).
+fn as_grey_grid(ix: &crate::util::Index) {
+    let db = rusqlite::Connection::open(ix.store_file()).unwrap();
+    let rows: Vec<(i64, Vec<u8>)> = db
+        .prepare("SELECT slot, grid FROM images")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (slot, rgb) in rows {
+        let grey = provenance::describe::grid::grey(&rgb).unwrap();
+        assert_eq!(grey.len(), 576);
+        db.execute(
+            "UPDATE images SET grid=?2 WHERE slot=?1",
+            rusqlite::params![slot, grey],
+        )
+        .unwrap();
+    }
+}
+
 #[test]
 fn a_grid_kept_before_colours_is_not_judged_until_rebuild_keeps_them() {
     let picture = demo_picture("demo-001");
     let ix = index_of(&[("original", &picture)]);
     let path = ix.scratch("photo.jpg");
     photo_of(&picture, |c| c).save(&path).unwrap();
-    let before = colour(&ix.search(&path)).expect("colours compared");
+    let first = ix.search(&path);
+    let before = colour(&first).expect("colours compared");
+    let pixels = result(&first, "original")["evidence"]["pixel_agreement"].clone();
 
-    // As a store written before colours were kept: a grey grid, 576 bytes.
-    rusqlite::Connection::open(ix.store_file())
-        .unwrap()
-        .execute_batch("UPDATE images SET grid = substr(grid, 1, 576)")
-        .unwrap();
-    assert_eq!(colour(&ix.search(&path)), None);
+    as_grey_grid(&ix);
+    let grey = ix.search(&path);
+    assert_eq!(colour(&grey), None, "{grey}");
+    // The structure is judged as before.
+    assert_eq!(
+        result(&grey, "original")["evidence"]["pixel_agreement"],
+        pixels
+    );
 
     let out = ix.cmd::<&str>("rebuild", &[]).ok();
     assert!(
-        out.stderr.contains("kept the pixel grid of 1 image"),
+        out.stderr
+            .contains("kept the pixel grid (with its colours) of 1 images"),
         "{}",
         out.stderr
     );
     assert_eq!(colour(&ix.search(&path)), Some(before));
+
+    // A file that no longer holds the picture imported gives no grid.
+    as_grey_grid(&ix);
+    demo_picture("demo-005")
+        .save(ix.scratch("original.png"))
+        .unwrap();
+    let out = ix.cmd::<&str>("rebuild", &[]).ok();
+    assert!(
+        out.stderr
+            .contains("1 image files no longer hold the picture imported"),
+        "{}",
+        out.stderr
+    );
+    let kept = ix.search(&path);
+    assert_eq!(colour(&kept), None, "{kept}");
+    assert_eq!(
+        result(&kept, "original")["evidence"]["pixel_agreement"],
+        pixels
+    );
+}
+
+#[test]
+fn many_colourways_of_one_design_are_none_of_them_a_match() {
+    // More colourways than a search compares pixel by pixel: those left
+    // uncompared are no `match` either.
+    let picture = demo_picture("demo-005");
+    let mut ways: Vec<(String, RgbImage)> = Vec::new();
+    for k in 0..10u8 {
+        let mut v = picture.clone();
+        for p in v.pixels_mut() {
+            let [r, g, b] = p.0;
+            p.0 = if k % 2 == 0 { [b, g, r] } else { [g, b, r] };
+        }
+        v.put_pixel(k as u32, 0, Rgb([k, k, k])); // ten files, not one
+        ways.push((format!("way{k}"), v));
+    }
+    let records: Vec<(&str, &RgbImage)> = ways.iter().map(|(id, v)| (id.as_str(), v)).collect();
+    let ix = index_of(&records);
+    let path = ix.scratch("photo.jpg");
+    photo_of(&picture, |c| c).save(&path).unwrap();
+    let v = ix.search(&path);
+    let matches = v["matches"].as_array().unwrap();
+    assert!(matches.len() >= 9, "{v}");
+    for m in matches {
+        assert_ne!(m["verdict"], "match", "{v}");
+    }
+    assert!(
+        matches
+            .iter()
+            .any(|m| m["evidence"]["not_compared"] == true),
+        "{v}"
+    );
 }
