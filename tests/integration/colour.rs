@@ -8,18 +8,7 @@ use image::{Rgb, RgbImage};
 
 /// The picture smaller, on a wall, off-centre, each pixel through `light`.
 fn photo_of(picture: &RgbImage, light: impl Fn([u8; 3]) -> [u8; 3]) -> RgbImage {
-    let small = image::imageops::resize(
-        picture,
-        picture.width() * 3 / 5,
-        picture.height() * 3 / 5,
-        image::imageops::FilterType::Triangle,
-    );
-    let mut photo = RgbImage::from_pixel(
-        small.width() + 200,
-        small.height() + 120,
-        Rgb([120, 110, 100]),
-    );
-    image::imageops::overlay(&mut photo, &small, 140, 40);
+    let mut photo = crate::pixels::photo_of(picture);
     for p in photo.pixels_mut() {
         p.0 = light(p.0);
     }

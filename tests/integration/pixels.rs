@@ -7,7 +7,7 @@ use crate::rivals::{demo_picture, index_of, result};
 use image::{Rgb, RgbImage};
 
 /// The picture smaller, on a wall, off-centre.
-fn photo_of(picture: &RgbImage) -> RgbImage {
+pub(crate) fn photo_of(picture: &RgbImage) -> RgbImage {
     let small = image::imageops::resize(
         picture,
         picture.width() * 3 / 5,
