@@ -173,7 +173,10 @@ fn a_store_from_before_pixel_grids_is_upgraded_in_place() {
     // `rebuild` keeps the grids, from the files, once.
     let out = ix.cmd::<&str>("rebuild", &[]).ok();
     let said = &out.stderr;
-    assert!(said.contains("kept the pixel grid of 20 images"), "{said}");
+    assert!(
+        said.contains("kept the pixel grid (with its colours) of 20 images"),
+        "{said}"
+    );
     let out = ix.cmd::<&str>("rebuild", &[]).ok();
     assert!(!out.stderr.contains("pixel grid"), "{}", out.stderr);
     assert_eq!(agreement(&ix.search(&photo)), Some(kept));
