@@ -22,6 +22,9 @@ pub struct IndexInfo {
     /// Images in the base segment, and in each delta segment since.
     pub base_images: u64,
     pub delta_images: Vec<u64>,
+    /// Images whose colours are not compared: imported before their grid,
+    /// or its colours, were kept (`rebuild` keeps them).
+    pub images_without_colours: u64,
     pub bytes_store: u64,
     pub bytes_text: u64,
     pub bytes_generation: u64,
@@ -50,6 +53,7 @@ pub fn collect(engine: &Engine) -> Result<IndexInfo, EngineError> {
         format_version: m.format_version,
         base_images: m.base_images,
         delta_images: m.deltas.iter().map(|d| d.images).collect(),
+        images_without_colours: engine.store().count_without_grid()?,
         bytes_store,
         bytes_text: dir_size(&p.text()),
         bytes_generation: dir_size(&g.dir),
@@ -116,6 +120,13 @@ impl fmt::Display for IndexInfo {
                 self.base_images,
                 self.delta_images.len(),
                 self.delta_images.iter().sum::<u64>()
+            )?;
+        }
+        if self.images_without_colours > 0 {
+            writeln!(
+                f,
+                "colours:      {} images imported before their colours were kept are matched without them: run `provenance rebuild`",
+                self.images_without_colours
             )?;
         }
         writeln!(f, "record store: {}", mib(self.bytes_store))?;

@@ -63,6 +63,18 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// How many images [`Self::images_without_grid`] would give.
+    pub fn count_without_grid(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM images WHERE grid IS NULL OR length(grid) < ?1",
+                [crate::describe::grid::KEPT_BYTES as i64],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(self.err())
+    }
+
     /// Keeps the pixel grids of these images, in one transaction. They are
     /// not indexed: no change to the sequence numbers.
     pub fn set_grids(&mut self, grids: &[(i64, Vec<u8>)]) -> Result<(), StoreError> {

@@ -89,7 +89,12 @@ fn a_grid_kept_before_colours_is_not_judged_until_rebuild_keeps_them() {
     let before = colour(&first).expect("colours compared");
     let pixels = result(&first, "original")["evidence"]["pixel_agreement"].clone();
 
+    assert_eq!(ix.info()["images_without_colours"], 0);
     as_grey_grid(&ix);
+    // The operator is told, and told what to do.
+    assert_eq!(ix.info()["images_without_colours"], 1);
+    let said = ix.cmd::<&str>("info", &[]).ok().stdout;
+    assert!(said.contains("run `provenance rebuild`"), "{said}");
     let grey = ix.search(&path);
     assert_eq!(colour(&grey), None, "{grey}");
     // The structure is judged as before.
@@ -106,6 +111,7 @@ fn a_grid_kept_before_colours_is_not_judged_until_rebuild_keeps_them() {
         out.stderr
     );
     assert_eq!(colour(&ix.search(&path)), Some(before));
+    assert_eq!(ix.info()["images_without_colours"], 0);
 
     // A file that no longer holds the picture imported gives no grid.
     as_grey_grid(&ix);
