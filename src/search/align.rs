@@ -9,73 +9,8 @@
 //! where the photo's gradients best correlate with the reference's grid.
 
 use super::pixels::cell_gradients;
+use super::shrunk::Grey;
 use crate::describe::grid::GRID;
-use crate::describe::rectify::bilinear;
-use crate::imaging::geometry::{Homography, area};
-use image::{GrayImage, imageops};
-
-/// The photo shrunk so that one grid cell of the outline is about one
-/// pixel (the same averaging as the reference's grid).
-pub(super) struct Shrunk {
-    small: GrayImage,
-    /// Photo pixels to the copy's pixels, per axis.
-    scale: (f32, f32),
-    /// Side of a grid cell in photo pixels.
-    cell: f32,
-}
-
-impl Shrunk {
-    pub(super) fn new(photo: &GrayImage, outline: &[[f32; 2]; 4]) -> Option<Shrunk> {
-        let cell = (area(outline).sqrt() / GRID as f32).max(1.0);
-        if !cell.is_finite() {
-            return None;
-        }
-        let small = if cell > 1.5 {
-            imageops::resize(
-                photo,
-                ((photo.width() as f32 / cell).round() as u32).max(2),
-                ((photo.height() as f32 / cell).round() as u32).max(2),
-                imageops::FilterType::Triangle,
-            )
-        } else {
-            photo.clone()
-        };
-        let scale = (
-            small.width() as f32 / photo.width() as f32,
-            small.height() as f32 / photo.height() as f32,
-        );
-        Some(Shrunk { small, scale, cell })
-    }
-
-    /// The photo at each grid cell's centre under `outline`, and whether
-    /// that centre is inside the photo.
-    pub(super) fn sample(&self, outline: &[[f32; 2]; 4]) -> Option<(Vec<f32>, Vec<bool>)> {
-        let g = GRID as f32;
-        let to_photo = Homography::from_four(&[[0.0, 0.0], [g, 0.0], [g, g], [0.0, g]], outline)?;
-        let small = &self.small;
-        let (fx, fy) = self.scale;
-        let (w, h) = ((small.width() - 1) as f32, (small.height() - 1) as f32);
-        let dims = (small.width() as usize, small.height() as usize);
-        let n = GRID as usize;
-        let mut values = vec![0f32; n * n];
-        let mut inside = vec![false; n * n];
-        for y in 0..n {
-            for x in 0..n {
-                let Some([px, py]) = to_photo.apply([x as f32 + 0.5, y as f32 + 0.5]) else {
-                    continue;
-                };
-                // Pixel centres: the copy's pixel i covers [i, i + 1).
-                let (sx, sy) = (px * fx - 0.5, py * fy - 0.5);
-                if !(0.0..=w).contains(&sx) || !(0.0..=h).contains(&sy) {
-                    continue;
-                }
-                values[y * n + x] = bilinear::<1>(small.as_raw(), dims, sx, sy)[0];
-                inside[y * n + x] = true;
-            }
-        }
-        Some((values, inside))
-    }
-}
 
 /// An outline is refined only where the photo shows at least this share
 /// of the reference: fitted to a small part, eight corner coordinates
@@ -97,11 +32,7 @@ const REFINE_REACH: f32 = 3.0;
 
 /// The whole-picture gradient correlation at `outline` and the grid cells
 /// it compares (None when either side is flat there).
-fn correlation(
-    shrunk: &Shrunk,
-    outline: &[[f32; 2]; 4],
-    reference: &[f32],
-) -> Option<(f32, usize)> {
+fn correlation(shrunk: &Grey, outline: &[[f32; 2]; 4], reference: &[f32]) -> Option<(f32, usize)> {
     let (sampled, inside) = shrunk.sample(outline)?;
     let (mut ab, mut aa, mut bb, mut k) = (0f64, 0f64, 0f64, 0usize);
     for (_, r, p) in cell_gradients(reference, &sampled, &inside) {
@@ -121,7 +52,7 @@ fn correlation(
 /// either side is flat). A transform fitted to a few inliers in one part
 /// of the picture is right there and off elsewhere, by a different amount
 /// for each re-encoding of the photo; the pixels themselves decide the rest.
-pub(super) fn refine(shrunk: &Shrunk, outline: &[[f32; 2]; 4], reference: &[f32]) -> Refined {
+pub(super) fn refine(shrunk: &Grey, outline: &[[f32; 2]; 4], reference: &[f32]) -> Refined {
     let score = |q: &[[f32; 2]; 4]| correlation(shrunk, q, reference);
     let Some((start, cells)) = score(outline) else {
         return Refined {

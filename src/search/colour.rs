@@ -15,11 +15,9 @@
 //! recoloured copy's hardly, or negatively (docs/decisions.md,
 //! "2026-12-07 — Colour inside the verified outline").
 
+use super::shrunk::Shrunk;
 use crate::describe::grid::GRID;
-use crate::describe::rectify::bilinear;
-use crate::imaging::geometry::{Homography, area};
-use image::{RgbImage, imageops};
-use std::borrow::Cow;
+use image::RgbImage;
 
 /// Below this correlation of chromaticities, the photo is not coloured as
 /// the reference is: fewer than a tenth of its colour differences are the
@@ -111,43 +109,16 @@ fn sample(
     reference: &[u8],
     shown: &[bool],
 ) -> Option<Vec<([f32; 3], [f32; 3])>> {
-    let cell = (area(outline).sqrt() / GRID as f32).max(1.0);
-    if !cell.is_finite() {
-        return None;
-    }
-    let small: Cow<RgbImage> = match cell > 1.5 {
-        true => Cow::Owned(imageops::resize(
-            photo,
-            ((photo.width() as f32 / cell).round() as u32).max(2),
-            ((photo.height() as f32 / cell).round() as u32).max(2),
-            imageops::FilterType::Triangle,
-        )),
-        false => Cow::Borrowed(photo),
-    };
-    let (fx, fy) = (
-        small.width() as f32 / photo.width() as f32,
-        small.height() as f32 / photo.height() as f32,
-    );
-    let g = GRID as f32;
-    let to_photo = Homography::from_four(&[[0.0, 0.0], [g, 0.0], [g, g], [0.0, g]], outline)?;
-    let (w, h) = ((small.width() - 1) as f32, (small.height() - 1) as f32);
-    let dims = (small.width() as usize, small.height() as usize);
+    let cells = Shrunk::new(photo, outline)?.cells::<3>(outline)?;
     let n = GRID as usize;
     let mut pairs = Vec::with_capacity(n * n);
     // The outer ring is left out: its cells mix in what surrounds the
     // picture (a wall, a frame), whose colours are not the reference's.
     for y in 1..n - 1 {
         for x in (1..n - 1).filter(|x| shown[y * n + x]) {
-            let Some([px, py]) = to_photo.apply([x as f32 + 0.5, y as f32 + 0.5]) else {
-                continue;
-            };
-            let (sx, sy) = (px * fx - 0.5, py * fy - 0.5);
-            if !(0.0..=w).contains(&sx) || !(0.0..=h).contains(&sy) {
-                continue;
-            }
+            let Some(p) = cells[y * n + x] else { continue };
             let i = 3 * (y * n + x);
-            let r = [0, 1, 2].map(|k| reference[i + k] as f32);
-            pairs.push((r, bilinear::<3>(small.as_raw(), dims, sx, sy)));
+            pairs.push(([0, 1, 2].map(|k| reference[i + k] as f32), p));
         }
     }
     Some(pairs)

@@ -3,8 +3,9 @@
 //! Owns: proposing candidates from the indexes ([`candidates`]), proving
 //! them geometrically ([`matching`], [`nearest`]), comparing pixels inside
 //! a proven outline ([`pixels`]) refined by them (`align`), and their
-//! colours ([`colour`]), turning evidence into a calibrated score
-//! and a verdict ([`scoring`]), discounting variants of a stronger
+//! colours ([`colour`]), all read at the grid's cells (`shrunk`),
+//! turning evidence into a calibrated score and a verdict
+//! ([`scoring`]), discounting variants of a stronger
 //! candidate ([`rivals`]), further looks at a photo of several
 //! objects ([`further`]), which results are distinct objects in the photo
 //! ([`objects`]), the answer's shape ([`response`]), the
@@ -26,4 +27,5 @@ pub mod response;
 pub mod retro;
 pub mod rivals;
 pub mod scoring;
+mod shrunk;
 pub mod words;

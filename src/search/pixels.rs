@@ -19,7 +19,8 @@
 //! angle lower a true view's agreement too (docs/decisions.md,
 //! "2026-12-01 — Pixel agreement inside a verified outline").
 
-use super::align::{REFINE_GAIN, Shrunk, refine};
+use super::align::{REFINE_GAIN, refine};
+use super::shrunk::{Grey, Shrunk};
 use crate::describe::describer::QueryDescriptors;
 use crate::describe::grid::{self, GRID};
 use crate::describe::quad;
@@ -260,7 +261,7 @@ pub fn compare(photo: &GrayImage, starts: &[[[f32; 2]; 4]], grid: &[u8]) -> Opti
 }
 
 fn judge(
-    shrunk: &Shrunk,
+    shrunk: &Grey,
     outline: &[[f32; 2]; 4],
     reference: &[f32],
 ) -> Option<(Option<f32>, Blocks)> {
