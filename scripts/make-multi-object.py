@@ -14,6 +14,10 @@ Each photo shows 2 to 8 objects, each with its own turn and perspective:
   table      objects lying on wood, cloth, a desk or cardboard, turned, with shadows;
   wall       framed pictures hung in loose rows on a painted wall, the whole wall seen at an angle;
   catalogue  a printed page of lots in a grid with captions, photographed slightly askew.
+With --kinds small, each photo is a phone photo (2,400-4,000 px) of ONE object on a table or a
+wall, its cell 10-25% of the photo's sides (so the picture is about 6-22% of the photo's width);
+one photo in four shows an unrelated object. (A picture that small was missed by the first look,
+which sees the photo at 720 px.)
 Some objects overlap another (up to about a fifth of them hidden), some run out of the frame (up
 to a quarter cut off); an object that ends up less than 55% visible is listed as `hidden`: not
 counted as one to find, nor as a false match if found.
@@ -215,15 +219,21 @@ def polygon_area(q):
     return 0.5 * abs(sum(q[i][0] * q[(i + 1) % 4][1] - q[(i + 1) % 4][0] * q[i][1] for i in range(4)))
 
 
-def compose(bench, g, n, setting, unrelated_share):
-    L = int(g.integers(1400, 2001))
+def compose(bench, g, n, setting, unrelated_share, small=False):
+    L = int(g.integers(2400, 4001)) if small else int(g.integers(1400, 2001))
     W, H = (L, int(L * 3 / 4)) if setting != "catalogue" else (int(L * 0.72), L)
     if setting == "table" and g.random() < 0.3:
         W, H = H, W
     bg, bgname = background(g, W, H, setting)
     canvas = np.asarray(bg).astype(np.float32).copy()
     labels = np.full((H, W), 255, np.uint8)
-    cells = layout(g, n, W, H, setting)
+    if small:
+        # one object, its cell 10-25% of the photo's sides, anywhere in it
+        f = g.uniform(0.10, 0.25)
+        cw, ch = f * W, f * H
+        cells = [(g.uniform(0.02, 0.98 - f) * W, g.uniform(0.02, 0.98 - f) * H, cw, ch)]
+    else:
+        cells = layout(g, n, W, H, setting)
     objs, quads, used = [], [], set()
     for k, cell in enumerate(cells):
         if g.random() < unrelated_share:
@@ -280,17 +290,27 @@ def generate(a):
     bench = hc.Bench(a.bench, a.half)
     if len(bench.ref_ids) < 10 or not bench.scenes:
         sys.exit(f"too few references or negative photos in {a.bench} (half {a.half})")
+    if a.kinds not in (None, "small"):
+        sys.exit(f"unknown kind {a.kinds!r}: the standard mix, or --kinds small")
+    small = a.kinds == "small"
     qdir = os.path.join(a.out, "queries")
     os.makedirs(qdir, exist_ok=True)
     cases = []
     for i in range(a.n):
         g = rng_for(a.seed, a.half or "all", i)
-        qid = "m" + hashlib.sha256(f"multi-object-v1:{a.seed}:{a.half or 'all'}:{i}".encode()).hexdigest()[:11]
-        setting = SETTINGS[i % len(SETTINGS)]
-        n = 2 + (i // len(SETTINGS)) % 7  # 2..8 objects, every count in every setting
-        only_unrelated = i % 6 == 5
+        tag = "small-object-v1" if small else "multi-object-v1"
+        if small:
+            g = rng_for(a.seed, a.half or "all", i, "small")
+        qid = "m" + hashlib.sha256(f"{tag}:{a.seed}:{a.half or 'all'}:{i}".encode()).hexdigest()[:11]
+        if small:
+            setting, n, only_unrelated = ["table", "wall"][i % 2], 1, i % 4 == 3
+        else:
+            setting = SETTINGS[i % len(SETTINGS)]
+            n = 2 + (i // len(SETTINGS)) % 7  # 2..8 objects, every count in every setting
+            only_unrelated = i % 6 == 5
         while True:
-            img, bgname, objs = compose(bench, g, n, setting, 1.0 if only_unrelated else 0.2)
+            img, bgname, objs = compose(bench, g, n, setting, 1.0 if only_unrelated else 0.0 if small else 0.2,
+                                        small)
             if only_unrelated or any(o["ref"] and not o["hidden"] for o in objs):
                 break
         q = int(g.integers(82, 94))

@@ -92,69 +92,139 @@ pub struct RestPhoto<'a> {
 
 impl<'a> RestPhoto<'a> {
     pub fn new(photo: &'a RgbImage) -> RestPhoto<'a> {
+        Self::at(photo, 2 * QUERY_FEATURE_SIDE)
+    }
+
+    /// The copy at most `side` pixels on its longer side.
+    fn at(photo: &'a RgbImage, side: u32) -> RestPhoto<'a> {
         // Grey first: the shrinking then reads one channel, not three.
-        let grey = shrunk_grey(&luma(photo), 2 * QUERY_FEATURE_SIDE);
+        let grey = shrunk_grey(&luma(photo), side);
         let scale = photo.width() as f32 / grey.width().max(1) as f32;
         RestPhoto { photo, grey, scale }
     }
+
+    /// For a closer look at a photo in which the first look found nothing
+    /// ([`close_views`]): None where the photo is too small for one to
+    /// see more than the first look saw.
+    pub fn closer(photo: &'a RgbImage) -> Option<RestPhoto<'a>> {
+        let side = photo.width().max(photo.height());
+        (side as f32 >= CLOSER_ABOVE * QUERY_FEATURE_SIDE as f32)
+            .then(|| Self::at(photo, (QUERY_FEATURE_SIDE as f32 / CLOSE_TILE) as u32))
+    }
 }
+
+/// A photo is looked at closer only where its longer side is at least
+/// this many times the first look's feature copy: a smaller one's tiles
+/// would show its pictures little larger than the first look did.
+const CLOSER_ABOVE: f32 = 2.0;
+/// The closer look's tiles, this share of the photo's width and height
+/// (three by three, neighbours overlapping by a fifth of a tile), each
+/// seen at the query's feature resolution: a picture a tenth of a phone
+/// photo's width, about 70 px in the first look, is 170 px there.
+const CLOSE_TILE: f32 = 0.4;
 
 /// Describes the photo's unexplained part; no views when nothing is left
 /// to look at.
 pub fn rest_views(rest_photo: &RestPhoto, query: &QueryDescriptors, found: &[Quad]) -> RestViews {
-    let photo = rest_photo.photo;
     let rest = unexplained_features(query, found);
-    if rest.is_empty() || photo.width() < 2 || photo.height() < 2 {
+    let Some(whole) = features_box(rest_photo.photo, &rest) else {
         return RestViews::default();
-    }
-    let (pw, ph) = (photo.width() as f32, photo.height() as f32);
-    // Where the rest's features lie, with a margin for the patches around them.
-    let pad = 0.03 * pw.max(ph);
-    let (mut x0, mut y0, mut x1, mut y1) = (pw, ph, 0f32, 0f32);
-    for p in &rest {
-        x0 = x0.min(p[0]);
-        y0 = y0.min(p[1]);
-        x1 = x1.max(p[0]);
-        y1 = y1.max(p[1]);
-    }
-    let whole = Rect {
-        x0: (x0 - pad).max(0.0).floor() as u32,
-        y0: (y0 - pad).max(0.0).floor() as u32,
-        x1: ((x1 + pad).ceil() as u32).min(photo.width()),
-        y1: ((y1 + pad).ceil() as u32).min(photo.height()),
     };
     // A large part is seen in overlapping quarters instead, each at the
     // feature resolution: the objects left are the small ones, which a
     // copy of the whole part shows too small for their references'
     // features. The whole part is still looked at for an outline.
-    let mut tiles = Vec::new();
-    let (w, h) = (
-        whole.x1.saturating_sub(whole.x0),
-        whole.y1.saturating_sub(whole.y0),
-    );
-    if w.max(h) as f32 > TILE_ABOVE * QUERY_FEATURE_SIDE as f32 {
-        let (tw, th) = ((w as f32 * TILE) as u32, (h as f32 * TILE) as u32);
-        for (fx, fy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-            let tile = Rect {
-                x0: whole.x0 + fx * (w - tw),
-                y0: whole.y0 + fy * (h - th),
-                x1: whole.x0 + fx * (w - tw) + tw,
-                y1: whole.y0 + fy * (h - th) + th,
-            };
-            let inside = rest.iter().filter(|p| tile.holds(p)).count();
-            if inside >= MIN_TILE_FEATURES {
-                tiles.push(tile);
-            }
-        }
+    let tiles = match whole.w().max(whole.h()) as f32 > TILE_ABOVE * QUERY_FEATURE_SIDE as f32 {
+        true => tiles(&whole, 2, TILE, &rest),
+        false => Vec::new(),
+    };
+    described(rest_photo, found, whole, tiles, false)
+}
+
+/// Describes a photo in which the first look found nothing, in three by
+/// three overlapping tiles of a copy made by [`RestPhoto::closer`], each at
+/// the query's feature resolution: a picture small in a large photo (a
+/// painting on a far wall, a coin on a table) is too small in the first
+/// look's 720-px copy for its reference's features.
+pub fn close_views(rest_photo: &RestPhoto, query: &QueryDescriptors) -> RestViews {
+    let rest = unexplained_features(query, &[]);
+    let Some(whole) = features_box(rest_photo.photo, &rest) else {
+        return RestViews::default();
+    };
+    let tiles = tiles(&whole, 3, CLOSE_TILE, &rest);
+    described(rest_photo, &[], whole, tiles, true)
+}
+
+/// The box of the photo where the `rest` features lie, with a margin for
+/// the patches around them; None without any.
+fn features_box(photo: &RgbImage, rest: &[[f32; 2]]) -> Option<Rect> {
+    if rest.is_empty() || photo.width() < 2 || photo.height() < 2 {
+        return None;
     }
-    // (rectangle, extract its features, find an outline in it)
-    let mut rects = vec![(whole, tiles.is_empty(), true)];
-    // Outlines in the quarters too: a small picture is too small a share
+    let (pw, ph) = (photo.width() as f32, photo.height() as f32);
+    let pad = 0.03 * pw.max(ph);
+    let (mut x0, mut y0, mut x1, mut y1) = (pw, ph, 0f32, 0f32);
+    for p in rest {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    Some(Rect {
+        x0: (x0 - pad).max(0.0).floor() as u32,
+        y0: (y0 - pad).max(0.0).floor() as u32,
+        x1: ((x1 + pad).ceil() as u32).min(photo.width()),
+        y1: ((y1 + pad).ceil() as u32).min(photo.height()),
+    })
+}
+
+/// `k` by `k` overlapping tiles of `whole`, each `share` of its width and
+/// height, that hold at least [`MIN_TILE_FEATURES`] of the `rest` features.
+fn tiles(whole: &Rect, k: u32, share: f32, rest: &[[f32; 2]]) -> Vec<Rect> {
+    let (w, h) = (whole.w(), whole.h());
+    let (tw, th) = ((w as f32 * share) as u32, (h as f32 * share) as u32);
+    let step = |span: u32, t: u32, i: u32| (span - t) * i / (k - 1).max(1);
+    (0..k)
+        .flat_map(|fy| (0..k).map(move |fx| (fx, fy)))
+        .map(|(fx, fy)| {
+            let (x0, y0) = (whole.x0 + step(w, tw, fx), whole.y0 + step(h, th, fy));
+            Rect {
+                x0,
+                y0,
+                x1: x0 + tw,
+                y1: y0 + th,
+            }
+        })
+        .filter(|t| rest.iter().filter(|p| t.holds(p)).count() >= MIN_TILE_FEATURES)
+        .collect()
+}
+
+/// The views of `whole` (its features only without `tiles`, its outlines)
+/// and of each tile (features and outlines). An outline must cover
+/// [`MIN_OUTLINE_AREA`] of the photo, or with `tile_outlines` of its tile.
+fn described(
+    rest_photo: &RestPhoto,
+    found: &[Quad],
+    whole: Rect,
+    tiles: Vec<Rect>,
+    tile_outlines: bool,
+) -> RestViews {
+    let photo = rest_photo.photo;
+    let photo_area = photo.width() as f32 * photo.height() as f32;
+    // (rectangle, extract its features, least area of an outline in it)
+    let mut rects = vec![(whole, tiles.is_empty(), MIN_OUTLINE_AREA * photo_area)];
+    // Outlines in the tiles too: a small picture is too small a share
     // of the whole part for an outline there.
-    rects.extend(tiles.into_iter().map(|t| (t, true, true)));
+    rects.extend(tiles.into_iter().map(|t| {
+        let area = match tile_outlines {
+            true => t.w() as f32 * t.h() as f32,
+            false => photo_area,
+        };
+        (t, true, MIN_OUTLINE_AREA * area)
+    }));
     let described: Vec<(Option<RegionFeatures>, Vec<Quad>)> = rects
         .par_iter()
-        .map(|&(r, features, outline)| view(rest_photo, r, found, features, outline))
+        .map(|&(r, features, min_area)| view(rest_photo, r, found, features, min_area))
         .collect();
     let mut out = RestViews::default();
     for (features, outlines) in described {
@@ -197,6 +267,14 @@ struct Rect {
 }
 
 impl Rect {
+    fn w(&self) -> u32 {
+        self.x1.saturating_sub(self.x0)
+    }
+
+    fn h(&self) -> u32 {
+        self.y1.saturating_sub(self.y0)
+    }
+
     fn holds(&self, p: &[f32; 2]) -> bool {
         p[0] >= self.x0 as f32
             && p[0] < self.x1 as f32
@@ -207,13 +285,14 @@ impl Rect {
 
 /// One rectangle of the photo with the found objects blanked, at the
 /// query's feature resolution: its features (`with_features`) and the
-/// outlines in it that no found object explains, best first (`with_outline`).
+/// outlines in it of at least `min_area` (photo pixels) that no found
+/// object explains, best first.
 fn view(
     rest_photo: &RestPhoto,
     r: Rect,
     found: &[Quad],
     with_features: bool,
-    with_outline: bool,
+    min_area: f32,
 ) -> (Option<RegionFeatures>, Vec<Quad>) {
     let k = rest_photo.scale;
     // The rectangle in the grey copy's pixels.
@@ -233,11 +312,7 @@ fn view(
     let to_view = |[x, y]: [f32; 2]| [(x - ox) / s, (y - oy) / s];
     let blanked: Vec<Quad> = found.iter().map(|q| grow(q, GROW).map(to_view)).collect();
     blank(&mut grey, &blanked);
-    let photo_area = rest_photo.photo.width() as f32 * rest_photo.photo.height() as f32;
-    let outlines = match with_outline {
-        true => outlines(&grey, found, photo_area, to_photo_point),
-        false => Vec::new(),
-    };
+    let outlines = outlines(&grey, found, min_area, to_photo_point);
     let (w, h) = (grey.width() as f32, grey.height() as f32);
     let corners = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
     let features = with_features
@@ -255,7 +330,7 @@ fn view(
 fn outlines(
     grey: &GrayImage,
     found: &[Quad],
-    photo_area: f32,
+    min_area: f32,
     to_photo: impl Fn([f32; 2]) -> [f32; 2],
 ) -> Vec<Quad> {
     let small = shrunk_grey(grey, quad::SEARCH_SIDE);
@@ -264,10 +339,7 @@ fn outlines(
     quad::find(&small, 3)
         .into_iter()
         .map(|q| q.map(|[x, y]| to_photo([x * up, y * up])))
-        .filter(|q| {
-            area(q) >= MIN_OUTLINE_AREA * photo_area
-                && !grown.iter().any(|f| inside_quad(&centre(q), f))
-        })
+        .filter(|q| area(q) >= min_area && !grown.iter().any(|f| inside_quad(&centre(q), f)))
         .collect()
 }
 
@@ -372,6 +444,37 @@ mod tests {
         for x in 0..=(10_000 * 255 + 5000) {
             assert_eq!(tenth_thousand(x), x / 10_000, "{x}");
         }
+    }
+
+    #[test]
+    fn a_picture_a_tenth_of_the_photo_lies_whole_in_a_closer_tile() {
+        let whole = Rect {
+            x0: 0,
+            y0: 0,
+            x1: 3000,
+            y1: 2000,
+        };
+        // Features everywhere, so that no tile is left out for want of them.
+        let rest: Vec<[f32; 2]> = (0..60)
+            .flat_map(|i| (0..40).map(move |j| [i as f32 * 50.0 + 1.0, j as f32 * 50.0 + 1.0]))
+            .collect();
+        let tiles = tiles(&whole, 3, CLOSE_TILE, &rest);
+        assert_eq!(tiles.len(), 9);
+        let (w, h) = (300u32, 200u32);
+        for x in (0..=3000 - w).step_by(50) {
+            for y in (0..=2000 - h).step_by(50) {
+                assert!(
+                    tiles
+                        .iter()
+                        .any(|t| t.x0 <= x && t.y0 <= y && x + w <= t.x1 && y + h <= t.y1),
+                    "a picture at ({x}, {y}) is cut by every tile"
+                );
+            }
+        }
+        // Where the first look saw no features, no tile is described.
+        let left: Vec<[f32; 2]> = rest.into_iter().filter(|p| p[0] < 1000.0).collect();
+        let some = super::tiles(&whole, 3, CLOSE_TILE, &left);
+        assert!(!some.is_empty() && some.iter().all(|t| t.x0 < 1000));
     }
 
     #[test]

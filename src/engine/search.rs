@@ -7,7 +7,9 @@ use crate::describe::rest;
 use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
 use crate::search::candidates::{Pairs, candidates};
-use crate::search::further::{look_again, look_closer, look_up_outlines, probe_rest};
+use crate::search::further::{
+    keep_small_finds, look_again, look_closer, look_up_outlines, probe_rest,
+};
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
 use crate::search::response::{
@@ -166,7 +168,8 @@ impl Engine {
     /// another (`crate::search::objects`), that part is described on its own
     /// (`crate::describe::rest`) and looked up again (`crate::search::further`), until a look finds no new object, the photo
     /// holds `opts.max_objects`, or [`MAX_FURTHER_LOOKS`] looks were taken. A photo of
-    /// one object, or of nothing in the database, takes no further look.
+    /// one object takes no further look; a large one in which the first look
+    /// found nothing is looked at closer, once (`crate::describe::rest::close_views`).
     fn look_for_more_objects(
         &self,
         generation: &Generation,
@@ -178,26 +181,43 @@ impl Engine {
         let mut found = objects::found(evidence.iter().map(|(p, e, _)| (*p, e)));
         let mut looked = HashSet::new();
         let mut rest_photo = None;
+        let mut looked_closer = false;
         for _ in 0..MAX_FURTHER_LOOKS {
             let quads: Vec<Quad> = found.iter().map(|f| f.1).collect();
-            if found.is_empty() || found.len() >= opts.max_objects {
+            if found.len() >= opts.max_objects {
                 return Ok(());
             }
             let positions: HashSet<u32> = found.iter().map(|f| f.0).collect();
-            let worth = match objects::rest(query, &found, evidence.iter().map(|(p, e, _)| (*p, e)))
-            {
-                Rest::Explained => false,
-                Rest::Worth => true,
-                Rest::Probe => {
-                    let features = rest::unexplained_subset(query, &quads);
-                    probe_rest(generation, &features, &positions)?
+            // The views, and for a look where nothing was found the evidence
+            // before it (what it finds counts only where it is small).
+            let (views, before) = if found.is_empty() {
+                // Nothing found: a picture small in a large photo may be
+                // too small in the first look's copy. Looked for closer,
+                // once (a photo too small for that has had its look).
+                let closer = (!looked_closer && opts.max_objects > 0)
+                    .then(|| rest::RestPhoto::closer(photo))
+                    .flatten();
+                let Some(closer) = closer else {
+                    return Ok(());
+                };
+                looked_closer = true;
+                (rest::close_views(&closer, query), Some(evidence.clone()))
+            } else {
+                let worth =
+                    match objects::rest(query, &found, evidence.iter().map(|(p, e, _)| (*p, e))) {
+                        Rest::Explained => false,
+                        Rest::Worth => true,
+                        Rest::Probe => {
+                            let features = rest::unexplained_subset(query, &quads);
+                            probe_rest(generation, &features, &positions)?
+                        }
+                    };
+                if !worth {
+                    return Ok(());
                 }
+                let rest_photo = rest_photo.get_or_insert_with(|| rest::RestPhoto::new(photo));
+                (rest::rest_views(rest_photo, query, &quads), None)
             };
-            if !worth {
-                return Ok(());
-            }
-            let rest_photo = rest_photo.get_or_insert_with(|| rest::RestPhoto::new(photo));
-            let views = rest::rest_views(rest_photo, query, &quads);
             if views.views.is_empty() {
                 return Ok(());
             }
@@ -220,6 +240,9 @@ impl Engine {
             )?);
             changed.sort_unstable();
             changed.dedup();
+            if let Some(before) = &before {
+                changed = keep_small_finds(generation, query, before, evidence, changed);
+            }
             // Judged as a whole picture like the first look's best, so that
             // no object is called `match` on its features alone, and none
             // stays below `possible` for want of that judgement.

@@ -215,6 +215,57 @@ pub fn probe_rest(
     Ok(signs.into_iter().any(|s| s))
 }
 
+/// What a look at a photo in which the first look found nothing
+/// (`crate::describe::rest::close_views`) finds counts only where its
+/// region's longer side is under this share of the photo's: that look is
+/// for pictures too small in the first look's copy. One larger was seen
+/// there at a third of its 720 px or more, enough to be judged, and a
+/// second try at it is one more chance of a detail shared with the
+/// reference (docs/decisions.md, "2026-12-07 — A closer look where nothing
+/// was found").
+pub const CLOSER_FIND_MAX: f32 = 1.0 / 3.0;
+
+/// Undoes what the look at a photo in which nothing was found changed
+/// (`changed`, indices into `evidence`) where the region it gave is not
+/// small ([`CLOSER_FIND_MAX`]): such a candidate gets back its evidence
+/// from `before` the look, or, proposed by the look, its global evidence
+/// alone. Returns the changes kept.
+pub fn keep_small_finds(
+    generation: &Generation,
+    query: &QueryDescriptors,
+    before: &[(u32, Evidence, Pairs)],
+    evidence: &mut [(u32, Evidence, Pairs)],
+    changed: Vec<usize>,
+) -> Vec<usize> {
+    let side = query.width.max(query.height) as f32;
+    let small = |q: &Quad| {
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for p in q {
+            for k in 0..2 {
+                (lo[k], hi[k]) = (lo[k].min(p[k]), hi[k].max(p[k]));
+            }
+        }
+        (hi[0] - lo[0]).max(hi[1] - lo[1]) < CLOSER_FIND_MAX * side
+    };
+    let mut kept = Vec::new();
+    for i in changed {
+        if evidence[i].1.region.as_ref().is_some_and(small) {
+            kept.push(i);
+            continue;
+        }
+        evidence[i] = match before.get(i) {
+            Some(b) => b.clone(),
+            None => {
+                let pos = evidence[i].0;
+                let mut e = global_evidence(generation, query, pos);
+                e.second_look = true;
+                (pos, e, Vec::new())
+            }
+        };
+    }
+    kept
+}
+
 /// A closer look at this many weak candidates per look at most…
 const CLOSER: usize = 6;
 /// …each with at least this many inliers already: enough to say where in

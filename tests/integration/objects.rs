@@ -307,3 +307,69 @@ fn a_small_flat_picture_among_many_is_looked_up_by_its_outline() {
     let bits = m["evidence"]["region_hash_distance"].as_u64().unwrap();
     assert!(bits <= 32, "region hash distance {bits}: {m}");
 }
+
+/// A phone photo (3200 × 2400) of a woven cloth with `picture` lying on it
+/// at (`x`, `y`), `side` pixels on its longer side, a little turned; and
+/// where it lies.
+fn one_small_picture(picture: &RgbImage, side: f32, x: f32, y: f32) -> (RgbImage, [[f32; 2]; 4]) {
+    let (pw, ph) = (picture.width() as f32, picture.height() as f32);
+    let s = side / pw.max(ph);
+    let turn = 0.05f32;
+    let corner = |u: f32, v: f32| {
+        let (a, b) = (u * s, v * s);
+        [
+            x + a * turn.cos() - b * turn.sin(),
+            y + a * turn.sin() + b * turn.cos(),
+        ]
+    };
+    let quad = [
+        corner(0.0, 0.0),
+        corner(pw, 0.0),
+        corner(pw, ph),
+        corner(0.0, ph),
+    ];
+    let corners = [[0.0, 0.0], [pw, 0.0], [pw, ph], [0.0, ph]];
+    let to_picture = Homography::from_four(&quad, &corners).expect("a placement");
+    let photo = RgbImage::from_fn(3200, 2400, |px, py| {
+        let [u, v] = to_picture
+            .apply([px as f32 + 0.5, py as f32 + 0.5])
+            .unwrap_or([-1.0, -1.0]);
+        if u >= 0.0 && v >= 0.0 && u < pw && v < ph {
+            return *picture.get_pixel(u as u32, v as u32);
+        }
+        let weave = ((px % 6) as i32 - 3).abs() + ((py % 6) as i32 - 3).abs();
+        Rgb([110 + 6 * weave as u8, 40 + 3 * weave as u8, 35])
+    });
+    (photo, quad)
+}
+
+#[test]
+fn a_small_painting_in_a_large_photo_is_found_by_a_closer_look() {
+    // 360 px of a 3200-px photo: 81 px in the first look's 720-px copy,
+    // too small for its features; the closer look's tiles see it at 200 px.
+    // Before the closer look, nothing was found.
+    let ix = Index::demo();
+    let (photo, quad) = one_small_picture(&demo_picture("demo-004"), 360.0, 2200.0, 600.0);
+    let path = ix.scratch("far.jpg");
+    photo.save(&path).unwrap();
+    let v = ix.search(&path);
+    let m = &matches(&v)[0];
+    assert_eq!(m["id"], "demo-004", "{v}");
+    assert_eq!(m["verdict"], "match", "{m}");
+    assert_eq!(m["evidence"]["second_look"], true, "{m}");
+    let (region, centre) = region_of(m);
+    assert!(inside_quad(&centre, &quad), "{region:?} not on {quad:?}");
+
+    // The same photo of a picture not in the database: nothing is a match.
+    let unrelated = RgbImage::from_fn(500, 400, |x, y| {
+        let mut h = (x / 9).wrapping_mul(0x9E37_79B1) ^ (y / 9).wrapping_mul(0x85EB_CA77);
+        h ^= h >> 15;
+        h = h.wrapping_mul(0x2C1B_3C6D);
+        Rgb([(h >> 24) as u8, (h >> 16) as u8, (h >> 8) as u8])
+    });
+    let (photo, _) = one_small_picture(&unrelated, 360.0, 2200.0, 600.0);
+    let path = ix.scratch("far-unrelated.jpg");
+    photo.save(&path).unwrap();
+    let v = ix.search(&path);
+    assert!(matches(&v).iter().all(|m| m["verdict"] != "match"), "{v}");
+}
