@@ -228,8 +228,9 @@ pub const CLOSER_FIND_MAX: f32 = 1.0 / 3.0;
 /// Undoes what the look at a photo in which nothing was found changed
 /// (`changed`, indices into `evidence`) where the region it gave is not
 /// small ([`CLOSER_FIND_MAX`]): such a candidate gets back its evidence
-/// from `before` the look, or, proposed by the look, its global evidence
-/// alone. Returns the changes kept.
+/// from `before` the look (found by its position), or, proposed by the
+/// look, its global evidence alone. The changes kept are marked
+/// `closer_look`, and returned.
 pub fn keep_small_finds(
     generation: &Generation,
     query: &QueryDescriptors,
@@ -247,14 +248,16 @@ pub fn keep_small_finds(
         }
         (hi[0] - lo[0]).max(hi[1] - lo[1]) < CLOSER_FIND_MAX * side
     };
+    let was: HashMap<u32, &(u32, Evidence, Pairs)> = before.iter().map(|b| (b.0, b)).collect();
     let mut kept = Vec::new();
     for i in changed {
         if evidence[i].1.region.as_ref().is_some_and(small) {
+            evidence[i].1.closer_look = true;
             kept.push(i);
             continue;
         }
-        evidence[i] = match before.get(i) {
-            Some(b) => b.clone(),
+        evidence[i] = match was.get(&evidence[i].0) {
+            Some(&b) => b.clone(),
             None => {
                 let pos = evidence[i].0;
                 let mut e = global_evidence(generation, query, pos);

@@ -169,6 +169,13 @@ impl serde::Serialize for PartMap {
 /// with another picture shows less, a torn fragment of the object more
 /// (docs/decisions.md, "2026-12-05 — Whole picture or a shared part").
 pub const SHOWN_SHARE: f32 = 1.0 / 3.0;
+/// …and this share for a picture only the closer look at a photo in which
+/// nothing was found saw (`crate::search::further::keep_small_finds`): it
+/// tried ten more places in the photo, and a part of a reference small in
+/// a large scene is as often a shared detail pasted there as a torn
+/// fragment; the whole picture, less what a frame or a hand hides, is
+/// asked for (its true finds showed 0.71 or more, docs/decisions.md).
+pub const SHOWN_SHARE_CLOSER: f32 = 2.0 / 3.0;
 /// …and at least this many parts must agree: fewer cannot tell a part
 /// from the whole.
 pub const SHOWN_MIN: u8 = 3;
@@ -215,8 +222,13 @@ impl Blocks {
     /// textured parts than [`SHOWN_MIN`] is not judged: its parts cannot
     /// tell a detail from the whole.
     pub fn shows_part_only(&self) -> bool {
-        self.structure() >= SHOWN_MIN
-            && (self.agree < SHOWN_MIN || self.shown_share() < SHOWN_SHARE)
+        self.shows_less_than(SHOWN_SHARE)
+    }
+
+    /// [`Blocks::shows_part_only`] with `share` of the reference's
+    /// structure asked for.
+    pub fn shows_less_than(&self, share: f32) -> bool {
+        self.structure() >= SHOWN_MIN && (self.agree < SHOWN_MIN || self.shown_share() < share)
     }
 }
 
@@ -549,6 +561,11 @@ mod tests {
         // parts is not judged.
         assert!(!b(2, 0, 0, 0).shows_part_only());
         assert!(b(2, 0, 0, 2).shows_part_only());
+        // A closer look's find asks for two thirds: a detail pasted small
+        // (4 parts agree, 5 missing) is a part, a small whole picture not.
+        assert!(!b(4, 0, 5, 0).shows_part_only());
+        assert!(b(4, 0, 5, 0).shows_less_than(SHOWN_SHARE_CLOSER));
+        assert!(!b(12, 0, 2, 0).shows_less_than(SHOWN_SHARE_CLOSER));
     }
 
     #[test]

@@ -277,6 +277,12 @@ pub struct Evidence {
     /// of one design). Unjudged, it is no `match`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub not_compared: bool,
+    /// Found by the closer look at a large photo in which the first look
+    /// found nothing (`crate::search::further::keep_small_finds`): a small
+    /// picture, which must show
+    /// [`crate::search::pixels::SHOWN_SHARE_CLOSER`] of the reference.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub closer_look: bool,
 }
 
 fn is_zero(x: &f32) -> bool {
@@ -397,7 +403,11 @@ pub fn colours_differ(e: &Evidence) -> bool {
 
 /// [`shows_part_only`] with the strength's score already known.
 fn part_only(e: &Evidence, strength_score: f32) -> bool {
-    e.pixel_blocks.is_some_and(|b| b.shows_part_only())
+    let share = match e.closer_look {
+        true => crate::search::pixels::SHOWN_SHARE_CLOSER,
+        false => crate::search::pixels::SHOWN_SHARE,
+    };
+    e.pixel_blocks.is_some_and(|b| b.shows_less_than(share))
         && strength_score >= MATCH_THRESHOLD
         && whole_global_strength(e) < MATCH_STRENGTH
 }

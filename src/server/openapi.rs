@@ -83,6 +83,7 @@ fn match_schema() -> Value {
               "colour_agreement": {"type": "number", "description": "the colours inside the verified outline against the reference's (-1 to 1): high under any light, below 0.3 for the same design in other colours, which is then no match; absent where either side has too few colours"},
               "global_discount": {"type": "number", "description": "taken off for a rival reference that explains the photo better"},
               "second_look": {"type": "boolean", "description": "found only by the second, wider look"},
+              "closer_look": {"type": "boolean", "description": "found by the closer look at a large photo in which the first look found nothing (a small picture): a match only where the photo shows two thirds of the reference's structure, else partial"},
               "not_compared": {"type": "boolean", "description": "would be a match by its local features, but more candidates would match than a search compares pixel by pixel: not judged, so no match"},
               "words": {"type": "number"},
               "region": {"description": "the reference's outline in the query's pixels: top-left, top-right, bottom-right, bottom-left", "type": "array", "items": {"type": "array", "items": {"type": "number"}}},

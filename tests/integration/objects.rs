@@ -7,7 +7,7 @@ use crate::http::{Form, Server};
 use crate::rivals::demo_picture;
 use crate::util::{Index, matches};
 use image::{Rgb, RgbImage};
-use provenance::imaging::geometry::{Homography, inside_quad};
+use provenance::imaging::geometry::{Homography, grow, inside_quad};
 use serde_json::Value;
 
 /// Where each picture of a lot lies in its photo (corners TL, TR, BR, BL).
@@ -357,8 +357,32 @@ fn a_small_painting_in_a_large_photo_is_found_by_a_closer_look() {
     assert_eq!(m["id"], "demo-004", "{v}");
     assert_eq!(m["verdict"], "match", "{m}");
     assert_eq!(m["evidence"]["second_look"], true, "{m}");
+    assert_eq!(m["evidence"]["closer_look"], true, "{m}");
     let (region, centre) = region_of(m);
     assert!(inside_quad(&centre, &quad), "{region:?} not on {quad:?}");
+
+    // Half of that painting, lying there: a detail small in a large photo
+    // is as likely one shared with another picture. Found, but `partial`:
+    // the closer look asks for two thirds of the reference.
+    let whole = demo_picture("demo-004");
+    let (w, h) = whole.dimensions();
+    let half = image::imageops::crop_imm(&whole, 0, h / 2, w, h - h / 2).to_image();
+    let (photo, quad) = one_small_picture(&half, 360.0, 2200.0, 600.0);
+    let path = ix.scratch("far-half.jpg");
+    photo.save(&path).unwrap();
+    let v = ix.search(&path);
+    let m = matches(&v)
+        .iter()
+        .find(|m| m["id"] == "demo-004")
+        .unwrap_or_else(|| panic!("the half is not found: {v}"));
+    assert_eq!(m["verdict"], "partial", "{m}");
+    assert_eq!(m["evidence"]["closer_look"], true, "{m}");
+    let (region, centre) = region_of(m);
+    assert!(
+        inside_quad(&centre, &grow(&quad, 1.0)),
+        "{region:?} not by {quad:?}"
+    );
+    assert!(matches(&v).iter().all(|m| m["verdict"] != "match"), "{v}");
 
     // The same photo of a picture not in the database: nothing is a match.
     let unrelated = RgbImage::from_fn(500, 400, |x, y| {
