@@ -13,7 +13,7 @@
 
 use crate::describe::describer::{self, QUERY_FEATURE_SIDE, QueryDescriptors, RegionFeatures};
 use crate::describe::{orb, quad, rectify};
-use crate::imaging::geometry::{Homography, Quad, area, centre, grow, inside_quad};
+use crate::imaging::geometry::{Homography, Quad, area, bounds, centre, grow, inside_quad};
 use crate::imaging::resample::resize_triangle;
 use image::{GrayImage, RgbImage};
 use rayon::prelude::*;
@@ -163,13 +163,7 @@ fn features_box(photo: &RgbImage, rest: &[[f32; 2]]) -> Option<Rect> {
     }
     let (pw, ph) = (photo.width() as f32, photo.height() as f32);
     let pad = 0.03 * pw.max(ph);
-    let (mut x0, mut y0, mut x1, mut y1) = (pw, ph, 0f32, 0f32);
-    for p in rest {
-        x0 = x0.min(p[0]);
-        y0 = y0.min(p[1]);
-        x1 = x1.max(p[0]);
-        y1 = y1.max(p[1]);
-    }
+    let [[x0, y0], [x1, y1]] = bounds(rest);
     Some(Rect {
         x0: (x0 - pad).max(0.0).floor() as u32,
         y0: (y0 - pad).max(0.0).floor() as u32,
@@ -363,10 +357,7 @@ fn blank(grey: &mut GrayImage, quads: &[Quad]) {
     let mut mask = vec![false; w * h];
     // Each quad marks the pixels of its bounding box that it holds.
     for q in quads {
-        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in q {
-            (x0, y0, x1, y1) = (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]));
-        }
+        let [[x0, y0], [x1, y1]] = bounds(q);
         let (x0, x1) = (x0.max(0.0) as usize, (x1.max(0.0).ceil() as usize).min(w));
         let (y0, y1) = (y0.max(0.0) as usize, (y1.max(0.0).ceil() as usize).min(h));
         for y in y0..y1 {

@@ -194,7 +194,7 @@ impl Engine {
                 // Nothing found: a picture small in a large photo may be
                 // too small in the first look's copy. Looked for closer,
                 // once (a photo too small for that has had its look).
-                let closer = (!looked_closer && opts.max_objects > 0)
+                let closer = (!looked_closer)
                     .then(|| rest::RestPhoto::closer(photo))
                     .flatten();
                 let Some(closer) = closer else {

@@ -128,6 +128,19 @@ pub fn grow(q: &Quad, by: f32) -> Quad {
     })
 }
 
+/// The corners (least x and y, greatest x and y) of the box around the
+/// points; infinite for none.
+pub fn bounds<'a>(points: impl IntoIterator<Item = &'a [f32; 2]>) -> [[f32; 2]; 2] {
+    points
+        .into_iter()
+        .fold([[f32::MAX; 2], [f32::MIN; 2]], |[lo, hi], p| {
+            [
+                [lo[0].min(p[0]), lo[1].min(p[1])],
+                [hi[0].max(p[0]), hi[1].max(p[1])],
+            ]
+        })
+}
+
 pub fn centre(q: &Quad) -> [f32; 2] {
     let (x, y) = q.iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
     [x / 4.0, y / 4.0]

@@ -9,7 +9,7 @@ use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
 use crate::describe::orb::Features;
 use crate::describe::rectify;
 use crate::describe::rest::RestViews;
-use crate::imaging::geometry::{Quad, area};
+use crate::imaging::geometry::{Quad, area, bounds};
 use crate::index::error::GenerationError;
 use crate::index::generation::Generation;
 use crate::search::candidates::{Pairs, global_evidence, in_photo, region_distances, set_local};
@@ -240,12 +240,7 @@ pub fn keep_small_finds(
 ) -> Vec<usize> {
     let side = query.width.max(query.height) as f32;
     let small = |q: &Quad| {
-        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-        for p in q {
-            for k in 0..2 {
-                (lo[k], hi[k]) = (lo[k].min(p[k]), hi[k].max(p[k]));
-            }
-        }
+        let [lo, hi] = bounds(q);
         (hi[0] - lo[0]).max(hi[1] - lo[1]) < CLOSER_FIND_MAX * side
     };
     let was: HashMap<u32, &(u32, Evidence, Pairs)> = before.iter().map(|b| (b.0, b)).collect();
