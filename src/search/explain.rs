@@ -5,13 +5,14 @@
 //! that does not agree is tinted on the reference and outlined where it
 //! lies in the photo: red where the two differ, magenta where the photo
 //! adds something, orange where the photo lacks what the reference has,
-//! grey where that part is outside the photo.
+//! grey where that part is outside the photo. What was found small in a
+//! large photo is drawn zoomed, the whole photo inset beside it.
 //!
 //! A score says how sure the engine is; this says why, in a form a person
 //! can verify by eye in seconds (same corners of the same brush strokes,
 //! or not).
 
-use crate::imaging::geometry::Homography;
+use crate::imaging::geometry::{Homography, bounds};
 use crate::search::pixels::{Blocks, PARTS_SIDE, Part};
 use image::{Rgb, RgbImage, imageops};
 
@@ -22,6 +23,17 @@ const HEIGHT: u32 = 600;
 /// is within the decode limits) cannot make a picture of millions of pixels.
 const MAX_HALF_WIDTH: u32 = 2 * HEIGHT;
 const GAP: u32 = 8;
+/// What was found (the best region and every object) is shown zoomed when
+/// its box is under this share of the photo's longer side: at [`HEIGHT`] it
+/// would be under 200 px, too small to check corners by eye (a picture
+/// on a far wall, one the closer look found).
+const ZOOM_BELOW: f32 = 1.0 / 3.0;
+/// The zoomed view keeps this share of the found box's longer side around
+/// it on each side: the frame and what lies by it stay in view.
+const CONTEXT: f32 = 0.5;
+/// The whole photo, shrunk to this share of [`HEIGHT`], is inset at the top
+/// left of a zoomed view with the view's box on it: where in the photo it is.
+const INSET: f32 = 0.25;
 const OUTLINE: Rgb<u8> = Rgb([0, 230, 64]);
 /// The other objects found in the photo.
 const OBJECT: Rgb<u8> = Rgb([0, 170, 255]);
@@ -64,14 +76,22 @@ fn part_colour(p: Part) -> Option<Rgb<u8>> {
 }
 
 pub fn render(e: &Explanation) -> RgbImage {
-    let (sq, qw, qh) = fit(e.query);
+    let view = zoomed(e);
+    let shown = match view {
+        Some([x0, y0, x1, y1]) => std::borrow::Cow::Owned(
+            imageops::crop_imm(e.query, x0, y0, x1 - x0, y1 - y0).to_image(),
+        ),
+        None => std::borrow::Cow::Borrowed(e.query),
+    };
+    let (sq, qw, qh) = fit(&shown);
     let (sr, rw, rh) = fit(e.reference);
-    let q = imageops::resize(e.query, qw, qh, imageops::FilterType::Triangle);
+    let q = imageops::resize(&*shown, qw, qh, imageops::FilterType::Triangle);
     let r = imageops::resize(e.reference, rw, rh, imageops::FilterType::Triangle);
     let mut out = RgbImage::from_pixel(qw + GAP + rw, HEIGHT, Rgb([255, 255, 255]));
     imageops::replace(&mut out, &q, 0, 0);
     imageops::replace(&mut out, &r, (qw + GAP) as i64, 0);
-    let to_query = |p: [f32; 2]| [p[0] * sq, p[1] * sq];
+    let [ox, oy] = view.map_or([0.0, 0.0], |v| [v[0] as f32, v[1] as f32]);
+    let to_query = |p: [f32; 2]| [(p[0] - ox) * sq, (p[1] - oy) * sq];
     let to_ref = |p: [f32; 2]| [p[0] * sr + (qw + GAP) as f32, p[1] * sr];
     for (i, (rp, qp)) in e.pairs.iter().enumerate() {
         let colour = palette(i);
@@ -81,7 +101,7 @@ pub fn render(e: &Explanation) -> RgbImage {
         dot(&mut out, b, colour);
     }
     if let (Some(blocks), Some(quad)) = (e.blocks, e.region) {
-        draw_parts(&mut out, e, blocks, &quad, (sq, sr), qw + GAP);
+        draw_parts(&mut out, e, blocks, &quad, (&to_query, sr), qw + GAP);
     }
     for o in e.objects {
         let quad = o.region.map(to_query);
@@ -95,6 +115,9 @@ pub fn render(e: &Explanation) -> RgbImage {
         let c = quad
             .iter()
             .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+        if !(0.0..qw as f32).contains(&c[0]) || !(0.0..qh as f32).contains(&c[1]) {
+            continue; // outside a zoomed view: outlined on its inset
+        }
         let text = format!("{} {} {}", o.number, o.id, o.verdict);
         let (w, h) = label_size(&text);
         let x = (c[0] as i64 - w as i64 / 2).clamp(0, (qw as i64 - w as i64).max(0));
@@ -118,7 +141,67 @@ pub fn render(e: &Explanation) -> RgbImage {
             );
         }
     }
+    if let Some(v) = view {
+        inset(&mut out, e, v, qw);
+    }
     out
+}
+
+/// The box of the photo (x0, y0, x1, y1) to show instead of the whole
+/// photo, where what was found is small in it ([`ZOOM_BELOW`]); None to
+/// show the whole photo.
+fn zoomed(e: &Explanation) -> Option<[u32; 4]> {
+    let found: Vec<[f32; 2]> = e
+        .region
+        .iter()
+        .chain(e.objects.iter().map(|o| &o.region))
+        .flatten()
+        .copied()
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    let [[x0, y0], [x1, y1]] = bounds(&found);
+    let (w, h) = (e.query.width() as f32, e.query.height() as f32);
+    let side = (x1 - x0).max(y1 - y0);
+    if side.is_nan() || side <= 0.0 || side >= ZOOM_BELOW * w.max(h) {
+        return None;
+    }
+    let margin = CONTEXT * side;
+    let clamp = |v: f32, hi: f32| v.clamp(0.0, hi) as u32;
+    let b = [
+        clamp(x0 - margin, w),
+        clamp(y0 - margin, h),
+        clamp(x1 + margin, w),
+        clamp(y1 + margin, h),
+    ];
+    (b[2] > b[0] + 1 && b[3] > b[1] + 1).then_some(b)
+}
+
+/// The whole photo, shrunk, at the top left of the zoomed query half, with
+/// the zoomed box and every object found outlined on it.
+fn inset(out: &mut RgbImage, e: &Explanation, view: [u32; 4], half_width: u32) {
+    let (qw, qh) = (
+        e.query.width().max(1) as f32,
+        e.query.height().max(1) as f32,
+    );
+    let s = (INSET * HEIGHT as f32 / qh).min(half_width as f32 / 2.0 / qw);
+    let (tw, th) = (((qw * s) as u32).max(1), ((qh * s) as u32).max(1));
+    let thumb = imageops::resize(e.query, tw, th, imageops::FilterType::Triangle);
+    let white = Rgb([255, 255, 255]);
+    for y in 0..th + 4 {
+        for x in 0..tw + 4 {
+            put(out, x as i64, y as i64, white);
+        }
+    }
+    imageops::replace(out, &thumb, 2, 2);
+    let to_thumb = |p: [f32; 2]| [p[0] * s + 2.0, p[1] * s + 2.0];
+    for o in e.objects {
+        draw_quad(out, &o.region.map(to_thumb), OBJECT);
+    }
+    let [x0, y0, x1, y1] = view.map(|v| v as f32);
+    let window = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map(to_thumb);
+    draw_quad(out, &window, OUTLINE);
 }
 
 /// The scale that fits `img` into [`HEIGHT`] high and [`MAX_HALF_WIDTH`]
@@ -137,7 +220,7 @@ fn draw_parts(
     e: &Explanation,
     blocks: &Blocks,
     quad: &[[f32; 2]; 4],
-    (sq, sr): (f32, f32),
+    (to_query, sr): (&dyn Fn([f32; 2]) -> [f32; 2], f32),
     ref_left: u32,
 ) {
     let (w, h) = (e.reference.width() as f32, e.reference.height() as f32);
@@ -174,7 +257,7 @@ fn draw_parts(
             let projected: Vec<[f32; 2]> = corners
                 .iter()
                 .filter_map(|&c| t.apply(c))
-                .map(|[x, y]| [x * sq, y * sq])
+                .map(to_query)
                 .collect();
             if projected.len() == 4 {
                 for k in 0..4 {
@@ -381,6 +464,69 @@ mod tests {
         // Some of its text, in white, in the query half (800 wide).
         let white = (0..800).any(|x| *out.get_pixel(x, 350) == Rgb([255, 255, 255]));
         assert!(white, "no label text drawn");
+    }
+
+    #[test]
+    fn a_small_find_is_shown_zoomed_with_the_whole_photo_inset() {
+        // 300 × 200 of a 3,000 × 2,000 photo: 60 px high if the whole photo
+        // were drawn 600 high.
+        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
+        let region = [
+            [2000.0, 900.0],
+            [2300.0, 900.0],
+            [2300.0, 1100.0],
+            [2000.0, 1100.0],
+        ];
+        let out = render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some(region),
+            pairs: &[([150.0, 100.0], [2150.0, 1000.0])],
+            blocks: None,
+            objects: &[],
+        });
+        // The view is the region and half its width around it (600 × 500
+        // px of the photo): 720 × 600 drawn, the region 360 px wide.
+        let green: Vec<(u32, u32)> = out
+            .enumerate_pixels()
+            .filter(|(x, y, p)| *x < 720 && *y > 160 && p.0 == OUTLINE.0)
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        let xs = green.iter().map(|p| p.0);
+        let width = xs.clone().max().unwrap() - xs.min().unwrap();
+        assert!((350..=370).contains(&width), "outline {width} px wide");
+        // The pair's end in the photo is at the view's centre.
+        assert_eq!(*out.get_pixel(360, 300), palette(0));
+        // The inset: the whole photo 150 px high at the top left, the
+        // view's box on it (its left edge at x = 1,850 × 0.075 + 2), in a
+        // white border.
+        assert_eq!(*out.get_pixel(141, 75), OUTLINE);
+        assert_eq!(*out.get_pixel(40, 40), Rgb([0, 0, 0]));
+        assert_eq!(*out.get_pixel(1, 1), Rgb([255, 255, 255]));
+    }
+
+    #[test]
+    fn a_large_find_is_shown_in_the_whole_photo() {
+        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
+        let region = [
+            [1000.0, 500.0],
+            [2200.0, 500.0],
+            [2200.0, 1300.0],
+            [1000.0, 1300.0],
+        ];
+        let out = render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some(region),
+            pairs: &[],
+            blocks: None,
+            objects: &[],
+        });
+        // Scaled 0.3 as a whole: the region's top edge at y = 150.
+        assert_eq!(*out.get_pixel(450, 150), OUTLINE);
+        assert_eq!(*out.get_pixel(1, 1), Rgb([0, 0, 0]), "an inset");
     }
 
     #[test]

@@ -361,6 +361,29 @@ fn a_small_painting_in_a_large_photo_is_found_by_a_closer_look() {
     let (region, centre) = region_of(m);
     assert!(inside_quad(&centre, &quad), "{region:?} not on {quad:?}");
 
+    // The expert's picture shows it large enough to check by eye: the photo
+    // drawn 600 px high whole would show it 90 px high; zoomed on it, with
+    // the whole photo inset, several times that.
+    let png = ix.scratch("far-explain.png");
+    ix.cmd(
+        "search",
+        &[path.as_os_str(), "--explain".as_ref(), png.as_os_str()],
+    )
+    .ok();
+    let picture = image::open(&png).unwrap().to_rgb8();
+    // The reference half starts at its outline's left edge, green all down.
+    let green = |x: u32, y: u32| picture.get_pixel(x, y).0 == [0, 230, 64];
+    let query_half = (0..picture.width())
+        .find(|&x| (0..picture.height()).filter(|&y| green(x, y)).count() > 500)
+        .unwrap();
+    let rows: Vec<u32> = picture
+        .enumerate_pixels()
+        .filter(|&(x, y, _)| x < query_half && y > 160 && green(x, y))
+        .map(|(_, y, _)| y)
+        .collect();
+    let high = rows.iter().max().unwrap() - rows.iter().min().unwrap();
+    assert!(high > 250, "the painting is drawn {high} px high");
+
     // Half of that painting, lying there: a detail small in a large photo
     // is as likely one shared with another picture. Found, but `partial`:
     // the closer look asks for two thirds of the reference.
