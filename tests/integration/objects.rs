@@ -311,7 +311,12 @@ fn a_small_flat_picture_among_many_is_looked_up_by_its_outline() {
 /// A phone photo (3200 × 2400) of a woven cloth with `picture` lying on it
 /// at (`x`, `y`), `side` pixels on its longer side, a little turned; and
 /// where it lies.
-fn one_small_picture(picture: &RgbImage, side: f32, x: f32, y: f32) -> (RgbImage, [[f32; 2]; 4]) {
+pub(crate) fn one_small_picture(
+    picture: &RgbImage,
+    side: f32,
+    x: f32,
+    y: f32,
+) -> (RgbImage, [[f32; 2]; 4]) {
     let (pw, ph) = (picture.width() as f32, picture.height() as f32);
     let s = side / pw.max(ph);
     let turn = 0.05f32;

@@ -560,6 +560,48 @@ fn a_lot_photo_shows_every_object_outlined_and_numbered_with_a_card_each() {
 }
 
 #[test]
+fn a_small_picture_in_a_large_photo_is_shown_zoomed_on_its_card() {
+    let ix = Index::demo();
+    let srv = Server::start(&ix, &[]);
+    let d = Driver::start();
+    d.sign_in(&srv.base, &srv.keys.officer);
+    d.wait_for("return !document.querySelector('#view-search').hidden", 10);
+    // A painting 480 px wide in a 3,200-px photo; the page sends it at
+    // 1,600 px, where the closer look finds it 240 px wide.
+    let picture = crate::rivals::demo_picture("demo-004");
+    let (photo, _) = crate::objects::one_small_picture(&picture, 480.0, 2100.0, 600.0);
+    let path = ix.scratch("far.jpg");
+    photo.save(&path).unwrap();
+    d.type_into("#photo", path.to_str().unwrap());
+    d.click("#search-btn");
+    d.wait_for("return document.querySelector('.card')", 60);
+    let card = d.script(
+        "const c = document.querySelector('.card'), v = c.querySelector('canvas'); \
+         const px = v.getContext('2d').getImageData(0, 0, v.width, v.height).data; \
+         let top = v.height, bottom = 0; \
+         for (let i = 0; i < px.length; i += 4) { \
+           const y = Math.floor(i / 4 / v.width); \
+           if (y > v.height * 0.3 && px[i] < 20 && px[i + 1] > 210 && px[i + 2] > 40 && px[i + 2] < 90) \
+             { top = Math.min(top, y); bottom = Math.max(bottom, y); } } \
+         return {id: c.dataset.id, verdict: c.dataset.verdict, height: v.height, \
+                 outline: bottom - top, caption: c.querySelector('figcaption').innerText}",
+    );
+    assert_eq!(card["id"], "demo-004", "{card}");
+    assert_eq!(card["verdict"], "match", "{card}");
+    assert!(
+        card["caption"].as_str().unwrap().contains("zoomed"),
+        "{card}"
+    );
+    // Below the inset, the painting's outline spans most of the figure
+    // (in the whole photo it would be a fifth of its height).
+    let (outline, height) = (
+        card["outline"].as_f64().unwrap(),
+        card["height"].as_f64().unwrap(),
+    );
+    assert!(outline > 0.35 * height, "{card}");
+}
+
+#[test]
 fn words_typed_with_a_photo_say_on_the_page_when_they_reorder() {
     let ix = Index::demo();
     let srv = Server::start(&ix, &[]);

@@ -198,18 +198,45 @@ const PART_COLOURS = { d: "#e61414", "+": "#dc00dc", m: "#ff9600", o: "#808080" 
 const COLOUR_AGREES = 0.3;
 const PART_WORDS = { d: "differ", "+": "added in the photo", m: "missing from the photo", o: "outside the photo" };
 
+// What was found small in the photo (its box under a third of the photo's
+// longer side: a painting on a far wall) is shown zoomed, its box and half
+// its side around it, the whole photo inset at the top left with that box
+// on it: as `provenance search --explain` draws it (src/search/explain.rs).
+const ZOOM_BELOW = 1 / 3, CONTEXT = 0.5, INSET = 0.25;
+
+function zoomBox(region, w, h) {
+  const xs = region.map((p) => p[0]), ys = region.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const side = Math.max(x1 - x0, y1 - y0);
+  if (!(side > 0) || side >= ZOOM_BELOW * Math.max(w, h)) return null;
+  const m = CONTEXT * side;
+  const b = [Math.max(0, x0 - m), Math.max(0, y0 - m), Math.min(w, x1 + m), Math.min(h, y1 + m)];
+  return b[2] - b[0] > 1 && b[3] - b[1] > 1 ? b : null;
+}
+
 function queryFigure(canvas, match) {
   if (!canvas) return el("figure", {}, el("figcaption", { text: "your photo (not displayable here)" }));
   const c = el("canvas");
-  c.width = canvas.width; c.height = canvas.height;
   const g = c.getContext("2d");
-  g.drawImage(canvas, 0, 0);
   const ev = match.evidence || {};
   const region = ev.region;
+  const box = region && zoomBox(region, canvas.width, canvas.height);
+  // Drawing is in the photo's pixels; `s` is how many canvas pixels one is.
+  let s = 1;
+  if (box) {
+    const [x0, y0, x1, y1] = box;
+    s = Math.min(canvas.width / (x1 - x0), canvas.height / (y1 - y0));
+    c.width = Math.round((x1 - x0) * s); c.height = Math.round((y1 - y0) * s);
+    g.drawImage(canvas, x0, y0, x1 - x0, y1 - y0, 0, 0, c.width, c.height);
+    g.setTransform(s, 0, 0, s, -x0 * s, -y0 * s);
+  } else {
+    c.width = canvas.width; c.height = canvas.height;
+    g.drawImage(canvas, 0, 0);
+  }
   const map = ev.pixel_blocks && ev.pixel_blocks.map;
   if (region && map) {
     const rows = map.split(" "), n = rows.length, at = squareToQuad(region);
-    g.lineWidth = Math.max(2, c.width / 250);
+    g.lineWidth = Math.max(2, c.width / 250) / s;
     rows.forEach((row, j) => [...row].forEach((p, i) => {
       if (!PART_COLOURS[p]) return;
       g.strokeStyle = PART_COLOURS[p];
@@ -224,13 +251,25 @@ function queryFigure(canvas, match) {
   }
   if (region) {
     g.strokeStyle = match.object ? objectColour(match.object) : "#00e640";
-    g.lineWidth = Math.max(3, c.width / 150);
+    g.lineWidth = Math.max(3, c.width / 150) / s;
     g.beginPath();
     region.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y)));
     g.closePath();
     g.stroke();
   }
-  return el("figure", {}, c, el("figcaption", { text: region ? "your photo: matched region outlined" + (map ? ", parts that differ marked" : "") : "your photo" }));
+  if (box) {
+    const [x0, y0, x1, y1] = box;
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    const t = Math.min(INSET * c.height / canvas.height, c.width / 2 / canvas.width);
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, canvas.width * t + 4, canvas.height * t + 4);
+    g.drawImage(canvas, 2, 2, canvas.width * t, canvas.height * t);
+    g.strokeStyle = "#00e640";
+    g.lineWidth = 2;
+    g.strokeRect(2 + x0 * t, 2 + y0 * t, (x1 - x0) * t, (y1 - y0) * t);
+  }
+  const said = box ? "your photo, zoomed on the matched region (the whole photo at the top left)" : "your photo";
+  return el("figure", {}, c, el("figcaption", { text: region ? said + ": matched region outlined" + (map ? ", parts that differ marked" : "") : "your photo" }));
 }
 
 // Colours of the objects found in one photo, in their numbers' order.
