@@ -5,8 +5,8 @@
 //! that does not agree is tinted on the reference and outlined where it
 //! lies in the photo: red where the two differ, magenta where the photo
 //! adds something, orange where the photo lacks what the reference has,
-//! grey where that part is outside the photo. What was found small in a
-//! large photo is drawn zoomed, the whole photo inset beside it.
+//! grey where that part is outside the photo. A find small in a large
+//! photo is drawn zoomed, the whole photo inset in a corner.
 //!
 //! A score says how sure the engine is; this says why, in a form a person
 //! can verify by eye in seconds (same corners of the same brush strokes,
@@ -23,16 +23,17 @@ const HEIGHT: u32 = 600;
 /// is within the decode limits) cannot make a picture of millions of pixels.
 const MAX_HALF_WIDTH: u32 = 2 * HEIGHT;
 const GAP: u32 = 8;
-/// What was found (the best region and every object) is shown zoomed when
-/// its box is under this share of the photo's longer side: at [`HEIGHT`] it
+/// The best candidate's region is shown zoomed when its box is under this
+/// share of the photo's longer side: at [`HEIGHT`] it
 /// would be under 200 px, too small to check corners by eye (a picture
 /// on a far wall, one the closer look found).
 const ZOOM_BELOW: f32 = 1.0 / 3.0;
 /// The zoomed view keeps this share of the found box's longer side around
 /// it on each side: the frame and what lies by it stay in view.
 const CONTEXT: f32 = 0.5;
-/// The whole photo, shrunk to this share of [`HEIGHT`], is inset at the top
-/// left of a zoomed view with the view's box on it: where in the photo it is.
+/// The whole photo, shrunk to this share of [`HEIGHT`], is inset in a corner
+/// of a zoomed view with the view's box and every object on it: where in
+/// the photo it is.
 const INSET: f32 = 0.25;
 const OUTLINE: Rgb<u8> = Rgb([0, 230, 64]);
 /// The other objects found in the photo.
@@ -85,13 +86,16 @@ pub fn render(e: &Explanation) -> RgbImage {
     };
     let (sq, qw, qh) = fit(&shown);
     let (sr, rw, rh) = fit(e.reference);
-    let q = imageops::resize(&*shown, qw, qh, imageops::FilterType::Triangle);
+    let mut q = imageops::resize(&*shown, qw, qh, imageops::FilterType::Triangle);
     let r = imageops::resize(e.reference, rw, rh, imageops::FilterType::Triangle);
+    let [ox, oy] = view.map_or([0.0, 0.0], |v| [v[0] as f32, v[1] as f32]);
+    let to_query = |p: [f32; 2]| [(p[0] - ox) * sq, (p[1] - oy) * sq];
+    // What belongs to the photo is drawn on its half alone: an outline
+    // running off the photo must not mark the reference beside it.
+    draw_on_photo(&mut q, e, view, &to_query);
     let mut out = RgbImage::from_pixel(qw + GAP + rw, HEIGHT, Rgb([255, 255, 255]));
     imageops::replace(&mut out, &q, 0, 0);
     imageops::replace(&mut out, &r, (qw + GAP) as i64, 0);
-    let [ox, oy] = view.map_or([0.0, 0.0], |v| [v[0] as f32, v[1] as f32]);
-    let to_query = |p: [f32; 2]| [(p[0] - ox) * sq, (p[1] - oy) * sq];
     let to_ref = |p: [f32; 2]| [p[0] * sr + (qw + GAP) as f32, p[1] * sr];
     for (i, (rp, qp)) in e.pairs.iter().enumerate() {
         let colour = palette(i);
@@ -100,32 +104,10 @@ pub fn render(e: &Explanation) -> RgbImage {
         dot(&mut out, a, colour);
         dot(&mut out, b, colour);
     }
-    if let (Some(blocks), Some(quad)) = (e.blocks, e.region) {
-        draw_parts(&mut out, e, blocks, &quad, (&to_query, sr), qw + GAP);
+    if let Some(blocks) = e.blocks.filter(|_| e.region.is_some()) {
+        tint_parts(&mut out, e, blocks, sr, qw + GAP);
     }
-    for o in e.objects {
-        let quad = o.region.map(to_query);
-        let colour = if Some(o.region) == e.region {
-            OUTLINE
-        } else {
-            OBJECT
-        };
-        draw_quad(&mut out, &quad, colour);
-        // The label sits on the outline's centre, inside the query half.
-        let c = quad
-            .iter()
-            .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
-        if !(0.0..qw as f32).contains(&c[0]) || !(0.0..qh as f32).contains(&c[1]) {
-            continue; // outside a zoomed view: outlined on its inset
-        }
-        let text = format!("{} {} {}", o.number, o.id, o.verdict);
-        let (w, h) = label_size(&text);
-        let x = (c[0] as i64 - w as i64 / 2).clamp(0, (qw as i64 - w as i64).max(0));
-        let y = (c[1] as i64 - h as i64 / 2).clamp(0, (qh as i64 - h as i64).max(0));
-        label(&mut out, &text, x, y, colour);
-    }
-    if let Some(quad) = e.region {
-        draw_quad(&mut out, &quad.map(to_query), OUTLINE);
+    if e.region.is_some() {
         let ref_box = [
             [0.0, 0.0],
             [e.reference.width() as f32, 0.0],
@@ -141,27 +123,60 @@ pub fn render(e: &Explanation) -> RgbImage {
             );
         }
     }
-    if let Some(v) = view {
-        inset(&mut out, e, v, qw);
-    }
     out
 }
 
-/// The box of the photo (x0, y0, x1, y1) to show instead of the whole
-/// photo, where what was found is small in it ([`ZOOM_BELOW`]); None to
-/// show the whole photo.
-fn zoomed(e: &Explanation) -> Option<[u32; 4]> {
-    let found: Vec<[f32; 2]> = e
-        .region
-        .iter()
-        .chain(e.objects.iter().map(|o| &o.region))
-        .flatten()
-        .copied()
-        .collect();
-    if found.is_empty() {
-        return None;
+/// The photo's half: each part that does not agree outlined where the
+/// transform puts it, every object outlined and labelled, the best
+/// candidate's outline, and for a zoomed view the whole photo inset.
+fn draw_on_photo(
+    q: &mut RgbImage,
+    e: &Explanation,
+    view: Option<[u32; 4]>,
+    to_query: &dyn Fn([f32; 2]) -> [f32; 2],
+) {
+    let (qw, qh) = (q.width(), q.height());
+    if let (Some(blocks), Some(quad)) = (e.blocks, e.region) {
+        outline_parts(q, e, blocks, &quad, to_query);
     }
-    let [[x0, y0], [x1, y1]] = bounds(&found);
+    for o in e.objects {
+        let quad = o.region.map(to_query);
+        let colour = if Some(o.region) == e.region {
+            OUTLINE
+        } else {
+            OBJECT
+        };
+        draw_quad(q, &quad, colour);
+        // The label sits on the outline's centre, inside the half; an
+        // object outside a zoomed view is shown on its inset only.
+        let [[x0, y0], [x1, y1]] = bounds(&quad);
+        if x1 < 0.0 || y1 < 0.0 || x0 > qw as f32 || y0 > qh as f32 {
+            continue;
+        }
+        let c = quad
+            .iter()
+            .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 4.0, c[1] + p[1] / 4.0]);
+        let text = format!("{} {} {}", o.number, o.id, o.verdict);
+        let (w, h) = label_size(&text);
+        let x = (c[0] as i64 - w as i64 / 2).clamp(0, (qw as i64 - w as i64).max(0));
+        let y = (c[1] as i64 - h as i64 / 2).clamp(0, (qh as i64 - h as i64).max(0));
+        label(q, &text, x, y, colour);
+    }
+    if let Some(quad) = e.region {
+        draw_quad(q, &quad.map(to_query), OUTLINE);
+    }
+    if let (Some(v), Some(region)) = (view, e.region) {
+        inset(q, e, v, bounds(&region.map(to_query)));
+    }
+}
+
+/// The box of the photo (x0, y0, x1, y1) to show instead of the whole
+/// photo, where the best candidate's region is small in it
+/// ([`ZOOM_BELOW`]); None to show the whole photo. The picture explains
+/// that candidate: the other objects are outlined where the view shows
+/// them, and on the inset.
+fn zoomed(e: &Explanation) -> Option<[u32; 4]> {
+    let [[x0, y0], [x1, y1]] = bounds(e.region.as_ref()?);
     let (w, h) = (e.query.width() as f32, e.query.height() as f32);
     let side = (x1 - x0).max(y1 - y0);
     if side.is_nan() || side <= 0.0 || side >= ZOOM_BELOW * w.max(h) {
@@ -178,30 +193,48 @@ fn zoomed(e: &Explanation) -> Option<[u32; 4]> {
     (b[2] > b[0] + 1 && b[3] > b[1] + 1).then_some(b)
 }
 
-/// The whole photo, shrunk, at the top left of the zoomed query half, with
-/// the zoomed box and every object found outlined on it.
-fn inset(out: &mut RgbImage, e: &Explanation, view: [u32; 4], half_width: u32) {
-    let (qw, qh) = (
+/// The whole photo, shrunk, with the zoomed box and every object found
+/// outlined on it, in a corner of the zoomed half `q` that does not cover
+/// `found` (the best region's box in `q`), or covers least of it.
+fn inset(q: &mut RgbImage, e: &Explanation, view: [u32; 4], found: [[f32; 2]; 2]) {
+    let (pw, ph) = (
         e.query.width().max(1) as f32,
         e.query.height().max(1) as f32,
     );
-    let s = (INSET * HEIGHT as f32 / qh).min(half_width as f32 / 2.0 / qw);
-    let (tw, th) = (((qw * s) as u32).max(1), ((qh * s) as u32).max(1));
-    let thumb = imageops::resize(e.query, tw, th, imageops::FilterType::Triangle);
-    let white = Rgb([255, 255, 255]);
-    for y in 0..th + 4 {
-        for x in 0..tw + 4 {
-            put(out, x as i64, y as i64, white);
-        }
-    }
-    imageops::replace(out, &thumb, 2, 2);
-    let to_thumb = |p: [f32; 2]| [p[0] * s + 2.0, p[1] * s + 2.0];
+    let s = (INSET * HEIGHT as f32 / ph).min(q.width() as f32 / 2.0 / pw);
+    let (tw, th) = (((pw * s) as u32).max(1), ((ph * s) as u32).max(1));
+    let mut thumb = imageops::resize(e.query, tw, th, imageops::FilterType::Triangle);
+    let to_thumb = |p: [f32; 2]| [p[0] * s, p[1] * s];
     for o in e.objects {
-        draw_quad(out, &o.region.map(to_thumb), OBJECT);
+        draw_quad(&mut thumb, &o.region.map(to_thumb), OBJECT);
     }
     let [x0, y0, x1, y1] = view.map(|v| v as f32);
-    let window = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map(to_thumb);
-    draw_quad(out, &window, OUTLINE);
+    draw_quad(
+        &mut thumb,
+        &[[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map(to_thumb),
+        OUTLINE,
+    );
+    let (bw, bh) = (tw + 4, th + 4);
+    let (right, bottom) = (q.width().saturating_sub(bw), q.height().saturating_sub(bh));
+    // Left corners first: the lines to the reference leave the find
+    // rightwards.
+    let overlap = |&(x, y): &(u32, u32)| {
+        let w = (found[1][0].min((x + bw) as f32) - found[0][0].max(x as f32)).max(0.0);
+        let h = (found[1][1].min((y + bh) as f32) - found[0][1].max(y as f32)).max(0.0);
+        w * h
+    };
+    let corners = [(0, 0), (0, bottom), (right, 0), (right, bottom)];
+    let (x, y) = corners
+        .iter()
+        .copied()
+        .min_by(|a, b| overlap(a).total_cmp(&overlap(b)))
+        .unwrap_or((0, 0));
+    for dy in 0..bh {
+        for dx in 0..bw {
+            put(q, (x + dx) as i64, (y + dy) as i64, Rgb([255, 255, 255]));
+        }
+    }
+    imageops::replace(q, &thumb, x as i64 + 2, y as i64 + 2);
 }
 
 /// The scale that fits `img` into [`HEIGHT`] high and [`MAX_HALF_WIDTH`]
@@ -213,32 +246,28 @@ fn fit(img: &RgbImage) -> (f32, u32, u32) {
     (s, size(w), size(h))
 }
 
-/// Tints each part that does not agree on the reference half and outlines
-/// it where the verified transform puts it in the photo.
-fn draw_parts(
-    out: &mut RgbImage,
-    e: &Explanation,
-    blocks: &Blocks,
-    quad: &[[f32; 2]; 4],
-    (to_query, sr): (&dyn Fn([f32; 2]) -> [f32; 2], f32),
-    ref_left: u32,
-) {
+/// The corners of part `i` of the reference's grid of parts, in its pixels.
+fn part_corners(e: &Explanation, i: usize) -> [[f32; 2]; 4] {
     let (w, h) = (e.reference.width() as f32, e.reference.height() as f32);
-    let to_photo = Homography::from_four(&[[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]], quad);
     let n = PARTS_SIDE as f32;
+    let (cx, cy) = ((i % PARTS_SIDE) as f32, (i / PARTS_SIDE) as f32);
+    [
+        [cx, cy],
+        [cx + 1.0, cy],
+        [cx + 1.0, cy + 1.0],
+        [cx, cy + 1.0],
+    ]
+    .map(|[x, y]| [x * w / n, y * h / n])
+}
+
+/// Tints each part that does not agree on the reference half, so that
+/// what agrees stays readable.
+fn tint_parts(out: &mut RgbImage, e: &Explanation, blocks: &Blocks, sr: f32, ref_left: u32) {
     for (i, &part) in blocks.map.0.iter().enumerate() {
         let Some(colour) = part_colour(part) else {
             continue;
         };
-        let (cx, cy) = ((i % PARTS_SIDE) as f32, (i / PARTS_SIDE) as f32);
-        let corners = [
-            [cx, cy],
-            [cx + 1.0, cy],
-            [cx + 1.0, cy + 1.0],
-            [cx, cy + 1.0],
-        ]
-        .map(|[x, y]| [x * w / n, y * h / n]);
-        // On the reference: a tint, so that what agrees stays readable.
+        let corners = part_corners(e, i);
         let [x0, y0] = [corners[0][0] * sr, corners[0][1] * sr];
         let [x1, y1] = [corners[2][0] * sr, corners[2][1] * sr];
         for y in y0.round() as i64..y1.round() as i64 {
@@ -252,24 +281,42 @@ fn draw_parts(
                 }
             }
         }
-        // In the photo: the part's outline under the verified transform.
-        if let Some(t) = &to_photo {
-            let projected: Vec<[f32; 2]> = corners
-                .iter()
-                .filter_map(|&c| t.apply(c))
-                .map(to_query)
-                .collect();
-            if projected.len() == 4 {
-                for k in 0..4 {
-                    let (a, b) = (projected[k], projected[(k + 1) % 4]);
-                    line(out, a, b, colour);
-                    line(
-                        out,
-                        [a[0] + 1.0, a[1] + 1.0],
-                        [b[0] + 1.0, b[1] + 1.0],
-                        colour,
-                    );
-                }
+    }
+}
+
+/// Outlines each part that does not agree where the verified transform
+/// puts it in the photo.
+fn outline_parts(
+    q: &mut RgbImage,
+    e: &Explanation,
+    blocks: &Blocks,
+    quad: &[[f32; 2]; 4],
+    to_query: &dyn Fn([f32; 2]) -> [f32; 2],
+) {
+    let (w, h) = (e.reference.width() as f32, e.reference.height() as f32);
+    let Some(to_photo) = Homography::from_four(&[[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]], quad)
+    else {
+        return;
+    };
+    for (i, &part) in blocks.map.0.iter().enumerate() {
+        let Some(colour) = part_colour(part) else {
+            continue;
+        };
+        let projected: Vec<[f32; 2]> = part_corners(e, i)
+            .iter()
+            .filter_map(|&c| to_photo.apply(c))
+            .map(to_query)
+            .collect();
+        if projected.len() == 4 {
+            for k in 0..4 {
+                let (a, b) = (projected[k], projected[(k + 1) % 4]);
+                line(q, a, b, colour);
+                line(
+                    q,
+                    [a[0] + 1.0, a[1] + 1.0],
+                    [b[0] + 1.0, b[1] + 1.0],
+                    colour,
+                );
             }
         }
     }
@@ -504,6 +551,72 @@ mod tests {
         assert_eq!(*out.get_pixel(141, 75), OUTLINE);
         assert_eq!(*out.get_pixel(40, 40), Rgb([0, 0, 0]));
         assert_eq!(*out.get_pixel(1, 1), Rgb([255, 255, 255]));
+    }
+
+    #[test]
+    fn the_inset_does_not_cover_a_find_in_the_photos_corner() {
+        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
+        let region = [[40.0, 40.0], [340.0, 40.0], [340.0, 240.0], [40.0, 240.0]];
+        let out = render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some(region),
+            pairs: &[],
+            blocks: None,
+            objects: &[],
+        });
+        // The view is (0, 0)-(490, 390), drawn at 600 / 390: the find's
+        // top-left corner at (62, 62) is not under the inset, which went to
+        // the bottom left (its white border's top at 600 - 154).
+        let s = 600.0 / 390.0;
+        let corner = ((40.0 * s) as u32, (40.0 * s) as u32);
+        assert_eq!(*out.get_pixel(corner.0 + 20, corner.1), OUTLINE);
+        assert_eq!(*out.get_pixel(1, 599), Rgb([255, 255, 255]));
+    }
+
+    #[test]
+    fn an_outline_off_the_photo_does_not_mark_the_reference() {
+        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(300, 200, Rgb([255, 255, 255]));
+        // Half of it beyond the photo's right edge, found as object 1.
+        let region = [
+            [1800.0, 500.0],
+            [3600.0, 500.0],
+            [3600.0, 1500.0],
+            [1800.0, 1500.0],
+        ];
+        let objects = [FoundObject {
+            number: 1,
+            id: "r1".into(),
+            verdict: "match",
+            region,
+        }];
+        let mut blocks = Blocks::default();
+        blocks.map.0[3] = Part::Outside;
+        let out = render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some(region),
+            pairs: &[],
+            blocks: Some(&blocks),
+            objects: &objects,
+        });
+        // The photo is drawn whole, 900 wide: the reference half inside its
+        // box is its own white, or tinted grey where the part is outside.
+        let left = 900 + GAP;
+        for y in 5..595 {
+            for x in left + 5..left + 595 {
+                let p = out.get_pixel(x, y).0;
+                assert!(p == [255; 3] || p == [191; 3], "({x}, {y}) is {p:?}");
+            }
+        }
+        // Its label is drawn, though its centre is off the photo: white
+        // text on the black photo.
+        let white = (0..900)
+            .flat_map(|x| (0..600).map(move |y| (x, y)))
+            .any(|(x, y)| *out.get_pixel(x, y) == Rgb([255, 255, 255]));
+        assert!(white, "no label");
     }
 
     #[test]

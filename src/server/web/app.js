@@ -261,12 +261,21 @@ function queryFigure(canvas, match) {
     const [x0, y0, x1, y1] = box;
     g.setTransform(1, 0, 0, 1, 0, 0);
     const t = Math.min(INSET * c.height / canvas.height, c.width / 2 / canvas.width);
+    const bw = canvas.width * t + 4, bh = canvas.height * t + 4;
+    // In the corner that covers least of the region (left ones first: the
+    // region's own box in the canvas).
+    const xs = region.map((p) => (p[0] - x0) * s), ys = region.map((p) => (p[1] - y0) * s);
+    const f = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    const overlap = ([x, y]) =>
+      Math.max(0, Math.min(f[2], x + bw) - Math.max(f[0], x)) * Math.max(0, Math.min(f[3], y + bh) - Math.max(f[1], y));
+    const [ix, iy] = [[0, 0], [0, c.height - bh], [c.width - bw, 0], [c.width - bw, c.height - bh]]
+      .reduce((best, k) => (overlap(k) < overlap(best) ? k : best));
     g.fillStyle = "#fff";
-    g.fillRect(0, 0, canvas.width * t + 4, canvas.height * t + 4);
-    g.drawImage(canvas, 2, 2, canvas.width * t, canvas.height * t);
+    g.fillRect(ix, iy, bw, bh);
+    g.drawImage(canvas, ix + 2, iy + 2, bw - 4, bh - 4);
     g.strokeStyle = "#00e640";
     g.lineWidth = 2;
-    g.strokeRect(2 + x0 * t, 2 + y0 * t, (x1 - x0) * t, (y1 - y0) * t);
+    g.strokeRect(ix + 2 + x0 * t, iy + 2 + y0 * t, (x1 - x0) * t, (y1 - y0) * t);
   }
   const said = box ? "your photo, zoomed on the matched region (the whole photo at the top left)" : "your photo";
   return el("figure", {}, c, el("figcaption", { text: region ? said + ": matched region outlined" + (map ? ", parts that differ marked" : "") : "your photo" }));
