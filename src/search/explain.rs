@@ -513,26 +513,32 @@ mod tests {
         assert!(white, "no label text drawn");
     }
 
+    /// The picture of a black 300 × 200 reference found at the box
+    /// (x0, y0)-(x1, y1) of a black 3,000 × 2,000 photo.
+    fn found_in_black_photo(
+        [x0, y0, x1, y1]: [f32; 4],
+        pairs: &[([f32; 2], [f32; 2])],
+    ) -> RgbImage {
+        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
+        let reference = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
+        render(&Explanation {
+            query: &query,
+            reference: &reference,
+            region: Some([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]),
+            pairs,
+            blocks: None,
+            objects: &[],
+        })
+    }
+
     #[test]
     fn a_small_find_is_shown_zoomed_with_the_whole_photo_inset() {
         // 300 × 200 of a 3,000 × 2,000 photo: 60 px high if the whole photo
         // were drawn 600 high.
-        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
-        let reference = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
-        let region = [
-            [2000.0, 900.0],
-            [2300.0, 900.0],
-            [2300.0, 1100.0],
-            [2000.0, 1100.0],
-        ];
-        let out = render(&Explanation {
-            query: &query,
-            reference: &reference,
-            region: Some(region),
-            pairs: &[([150.0, 100.0], [2150.0, 1000.0])],
-            blocks: None,
-            objects: &[],
-        });
+        let out = found_in_black_photo(
+            [2000.0, 900.0, 2300.0, 1100.0],
+            &[([150.0, 100.0], [2150.0, 1000.0])],
+        );
         // The view is the region and half its width around it (600 × 500
         // px of the photo): 720 × 600 drawn, the region 360 px wide.
         let green: Vec<(u32, u32)> = out
@@ -555,17 +561,7 @@ mod tests {
 
     #[test]
     fn the_inset_does_not_cover_a_find_in_the_photos_corner() {
-        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
-        let reference = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
-        let region = [[40.0, 40.0], [340.0, 40.0], [340.0, 240.0], [40.0, 240.0]];
-        let out = render(&Explanation {
-            query: &query,
-            reference: &reference,
-            region: Some(region),
-            pairs: &[],
-            blocks: None,
-            objects: &[],
-        });
+        let out = found_in_black_photo([40.0, 40.0, 340.0, 240.0], &[]);
         // The view is (0, 0)-(490, 390), drawn at 600 / 390: the find's
         // top-left corner at (62, 62) is not under the inset, which went to
         // the bottom left (its white border's top at 600 - 154).
@@ -621,22 +617,7 @@ mod tests {
 
     #[test]
     fn a_large_find_is_shown_in_the_whole_photo() {
-        let query = RgbImage::from_pixel(3000, 2000, Rgb([0, 0, 0]));
-        let reference = RgbImage::from_pixel(300, 200, Rgb([0, 0, 0]));
-        let region = [
-            [1000.0, 500.0],
-            [2200.0, 500.0],
-            [2200.0, 1300.0],
-            [1000.0, 1300.0],
-        ];
-        let out = render(&Explanation {
-            query: &query,
-            reference: &reference,
-            region: Some(region),
-            pairs: &[],
-            blocks: None,
-            objects: &[],
-        });
+        let out = found_in_black_photo([1000.0, 500.0, 2200.0, 1300.0], &[]);
         // Scaled 0.3 as a whole: the region's top edge at y = 150.
         assert_eq!(*out.get_pixel(450, 150), OUTLINE);
         assert_eq!(*out.get_pixel(1, 1), Rgb([0, 0, 0]), "an inset");
