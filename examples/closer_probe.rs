@@ -1,0 +1,49 @@
+//! Where a small picture is lost by the closer look (docs/decisions.md,
+//! "A small find shown zoomed; the closer look with 50,000 references"):
+//! for each photo and its record, each closer tile's rank of the record
+//! in its word lookup (`-`: not in the first 2,000; the look verifies 20)
+//! and the inliers verifying the record with that tile's features give.
+//!
+//! `closer_probe INDEX PHOTO RECORD_ID [PHOTO RECORD_ID...]`
+use provenance::describe::rest;
+use provenance::engine::Engine;
+use provenance::imaging::decode::decode_path;
+use provenance::imaging::limits::DecodeLimits;
+use provenance::search::matching;
+use provenance::store::Store;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let index = Path::new(&a[1]);
+    let engine = Engine::open(index).unwrap();
+    let g = engine.generation();
+    let store = Store::open(&index.join("records.sqlite")).unwrap();
+    let mut pos: HashMap<String, u32> = HashMap::new();
+    for p in 0..g.len() as u32 {
+        if let Some(im) = store.image(g.slot(p)).unwrap() {
+            pos.insert(im.record_id, p);
+        }
+    }
+    for pair in a[2..].chunks(2) {
+        let (photo, rid) = (&pair[0], &pair[1]);
+        let p = pos[rid];
+        let img = decode_path(Path::new(photo), &DecodeLimits::default()).unwrap();
+        let q = engine.describer().query(&img);
+        let closer = rest::RestPhoto::closer(&img).unwrap();
+        let views = rest::close_views(&closer, &q);
+        let f = g.features(p).unwrap();
+        let mut line = format!(
+            "{} {rid}:",
+            Path::new(photo).file_name().unwrap().to_string_lossy()
+        );
+        for v in &views.views {
+            let list = g.word_candidates(&v.features, 2000).unwrap();
+            let rank = list.iter().position(|(c, _)| *c == p);
+            let inl = matching::verify(&v.features, &f.as_ref()).map_or(0, |m| m.inliers);
+            line += &format!(" [{}:{}]", rank.map_or("-".into(), |r| r.to_string()), inl);
+        }
+        println!("{line}");
+    }
+}
