@@ -5,13 +5,13 @@
 //! and the inliers verifying the record with that tile's features give.
 //!
 //! `closer_probe INDEX PHOTO RECORD_ID [PHOTO RECORD_ID...]`
+mod common;
+
 use provenance::describe::rest;
 use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
-use provenance::store::Store;
-use std::collections::HashMap;
 use std::path::Path;
 
 fn main() {
@@ -19,13 +19,7 @@ fn main() {
     let index = Path::new(&a[1]);
     let engine = Engine::open(index).unwrap();
     let g = engine.generation();
-    let store = Store::open(&index.join("records.sqlite")).unwrap();
-    let mut pos: HashMap<String, u32> = HashMap::new();
-    for p in 0..g.len() as u32 {
-        if let Some(im) = store.image(g.slot(p)).unwrap() {
-            pos.insert(im.record_id, p);
-        }
-    }
+    let pos = common::record_positions(index, &g);
     for pair in a[2..].chunks(2) {
         let (photo, rid) = (&pair[0], &pair[1]);
         let p = pos[rid];

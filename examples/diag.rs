@@ -1,12 +1,12 @@
 //! Development diagnostic: where does the true reference of each benchmark
 //! query get lost (candidate stage or verification)?
+mod common;
+
 use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
-use provenance::store::Store;
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::Path;
 
 fn main() {
@@ -16,13 +16,7 @@ fn main() {
     let base = Path::new(&args[2]).parent().unwrap();
     let engine = Engine::open(index).unwrap();
     let g = engine.generation();
-    let store = Store::open(&index.join("records.sqlite")).unwrap();
-    let mut pos_of: HashMap<String, u32> = HashMap::new();
-    for p in 0..g.len() as u32 {
-        if let Some(im) = store.image(g.slot(p)).unwrap() {
-            pos_of.insert(im.record_id, p);
-        }
-    }
+    let pos_of = common::record_positions(index, &g);
     let rows: Vec<Vec<String>> = truth
         .lines()
         .skip(1)

@@ -5,13 +5,13 @@
 //! `ransac_seeds INDEX PAIRS.tsv DIR...`: PAIRS.tsv holds `photo<TAB>record
 //! id` lines; for each pair and each folder holding the photo, prints the
 //! inliers under the first seed, then the least, median and most of 10.
+mod common;
+
 use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
-use provenance::store::Store;
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::Path;
 
 fn main() {
@@ -19,13 +19,7 @@ fn main() {
     let index = Path::new(&a[1]);
     let engine = Engine::open(index).unwrap();
     let g = engine.generation();
-    let store = Store::open(&index.join("records.sqlite")).unwrap();
-    let mut pos: HashMap<String, u32> = HashMap::new();
-    for p in 0..g.len() as u32 {
-        if let Some(im) = store.image(g.slot(p)).unwrap() {
-            pos.insert(im.record_id, p);
-        }
-    }
+    let pos = common::record_positions(index, &g);
     let pairs: Vec<(String, String)> = std::fs::read_to_string(&a[2])
         .unwrap()
         .lines()

@@ -7,15 +7,15 @@
 //!
 //! `cargo run --release --example tilt -- INDEX truth.csv QIDS.txt [EXTRA]`
 //! (EXTRA: further words per descriptor, 4 as in the second look).
+mod common;
+
 use image::imageops::thumbnail;
 use provenance::describe::orb;
 use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
-use provenance::store::Store;
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::Path;
 
 fn main() {
@@ -31,13 +31,7 @@ fn main() {
     let extra: usize = args.get(4).map(|a| a.parse().unwrap()).unwrap_or(4);
     let engine = Engine::open(index).unwrap();
     let g = engine.generation();
-    let store = Store::open(&index.join("records.sqlite")).unwrap();
-    let mut pos_of: HashMap<String, u32> = HashMap::new();
-    for p in 0..g.len() as u32 {
-        if let Some(im) = store.image(g.slot(p)).unwrap() {
-            pos_of.insert(im.record_id, p);
-        }
-    }
+    let pos_of = common::record_positions(index, &g);
     let rows: Vec<Vec<String>> = std::fs::read_to_string(truth_file)
         .unwrap()
         .lines()

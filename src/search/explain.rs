@@ -229,11 +229,8 @@ fn inset(q: &mut RgbImage, e: &Explanation, view: [u32; 4], found: [[f32; 2]; 2]
         .copied()
         .min_by(|a, b| overlap(a).total_cmp(&overlap(b)))
         .unwrap_or((0, 0));
-    for dy in 0..bh {
-        for dx in 0..bw {
-            put(q, (x + dx) as i64, (y + dy) as i64, Rgb([255, 255, 255]));
-        }
-    }
+    let border = RgbImage::from_pixel(bw, bh, Rgb([255, 255, 255]));
+    imageops::replace(q, &border, x as i64, y as i64);
     imageops::replace(q, &thumb, x as i64 + 2, y as i64 + 2);
 }
 
