@@ -207,13 +207,20 @@ fn officer_uploads_a_photo_and_reads_the_top_card() {
         "const i = document.querySelector('.card img'); return i && i.complete && i.naturalWidth > 0",
         20,
     );
-    // The page shrank the photo before upload: the server saw at most
-    // 1600 px a side, and the search is in the audit log under the key.
+    // The search is in the audit log under the key. The photo (578 x 616)
+    // needed no shrinking: the page sent its bytes as they are, so the
+    // server searched the very file `batch` would.
     let log = srv
         .get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert))
         .json();
     assert_eq!(log["entries"][0]["key"], "officer-1", "{log}");
     assert_eq!(log["entries"][0]["ids"][0], "demo-013", "{log}");
+    let file = std::fs::read(query("demo-013_photo_tilt.jpg")).unwrap();
+    assert_eq!(
+        log["entries"][0]["photo_sha256"],
+        provenance::engine::sha256_hex(&file),
+        "{log}"
+    );
 
     // An officer's key cannot open whole records or review: the page
     // offers neither (and asks for no alerts, which would be refused).
@@ -588,6 +595,21 @@ fn a_small_picture_in_a_large_photo_is_shown_zoomed_on_its_card() {
     );
     assert_eq!(card["id"], "demo-004", "{card}");
     assert_eq!(card["verdict"], "match", "{card}");
+    // A photo over 1,600 px is shrunk before it goes up: the server
+    // searched other bytes than the file's, and fewer of them.
+    let log = srv
+        .get("/v1/audit?action=search&limit=1", Some(&srv.keys.expert))
+        .json();
+    let file = std::fs::read(&path).unwrap();
+    assert_ne!(
+        log["entries"][0]["photo_sha256"],
+        provenance::engine::sha256_hex(&file),
+        "{log}"
+    );
+    assert!(
+        log["entries"][0]["photo_bytes"].as_u64().unwrap() < file.len() as u64,
+        "{log}"
+    );
     assert!(
         card["caption"].as_str().unwrap().contains("zoomed"),
         "{card}"

@@ -6,6 +6,13 @@ const KEY = "provenance.key";
 // Phones take 12-megapixel photos; matching needs far less. Shrinking
 // here makes the upload fast on a poor connection.
 const MAX_SIDE = 1600;
+// A photo no larger than that goes up as it is: compressed again, its
+// features move a little, and a verdict near a threshold can move with
+// them (docs/decisions.md, "A photo the page need not shrink goes up as
+// it is"), so the page would disagree with `batch` on the same file. Only
+// formats the server reads, and files small enough not to slow the upload.
+const AS_IS_TYPES = new Set(["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp"]);
+const AS_IS_MAX_BYTES = 4 << 20;
 
 function key() { return localStorage.getItem(KEY) || ""; }
 
@@ -157,8 +164,9 @@ $("#key-form").addEventListener("submit", (ev) => {
 });
 
 // The photo, shrunk, as a canvas (kept to draw the matched region on)
-// and as the JPEG to upload. Formats the browser cannot draw (HEIC on
-// most browsers) go up as they are: the server decodes them.
+// and as the JPEG to upload, unless it needs no shrinking (AS_IS_TYPES).
+// Formats the browser cannot draw (HEIC on most browsers) go up as they
+// are: the server decodes them.
 async function preparePhoto(file) {
   try {
     const bitmap = await createImageBitmap(file);
@@ -167,6 +175,9 @@ async function preparePhoto(file) {
     canvas.width = Math.round(bitmap.width * scale);
     canvas.height = Math.round(bitmap.height * scale);
     canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    if (scale === 1 && AS_IS_TYPES.has(file.type) && file.size <= AS_IS_MAX_BYTES) {
+      return { canvas, blob: file, name: file.name };
+    }
     const blob = await new Promise((ok) => canvas.toBlob(ok, "image/jpeg", 0.9));
     return { canvas, blob, name: "photo.jpg" };
   } catch (_) {
