@@ -1,8 +1,10 @@
 //! Where a small picture is lost by the closer look (docs/decisions.md,
 //! "A small find shown zoomed; the closer look with 50,000 references"):
 //! for each photo and its record, each closer tile's rank of the record
-//! in its word lookup (`-`: not in the first 2,000; the look verifies 20)
-//! and the inliers verifying the record with that tile's features give.
+//! in its word lookup (`-`: not in the first 2,000), ranked by agreeing
+//! turns and scales / by one transform (the look verifies the first 50 by
+//! one transform), and the inliers verifying the record with that tile's
+//! features give.
 //!
 //! `closer_probe INDEX PHOTO RECORD_ID [PHOTO RECORD_ID...]`
 mod common;
@@ -11,6 +13,7 @@ use provenance::describe::rest;
 use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
+use provenance::index::inverted::Consistency;
 use provenance::search::matching;
 use std::path::Path;
 
@@ -32,11 +35,16 @@ fn main() {
             "{} {rid}:",
             Path::new(photo).file_name().unwrap().to_string_lossy()
         );
+        let rank_of = |list: Vec<(u32, f32)>| {
+            list.iter()
+                .position(|(c, _)| *c == p)
+                .map_or("-".into(), |r| r.to_string())
+        };
         for v in &views.views {
-            let list = g.word_candidates(&v.features, 2000).unwrap();
-            let rank = list.iter().position(|(c, _)| *c == p);
+            let weak = rank_of(g.word_candidates(&v.features, 2000).unwrap());
+            let one = g.word_candidates_checked(&v.features, 2000, 0, Consistency::Transform);
             let inl = matching::verify(&v.features, &f.as_ref()).map_or(0, |m| m.inliers);
-            line += &format!(" [{}:{}]", rank.map_or("-".into(), |r| r.to_string()), inl);
+            line += &format!(" [{weak}/{}:{inl}]", rank_of(one.unwrap()));
         }
         println!("{line}");
     }

@@ -8,7 +8,7 @@ use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
 use crate::search::candidates::{Pairs, candidates};
 use crate::search::further::{
-    keep_small_finds, look_again, look_closer, look_up_outlines, probe_rest,
+    Look, keep_small_finds, look_again, look_closer, look_up_outlines, probe_rest,
 };
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
@@ -190,7 +190,7 @@ impl Engine {
             let positions: HashSet<u32> = found.iter().map(|f| f.0).collect();
             // The views, and for a look where nothing was found the evidence
             // before it (what it finds counts only where it is small).
-            let (views, before) = if found.is_empty() {
+            let (views, look, before) = if found.is_empty() {
                 // Nothing found: a picture small in a large photo may be
                 // too small in the first look's copy. Looked for closer,
                 // once (a photo too small for that has had its look).
@@ -201,7 +201,11 @@ impl Engine {
                     return Ok(());
                 };
                 looked_closer = true;
-                (rest::close_views(&closer, query), Some(evidence.clone()))
+                (
+                    rest::close_views(&closer, query),
+                    Look::Closer,
+                    Some(evidence.clone()),
+                )
             } else {
                 let worth =
                     match objects::rest(query, &found, evidence.iter().map(|(p, e, _)| (*p, e))) {
@@ -216,12 +220,16 @@ impl Engine {
                     return Ok(());
                 }
                 let rest_photo = rest_photo.get_or_insert_with(|| rest::RestPhoto::new(photo));
-                (rest::rest_views(rest_photo, query, &quads), None)
+                (
+                    rest::rest_views(rest_photo, query, &quads),
+                    Look::Rest,
+                    None,
+                )
             };
             if views.views.is_empty() {
                 return Ok(());
             }
-            let mut changed = look_again(generation, query, &views, &positions, evidence)?;
+            let mut changed = look_again(generation, query, &views, look, &positions, evidence)?;
             let outlines: Vec<RegionDescriptors> = views
                 .outlines
                 .par_iter()

@@ -403,6 +403,22 @@ impl Generation {
         top: usize,
         extra: usize,
     ) -> Result<Vec<(u32, f32)>, GenerationError> {
+        let check = if extra > 0 {
+            Consistency::Transform
+        } else {
+            Consistency::Weak
+        };
+        self.word_candidates_checked(query, top, extra, check)
+    }
+
+    /// [`Self::word_candidates_near`] with the shortlist's check given.
+    pub fn word_candidates_checked(
+        &self,
+        query: &Features,
+        top: usize,
+        extra: usize,
+        check: Consistency,
+    ) -> Result<Vec<(u32, f32)>, GenerationError> {
         let words: Vec<Occurrence> = query
             .keypoints
             .iter()
@@ -423,11 +439,6 @@ impl Generation {
                     })
             })
             .collect();
-        let check = if extra > 0 {
-            Consistency::Transform
-        } else {
-            Consistency::Weak
-        };
         let mut all: Vec<(u32, f32)> = Vec::new();
         for (s, &start) in self.segments.iter().zip(&self.starts) {
             all.extend(

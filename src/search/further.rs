@@ -12,6 +12,7 @@ use crate::describe::rest::RestViews;
 use crate::imaging::geometry::{Quad, area, bounds};
 use crate::index::error::GenerationError;
 use crate::index::generation::Generation;
+use crate::index::inverted::Consistency;
 use crate::search::candidates::{Pairs, global_evidence, in_photo, region_distances, set_local};
 use crate::search::matching::{self, LocalMatch};
 use crate::search::objects;
@@ -22,6 +23,22 @@ use std::collections::{HashMap, HashSet};
 /// Candidates looked up with each view of a photo's unexplained part
 /// (`crate::describe::rest`), besides the objects already found there.
 const REST_CANDIDATES: usize = 20;
+/// …and with each tile of the closer look at a photo in which nothing was
+/// found, ranked by the words that agree on one transform: a small
+/// picture's words are a small share of its tile's, and with 50,000
+/// references the chance words of the rest outrank them by turn and scale
+/// alone (docs/decisions.md, "The closer look's tiles ranked by one
+/// transform").
+const CLOSER_TILE_CANDIDATES: usize = 50;
+
+/// Which further look a set of views is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// The part the objects found so far leave unexplained.
+    Rest,
+    /// The tiles of a photo in which nothing was found.
+    Closer,
+}
 
 /// Another look at the part of the photo that the objects found so far
 /// do not explain (`crate::describe::rest`): its views' words propose
@@ -35,13 +52,18 @@ pub fn look_again(
     generation: &Generation,
     query: &QueryDescriptors,
     rest: &RestViews,
+    look: Look,
     found: &HashSet<u32>,
     evidence: &mut Vec<(u32, Evidence, Pairs)>,
 ) -> Result<Vec<usize>, GenerationError> {
+    let (top, check) = match look {
+        Look::Rest => (REST_CANDIDATES, Consistency::Weak),
+        Look::Closer => (CLOSER_TILE_CANDIDATES, Consistency::Transform),
+    };
     let lookups: Vec<Vec<(u32, f32)>> = rest
         .views
         .par_iter()
-        .map(|v| generation.word_candidates(&v.features, REST_CANDIDATES + found.len()))
+        .map(|v| generation.word_candidates_checked(&v.features, top + found.len(), 0, check))
         .collect::<Result<_, _>>()?;
     let mut index_of: HashMap<u32, usize> = evidence
         .iter()
@@ -55,7 +77,7 @@ pub fn look_again(
         for (pos, words) in lookup
             .into_iter()
             .filter(|(p, _)| !found.contains(p))
-            .take(REST_CANDIDATES)
+            .take(top)
         {
             let i = *index_of.entry(pos).or_insert_with(|| {
                 let mut e = global_evidence(generation, query, pos);
