@@ -109,7 +109,8 @@ impl<'a> RestPhoto<'a> {
     pub fn closer(photo: &'a RgbImage) -> Option<RestPhoto<'a>> {
         let side = photo.width().max(photo.height());
         (side as f32 >= CLOSER_ABOVE * QUERY_FEATURE_SIDE as f32)
-            .then(|| Self::at(photo, (QUERY_FEATURE_SIDE as f32 / CLOSE_TILE) as u32))
+            // The finest tiles at the feature resolution.
+            .then(|| Self::at(photo, (QUERY_FEATURE_SIDE as f32 / CLOSE_TILES[1].1) as u32))
     }
 }
 
@@ -117,11 +118,15 @@ impl<'a> RestPhoto<'a> {
 /// this many times the first look's feature copy: a smaller one's tiles
 /// would show its pictures little larger than the first look did.
 const CLOSER_ABOVE: f32 = 2.0;
-/// The closer look's tiles, this share of the photo's width and height
-/// (three by three, neighbours overlapping by a fifth of a tile), each
-/// seen at the query's feature resolution: a picture a tenth of a phone
-/// photo's width, about 70 px in the first look, is 170 px there.
-const CLOSE_TILE: f32 = 0.4;
+/// The closer look's tiles: (k, share) for k by k tiles, each that share
+/// of the photo's width and height, each seen at the query's feature
+/// resolution. 3 by 3 at 0.4 (neighbours overlapping by a tenth of the
+/// photo) show a picture a tenth of a phone photo's width, about 70 px in
+/// the first look, 170 px wide, and hold it whole; 5 by 5 at 0.25 show it
+/// 290 px wide, where two in five of the small pictures lost at 170 px
+/// verify, but cut one wider than 6% of the photo in every tile
+/// (docs/decisions.md, "The closer look at two scales").
+const CLOSE_TILES: [(u32, f32); 2] = [(3, 0.4), (5, 0.25)];
 
 /// Describes the photo's unexplained part; no views when nothing is left
 /// to look at.
@@ -141,17 +146,21 @@ pub fn rest_views(rest_photo: &RestPhoto, query: &QueryDescriptors, found: &[Qua
     described(rest_photo, found, whole, tiles, false)
 }
 
-/// Describes a photo in which the first look found nothing, in three by
-/// three overlapping tiles of a copy made by [`RestPhoto::closer`], each at
-/// the query's feature resolution: a picture small in a large photo (a
-/// painting on a far wall, a coin on a table) is too small in the first
-/// look's 720-px copy for its reference's features.
+/// Describes a photo in which the first look found nothing, in
+/// overlapping tiles at two scales ([`CLOSE_TILES`]) of a copy made by
+/// [`RestPhoto::closer`], each at the query's feature resolution: a
+/// picture small in a large photo (a painting on a far wall, a coin on a
+/// table) is too small in the first look's 720-px copy for its
+/// reference's features.
 pub fn close_views(rest_photo: &RestPhoto, query: &QueryDescriptors) -> RestViews {
     let rest = unexplained_features(query, &[]);
     let Some(whole) = features_box(rest_photo.photo, &rest) else {
         return RestViews::default();
     };
-    let tiles = tiles(&whole, 3, CLOSE_TILE, &rest);
+    let tiles = CLOSE_TILES
+        .iter()
+        .flat_map(|&(k, share)| tiles(&whole, k, share, &rest))
+        .collect();
     described(rest_photo, &[], whole, tiles, true)
 }
 
@@ -438,7 +447,7 @@ mod tests {
     }
 
     #[test]
-    fn a_picture_a_tenth_of_the_photo_lies_whole_in_a_closer_tile() {
+    fn a_picture_a_tenth_of_the_photo_lies_whole_in_a_coarse_closer_tile() {
         let whole = Rect {
             x0: 0,
             y0: 0,
@@ -449,7 +458,9 @@ mod tests {
         let rest: Vec<[f32; 2]> = (0..60)
             .flat_map(|i| (0..40).map(move |j| [i as f32 * 50.0 + 1.0, j as f32 * 50.0 + 1.0]))
             .collect();
-        let tiles = tiles(&whole, 3, CLOSE_TILE, &rest);
+        let [(k, share), (fine_k, fine_share)] = CLOSE_TILES;
+        assert_eq!(tiles(&whole, fine_k, fine_share, &rest).len(), 25);
+        let tiles = tiles(&whole, k, share, &rest);
         assert_eq!(tiles.len(), 9);
         let (w, h) = (300u32, 200u32);
         for x in (0..=3000 - w).step_by(50) {
@@ -464,7 +475,7 @@ mod tests {
         }
         // Where the first look saw no features, no tile is described.
         let left: Vec<[f32; 2]> = rest.into_iter().filter(|p| p[0] < 1000.0).collect();
-        let some = super::tiles(&whole, 3, CLOSE_TILE, &left);
+        let some = super::tiles(&whole, k, share, &left);
         assert!(!some.is_empty() && some.iter().all(|t| t.x0 < 1000));
     }
 

@@ -349,6 +349,24 @@ pub(crate) fn one_small_picture(
 }
 
 #[test]
+fn a_painting_a_thirteenth_of_the_photo_wide_is_found_by_the_closer_look() {
+    // 240 px of a 3200-px photo: 54 px in the first look's copy, 135 px in
+    // a tile of three by three (nothing was found there), 216 px in a tile
+    // of five by five.
+    let ix = Index::demo();
+    let (photo, quad) = one_small_picture(&demo_picture("demo-004"), 240.0, 1300.0, 1500.0);
+    let path = ix.scratch("farther.jpg");
+    photo.save(&path).unwrap();
+    let v = ix.search(&path);
+    let m = &matches(&v)[0];
+    assert_eq!(m["id"], "demo-004", "{v}");
+    assert_eq!(m["verdict"], "match", "{m}");
+    assert_eq!(m["evidence"]["closer_look"], true, "{m}");
+    let (region, centre) = region_of(m);
+    assert!(inside_quad(&centre, &quad), "{region:?} not on {quad:?}");
+}
+
+#[test]
 fn a_small_painting_in_a_large_photo_is_found_by_a_closer_look() {
     // 360 px of a 3200-px photo: 81 px in the first look's 720-px copy,
     // too small for its features; the closer look's tiles see it at 200 px.
