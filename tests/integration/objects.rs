@@ -354,16 +354,25 @@ fn a_painting_a_thirteenth_of_the_photo_wide_is_found_by_the_closer_look() {
     // a tile of three by three (nothing was found there), 216 px in a tile
     // of five by five.
     let ix = Index::demo();
-    let (photo, quad) = one_small_picture(&demo_picture("demo-004"), 240.0, 1300.0, 1500.0);
-    let path = ix.scratch("farther.jpg");
+    found_closer(&ix, "farther.jpg", 240.0, 1300.0, 1500.0);
+}
+
+/// Searches a photo of demo-004 `side` px wide at (`x`, `y`) in a 3200-px
+/// photo, saved as `name`, and checks that the closer look found it as a
+/// `match` where it lies; returns the photo's path and the match.
+fn found_closer(ix: &Index, name: &str, side: f32, x: f32, y: f32) -> (std::path::PathBuf, Value) {
+    let (photo, quad) = one_small_picture(&demo_picture("demo-004"), side, x, y);
+    let path = ix.scratch(name);
     photo.save(&path).unwrap();
     let v = ix.search(&path);
-    let m = &matches(&v)[0];
+    let m = matches(&v)[0].clone();
     assert_eq!(m["id"], "demo-004", "{v}");
     assert_eq!(m["verdict"], "match", "{m}");
+    assert_eq!(m["evidence"]["second_look"], true, "{m}");
     assert_eq!(m["evidence"]["closer_look"], true, "{m}");
-    let (region, centre) = region_of(m);
+    let (region, centre) = region_of(&m);
     assert!(inside_quad(&centre, &quad), "{region:?} not on {quad:?}");
+    (path, m)
 }
 
 #[test]
@@ -372,17 +381,7 @@ fn a_small_painting_in_a_large_photo_is_found_by_a_closer_look() {
     // too small for its features; the closer look's tiles see it at 200 px.
     // Before the closer look, nothing was found.
     let ix = Index::demo();
-    let (photo, quad) = one_small_picture(&demo_picture("demo-004"), 360.0, 2200.0, 600.0);
-    let path = ix.scratch("far.jpg");
-    photo.save(&path).unwrap();
-    let v = ix.search(&path);
-    let m = &matches(&v)[0];
-    assert_eq!(m["id"], "demo-004", "{v}");
-    assert_eq!(m["verdict"], "match", "{m}");
-    assert_eq!(m["evidence"]["second_look"], true, "{m}");
-    assert_eq!(m["evidence"]["closer_look"], true, "{m}");
-    let (region, centre) = region_of(m);
-    assert!(inside_quad(&centre, &quad), "{region:?} not on {quad:?}");
+    let (path, _) = found_closer(&ix, "far.jpg", 360.0, 2200.0, 600.0);
 
     // The expert's picture shows it large enough to check by eye: the photo
     // drawn 600 px high whole would show it 90 px high; zoomed on it, with
