@@ -127,6 +127,11 @@ const CLOSER_ABOVE: f32 = 2.0;
 /// verify, but cut one wider than 6% of the photo in every tile
 /// (docs/decisions.md, "The closer look at two scales").
 const CLOSE_TILES: [(u32, f32); 2] = [(3, 0.4), (5, 0.25)];
+/// A finer scale is looked at only where its tiles show the photo's
+/// pictures at least this many times as large as the coarser ones do:
+/// below that (a photo under 2,250 px, whose coarse tiles are hardly
+/// shrunk), its 25 tiles cost as much again for little more to see.
+const FINER_GAIN: f32 = 1.25;
 
 /// Describes the photo's unexplained part; no views when nothing is left
 /// to look at.
@@ -157,11 +162,27 @@ pub fn close_views(rest_photo: &RestPhoto, query: &QueryDescriptors) -> RestView
     let Some(whole) = features_box(rest_photo.photo, &rest) else {
         return RestViews::default();
     };
-    let tiles = CLOSE_TILES
-        .iter()
-        .flat_map(|&(k, share)| tiles(&whole, k, share, &rest))
+    let copy_side = rest_photo.grey.width().max(rest_photo.grey.height()) as f32;
+    let tiles = close_scales(copy_side)
+        .into_iter()
+        .flat_map(|(k, share)| tiles(&whole, k, share, &rest))
         .collect();
     described(rest_photo, &[], whole, tiles, true)
+}
+
+/// The scales of [`CLOSE_TILES`] worth looking at in a copy `copy_side`
+/// pixels long (see [`FINER_GAIN`]).
+fn close_scales(copy_side: f32) -> Vec<(u32, f32)> {
+    // How large a tile of this share shows the copy's pixels.
+    let seen = |share: f32| (QUERY_FEATURE_SIDE as f32 / (share * copy_side)).min(1.0);
+    let mut scales: Vec<(u32, f32)> = vec![CLOSE_TILES[0]];
+    for &(k, share) in &CLOSE_TILES[1..] {
+        let coarser = scales.last().map_or(0.0, |s| s.1);
+        if seen(share) >= FINER_GAIN * seen(coarser) {
+            scales.push((k, share));
+        }
+    }
+    scales
 }
 
 /// The box of the photo where the `rest` features lie, with a margin for
@@ -459,6 +480,11 @@ mod tests {
             .flat_map(|i| (0..40).map(move |j| [i as f32 * 50.0 + 1.0, j as f32 * 50.0 + 1.0]))
             .collect();
         let [(k, share), (fine_k, fine_share)] = CLOSE_TILES;
+        // The fine tiles only where they show pictures a quarter larger.
+        assert_eq!(close_scales(2880.0), CLOSE_TILES.to_vec());
+        assert_eq!(close_scales(2300.0), CLOSE_TILES.to_vec());
+        assert_eq!(close_scales(2200.0), vec![CLOSE_TILES[0]]);
+        assert_eq!(close_scales(1500.0), vec![CLOSE_TILES[0]]);
         assert_eq!(tiles(&whole, fine_k, fine_share, &rest).len(), 25);
         let tiles = tiles(&whole, k, share, &rest);
         assert_eq!(tiles.len(), 9);
