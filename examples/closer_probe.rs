@@ -10,7 +10,6 @@
 mod common;
 
 use provenance::describe::rest;
-use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::index::inverted::Consistency;
@@ -20,9 +19,7 @@ use std::path::Path;
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let index = Path::new(&a[1]);
-    let engine = Engine::open(index).unwrap();
-    let g = engine.generation();
-    let pos = common::record_positions(index, &g);
+    let (engine, g, pos) = common::open(index);
     for pair in a[2..].chunks(2) {
         let (photo, rid) = (&pair[0], &pair[1]);
         let p = pos[rid];

@@ -2,7 +2,6 @@
 //! query get lost (candidate stage or verification)?
 mod common;
 
-use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
@@ -14,9 +13,7 @@ fn main() {
     let index = Path::new(&args[1]);
     let truth = std::fs::read_to_string(&args[2]).unwrap();
     let base = Path::new(&args[2]).parent().unwrap();
-    let engine = Engine::open(index).unwrap();
-    let g = engine.generation();
-    let pos_of = common::record_positions(index, &g);
+    let (engine, g, pos_of) = common::open(index);
     let rows: Vec<Vec<String>> = truth
         .lines()
         .skip(1)

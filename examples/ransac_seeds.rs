@@ -7,7 +7,6 @@
 //! inliers under the first seed, then the least, median and most of 10.
 mod common;
 
-use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
@@ -17,9 +16,7 @@ use std::path::Path;
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let index = Path::new(&a[1]);
-    let engine = Engine::open(index).unwrap();
-    let g = engine.generation();
-    let pos = common::record_positions(index, &g);
+    let (engine, g, pos) = common::open(index);
     let pairs: Vec<(String, String)> = std::fs::read_to_string(&a[2])
         .unwrap()
         .lines()

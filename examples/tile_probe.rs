@@ -6,7 +6,6 @@
 //! `tile_probe INDEX LIST`, LIST holding lines `PHOTO RECORD_ID CX CY`
 //! (the object's centre in photo pixels).
 mod common;
-use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
@@ -15,9 +14,7 @@ use std::path::Path;
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let index = Path::new(&a[1]);
-    let engine = Engine::open(index).unwrap();
-    let g = engine.generation();
-    let pos = common::record_positions(index, &g);
+    let (engine, g, pos) = common::open(index);
     for line in std::fs::read_to_string(&a[2]).unwrap().lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         let (photo, rid, cx, cy) = (

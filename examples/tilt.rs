@@ -11,7 +11,6 @@ mod common;
 
 use image::imageops::thumbnail;
 use provenance::describe::orb;
-use provenance::engine::Engine;
 use provenance::imaging::decode::decode_path;
 use provenance::imaging::limits::DecodeLimits;
 use provenance::search::matching;
@@ -29,9 +28,7 @@ fn main() {
         .collect();
     let base = truth_file.parent().unwrap();
     let extra: usize = args.get(4).map(|a| a.parse().unwrap()).unwrap_or(4);
-    let engine = Engine::open(index).unwrap();
-    let g = engine.generation();
-    let pos_of = common::record_positions(index, &g);
+    let (engine, g, pos_of) = common::open(index);
     let rows: Vec<Vec<String>> = std::fs::read_to_string(truth_file)
         .unwrap()
         .lines()

@@ -175,10 +175,9 @@ pub fn close_views(rest_photo: &RestPhoto, query: &QueryDescriptors) -> RestView
 fn close_scales(copy_side: f32) -> Vec<(u32, f32)> {
     // How large a tile of this share shows the copy's pixels.
     let seen = |share: f32| (QUERY_FEATURE_SIDE as f32 / (share * copy_side)).min(1.0);
-    let mut scales: Vec<(u32, f32)> = vec![CLOSE_TILES[0]];
+    let mut scales = vec![CLOSE_TILES[0]];
     for &(k, share) in &CLOSE_TILES[1..] {
-        let coarser = scales.last().map_or(0.0, |s| s.1);
-        if seen(share) >= FINER_GAIN * seen(coarser) {
+        if seen(share) >= FINER_GAIN * seen(scales[scales.len() - 1].1) {
             scales.push((k, share));
         }
     }
