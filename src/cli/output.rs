@@ -239,6 +239,12 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
             "     coloured otherwise (colour agreement {a:.2}): the same design in other colours, a colourway or a copy, not this object unless coloured light explains it"
         )?;
     }
+    if m.borderline {
+        writeln!(
+            out,
+            "     borderline: this verdict is within what a re-taken or re-saved photo changes; take another photo before acting on it"
+        )?;
+    }
     if m.evidence.as_ref().is_some_and(|e| e.not_compared) {
         writeln!(
             out,

@@ -226,6 +226,7 @@ impl Engine {
                     id: h.id,
                     score: h.score,
                     verdict: Verdict::None,
+                    borderline: false,
                     object: None,
                     image: None,
                     image_index: None,

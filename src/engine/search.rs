@@ -124,6 +124,7 @@ impl Engine {
                         id: image.record_id,
                         score,
                         verdict: Verdict::for_record(score, Some(&ev), record.status),
+                        borderline: false, // marked by `discount_rivals`
                         object: None,
                         image: Some(image.path),
                         image_index: Some(image.n),

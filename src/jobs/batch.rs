@@ -72,6 +72,9 @@ pub struct LineMatch {
     pub id: String,
     pub score: f32,
     pub verdict: &'static str,
+    /// Another photo may change the verdict (`Match::borderline`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub borderline: bool,
     /// Which object of the photo this result explains (1 = strongest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<u32>,
@@ -127,6 +130,7 @@ impl BatchLine {
                     id: m.id.clone(),
                     score: m.score,
                     verdict: m.verdict.as_str(),
+                    borderline: m.borderline,
                     object: m.object,
                     image: m.image.clone(),
                     evidence: m.evidence,

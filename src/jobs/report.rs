@@ -30,6 +30,8 @@ pub struct Row {
     pub query: String,
     pub verdict: String,
     pub score: f32,
+    /// Another photo may change the verdict (`Match::borderline`).
+    pub borderline: bool,
     pub id: String,
     pub title: String,
     pub maker: String,
@@ -128,6 +130,7 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
             best["verdict"].as_str().unwrap_or("none").into()
         },
         score: best["score"].as_f64().unwrap_or(0.0) as f32,
+        borderline: best["borderline"].as_bool().unwrap_or(false),
         id: text(&best["id"]),
         title: String::new(),
         maker: String::new(),

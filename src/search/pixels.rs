@@ -204,6 +204,14 @@ impl Blocks {
         self.agree_beyond_chance() / self.structure().max(1) as f32
     }
 
+    /// How many parts agreeing beyond chance the shown share exceeds
+    /// `share` of the reference's structure by (negative: falls short);
+    /// None where too few parts are textured to be judged ([`SHOWN_MIN`]).
+    pub fn shown_margin(&self, share: f32) -> Option<f32> {
+        (self.structure() >= SHOWN_MIN)
+            .then(|| self.agree_beyond_chance() - share * self.structure() as f32)
+    }
+
     /// Which grid cells (row by row) lie in a part that agrees: where the
     /// photo shows the reference, to compare its colours at.
     pub fn agreeing_cells(&self) -> Vec<bool> {

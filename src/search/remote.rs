@@ -134,6 +134,7 @@ pub fn finish(
             c.id.clone(),
             Match {
                 verdict: Verdict::for_record(score, Some(&c.evidence), c.record.status),
+                borderline: false, // marked by `discount_rivals`
                 id: c.id,
                 score,
                 object: None,

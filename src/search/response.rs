@@ -78,7 +78,8 @@ impl From<&Record> for RecordSummary {
 
 /// Discounts the candidates that explain the same part of the photo
 /// worse than a stronger one (`crate::search::rivals`), then re-scores
-/// them and leaves them in order: by score, then by id.
+/// them, marks the borderline verdicts, and leaves them in order: by
+/// score, then by id.
 pub(crate) fn discount_rivals(matches: &mut [Match]) {
     let by_score = |a: &Match, b: &Match| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id));
     matches.sort_by(by_score);
@@ -100,6 +101,7 @@ pub(crate) fn discount_rivals(matches: &mut [Match]) {
                 m.verdict = Verdict::for_record(score, Some(e), m.record.status);
                 m.score = score;
             }
+            m.borderline = scoring::borderline(e);
         }
     }
     matches.sort_by(by_score);
@@ -111,6 +113,11 @@ pub struct Match {
     pub id: String,
     pub score: f32,
     pub verdict: Verdict,
+    /// The verdict lies within the noise of a re-taken or re-saved photo of
+    /// a threshold (`crate::search::scoring::borderline`): another photo
+    /// may change it. Absent when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub borderline: bool,
     /// Which object of the photo this result explains (1 = the one with
     /// the strongest result): results with the same number are
     /// alternatives for one object, with different numbers different

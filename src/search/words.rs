@@ -65,6 +65,7 @@ mod tests {
             id: id.into(),
             score,
             verdict,
+            borderline: false,
             object: None,
             image: None,
             image_index: None,

@@ -59,10 +59,21 @@ pub fn database_json(db: &DatabaseState) -> Value {
 
 /// Says plainly what an answer without a `match` means, for the officer's
 /// screen.
-fn note(db: &DatabaseState, best: Verdict) -> Option<String> {
+fn note(db: &DatabaseState, best: Verdict, borderline: bool) -> Option<String> {
     let searched = format!("{} records ({} images) searched", db.records, db.images);
     match best {
+        Verdict::Match if borderline => Some(
+            "A match, but a borderline one: a re-taken or re-saved photo changes a verdict this \
+             close to its threshold about one time in three. Take another photo, or have an \
+             expert compare, before acting on it."
+                .to_string(),
+        ),
         Verdict::Match => None,
+        Verdict::Possible if borderline => Some(format!(
+            "No match among {searched}. The best candidate is close to a verdict threshold: \
+             another photo, taken straight on and close, may settle it; report it to an \
+             expert if in doubt."
+        )),
         Verdict::Partial => Some(format!(
             "No match among {searched}. The best candidate shares only part of its picture \
              with your photo (a motif, a print of the same plate, a detail): that is not the \
@@ -376,6 +387,10 @@ async fn run_photo_search(
         .first()
         .and_then(|m| m["verdict"].as_str())
         .map_or(Verdict::None, Verdict::parse);
+    let borderline = matches
+        .first()
+        .and_then(|m| m["borderline"].as_bool())
+        .unwrap_or(false);
     st.metrics.search_verdict(verdict_str(best));
     entry.ids = matches.iter().map(match_id).collect();
     Ok(Json(json!({
@@ -383,7 +398,7 @@ async fn run_photo_search(
         "calibration": peers::CALIBRATION,
         "query": {"width": w, "height": h, "sha256": sha},
         "verdict": verdict_str(best),
-        "note": note(&resp.database, best),
+        "note": note(&resp.database, best, borderline),
         "matches": matches,
         "peers": answers.iter().map(|a| &a.state).collect::<Vec<_>>(),
         "sighting": sighting,

@@ -949,3 +949,24 @@ fn malformed_requests_get_the_status_that_names_the_fault() {
         .collect();
     assert!(statuses.contains(&415), "{log}");
 }
+
+#[test]
+fn a_borderline_best_result_says_to_take_another_photo() {
+    let picture = crate::rivals::demo_picture("demo-001");
+    let ix = crate::rivals::index_of(&[("original", &picture)]);
+    let (near, _) = crate::verdicts::borderline_photo(&ix, &picture, "original");
+    let (path, verdict) = near.expect("some size lies near a threshold");
+    let srv = Server::start(&ix, &[]);
+    let v = srv.search(&path).json();
+    let best = &v["matches"][0];
+    assert_eq!(best["id"], "original", "{v}");
+    assert_eq!(best["borderline"], true, "{v}");
+    assert_eq!(v["verdict"], verdict.as_str(), "{v}");
+    if verdict != "none" {
+        let note = v["note"].as_str().unwrap();
+        assert!(
+            note.contains("borderline") || note.contains("close to a verdict threshold"),
+            "{note}"
+        );
+    }
+}

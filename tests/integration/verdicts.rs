@@ -7,6 +7,7 @@
 use crate::rivals::{demo_picture, index_of, result};
 use crate::util::{Index, expected_id, query, top};
 use image::{Rgb, RgbImage, imageops};
+use std::path::PathBuf;
 
 /// `picture`'s top-left corner (a quarter of it, enlarged) pasted into a
 /// photo of another picture that fills the frame: a shared detail.
@@ -165,4 +166,99 @@ fn a_coin_s_match_says_it_proves_the_design_and_shows_what_tells_the_object() {
             .is_none(),
         "{v}"
     );
+}
+
+/// The picture ever smaller on a wall, in a photo of fixed size: as it
+/// shrinks, its evidence falls from a sure `match` through both verdict
+/// thresholds to nothing, so some sizes lie within the noise of one.
+fn ever_smaller(picture: &RgbImage) -> impl Iterator<Item = (u32, RgbImage)> + '_ {
+    let (w, h) = picture.dimensions();
+    (0..20).map(move |k| {
+        let side = (320.0 * 0.96f32.powi(k)) as u32;
+        let small = imageops::resize(
+            picture,
+            side,
+            (side * h / w).max(1),
+            imageops::FilterType::Triangle,
+        );
+        let mut photo = RgbImage::from_pixel(900, 700, Rgb([126, 118, 104]));
+        imageops::overlay(&mut photo, &small, 60, 50);
+        (side, imageops::blur(&photo, 0.8))
+    })
+}
+
+/// Photos of `picture` (record `id` in `ix`) ever smaller on a wall
+/// ([`ever_smaller`]), searched: the first whose result for `id` is
+/// flagged borderline (its path and verdict), and the first that is a sure
+/// `match` (score above 0.95). Checks on the way that the flag is absent
+/// rather than false, and that a verdict its strength flags lies between
+/// the scores 0.30 and 0.90 (within 0.4 of either threshold's strength).
+pub(crate) fn borderline_photo(
+    ix: &Index,
+    picture: &RgbImage,
+    id: &str,
+) -> (Option<(PathBuf, String)>, Option<PathBuf>) {
+    let (mut borderline, mut sure) = (None, None);
+    for (side, photo) in ever_smaller(picture) {
+        let path = ix.scratch(&format!("wall-{id}-{side}.jpg"));
+        photo.save(&path).unwrap();
+        let v = ix.search(&path);
+        let Some(m) = v["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+        else {
+            continue;
+        };
+        let score = m["score"].as_f64().unwrap();
+        let flagged = m["borderline"].as_bool();
+        assert_ne!(flagged, Some(false), "{v}");
+        if flagged == Some(true) {
+            // Whole pictures on a plain wall leave the parts no say.
+            assert!((0.29..0.91).contains(&score), "{side}: {v}");
+            borderline.get_or_insert((path, m["verdict"].as_str().unwrap().to_string()));
+        } else if score > 0.95 {
+            sure.get_or_insert(path);
+        }
+    }
+    (borderline, sure)
+}
+
+#[test]
+fn a_verdict_near_its_threshold_says_it_is_borderline() {
+    let picture = demo_picture("demo-001");
+    let ix = index_of(&[("original", &picture)]);
+    let (borderline, sure) = borderline_photo(&ix, &picture, "original");
+    let (path, verdict) = borderline.expect("some size lies near a threshold");
+    let sure = sure.expect("the largest pictures are a sure match");
+
+    // The command line says so under the candidate, where it has a verdict…
+    let out = ix.cmd("search", &[path.as_os_str()]).ok().stdout;
+    assert_eq!(
+        out.contains("borderline: this verdict is within what a re-taken"),
+        verdict != "none",
+        "{verdict}: {out}"
+    );
+    let out = ix.cmd("search", &[sure.as_os_str()]).ok().stdout;
+    assert!(!out.contains("borderline"), "{out}");
+    // …and a batch line carries the flag as the search does.
+    let dir = ix.scratch("borderline-batch");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&path, dir.join("near.jpg")).unwrap();
+    let lines = ix.scratch("borderline.jsonl");
+    ix.cmd(
+        "batch",
+        &[dir.as_os_str(), "--out".as_ref(), lines.as_os_str()],
+    )
+    .ok();
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let m = line["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "original")
+        .unwrap();
+    assert_eq!(m["borderline"], true, "{line}");
 }

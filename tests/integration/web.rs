@@ -325,6 +325,27 @@ fn a_shared_detail_shows_as_partial_with_its_differences_and_a_coin_as_made_in_m
     let multiples = multiples.as_str().unwrap();
     assert!(multiples.contains("same design"), "{multiples}");
     assert!(multiples.contains("Legends worn"), "{multiples}");
+
+    // A verdict near its threshold: the card says borderline, and to take
+    // another photo.
+    let picture = crate::rivals::demo_picture("demo-001");
+    let (near, _) = crate::verdicts::borderline_photo(&ix, &picture, "demo-001");
+    let (near, _) = near.expect("some size lies near a threshold");
+    d.type_into("#photo", near.to_str().unwrap());
+    d.click("#search-btn");
+    let card = d.wait_for(
+        "const c = document.querySelector('.card[data-id=\"demo-001\"]'); \
+         return c && {borderline: c.dataset.borderline || '', text: c.innerText}",
+        60,
+    );
+    assert_eq!(card["borderline"], "true", "{card}");
+    assert!(
+        card["text"]
+            .as_str()
+            .unwrap()
+            .contains("Take another photo"),
+        "{card}"
+    );
 }
 
 #[test]

@@ -413,10 +413,15 @@ async function card(m, canvas, sha, alternative = false) {
     m.object ? objectLabel(m.object, alternative) : "",
     // A peer's record is read at the peer, not here.
     m.peer ? el("span", { class: "rid", text: m.id }) : recordLink(m.id, "rid"),
-    el("span", { class: "verdict " + m.verdict, text: m.verdict }));
+    el("span", { class: "verdict " + m.verdict, text: m.verdict }),
+    m.borderline ? el("span", { class: "borderline", text: "borderline" }) : "");
   const from = m.peer ? " · from " + m.peer : "";
   const score = el("p", { class: "muted", text: "score " + m.score.toFixed(2) + (ev.inliers ? " · " + ev.inliers + " agreeing points" : "") + (m.words != null ? " · words " + m.words.toFixed(2) : "") + from });
   const c = el("article", { class: "card", "data-id": m.id, "data-verdict": m.verdict, "data-peer": m.peer || "", "data-object": m.object || "" }, head, score);
+  if (m.borderline) {
+    c.dataset.borderline = "true";
+    c.append(el("p", { class: "note borderline-note", text: "Borderline: a re-taken or re-saved photo changes a verdict this close to its threshold about one time in three. Take another photo before acting on it." }));
+  }
   const diff = differences(m);
   if (diff) c.append(diff);
   const status = (m.record || {}).status;
