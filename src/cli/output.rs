@@ -199,6 +199,12 @@ pub(crate) fn print_response(resp: &SearchResponse, photo: bool) -> std::io::Res
             "No match in {} records. No match is not a clearance: the object may be unreported or photographed beyond recognition.",
             db.records
         )?;
+        if resp.matches.first().is_some_and(|m| m.borderline) {
+            writeln!(
+                out,
+                "The best candidate is close to a verdict threshold: another photo, taken straight on and close, may settle it."
+            )?;
+        }
     }
     Ok(())
 }

@@ -69,10 +69,10 @@ fn note(db: &DatabaseState, best: Verdict, borderline: bool) -> Option<String> {
                 .to_string(),
         ),
         Verdict::Match => None,
-        Verdict::Possible if borderline => Some(format!(
-            "No match among {searched}. The best candidate is close to a verdict threshold: \
-             another photo, taken straight on and close, may settle it; report it to an \
-             expert if in doubt."
+        Verdict::Possible | Verdict::None if borderline => Some(format!(
+            "No match among {searched}, but the best candidate is close to a verdict \
+             threshold: another photo, taken straight on and close, may settle it. No match \
+             is not a clearance; report it to an expert if in doubt."
         )),
         Verdict::Partial => Some(format!(
             "No match among {searched}. The best candidate shares only part of its picture \
