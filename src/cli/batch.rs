@@ -148,13 +148,14 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     let mut skipped = 0;
     // What the run resumed answered: the summary and the exit code are the
     // lot's, not this run's alone.
-    let (mut unreadable_before, mut matched_before) = (0, 0);
+    let (mut unreadable_before, mut matched_before, mut borderline_before) = (0, 0, 0);
     if resume {
         let done = batch::prepare_resume(&out)?;
         let before = inputs.len();
         for answered in inputs.iter().filter_map(|i| done.get(&i.query)) {
             unreadable_before += usize::from(answered.unreadable);
             matched_before += usize::from(answered.matched);
+            borderline_before += usize::from(answered.borderline_matched);
         }
         inputs.retain(|i| !done.contains_key(&i.query));
         skipped = before - inputs.len();
@@ -185,10 +186,11 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     )?;
     w.flush()?;
     eprintln!(
-        "{} images searched ({} already done), {} with a match, {} unreadable; results in {}",
+        "{} images searched ({} already done), {} with a match ({} borderline: photograph them again before acting), {} unreadable; results in {}",
         summary.images,
         skipped,
         summary.matched + matched_before,
+        summary.borderline_matched + borderline_before,
         summary.errors + unreadable_before,
         out.display()
     );

@@ -212,6 +212,9 @@ pub struct BatchSummary {
     /// Of the errors, those not the photo's (`retry`).
     pub failed: usize,
     pub matched: usize,
+    /// Of the matched, those whose `match` is borderline: to photograph
+    /// again before acting on them.
+    pub borderline_matched: usize,
     /// Photos kept as sightings (`--keep`).
     pub kept: usize,
     /// Alerts the kept photos raised: records added while the batch ran.
@@ -249,8 +252,10 @@ impl BatchSummary {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Answered {
     pub unreadable: bool,
-    /// Its first result is a `match`.
+    /// Its first result is a `match`…
     pub matched: bool,
+    /// …a borderline one.
+    pub borderline_matched: bool,
 }
 
 /// Prepares an existing output file for `--resume`: cuts a line torn by
@@ -281,6 +286,8 @@ pub fn prepare_resume(
             let answered = Answered {
                 unreadable: !v["error"].is_null(),
                 matched: v["matches"][0]["verdict"] == "match",
+                borderline_matched: v["matches"][0]["verdict"] == "match"
+                    && v["matches"][0]["borderline"] == true,
             };
             done.insert(q.to_string(), answered);
         }
@@ -344,8 +351,9 @@ pub fn run(
             summary.errors += usize::from(line.error.is_some() && !line.retry);
             summary.failed += usize::from(line.retry);
             summary.stages.extend(line.stages);
-            summary.matched +=
-                usize::from(line.matches.first().is_some_and(|m| m.verdict == "match"));
+            let best = line.matches.first().filter(|m| m.verdict == "match");
+            summary.matched += usize::from(best.is_some());
+            summary.borderline_matched += usize::from(best.is_some_and(|m| m.borderline));
             serde_json::to_writer(&mut *out, &line)
                 .map_err(std::io::Error::from)
                 .map_err(write_err)?;

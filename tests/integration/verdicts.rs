@@ -243,7 +243,7 @@ fn a_verdict_near_its_threshold_says_it_is_borderline() {
         };
         assert!(out.contains(says), "{verdict}: {out}");
     }
-    let path = &borderline[0].0;
+    let (path, verdict) = &borderline[0];
     let out = ix.cmd("search", &[sure.as_os_str()]).ok().stdout;
     assert!(!out.contains("borderline"), "{out}");
     // …and a batch line carries the flag as the search does.
@@ -251,11 +251,19 @@ fn a_verdict_near_its_threshold_says_it_is_borderline() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(path, dir.join("near.jpg")).unwrap();
     let lines = ix.scratch("borderline.jsonl");
-    ix.cmd(
-        "batch",
-        &[dir.as_os_str(), "--out".as_ref(), lines.as_os_str()],
-    )
-    .ok();
+    let said = ix
+        .cmd(
+            "batch",
+            &[dir.as_os_str(), "--out".as_ref(), lines.as_os_str()],
+        )
+        .ok()
+        .stderr;
+    // Its summary counts the borderline matches apart.
+    let counted = match verdict.as_str() {
+        "match" => "1 with a match (1 borderline",
+        _ => "0 with a match (0 borderline",
+    };
+    assert!(said.contains(counted), "{verdict}: {said}");
     let text = std::fs::read_to_string(&lines).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let m = line["matches"]
