@@ -211,7 +211,7 @@ const PART_WORDS = { d: "differ", "+": "added in the photo", m: "missing from th
 
 // What was found small in the photo (its box under a third of the photo's
 // longer side: a painting on a far wall) is shown zoomed, its box and half
-// its side around it, the whole photo inset at the top left with that box
+// its side around it, the whole photo inset in a corner with that box
 // on it: as `provenance search --explain` draws it (src/search/explain.rs).
 const ZOOM_BELOW = 1 / 3, CONTEXT = 0.5, INSET = 0.25;
 
@@ -288,7 +288,7 @@ function queryFigure(canvas, match) {
     g.lineWidth = 2;
     g.strokeRect(ix + 2 + x0 * t, iy + 2 + y0 * t, (x1 - x0) * t, (y1 - y0) * t);
   }
-  const said = box ? "your photo, zoomed on the matched region (the whole photo at the top left)" : "your photo";
+  const said = box ? "your photo, zoomed on the matched region (the whole photo inset in the corner that hides least of it)" : "your photo";
   return el("figure", {}, c, el("figcaption", { text: region ? said + ": matched region outlined" + (map ? ", parts that differ marked" : "") : "your photo" }));
 }
 
