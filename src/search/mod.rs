@@ -5,7 +5,8 @@
 //! a proven outline ([`pixels`]) refined by them (`align`), and their
 //! colours ([`colour`]), all read at the grid's cells (`shrunk`),
 //! turning evidence into a calibrated score and a verdict
-//! ([`scoring`]), discounting variants of a stronger
+//! ([`scoring`]), which verdicts another photo may change
+//! ([`borderline`]), discounting variants of a stronger
 //! candidate ([`rivals`]), further looks at a photo of several
 //! objects ([`further`]), which results are distinct objects in the photo
 //! ([`objects`]), the answer's shape ([`response`]), the
@@ -14,6 +15,7 @@
 //! Must not touch: writes of any kind; it reads a generation and the store.
 
 mod align;
+pub mod borderline;
 pub mod candidates;
 pub mod colour;
 pub mod explain;

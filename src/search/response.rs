@@ -3,8 +3,8 @@
 //! that orders them, the rivals' discount (`crate::search::rivals`).
 
 use crate::records::record::{Record, Status};
-use crate::search::rivals;
 use crate::search::scoring::{self, Evidence, Verdict};
+use crate::search::{borderline, rivals};
 use serde::{Deserialize, Serialize};
 
 /// What a photo search may be narrowed or helped by.
@@ -101,7 +101,7 @@ pub(crate) fn discount_rivals(matches: &mut [Match]) {
                 m.verdict = Verdict::for_record(score, Some(e), m.record.status);
                 m.score = score;
             }
-            m.borderline = scoring::borderline(e);
+            m.borderline = borderline::borderline(e);
         }
     }
     matches.sort_by(by_score);
@@ -114,7 +114,7 @@ pub struct Match {
     pub score: f32,
     pub verdict: Verdict,
     /// The verdict lies within the noise of a re-taken or re-saved photo of
-    /// a threshold (`crate::search::scoring::borderline`): another photo
+    /// a threshold (`crate::search::borderline`): another photo
     /// may change it. Absent when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub borderline: bool,
