@@ -1,5 +1,5 @@
 //! Borderline verdicts: which verdicts another photo of the same object
-//! would as often as not change. The strength of a pair moves between a
+//! may well change (about one time in three on the dev split). The strength of a pair moves between a
 //! photo and the same photo saved again (docs/decisions.md, "Borderline
 //! verdicts"); a verdict within that noise of a threshold is flagged, so
 //! that an officer takes another photo before acting on it. No score or
