@@ -8,7 +8,7 @@ use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
 use crate::search::candidates::{Pairs, candidates};
 use crate::search::further::{
-    Look, keep_small_finds, look_again, look_closer, look_up_outlines, probe_rest,
+    Look, SETTLE_FROM, keep_small_finds, look_again, look_closer, look_up_outlines, probe_rest,
 };
 use crate::search::objects::{self, Rest};
 use crate::search::pixels;
@@ -179,8 +179,14 @@ impl Engine {
         evidence: &mut Vec<(u32, Evidence, Pairs)>,
         opts: &SearchOptions,
     ) -> Result<(), EngineError> {
-        let mut found = objects::found(evidence.iter().map(|(p, e, _)| (*p, e)));
         let mut looked = HashSet::new();
+        if !evidence
+            .iter()
+            .any(|(_, e, _)| scoring::score(e) >= scoring::MATCH_THRESHOLD)
+        {
+            self.settle_unsure(generation, query, photo, &mut looked, evidence)?;
+        }
+        let mut found = objects::found(evidence.iter().map(|(p, e, _)| (*p, e)));
         let mut rest_photo = None;
         let mut looked_closer = false;
         for _ in 0..MAX_FURTHER_LOOKS {
@@ -244,6 +250,7 @@ impl Engine {
                 query,
                 photo,
                 &found,
+                f32::MIN,
                 &mut looked,
                 evidence,
             )?);
@@ -265,6 +272,43 @@ impl Engine {
                 return Ok(());
             }
             found = now;
+        }
+        Ok(())
+    }
+
+    /// A photo without a `match`: its candidates near or above `possible`
+    /// ([`SETTLE_FROM`]) are looked at closer (`look_closer`: their region
+    /// warped upright out of the full-size photo and verified again) and
+    /// judged as a whole picture again, before any verdict is given; a
+    /// candidate keeps the closer evidence only where it scores higher
+    /// (docs/decisions.md, "A closer look before an unsure verdict").
+    fn settle_unsure(
+        &self,
+        generation: &Generation,
+        query: &QueryDescriptors,
+        photo: &RgbImage,
+        looked: &mut HashSet<u32>,
+        evidence: &mut [(u32, Evidence, Pairs)],
+    ) -> Result<(), EngineError> {
+        let before: HashMap<usize, (u32, Evidence, Pairs)> = evidence
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, e, _))| scoring::strength(e) >= SETTLE_FROM)
+            .map(|(i, c)| (i, c.clone()))
+            .collect();
+        let changed = look_closer(generation, query, photo, &[], SETTLE_FROM, looked, evidence)?;
+        let judge: Vec<usize> = changed
+            .iter()
+            .copied()
+            .filter(|&i| evidence[i].1.inliers >= JUDGED_INLIERS)
+            .collect();
+        self.compare_pixels(generation, query, evidence, &judge)?;
+        for i in changed {
+            if let Some(old) = before.get(&i)
+                && scoring::score(&evidence[i].1) < scoring::score(&old.1)
+            {
+                evidence[i] = old.clone();
+            }
         }
         Ok(())
     }

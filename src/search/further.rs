@@ -13,6 +13,7 @@ use crate::imaging::geometry::{Quad, area, bounds};
 use crate::index::error::GenerationError;
 use crate::index::generation::Generation;
 use crate::index::inverted::Consistency;
+use crate::search::borderline;
 use crate::search::candidates::{Pairs, global_evidence, in_photo, region_distances, set_local};
 use crate::search::matching::{self, LocalMatch};
 use crate::search::objects;
@@ -286,6 +287,14 @@ pub fn keep_small_finds(
     kept
 }
 
+/// A photo without a `match` has its candidates from this strength up
+/// looked at closer before its verdicts are given: within the noise of a
+/// re-taken photo of `possible` (`crate::search::borderline`) or above it,
+/// another view may settle them, while one further below has nothing a
+/// closer view could prove (docs/decisions.md, "A closer look before an
+/// unsure verdict").
+pub const SETTLE_FROM: f32 = scoring::POSSIBLE_STRENGTH - borderline::REENCODE_NOISE;
+
 /// A closer look at this many weak candidates per look at most…
 const CLOSER: usize = 6;
 /// …each with at least this many inliers already: enough to say where in
@@ -299,13 +308,15 @@ const CLOSER_MIN_INLIERS: u32 = 8;
 /// photo and verified again (`crate::describe::describer::region_features`):
 /// a small object on a crowded photo gets the pixels and the feature
 /// budget it had to share. At most [`CLOSER`], strongest first, one per
-/// part of the photo, each once (`looked`). Returns the indices whose
-/// local evidence changed, which counts as found by a wider look.
+/// part of the photo, each once (`looked`), of strength `min_strength` at
+/// least. Returns the indices whose local evidence changed, which counts
+/// as found by a wider look.
 pub fn look_closer(
     generation: &Generation,
     query: &QueryDescriptors,
     photo: &image::RgbImage,
     found: &[(u32, [[f32; 2]; 4])],
+    min_strength: f32,
     looked: &mut HashSet<u32>,
     evidence: &mut [(u32, Evidence, Pairs)],
 ) -> Result<Vec<usize>, GenerationError> {
@@ -316,6 +327,7 @@ pub fn look_closer(
         .filter(|(_, (p, e, _))| e.inliers >= CLOSER_MIN_INLIERS && !looked.contains(p))
         .filter(|(_, (p, _, _))| !found.iter().any(|f| f.0 == *p))
         .filter_map(|(i, (_, e, _))| Some((i, scoring::strength(e), e.region?)))
+        .filter(|&(_, strength, _)| strength >= min_strength)
         .filter(|(_, _, q)| {
             let a = area(q);
             a >= MIN_CLOSER_AREA * photo_area

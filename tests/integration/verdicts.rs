@@ -274,3 +274,23 @@ fn a_verdict_near_its_threshold_says_it_is_borderline() {
         .unwrap();
     assert_eq!(m["borderline"], true, "{line}");
 }
+
+#[test]
+fn a_view_short_of_match_is_looked_at_closer_before_its_verdict() {
+    // A photo of one picture, too small for the closer look's tiles
+    // (900 x 700): where the picture is small enough that the first look
+    // leaves it short of `match`, its region is warped upright and
+    // verified again before the verdict, and the view is a `match` found
+    // by that wider look.
+    let picture = demo_picture("demo-001");
+    let ix = index_of(&[("original", &picture)]);
+    let settled = ever_smaller(&picture).find_map(|(side, photo)| {
+        let path = ix.scratch(&format!("settle-{side}.jpg"));
+        photo.save(&path).unwrap();
+        let v = ix.search(&path);
+        let m = result(&v, "original").clone();
+        (m["verdict"] == "match" && m["evidence"]["second_look"] == true).then_some(m)
+    });
+    let m = settled.expect("some size is settled by the closer look");
+    assert!(m["score"].as_f64().unwrap() >= 0.8, "{m}");
+}
