@@ -259,14 +259,7 @@ impl Engine {
             if let Some(before) = &before {
                 changed = keep_small_finds(generation, query, before, evidence, changed);
             }
-            // Judged as a whole picture like the first look's best, so that
-            // no object is called `match` on its features alone, and none
-            // stays below `possible` for want of that judgement.
-            let judge: Vec<usize> = changed
-                .into_iter()
-                .filter(|&i| evidence[i].1.inliers >= JUDGED_INLIERS)
-                .collect();
-            self.compare_pixels(generation, query, evidence, &judge)?;
+            self.judge_changed(generation, query, evidence, &changed)?;
             let now = objects::found(evidence.iter().map(|(p, e, _)| (*p, e)));
             if now.len() <= found.len() {
                 return Ok(());
@@ -297,12 +290,7 @@ impl Engine {
             .map(|(i, c)| (i, c.clone()))
             .collect();
         let changed = look_closer(generation, query, photo, &[], SETTLE_FROM, looked, evidence)?;
-        let judge: Vec<usize> = changed
-            .iter()
-            .copied()
-            .filter(|&i| evidence[i].1.inliers >= JUDGED_INLIERS)
-            .collect();
-        self.compare_pixels(generation, query, evidence, &judge)?;
+        self.judge_changed(generation, query, evidence, &changed)?;
         for i in changed {
             if let Some(old) = before.get(&i)
                 && scoring::score(&evidence[i].1) < scoring::score(&old.1)
@@ -311,6 +299,25 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The candidates a further look `changed`, judged as a whole picture
+    /// like the first look's best, so that none is called `match` on its
+    /// features alone, and none stays below `possible` for want of that
+    /// judgement.
+    fn judge_changed(
+        &self,
+        generation: &Generation,
+        query: &QueryDescriptors,
+        evidence: &mut [(u32, Evidence, Pairs)],
+        changed: &[usize],
+    ) -> Result<(), EngineError> {
+        let judge: Vec<usize> = changed
+            .iter()
+            .copied()
+            .filter(|&i| evidence[i].1.inliers >= JUDGED_INLIERS)
+            .collect();
+        self.compare_pixels(generation, query, evidence, &judge)
     }
 
     /// Compares the photo with the `chosen` candidates' reference images

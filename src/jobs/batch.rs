@@ -283,11 +283,12 @@ pub fn prepare_resume(
         if let Some(v) = &v
             && let Some(q) = v["query"].as_str()
         {
+            let best = &v["matches"][0];
+            let matched = best["verdict"] == "match";
             let answered = Answered {
                 unreadable: !v["error"].is_null(),
-                matched: v["matches"][0]["verdict"] == "match",
-                borderline_matched: v["matches"][0]["verdict"] == "match"
-                    && v["matches"][0]["borderline"] == true,
+                matched,
+                borderline_matched: matched && best["borderline"] == true,
             };
             done.insert(q.to_string(), answered);
         }

@@ -1,14 +1,12 @@
 //! Borderline verdicts: which verdicts another photo of the same object
-//! may well change (about one time in three on the dev split). The strength of a pair moves between a
-//! photo and the same photo saved again (docs/decisions.md, "Borderline
+//! may well change (about one time in three on the dev split). The
+//! strength of a pair moves between a photo and the same photo saved again (docs/decisions.md, "Borderline
 //! verdicts"); a verdict within that noise of a threshold is flagged, so
 //! that an officer takes another photo before acting on it. No score or
 //! verdict changes.
 
-use crate::search::pixels::{SHOWN_SHARE, SHOWN_SHARE_CLOSER};
 use crate::search::scoring::{
-    Evidence, MATCH_STRENGTH, MATCH_THRESHOLD, POSSIBLE_STRENGTH, strength, strength_score,
-    whole_global_strength,
+    Evidence, MATCH_STRENGTH, POSSIBLE_STRENGTH, part_rule_share, strength,
 };
 
 /// One standard deviation of a candidate's strength between a photo and the
@@ -35,17 +33,14 @@ pub fn borderline(e: &Evidence) -> bool {
     near(POSSIBLE_STRENGTH) || near(MATCH_STRENGTH) || parts_near(e)
 }
 
-/// Whether the part rule ([`crate::search::scoring::shows_part_only`]) decides this evidence's
-/// verdict and one part more or less would decide it otherwise.
+/// Whether the part rule ([`crate::search::scoring::shows_part_only`])
+/// decides this evidence's verdict and one part more or less would decide
+/// it otherwise.
 fn parts_near(e: &Evidence) -> bool {
-    let judged = strength_score(e) >= MATCH_THRESHOLD && whole_global_strength(e) < MATCH_STRENGTH;
-    let share = match e.closer_look {
-        true => SHOWN_SHARE_CLOSER,
-        false => SHOWN_SHARE,
-    };
-    judged
-        && e.pixel_blocks
+    part_rule_share(e).is_some_and(|share| {
+        e.pixel_blocks
             .is_some_and(|b| b.shown_margin(share).is_some_and(|m| m.abs() < PART_MARGIN))
+    })
 }
 
 #[cfg(test)]

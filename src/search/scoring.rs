@@ -403,13 +403,24 @@ pub fn colours_differ(e: &Evidence) -> bool {
 
 /// [`shows_part_only`] with the strength's score already known.
 fn part_only(e: &Evidence, strength_score: f32) -> bool {
-    let share = match e.closer_look {
+    judged_share(e, strength_score)
+        .is_some_and(|share| e.pixel_blocks.is_some_and(|b| b.shows_less_than(share)))
+}
+
+/// The share of the reference's structure the part rule asks of this
+/// evidence where that rule decides its verdict (strength enough for
+/// `match`, not from the global evidence alone); None elsewhere.
+pub fn part_rule_share(e: &Evidence) -> Option<f32> {
+    judged_share(e, strength_score(e))
+}
+
+/// [`part_rule_share`] with the strength's score already known.
+fn judged_share(e: &Evidence, strength_score: f32) -> Option<f32> {
+    let judged = strength_score >= MATCH_THRESHOLD && whole_global_strength(e) < MATCH_STRENGTH;
+    judged.then_some(match e.closer_look {
         true => crate::search::pixels::SHOWN_SHARE_CLOSER,
         false => crate::search::pixels::SHOWN_SHARE,
-    };
-    e.pixel_blocks.is_some_and(|b| b.shows_less_than(share))
-        && strength_score >= MATCH_THRESHOLD
-        && whole_global_strength(e) < MATCH_STRENGTH
+    })
 }
 
 #[cfg(test)]
