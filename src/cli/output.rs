@@ -251,6 +251,12 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
             "     borderline: this verdict is within what a re-taken or re-saved photo changes; take another photo before acting on it"
         )?;
     }
+    if m.cut_off {
+        writeln!(
+            out,
+            "     cut off: most of this picture lies outside the photo, which cannot tell a close-up of it from a detail another picture shares; photograph the whole object and search again"
+        )?;
+    }
     if m.evidence.as_ref().is_some_and(|e| e.not_compared) {
         writeln!(
             out,

@@ -227,6 +227,7 @@ impl Engine {
                     score: h.score,
                     verdict: Verdict::None,
                     borderline: false,
+                    cut_off: false,
                     object: None,
                     image: None,
                     image_index: None,

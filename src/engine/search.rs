@@ -125,6 +125,7 @@ impl Engine {
                         score,
                         verdict: Verdict::for_record(score, Some(&ev), record.status),
                         borderline: false, // marked by `discount_rivals`
+                        cut_off: false,
                         object: None,
                         image: Some(image.path),
                         image_index: Some(image.n),

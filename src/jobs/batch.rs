@@ -75,6 +75,10 @@ pub struct LineMatch {
     /// Another photo may change the verdict (`Match::borderline`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub borderline: bool,
+    /// A photo of the whole object may change the verdict
+    /// (`Match::cut_off`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
     /// Which object of the photo this result explains (1 = strongest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<u32>,
@@ -131,6 +135,7 @@ impl BatchLine {
                     score: m.score,
                     verdict: m.verdict.as_str(),
                     borderline: m.borderline,
+                    cut_off: m.cut_off,
                     object: m.object,
                     image: m.image.clone(),
                     evidence: m.evidence,

@@ -32,6 +32,8 @@ pub struct Row {
     pub score: f32,
     /// Another photo may change the verdict (`Match::borderline`).
     pub borderline: bool,
+    /// A photo of the whole object may change it (`Match::cut_off`).
+    pub cut_off: bool,
     pub id: String,
     pub title: String,
     pub maker: String,
@@ -131,6 +133,7 @@ fn row(engine: &Engine, v: &Value) -> Result<Row, ReportError> {
         },
         score: best["score"].as_f64().unwrap_or(0.0) as f32,
         borderline: best["borderline"].as_bool().unwrap_or(false),
+        cut_off: best["cut_off"].as_bool().unwrap_or(false),
         id: text(&best["id"]),
         title: String::new(),
         maker: String::new(),

@@ -6,7 +6,7 @@
 //! verdict changes.
 
 use crate::search::scoring::{
-    Evidence, MATCH_STRENGTH, POSSIBLE_STRENGTH, part_rule_share, strength,
+    Evidence, MATCH_STRENGTH, POSSIBLE_STRENGTH, Verdict, part_rule_share, strength,
 };
 
 /// One standard deviation of a candidate's strength between a photo and the
@@ -33,6 +33,19 @@ pub fn borderline(e: &Evidence) -> bool {
     near(POSSIBLE_STRENGTH) || near(MATCH_STRENGTH) || parts_near(e)
 }
 
+/// Whether a `partial` or `possible` verdict comes from a photo whose frame
+/// cuts off most of the record's picture
+/// ([`crate::search::pixels::Blocks::mostly_outside`]). Such a photo cannot
+/// tell a close-up of the picture (a video frame, a detail photographed
+/// close) from a detail another picture shares with it, so no rule on it
+/// can: a photo of the whole object can. The part rule keeps it from
+/// `match` (docs/decisions.md, "2026-12-07 — A photo that cuts the picture
+/// off asks for the whole object").
+pub fn cut_off(verdict: Verdict, e: &Evidence) -> bool {
+    matches!(verdict, Verdict::Partial | Verdict::Possible)
+        && e.pixel_blocks.is_some_and(|b| b.mostly_outside())
+}
+
 /// Whether the part rule ([`crate::search::scoring::shows_part_only`])
 /// decides this evidence's verdict and one part more or less would decide
 /// it otherwise.
@@ -46,11 +59,11 @@ fn parts_near(e: &Evidence) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::scoring::{Verdict, score, shows_part_only};
+    use crate::search::pixels::Blocks;
+    use crate::search::scoring::{score, shows_part_only};
 
     #[test]
     fn a_verdict_within_the_noise_of_a_threshold_is_borderline() {
-        use crate::search::pixels::Blocks;
         let local = |inliers, cells| Evidence {
             hash_distance: 60,
             embedding_distance: 0.9,
@@ -92,5 +105,29 @@ mod tests {
         let detail = parts(2, 6, 8);
         assert!(shows_part_only(&detail));
         assert!(!borderline(&detail));
+    }
+
+    #[test]
+    fn a_verdict_short_of_match_from_a_photo_that_cuts_most_of_the_picture_off_says_so() {
+        let seen = |agree, differ, missing, outside| Evidence {
+            pixel_blocks: Some(Blocks {
+                agree,
+                differ,
+                missing,
+                outside,
+                ..Blocks::default()
+            }),
+            ..Evidence::default()
+        };
+        // Four parts in the photo, nine outside it: a close-up or a detail.
+        let close = seen(4, 0, 0, 9);
+        assert!(cut_off(Verdict::Partial, &close));
+        assert!(cut_off(Verdict::Possible, &close));
+        // A `match` needs no other photo, nor does a `none` (its best
+        // candidate is any); a picture mostly in the photo is not cut off.
+        assert!(!cut_off(Verdict::Match, &close));
+        assert!(!cut_off(Verdict::None, &close));
+        assert!(!cut_off(Verdict::Partial, &seen(2, 4, 1, 6)));
+        assert!(!cut_off(Verdict::Partial, &Evidence::default()));
     }
 }

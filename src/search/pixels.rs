@@ -212,6 +212,12 @@ impl Blocks {
             .then(|| self.agree_beyond_chance() - share * self.structure() as f32)
     }
 
+    /// Whether more of the reference's textured parts lie outside the photo
+    /// than in it: the photo's frame cuts most of the picture off.
+    pub fn mostly_outside(&self) -> bool {
+        self.outside > self.agree + self.differ + self.missing
+    }
+
     /// Which grid cells (row by row) lie in a part that agrees: where the
     /// photo shows the reference, to compare its colours at.
     pub fn agreeing_cells(&self) -> Vec<bool> {

@@ -135,6 +135,7 @@ pub fn finish(
             Match {
                 verdict: Verdict::for_record(score, Some(&c.evidence), c.record.status),
                 borderline: false, // marked by `discount_rivals`
+                cut_off: false,
                 id: c.id,
                 score,
                 object: None,

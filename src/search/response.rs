@@ -102,6 +102,7 @@ pub(crate) fn discount_rivals(matches: &mut [Match]) {
                 m.score = score;
             }
             m.borderline = borderline::borderline(e);
+            m.cut_off = borderline::cut_off(m.verdict, e);
         }
     }
     matches.sort_by(by_score);
@@ -118,6 +119,11 @@ pub struct Match {
     /// may change it. Absent when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub borderline: bool,
+    /// A `partial` or `possible` verdict from a photo whose frame cuts off
+    /// most of the record's picture (`crate::search::borderline::cut_off`):
+    /// a photo of the whole object may change it. Absent when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
     /// Which object of the photo this result explains (1 = the one with
     /// the strongest result): results with the same number are
     /// alternatives for one object, with different numbers different

@@ -66,6 +66,7 @@ mod tests {
             score,
             verdict,
             borderline: false,
+            cut_off: false,
             object: None,
             image: None,
             image_index: None,

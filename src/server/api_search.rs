@@ -59,9 +59,14 @@ pub fn database_json(db: &DatabaseState) -> Value {
 
 /// Says plainly what an answer without a `match` means, for the officer's
 /// screen.
-fn note(db: &DatabaseState, best: Verdict, borderline: bool) -> Option<String> {
+fn note(db: &DatabaseState, best: Verdict, borderline: bool, cut_off: bool) -> Option<String> {
     let searched = format!("{} records ({} images) searched", db.records, db.images);
     match best {
+        Verdict::Partial | Verdict::Possible if cut_off => Some(format!(
+            "No match among {searched} yet: your photo cuts off most of the best candidate's \
+             picture, so it cannot tell a close-up of that picture from a detail another \
+             picture shares. Photograph the whole object and search again."
+        )),
         Verdict::Match if borderline => Some(
             "A match, but a borderline one: a re-taken or re-saved photo changes a verdict this \
              close to its threshold about one time in three. Take another photo, or have an \
@@ -387,10 +392,13 @@ async fn run_photo_search(
         .first()
         .and_then(|m| m["verdict"].as_str())
         .map_or(Verdict::None, Verdict::parse);
-    let borderline = matches
-        .first()
-        .and_then(|m| m["borderline"].as_bool())
-        .unwrap_or(false);
+    let flag = |name: &str| {
+        matches
+            .first()
+            .and_then(|m| m[name].as_bool())
+            .unwrap_or(false)
+    };
+    let (borderline, cut_off) = (flag("borderline"), flag("cut_off"));
     st.metrics.search_verdict(verdict_str(best));
     entry.ids = matches.iter().map(match_id).collect();
     Ok(Json(json!({
@@ -398,7 +406,7 @@ async fn run_photo_search(
         "calibration": peers::CALIBRATION,
         "query": {"width": w, "height": h, "sha256": sha},
         "verdict": verdict_str(best),
-        "note": note(&resp.database, best, borderline),
+        "note": note(&resp.database, best, borderline, cut_off),
         "matches": matches,
         "peers": answers.iter().map(|a| &a.state).collect::<Vec<_>>(),
         "sighting": sighting,

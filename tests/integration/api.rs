@@ -973,3 +973,19 @@ fn a_borderline_best_result_says_to_take_another_photo() {
     };
     assert!(note.contains(says), "{note}");
 }
+
+#[test]
+fn a_photo_that_cuts_the_picture_off_is_asked_for_the_whole_object() {
+    let picture = crate::rivals::demo_picture("demo-001");
+    let ix = crate::rivals::index_of(&[("original", &picture)]);
+    let path = ix.scratch("close-up.jpg");
+    crate::verdicts::close_up(&picture, 0.5)
+        .save(&path)
+        .unwrap();
+    let srv = Server::start(&ix, &[]);
+    let v = srv.search(&path).json();
+    assert_eq!(v["verdict"], "partial", "{v}");
+    assert_eq!(v["matches"][0]["cut_off"], true, "{v}");
+    let note = v["note"].as_str().unwrap();
+    assert!(note.contains("Photograph the whole object"), "{note}");
+}

@@ -72,6 +72,61 @@ fn a_shared_detail_is_partial_and_the_picture_and_a_fragment_of_it_match() {
     }
 }
 
+/// `picture`'s top-left corner (`share` of its width and height) filling
+/// a 1280 x 720 frame: a visitor's video held close to one part of it.
+pub(crate) fn close_up(picture: &RgbImage, share: f32) -> RgbImage {
+    let (w, h) = picture.dimensions();
+    let (cw, ch) = ((w as f32 * share) as u32, (h as f32 * share) as u32);
+    let corner = imageops::crop_imm(picture, 0, 0, cw, ch.min(cw * 9 / 16)).to_image();
+    imageops::resize(&corner, 1280, 720, imageops::FilterType::Triangle)
+}
+
+#[test]
+fn a_photo_that_cuts_the_picture_off_asks_for_the_whole_object() {
+    // A frame held close to one corner of the picture: most of its
+    // textured parts lie outside the photo. All the frame shows agrees, but
+    // a detail that another picture shares would show the same, so it is
+    // no `match`: the result says the picture is cut off, and asks for a
+    // photo of the whole object, which is a `match`.
+    let picture = demo_picture("demo-001");
+    let ix = index_of(&[("original", &picture)]);
+    let path = ix.scratch("close-up.jpg");
+    close_up(&picture, 0.5).save(&path).unwrap();
+    let v = ix.search(&path);
+    let m = result(&v, "original");
+    assert_eq!(m["verdict"], "partial", "{v}");
+    assert_eq!(m["cut_off"], true, "{v}");
+    let blocks = &m["evidence"]["pixel_blocks"];
+    let count = |k: &str| blocks[k].as_u64().unwrap();
+    assert!(
+        count("outside") > count("agree") + count("differ") + count("missing"),
+        "most of the picture's textured parts are outside the photo: {v}"
+    );
+    let out = ix.cmd("search", &[path.as_os_str()]).ok().stdout;
+    assert!(out.contains("photograph the whole object"), "{out}");
+    // A batch line carries the flag as the search does.
+    let dir = ix.scratch("cut-off-batch");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&path, dir.join("close-up.jpg")).unwrap();
+    let lines = ix.scratch("cut-off.jsonl");
+    ix.cmd(
+        "batch",
+        &[dir.as_os_str(), "--out".as_ref(), lines.as_os_str()],
+    )
+    .ok();
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(line["matches"][0]["cut_off"], true, "{line}");
+
+    // The whole object: a `match`, and nothing cut off.
+    let whole = ix.scratch("whole.jpg");
+    photo_of(&picture).save(&whole).unwrap();
+    let v = ix.search(&whole);
+    let m = result(&v, "original");
+    assert_eq!(m["verdict"], "match", "{v}");
+    assert!(m.get("cut_off").is_none(), "{v}");
+}
+
 /// The picture smaller, on a wall, off-centre.
 fn photo_of(picture: &RgbImage) -> RgbImage {
     let (w, h) = picture.dimensions();

@@ -349,6 +349,28 @@ fn a_shared_detail_shows_as_partial_with_its_differences_and_a_coin_as_made_in_m
             .contains("Take another photo"),
         "{card}"
     );
+
+    // A frame that cuts most of the picture off: the card says so, and
+    // asks for a photo of the whole object.
+    let close = ix.scratch("close-up.jpg");
+    crate::verdicts::close_up(&picture, 0.5)
+        .save(&close)
+        .unwrap();
+    d.type_into("#photo", close.to_str().unwrap());
+    d.click("#search-btn");
+    let card = d.wait_for(
+        "const c = document.querySelector('.card[data-id=\"demo-001\"][data-cut-off]'); \
+         return c && {verdict: c.dataset.verdict, text: c.innerText}",
+        60,
+    );
+    assert_eq!(card["verdict"], "partial", "{card}");
+    assert!(
+        card["text"]
+            .as_str()
+            .unwrap()
+            .contains("Photograph the whole object"),
+        "{card}"
+    );
 }
 
 #[test]

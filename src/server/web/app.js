@@ -422,6 +422,10 @@ async function card(m, canvas, sha, alternative = false) {
     c.dataset.borderline = "true";
     c.append(el("p", { class: "note borderline-note", text: "Borderline: a re-taken or re-saved photo changes a verdict this close to its threshold about one time in three. Take another photo before acting on it." }));
   }
+  if (m.cut_off) {
+    c.dataset.cutOff = "true";
+    c.append(el("p", { class: "note cut-off-note", text: "Cut off: most of this picture lies outside your photo, which cannot tell a close-up of it from a detail another picture shares. Photograph the whole object and search again." }));
+  }
   const diff = differences(m);
   if (diff) c.append(diff);
   const status = (m.record || {}).status;
