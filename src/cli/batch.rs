@@ -148,7 +148,8 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
     let mut skipped = 0;
     // What the run resumed answered: the summary and the exit code are the
     // lot's, not this run's alone.
-    let (mut unreadable_before, mut matched_before, mut borderline_before) = (0, 0, 0);
+    let (mut unreadable_before, mut matched_before, mut borderline_before, mut cut_off_before) =
+        (0, 0, 0, 0);
     if resume {
         let done = batch::prepare_resume(&out)?;
         let before = inputs.len();
@@ -156,6 +157,7 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
             unreadable_before += usize::from(answered.unreadable);
             matched_before += usize::from(answered.matched);
             borderline_before += usize::from(answered.borderline_matched);
+            cut_off_before += usize::from(answered.cut_off);
         }
         inputs.retain(|i| !done.contains_key(&i.query));
         skipped = before - inputs.len();
@@ -185,8 +187,12 @@ pub fn batch(args: BatchArgs, emb: &EmbeddingArgs) -> Result<i32> {
         &Bar::new("searching"),
     )?;
     w.flush()?;
+    let cut_off = match summary.cut_off + cut_off_before {
+        0 => String::new(),
+        n => format!(", {n} cut off (photograph the whole object)"),
+    };
     eprintln!(
-        "{} images searched ({} already done), {} with a match ({} borderline: photograph them again before acting), {} unreadable; results in {}",
+        "{} images searched ({} already done), {} with a match ({} borderline: photograph them again before acting){cut_off}, {} unreadable; results in {}",
         summary.images,
         skipped,
         summary.matched + matched_before,

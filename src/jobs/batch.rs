@@ -220,6 +220,9 @@ pub struct BatchSummary {
     /// Of the matched, those whose `match` is borderline: to photograph
     /// again before acting on them.
     pub borderline_matched: usize,
+    /// Photos whose best result is cut off (`Match::cut_off`): to
+    /// photograph whole.
+    pub cut_off: usize,
     /// Photos kept as sightings (`--keep`).
     pub kept: usize,
     /// Alerts the kept photos raised: records added while the batch ran.
@@ -261,6 +264,8 @@ pub struct Answered {
     pub matched: bool,
     /// …a borderline one.
     pub borderline_matched: bool,
+    /// Its first result is cut off (`Match::cut_off`).
+    pub cut_off: bool,
 }
 
 /// Prepares an existing output file for `--resume`: cuts a line torn by
@@ -294,6 +299,7 @@ pub fn prepare_resume(
                 unreadable: !v["error"].is_null(),
                 matched,
                 borderline_matched: matched && best["borderline"] == true,
+                cut_off: best["cut_off"] == true,
             };
             done.insert(q.to_string(), answered);
         }
@@ -360,6 +366,7 @@ pub fn run(
             let best = line.matches.first().filter(|m| m.verdict == "match");
             summary.matched += usize::from(best.is_some());
             summary.borderline_matched += usize::from(best.is_some_and(|m| m.borderline));
+            summary.cut_off += usize::from(line.matches.first().is_some_and(|m| m.cut_off));
             serde_json::to_writer(&mut *out, &line)
                 .map_err(std::io::Error::from)
                 .map_err(write_err)?;

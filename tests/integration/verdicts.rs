@@ -109,11 +109,18 @@ fn a_photo_that_cuts_the_picture_off_asks_for_the_whole_object() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(&path, dir.join("close-up.jpg")).unwrap();
     let lines = ix.scratch("cut-off.jsonl");
-    ix.cmd(
-        "batch",
-        &[dir.as_os_str(), "--out".as_ref(), lines.as_os_str()],
-    )
-    .ok();
+    let said = ix
+        .cmd(
+            "batch",
+            &[dir.as_os_str(), "--out".as_ref(), lines.as_os_str()],
+        )
+        .ok()
+        .stderr;
+    // Its summary counts the photos to take again whole.
+    assert!(
+        said.contains("1 cut off (photograph the whole object)"),
+        "{said}"
+    );
     let text = std::fs::read_to_string(&lines).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(line["matches"][0]["cut_off"], true, "{line}");
