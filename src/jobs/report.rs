@@ -41,7 +41,7 @@ pub struct Row {
     pub source: String,
     pub status: String,
     pub inliers: u32,
-    /// The parts map of the evidence (`crate::search::pixels::PartMap`).
+    /// The parts map of the evidence (`crate::search::parts::PartMap`).
     pub parts: String,
     /// The colours' agreement (`crate::search::colour`), where judged…
     #[serde(skip_serializing_if = "Option::is_none")]

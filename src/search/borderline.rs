@@ -35,7 +35,7 @@ pub fn borderline(e: &Evidence) -> bool {
 
 /// Whether a `partial` or `possible` verdict comes from a photo whose frame
 /// cuts off most of the record's picture
-/// ([`crate::search::pixels::Blocks::mostly_outside`]). Such a photo cannot
+/// ([`crate::search::parts::Blocks::mostly_outside`]). Such a photo cannot
 /// tell a close-up of the picture (a video frame, a detail photographed
 /// close) from a detail another picture shares with it, so no rule on it
 /// can: a photo of the whole object can. The part rule keeps it from
@@ -59,7 +59,7 @@ fn parts_near(e: &Evidence) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::pixels::Blocks;
+    use crate::search::parts::Blocks;
     use crate::search::scoring::{score, shows_part_only};
 
     #[test]

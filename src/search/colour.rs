@@ -45,7 +45,7 @@ const PHOTO_COLOURFUL: f32 = 0.03;
 const BEYOND_BRIGHTNESS: f32 = 0.04;
 const BRIGHTNESS_BINS: usize = 16;
 /// At least this many cells must be compared: three parts of the
-/// reference (`crate::search::pixels::SHOWN_MIN`), less their outer ring.
+/// reference (`crate::search::parts::SHOWN_MIN`), less their outer ring.
 const MIN_CELLS: usize = 3 * 5 * 5;
 
 /// The correlation (-1..1) of the reference's colours (its kept RGB grid)

@@ -13,7 +13,7 @@
 //! or not).
 
 use crate::imaging::geometry::{Homography, bounds};
-use crate::search::pixels::{Blocks, PARTS_SIDE, Part};
+use crate::search::parts::{Blocks, PARTS_SIDE, Part};
 use image::{Rgb, RgbImage, imageops};
 
 /// Height both halves are scaled to.

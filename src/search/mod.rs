@@ -2,7 +2,8 @@
 //!
 //! Owns: proposing candidates from the indexes ([`candidates`]), proving
 //! them geometrically ([`matching`], [`nearest`]), comparing pixels inside
-//! a proven outline ([`pixels`]) refined by them (`align`), and their
+//! a proven outline ([`pixels`]) part by part ([`parts`]) refined by them
+//! (`align`), and their
 //! colours ([`colour`]), all read at the grid's cells (`shrunk`),
 //! turning evidence into a calibrated score and a verdict
 //! ([`scoring`]), which verdicts another photo may change
@@ -23,6 +24,7 @@ pub mod further;
 pub mod matching;
 pub mod nearest;
 pub mod objects;
+pub mod parts;
 pub mod pixels;
 pub mod remote;
 pub mod response;

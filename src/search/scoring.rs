@@ -242,10 +242,10 @@ pub struct Evidence {
     /// for the best candidates only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pixel_agreement: Option<f32>,
-    /// The same comparison part by part (`crate::search::pixels::Blocks`);
+    /// The same comparison part by part (`crate::search::parts::Blocks`);
     /// made where the photo is, never read from another server.
     #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
-    pub pixel_blocks: Option<crate::search::pixels::Blocks>,
+    pub pixel_blocks: Option<crate::search::parts::Blocks>,
     /// Correlation (-1..1) of the reference's colours with the photo's
     /// inside `region` (`crate::search::colour`): high for a view of the
     /// picture under any light, low for the same design in other colours.
@@ -280,7 +280,7 @@ pub struct Evidence {
     /// Found by the closer look at a large photo in which the first look
     /// found nothing (`crate::search::further::keep_small_finds`): a small
     /// picture, which must show
-    /// [`crate::search::pixels::SHOWN_SHARE_CLOSER`] of the reference.
+    /// [`crate::search::parts::SHOWN_SHARE_CLOSER`] of the reference.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub closer_look: bool,
 }
@@ -385,7 +385,7 @@ pub fn strength_score(e: &Evidence) -> f32 {
 
 /// Whether the evidence would make a `match` but the photo, compared part
 /// by part with the reference inside the verified outline, shows only a
-/// part of it (`crate::search::pixels::Blocks::shows_part_only`). Without a
+/// part of it (`crate::search::parts::Blocks::shows_part_only`). Without a
 /// part-by-part comparison (no verified outline, a flat reference) the
 /// whole picture is not judged; nor where the global evidence alone makes
 /// the `match` (a re-used or mirrored copy of the whole picture, whose
@@ -418,8 +418,8 @@ pub fn part_rule_share(e: &Evidence) -> Option<f32> {
 fn judged_share(e: &Evidence, strength_score: f32) -> Option<f32> {
     let judged = strength_score >= MATCH_THRESHOLD && whole_global_strength(e) < MATCH_STRENGTH;
     judged.then_some(match e.closer_look {
-        true => crate::search::pixels::SHOWN_SHARE_CLOSER,
-        false => crate::search::pixels::SHOWN_SHARE,
+        true => crate::search::parts::SHOWN_SHARE_CLOSER,
+        false => crate::search::parts::SHOWN_SHARE,
     })
 }
 
@@ -520,7 +520,7 @@ mod tests {
     #[test]
     fn a_strong_match_on_a_part_only_is_partial_below_match_and_keeps_its_order() {
         use crate::records::record::Status;
-        use crate::search::pixels::Blocks;
+        use crate::search::parts::Blocks;
         let strong = Evidence {
             hash_distance: 60,
             embedding_distance: 0.9,
@@ -575,7 +575,7 @@ mod tests {
     #[test]
     fn a_whole_copy_proved_by_its_hashes_is_not_judged_by_its_parts() {
         use crate::records::record::Status;
-        use crate::search::pixels::Blocks;
+        use crate::search::parts::Blocks;
         // A mirrored copy: hashes and embedding agree on the whole picture,
         // the local transform does not line its parts up.
         let mirrored = Evidence {
