@@ -224,13 +224,15 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
         if m.verdict == Verdict::Partial || b.differ + b.missing + b.added + b.outside > 0 {
             writeln!(
                 out,
-                "     {lead} {} of {} agree, {} differ, {} not in the photo, {} missing from it, {} added in it",
+                "     {lead} {} of {} agree, {} differ, {} not in the photo, {} missing from it, {} added in it; in parts a quarter as large {} of {} agree",
                 b.agree,
                 b.structure(),
                 b.differ,
                 b.outside,
                 b.missing,
-                b.added
+                b.added,
+                b.fine.agree,
+                b.fine.structure()
             )?;
         }
     }

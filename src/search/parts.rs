@@ -23,6 +23,45 @@ pub struct Blocks {
     pub outside: u8,
     /// Which is which, over the reference row by row ([`Part`]).
     pub map: PartMap,
+    /// The same judgement in parts a quarter as large ([`FINE_BLOCK`]).
+    pub fine: FineParts,
+}
+
+/// Side of a finer part, in grid cells: 8×8 parts. A shared detail that
+/// covers half of a part makes the part agree; in parts a quarter as large
+/// it covers about as much of the reference as it shows.
+pub const FINE_BLOCK: usize = 3;
+
+/// The counts of [`Blocks`] in the finer parts ([`FINE_BLOCK`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct FineParts {
+    pub agree: u8,
+    pub differ: u8,
+    pub missing: u8,
+    pub added: u8,
+    pub outside: u8,
+}
+
+impl FineParts {
+    /// The reference's textured finer parts, shown in the photo or not.
+    pub fn structure(&self) -> u8 {
+        self.agree + self.differ + self.missing + self.outside
+    }
+
+    /// How many finer parts agree beyond chance ([`FINE_CHANCE_AGREE`]).
+    pub fn agree_beyond_chance(&self) -> f32 {
+        let (a, compared) = (self.agree as f32, (self.agree + self.differ) as f32);
+        ((a - FINE_CHANCE_AGREE * compared) / (1.0 - FINE_CHANCE_AGREE)).clamp(0.0, a)
+    }
+
+    /// Whether the finer parts agreeing beyond chance hold less than
+    /// `share` of the reference's textured finer parts (fewer than
+    /// [`SHOWN_MIN`] textured: not judged).
+    fn show_less_than(&self, share: f32) -> bool {
+        self.structure() >= SHOWN_MIN
+            && (self.agree < SHOWN_MIN
+                || self.agree_beyond_chance() < share * self.structure() as f32)
+    }
 }
 
 /// Side of the reference's grid of parts.
@@ -79,6 +118,14 @@ pub const SHOWN_MIN: u8 = 3;
 /// the transform is wrong: measured on the best wrong candidates of the dev
 /// split's half A (0.236; half B 0.26).
 pub const CHANCE_AGREE: f32 = 0.24;
+/// …and a finer part, measured the same way (half A 0.375, half B 0.374):
+/// a third of the cells correlate by chance more often.
+pub const FINE_CHANCE_AGREE: f32 = 0.375;
+/// The finer parts ask this share of what the coarse parts ask: a finer
+/// part's correlation is noisier, so a true view's agreeing share is
+/// lower there (0.30 of the reference for `match`; chosen on half A,
+/// docs/decisions.md, "2026-12-07 — The shown share in finer parts").
+pub const FINE_SHARE_OF: f32 = 0.9;
 
 impl Blocks {
     /// The reference's textured parts, shown in the photo or not.
@@ -103,9 +150,20 @@ impl Blocks {
     /// How many parts agreeing beyond chance the shown share exceeds
     /// `share` of the reference's structure by (negative: falls short);
     /// None where too few parts are textured to be judged ([`SHOWN_MIN`]).
+    /// Where the finer parts are judged too, the smaller of the two
+    /// margins, a finer part counted as the quarter of a part it is.
     pub fn shown_margin(&self, share: f32) -> Option<f32> {
-        (self.structure() >= SHOWN_MIN)
-            .then(|| self.agree_beyond_chance() - share * self.structure() as f32)
+        let coarse = (self.structure() >= SHOWN_MIN)
+            .then(|| self.agree_beyond_chance() - share * self.structure() as f32);
+        let f = &self.fine;
+        let fine = (f.structure() >= SHOWN_MIN).then(|| {
+            let per_part = ((BLOCK / FINE_BLOCK) * (BLOCK / FINE_BLOCK)) as f32;
+            (f.agree_beyond_chance() - FINE_SHARE_OF * share * f.structure() as f32) / per_part
+        });
+        match (coarse, fine) {
+            (Some(c), Some(f)) => Some(c.min(f)),
+            (c, f) => c.or(f),
+        }
     }
 
     /// Whether more of the reference's textured parts lie outside the photo
@@ -138,7 +196,8 @@ impl Blocks {
     /// [`Blocks::shows_part_only`] with `share` of the reference's
     /// structure asked for.
     pub fn shows_less_than(&self, share: f32) -> bool {
-        self.structure() >= SHOWN_MIN && (self.agree < SHOWN_MIN || self.shown_share() < share)
+        (self.structure() >= SHOWN_MIN && (self.agree < SHOWN_MIN || self.shown_share() < share))
+            || self.fine.show_less_than(FINE_SHARE_OF * share)
     }
 }
 
@@ -175,5 +234,35 @@ mod tests {
         assert!(!b(4, 0, 5, 0).shows_part_only());
         assert!(b(4, 0, 5, 0).shows_less_than(SHOWN_SHARE_CLOSER));
         assert!(!b(12, 0, 2, 0).shows_less_than(SHOWN_SHARE_CLOSER));
+    }
+
+    #[test]
+    fn a_detail_that_half_covers_its_parts_shows_less_in_finer_parts() {
+        let with_fine = |agree, differ, outside, fine: FineParts| Blocks {
+            agree,
+            differ,
+            outside,
+            fine,
+            ..Blocks::default()
+        };
+        let fine = |agree, differ, missing, outside| FineParts {
+            agree,
+            differ,
+            missing,
+            outside,
+            ..FineParts::default()
+        };
+        // Six of fourteen parts agree, but in finer parts the detail covers
+        // 12 of 52: a part of the picture.
+        let detail = with_fine(6, 2, 6, fine(12, 10, 6, 24));
+        assert!(!with_fine(6, 2, 6, FineParts::default()).shows_part_only());
+        assert!(detail.shows_part_only());
+        // A whole view agrees in most finer parts too, a fragment in a
+        // third of them or more.
+        assert!(!with_fine(13, 1, 0, fine(40, 10, 2, 0)).shows_part_only());
+        assert!(!with_fine(7, 1, 0, fine(22, 4, 20, 0)).shows_part_only());
+        // The margin is the smaller of the two, a finer part a quarter of a
+        // part: the detail is far from the line in finer parts.
+        assert!(detail.shown_margin(SHOWN_SHARE).unwrap() < -1.0);
     }
 }

@@ -26,7 +26,7 @@ use crate::describe::grid::{self, GRID};
 use crate::describe::quad;
 use crate::search::candidates::outline_error;
 use crate::search::colour;
-use crate::search::parts::{BLOCK, Blocks, PARTS_SIDE, Part};
+use crate::search::parts::{BLOCK, Blocks, FINE_BLOCK, FineParts, PARTS_SIDE, Part};
 use crate::search::scoring::{self, Evidence};
 use image::GrayImage;
 
@@ -218,7 +218,53 @@ fn judge(
         }
         blocks.map.0[b] = part;
     }
+    blocks.fine = fine_parts(reference, &sampled, &inside, textured, [mean_a, mean_b]);
     Some((whole, blocks))
+}
+
+/// The reference judged as in [`judge`] in parts of [`FINE_BLOCK`] cells,
+/// counted. A finer part with fewer than half of its cells in the photo is
+/// outside it.
+fn fine_parts(
+    reference: &[f32],
+    sampled: &[f32],
+    inside: &[bool],
+    textured: impl Fn(f64, f64, f64) -> bool,
+    [mean_a, mean_b]: [f64; 2],
+) -> FineParts {
+    let n = GRID as usize;
+    let side = n / FINE_BLOCK;
+    // Per part: ab, aa, bb, cells compared; the reference's own energy and cells.
+    let mut parts = vec![[0f64; 6]; side * side];
+    for (i, r, p) in cell_gradients(reference, sampled, inside) {
+        let part = &mut parts[(i / n / FINE_BLOCK) * side + (i % n) / FINE_BLOCK];
+        part[4] += (r[0] * r[0] + r[1] * r[1]) as f64;
+        part[5] += 1.0;
+        let Some(p) = p else { continue };
+        part[0] += (r[0] * p[0] + r[1] * p[1]) as f64;
+        part[1] += (r[0] * r[0] + r[1] * r[1]) as f64;
+        part[2] += (p[0] * p[0] + p[1] * p[1]) as f64;
+        part[3] += 1.0;
+    }
+    let mut fine = FineParts::default();
+    for &[ab, aa, bb, k, own_e, own_k] in parts.iter().filter(|p| p[5] > 0.0) {
+        let count = if k < own_k / 2.0 {
+            match textured(own_e, own_k, mean_a) {
+                true => &mut fine.outside,
+                false => continue,
+            }
+        } else {
+            match (textured(aa, k, mean_a), textured(bb, k, mean_b)) {
+                (true, true) if (ab / (aa * bb).sqrt()) as f32 >= BLOCK_AGREES => &mut fine.agree,
+                (true, true) => &mut fine.differ,
+                (true, false) => &mut fine.missing,
+                (false, true) => &mut fine.added,
+                (false, false) => continue,
+            }
+        };
+        *count += 1;
+    }
+    fine
 }
 
 /// Each interior grid cell (its index), the reference's intensity

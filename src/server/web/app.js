@@ -349,7 +349,15 @@ function partDifferences(m, b) {
     ? "Shares only part of its picture with your photo: not the same object. "
     : "";
   return el("p", { class: "differences" + (m.verdict === "partial" ? " partial" : "") },
-    lead + "Parts of the record's picture: " + b.agree + " of " + total + " agree" + (parts.length ? "; " + parts.join(", ") : "") + ".");
+    lead + "Parts of the record's picture: " + b.agree + " of " + total + " agree" + (parts.length ? "; " + parts.join(", ") : "") + "." + fineParts(b));
+}
+
+// The same count in parts a quarter as large: a detail that half covers a part shows less there.
+function fineParts(b) {
+  const f = b.fine;
+  if (!f) return "";
+  const total = f.agree + f.differ + f.missing + f.outside;
+  return total ? " In parts a quarter as large, " + f.agree + " of " + total + " agree." : "";
 }
 
 // Objects made in multiples: the picture proves the design, these fields the object.
