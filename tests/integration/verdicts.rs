@@ -72,6 +72,49 @@ fn a_shared_detail_is_partial_and_the_picture_and_a_fragment_of_it_match() {
     }
 }
 
+/// The part of `picture` from an eighth to five eighths of its width and
+/// height (a quarter of it, cut across its 4 x 4 parts: the outer ones half
+/// covered), enlarged by a fifth, on a plain wall.
+fn quarter_across_parts(picture: &RgbImage) -> RgbImage {
+    let (w, h) = picture.dimensions();
+    let piece = imageops::crop_imm(picture, w / 8, h / 8, w / 2, h / 2).to_image();
+    let piece = imageops::resize(&piece, w * 3 / 5, h * 3 / 5, imageops::FilterType::Triangle);
+    let mut photo = RgbImage::from_pixel(1400, 1000, Rgb([120, 110, 100]));
+    imageops::replace(&mut photo, &piece, 400, 250);
+    photo
+}
+
+#[test]
+fn a_piece_that_half_covers_the_parts_it_touches_is_judged_in_finer_parts() {
+    // A quarter of the picture whose edges cut the outer parts of the 4 x 4
+    // map in half: those parts agree, so by that map the photo shows more
+    // than a third of the picture. In the 8 x 8 map it shows the quarter it
+    // is: `partial`, with both counts in the evidence and the text.
+    let picture = demo_picture("demo-001");
+    let ix = index_of(&[("original", &picture)]);
+    let path = ix.scratch("quarter.jpg");
+    quarter_across_parts(&picture).save(&path).unwrap();
+    let v = ix.search(&path);
+    let m = result(&v, "original");
+    let b = &m["evidence"]["pixel_blocks"];
+    let n = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    let coarse = (n(b, "agree") - 0.24 * (n(b, "agree") + n(b, "differ")))
+        / 0.76
+        / (n(b, "agree") + n(b, "differ") + n(b, "missing") + n(b, "outside"));
+    let f = &b["fine"];
+    let fine = (n(f, "agree") - 0.375 * (n(f, "agree") + n(f, "differ")))
+        / 0.625
+        / (n(f, "agree") + n(f, "differ") + n(f, "missing") + n(f, "outside"));
+    assert!(
+        coarse >= 1.0 / 3.0,
+        "the coarse map alone would pass it: {v}"
+    );
+    assert!(fine < 0.3, "the finer map sees a quarter: {v}");
+    assert_eq!(m["verdict"], "partial", "{v}");
+    let out = ix.cmd("search", &[path.as_os_str()]).ok().stdout;
+    assert!(out.contains("in parts a quarter as large"), "{out}");
+}
+
 /// `picture`'s top-left corner (`share` of its width and height) filling
 /// a 1280 x 720 frame: a visitor's video held close to one part of it.
 pub(crate) fn close_up(picture: &RgbImage, share: f32) -> RgbImage {
