@@ -27,6 +27,13 @@ pub struct Blocks {
     pub fine: FineParts,
 }
 
+/// Of `agree + differ` parts compared, those agreeing beyond the `chance`
+/// that a part which is not the reference's agrees anyway.
+fn beyond_chance(agree: u8, differ: u8, chance: f32) -> f32 {
+    let (a, compared) = (agree as f32, (agree + differ) as f32);
+    ((a - chance * compared) / (1.0 - chance)).clamp(0.0, a)
+}
+
 /// Side of a finer part, in grid cells: 8×8 parts. A shared detail that
 /// covers half of a part makes the part agree; in parts a quarter as large
 /// it covers about as much of the reference as it shows.
@@ -50,8 +57,7 @@ impl FineParts {
 
     /// How many finer parts agree beyond chance ([`FINE_CHANCE_AGREE`]).
     pub fn agree_beyond_chance(&self) -> f32 {
-        let (a, compared) = (self.agree as f32, (self.agree + self.differ) as f32);
-        ((a - FINE_CHANCE_AGREE * compared) / (1.0 - FINE_CHANCE_AGREE)).clamp(0.0, a)
+        beyond_chance(self.agree, self.differ, FINE_CHANCE_AGREE)
     }
 
     /// Whether the finer parts agreeing beyond chance hold less than
@@ -137,8 +143,7 @@ impl Blocks {
     /// compared, a share [`CHANCE_AGREE`] of those that are not the
     /// reference would agree anyway.
     pub fn agree_beyond_chance(&self) -> f32 {
-        let (a, compared) = (self.agree as f32, (self.agree + self.differ) as f32);
-        ((a - CHANCE_AGREE * compared) / (1.0 - CHANCE_AGREE)).clamp(0.0, a)
+        beyond_chance(self.agree, self.differ, CHANCE_AGREE)
     }
 
     /// Share of the reference's structure the photo shows and agrees with,
