@@ -49,7 +49,26 @@ pub struct FineParts {
     pub outside: u8,
 }
 
+/// Adds one part to its count (`Unjudged` to none).
+macro_rules! tally {
+    ($counts:expr, $part:expr) => {
+        match $part {
+            Part::Agree => $counts.agree += 1,
+            Part::Differ => $counts.differ += 1,
+            Part::Missing => $counts.missing += 1,
+            Part::Added => $counts.added += 1,
+            Part::Outside => $counts.outside += 1,
+            Part::Unjudged => {}
+        }
+    };
+}
+
 impl FineParts {
+    /// Counts one more finer part.
+    pub fn tally(&mut self, part: Part) {
+        tally!(self, part);
+    }
+
     /// The reference's textured finer parts, shown in the photo or not.
     pub fn structure(&self) -> u8 {
         self.agree + self.differ + self.missing + self.outside
@@ -134,6 +153,11 @@ pub const FINE_CHANCE_AGREE: f32 = 0.375;
 pub const FINE_SHARE_OF: f32 = 0.9;
 
 impl Blocks {
+    /// Counts one more part (its place in [`Blocks::map`] is the caller's).
+    pub fn tally(&mut self, part: Part) {
+        tally!(self, part);
+    }
+
     /// The reference's textured parts, shown in the photo or not.
     pub fn structure(&self) -> u8 {
         self.agree + self.differ + self.missing + self.outside

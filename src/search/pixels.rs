@@ -26,7 +26,7 @@ use crate::describe::grid::{self, GRID};
 use crate::describe::quad;
 use crate::search::candidates::outline_error;
 use crate::search::colour;
-use crate::search::parts::{BLOCK, Blocks, FINE_BLOCK, FineParts, PARTS_SIDE, Part};
+use crate::search::parts::{BLOCK, Blocks, FINE_BLOCK, Part};
 use crate::search::scoring::{self, Evidence};
 use image::GrayImage;
 
@@ -158,86 +158,48 @@ fn judge(
     let n = GRID as usize;
     let (sampled, inside) = shrunk.sample(outline)?;
     let visible = inside.iter().filter(|&&i| i).count() as f32 >= MIN_VISIBLE * (n * n) as f32;
-    let side = PARTS_SIDE;
-    // Per block: ab, aa, bb, cells compared; and the reference's own
-    // gradient energy and cells, inside the photo or not.
-    let mut parts = vec![[0f64; 4]; side * side];
-    let mut own = vec![[0f64; 2]; side * side];
-    for (i, r, p) in cell_gradients(reference, &sampled, &inside) {
-        let block = (i / n / BLOCK) * side + (i % n) / BLOCK;
-        own[block][0] += (r[0] * r[0] + r[1] * r[1]) as f64;
-        own[block][1] += 1.0;
-        let Some(p) = p else { continue };
-        let part = &mut parts[block];
-        part[0] += (r[0] * p[0] + r[1] * p[1]) as f64;
-        part[1] += (r[0] * r[0] + r[1] * r[1]) as f64;
-        part[2] += (p[0] * p[0] + p[1] * p[1]) as f64;
-        part[3] += 1.0;
-    }
-    let [ab, aa, bb, cells] = parts.iter().fold([0f64; 4], |s, p| {
-        [s[0] + p[0], s[1] + p[1], s[2] + p[2], s[3] + p[3]]
+    let parts = part_sums(reference, &sampled, &inside, BLOCK);
+    let [ab, aa, bb, cells, own_energy, own_cells] = parts.iter().fold([0f64; 6], |mut s, p| {
+        s.iter_mut().zip(p).for_each(|(s, p)| *s += p);
+        s
     });
     // Less than a grey level of gradient per cell: nothing to compare.
     let floor = (n * n) as f64;
     let whole = (visible && aa > floor && bb > floor).then(|| (ab / (aa * bb).sqrt()) as f32);
     // The reference's texture is judged against its own mean over the
     // whole picture, so that what the photo shows does not change it.
-    let [own_energy, own_cells] = own
-        .iter()
-        .fold([0f64; 2], |s, o| [s[0] + o[0], s[1] + o[1]]);
     if own_energy <= floor {
         return None; // a flat reference: no part of it to judge
     }
-    let (mean_a, mean_b) = (own_energy / own_cells, bb / cells.max(1.0));
-    let textured = |e: f64, k: f64, mean: f64| e / k >= (TEXTURED_SHARE * mean).max(TEXTURED_FLOOR);
+    let means = [own_energy / own_cells, bb / cells.max(1.0)];
     let mut blocks = Blocks::default();
     // A block with fewer than half its cells in the photo is not judged.
     let half = (BLOCK * BLOCK / 2) as f64;
-    for (b, (&[ab, aa, bb, k], &[own_e, own_k])) in parts.iter().zip(&own).enumerate() {
-        let part = if k < half {
-            match textured(own_e, own_k, mean_a) {
-                true => Part::Outside,
-                false => Part::Unjudged,
-            }
-        } else {
-            match (textured(aa, k, mean_a), textured(bb, k, mean_b)) {
-                (true, true) if (ab / (aa * bb).sqrt()) as f32 >= BLOCK_AGREES => Part::Agree,
-                (true, true) => Part::Differ,
-                (true, false) => Part::Missing,
-                (false, true) => Part::Added,
-                (false, false) => Part::Unjudged,
-            }
-        };
-        match part {
-            Part::Agree => blocks.agree += 1,
-            Part::Differ => blocks.differ += 1,
-            Part::Missing => blocks.missing += 1,
-            Part::Added => blocks.added += 1,
-            Part::Outside => blocks.outside += 1,
-            Part::Unjudged => {}
-        }
+    for (b, sums) in parts.iter().enumerate() {
+        let part = part_of(sums, half, means);
+        blocks.tally(part);
         blocks.map.0[b] = part;
     }
-    blocks.fine = fine_parts(reference, &sampled, &inside, textured, [mean_a, mean_b]);
+    // The finer parts: one with fewer than half of its cells in the photo
+    // is outside it.
+    for sums in part_sums(reference, &sampled, &inside, FINE_BLOCK)
+        .iter()
+        .filter(|s| s[5] > 0.0)
+    {
+        blocks.fine.tally(part_of(sums, sums[5] / 2.0, means));
+    }
     Some((whole, blocks))
 }
 
-/// The reference judged as in [`judge`] in parts of [`FINE_BLOCK`] cells,
-/// counted. A finer part with fewer than half of its cells in the photo is
-/// outside it.
-fn fine_parts(
-    reference: &[f32],
-    sampled: &[f32],
-    inside: &[bool],
-    textured: impl Fn(f64, f64, f64) -> bool,
-    [mean_a, mean_b]: [f64; 2],
-) -> FineParts {
+/// Per part of `block` × `block` grid cells, row by row: the gradients'
+/// ab, aa, bb and the cells compared; and the reference's own gradient
+/// energy and cells, inside the photo or not.
+fn part_sums(reference: &[f32], sampled: &[f32], inside: &[bool], block: usize) -> Vec<[f64; 6]> {
     let n = GRID as usize;
-    let side = n / FINE_BLOCK;
-    // Per part: ab, aa, bb, cells compared; the reference's own energy and cells.
+    let side = n / block;
     let mut parts = vec![[0f64; 6]; side * side];
     for (i, r, p) in cell_gradients(reference, sampled, inside) {
-        let part = &mut parts[(i / n / FINE_BLOCK) * side + (i % n) / FINE_BLOCK];
+        let part = &mut parts[(i / n / block) * side + (i % n) / block];
         part[4] += (r[0] * r[0] + r[1] * r[1]) as f64;
         part[5] += 1.0;
         let Some(p) = p else { continue };
@@ -246,25 +208,32 @@ fn fine_parts(
         part[2] += (p[0] * p[0] + p[1] * p[1]) as f64;
         part[3] += 1.0;
     }
-    let mut fine = FineParts::default();
-    for &[ab, aa, bb, k, own_e, own_k] in parts.iter().filter(|p| p[5] > 0.0) {
-        let count = if k < own_k / 2.0 {
-            match textured(own_e, own_k, mean_a) {
-                true => &mut fine.outside,
-                false => continue,
-            }
-        } else {
-            match (textured(aa, k, mean_a), textured(bb, k, mean_b)) {
-                (true, true) if (ab / (aa * bb).sqrt()) as f32 >= BLOCK_AGREES => &mut fine.agree,
-                (true, true) => &mut fine.differ,
-                (true, false) => &mut fine.missing,
-                (false, true) => &mut fine.added,
-                (false, false) => continue,
-            }
+    parts
+}
+
+/// What one part is in the photo, from its [`part_sums`]: outside it where
+/// fewer than `shown` of its cells were compared; textured on a side where
+/// its energy per cell reaches [`TEXTURED_SHARE`] of that side's mean
+/// (`[reference, photo]`).
+fn part_of(
+    &[ab, aa, bb, k, own_e, own_k]: &[f64; 6],
+    shown: f64,
+    [mean_a, mean_b]: [f64; 2],
+) -> Part {
+    let textured = |e: f64, k: f64, mean: f64| e / k >= (TEXTURED_SHARE * mean).max(TEXTURED_FLOOR);
+    if k < shown {
+        return match textured(own_e, own_k, mean_a) {
+            true => Part::Outside,
+            false => Part::Unjudged,
         };
-        *count += 1;
     }
-    fine
+    match (textured(aa, k, mean_a), textured(bb, k, mean_b)) {
+        (true, true) if (ab / (aa * bb).sqrt()) as f32 >= BLOCK_AGREES => Part::Agree,
+        (true, true) => Part::Differ,
+        (true, false) => Part::Missing,
+        (false, true) => Part::Added,
+        (false, false) => Part::Unjudged,
+    }
 }
 
 /// Each interior grid cell (its index), the reference's intensity
@@ -335,6 +304,7 @@ pub fn record(query: &QueryDescriptors, e: &mut Evidence, c: Option<Comparison>)
 mod tests {
     use super::*;
     use crate::describe::grid::grid;
+    use crate::search::parts::PARTS_SIDE;
     use image::{DynamicImage, Luma, imageops};
 
     fn picture(seed: u32) -> GrayImage {
