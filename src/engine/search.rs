@@ -6,6 +6,7 @@ use crate::describe::describer::{self, QueryDescriptors, RegionDescriptors};
 use crate::describe::rest;
 use crate::imaging::geometry::Quad;
 use crate::index::generation::Generation;
+use crate::records::record::is_picture;
 use crate::search::candidates::{Pairs, candidates};
 use crate::search::further::{
     Look, SETTLE_FROM, keep_small_finds, look_again, look_closer, look_up_outlines, probe_rest,
@@ -344,8 +345,10 @@ impl Engine {
             .map(|(&i, image)| {
                 let (pos, e, _) = &evidence[i];
                 let region = e.region?;
-                let grid = self.grid_of(generation, *pos, image?)?;
-                pixels::compare_candidate(query, &region, &grid)
+                let image = image?;
+                let picture = is_picture(&image.object_type);
+                let grid = self.grid_of(generation, *pos, image)?;
+                pixels::compare_candidate(query, &region, &grid, picture)
             })
             .collect();
         for (&i, c) in chosen.iter().zip(agreements) {

@@ -189,10 +189,50 @@ const MULTIPLES: &[&str] = &[
 
 /// See [`Record::made_in_multiples`].
 pub fn made_in_multiples(object_type: &str) -> bool {
+    of_types(object_type, MULTIPLES)
+}
+
+/// Object types (either level of `type/subtype`) that are pictures on a
+/// flat ground: paper, canvas, board.
+const PICTURES: &[&str] = &[
+    "drawing",
+    "drawings",
+    "watercolour",
+    "watercolor",
+    "painting",
+    "paintings",
+    "print",
+    "prints",
+    "etching",
+    "engraving",
+    "lithograph",
+    "woodcut",
+    "screenprint",
+    "photograph",
+    "photographs",
+    "photo",
+    "poster",
+    "map",
+    "manuscript",
+    "page",
+    "stamp",
+    "banknote",
+];
+
+/// Whether a record of this type is a picture on a flat ground: its
+/// paper's white is part of the picture (a drawing in a larger sheet is
+/// another picture), never a backdrop it was photographed on
+/// (`crate::search::backdrop`).
+pub fn is_picture(object_type: &str) -> bool {
+    of_types(object_type, PICTURES)
+}
+
+/// Whether either level of `object_type` is one of `types`.
+fn of_types(object_type: &str, types: &[&str]) -> bool {
     object_type
         .split('/')
         .map(|level| level.trim().to_ascii_lowercase())
-        .any(|level| MULTIPLES.contains(&level.as_str()))
+        .any(|level| types.contains(&level.as_str()))
 }
 
 #[cfg(test)]
@@ -229,6 +269,22 @@ mod tests {
             ..Record::default()
         };
         assert_eq!(r.validate(), Ok(()));
+    }
+
+    #[test]
+    fn drawings_and_paintings_are_pictures_and_a_vase_is_not() {
+        for t in [
+            "drawing",
+            "Painting",
+            "print/etching",
+            "photograph",
+            "works on paper/watercolour",
+        ] {
+            assert!(is_picture(t), "{t}");
+        }
+        for t in ["object", "sculpture", "coin", "vase", "icon", ""] {
+            assert!(!is_picture(t), "{t}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! the pixels"). Here the outline's corners move, coarse to fine, to
 //! where the photo's gradients best correlate with the reference's grid.
 
+use super::backdrop::Cell;
 use super::pixels::cell_gradients;
 use super::shrunk::Grey;
 use crate::describe::grid::GRID;
@@ -31,11 +32,17 @@ const REFINE_PASSES: usize = 3;
 const REFINE_REACH: f32 = 3.0;
 
 /// The whole-picture gradient correlation at `outline` and the grid cells
-/// it compares (None when either side is flat there).
-fn correlation(shrunk: &Grey, outline: &[[f32; 2]; 4], reference: &[f32]) -> Option<(f32, usize)> {
+/// it compares, the backdrop's left out (`crate::search::backdrop`); None
+/// when either side is flat there.
+fn correlation(
+    shrunk: &Grey,
+    outline: &[[f32; 2]; 4],
+    reference: &[f32],
+    cells: &[Cell],
+) -> Option<(f32, usize)> {
     let (sampled, inside) = shrunk.sample(outline)?;
     let (mut ab, mut aa, mut bb, mut k) = (0f64, 0f64, 0f64, 0usize);
-    for (_, r, p) in cell_gradients(reference, &sampled, &inside) {
+    for (_, r, p) in cell_gradients(reference, &sampled, &inside, cells) {
         let Some(p) = p else { continue };
         ab += (r[0] * p[0] + r[1] * p[1]) as f64;
         aa += (r[0] * r[0] + r[1] * r[1]) as f64;
@@ -52,9 +59,14 @@ fn correlation(shrunk: &Grey, outline: &[[f32; 2]; 4], reference: &[f32]) -> Opt
 /// either side is flat). A transform fitted to a few inliers in one part
 /// of the picture is right there and off elsewhere, by a different amount
 /// for each re-encoding of the photo; the pixels themselves decide the rest.
-pub(super) fn refine(shrunk: &Grey, outline: &[[f32; 2]; 4], reference: &[f32]) -> Refined {
-    let score = |q: &[[f32; 2]; 4]| correlation(shrunk, q, reference);
-    let Some((start, cells)) = score(outline) else {
+pub(super) fn refine(
+    shrunk: &Grey,
+    outline: &[[f32; 2]; 4],
+    reference: &[f32],
+    cells: &[Cell],
+) -> Refined {
+    let score = |q: &[[f32; 2]; 4]| correlation(shrunk, q, reference, cells);
+    let Some((start, shown)) = score(outline) else {
         return Refined {
             outline: *outline,
             correlation: f32::MIN,
@@ -62,7 +74,10 @@ pub(super) fn refine(shrunk: &Grey, outline: &[[f32; 2]; 4], reference: &[f32]) 
         };
     };
     let mut best = start;
-    if (cells as f32) < REFINE_MIN_SHOWN * ((GRID - 2) * (GRID - 2)) as f32 {
+    let n = GRID as usize;
+    let inner = |i: &usize| (1..n - 1).contains(&(i / n)) && (1..n - 1).contains(&(i % n));
+    let comparable = (0..n * n).filter(|i| inner(i) && cells[*i] != Cell::Backdrop);
+    if (shown as f32) < REFINE_MIN_SHOWN * comparable.count() as f32 {
         return Refined {
             outline: *outline,
             correlation: best,
@@ -84,7 +99,7 @@ pub(super) fn refine(shrunk: &Grey, outline: &[[f32; 2]; 4], reference: &[f32]) 
                     }
                     if let Some((r, k)) = score(&q)
                         && r > best
-                        && k >= cells
+                        && k >= shown
                     {
                         (best, current, moved) = (r, q, true);
                         break;

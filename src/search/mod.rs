@@ -16,6 +16,7 @@
 //! Must not touch: writes of any kind; it reads a generation and the store.
 
 mod align;
+pub mod backdrop;
 pub mod borderline;
 pub mod candidates;
 pub mod colour;

@@ -25,6 +25,11 @@ pub struct Blocks {
     pub map: PartMap,
     /// The same judgement in parts a quarter as large ([`FINE_BLOCK`]).
     pub fine: FineParts,
+    /// Judged as the object off the reference's plain backdrop
+    /// (`crate::search::backdrop`): what the photo shows around it is not
+    /// compared, nor the contrast of its outline.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub off_backdrop: bool,
 }
 
 /// Of `agree + differ` parts compared, those agreeing beyond the `chance`

@@ -20,13 +20,14 @@
 //! "2026-12-01 — Pixel agreement inside a verified outline").
 
 use super::align::{REFINE_GAIN, refine};
+use super::backdrop::{self, Cell};
 use super::shrunk::{Grey, Shrunk};
 use crate::describe::describer::QueryDescriptors;
 use crate::describe::grid::{self, GRID};
 use crate::describe::quad;
 use crate::search::candidates::outline_error;
 use crate::search::colour;
-use crate::search::parts::{BLOCK, Blocks, FINE_BLOCK, Part};
+use crate::search::parts::{BLOCK, Blocks, FINE_BLOCK, Part, SHOWN_SHARE};
 use crate::search::scoring::{self, Evidence};
 use image::GrayImage;
 
@@ -82,7 +83,7 @@ pub fn left_out<'a>(evidence: impl Iterator<Item = &'a Evidence>, chosen: &[usiz
 /// pixels); None when too little of it is in the photo or either side is
 /// flat.
 pub fn agreement(photo: &GrayImage, outline: &[[f32; 2]; 4], grid: &[u8]) -> Option<f32> {
-    compare(photo, &[*outline], grid).and_then(|c| c.whole)
+    compare(photo, &[*outline], grid, true).and_then(|c| c.whole)
 }
 
 /// What the photo shows where the reference should be.
@@ -113,23 +114,64 @@ const TEXTURED_FLOOR: f64 = 16.0;
 /// The photo compared with the reference at the best of `starts` (the
 /// verified outline first, then outlines found in the photo near it), each
 /// refined by the pixels ([`refine`]): the whole-picture correlation and
-/// the comparison block by block. None only for a degenerate outline or
-/// reference, or no start.
-pub fn compare(photo: &GrayImage, starts: &[[[f32; 2]; 4]], grid: &[u8]) -> Option<Comparison> {
+/// the comparison block by block. A reference on a plain backdrop is read
+/// both as it is and, unless it is a `picture` (its record's type,
+/// `crate::records::record::is_picture`), as the object off its backdrop
+/// ([`backdrop::cells`]); the photo is judged by the reading it supports
+/// more. None only for a degenerate outline or reference, or no start.
+pub fn compare(
+    photo: &GrayImage,
+    starts: &[[[f32; 2]; 4]],
+    grid: &[u8],
+    picture: bool,
+) -> Option<Comparison> {
     let n = GRID as usize;
     if grid.len() != n * n || photo.width() < 2 || photo.height() < 2 {
         return None;
     }
     let reference: Vec<f32> = grid.iter().map(|&v| v as f32).collect();
     let shrunk = Shrunk::new(photo, starts.first()?)?;
+    let as_printed = compare_at(&shrunk, starts, &reference, &vec![Cell::Object; n * n]);
+    let cells = backdrop::cells(&reference);
+    if picture || cells.iter().all(|&c| c == Cell::Object) {
+        return as_printed;
+    }
+    // On a plain backdrop the reference may be photographed on it (a print,
+    // a catalogue page) or off it (the object itself on a table): the photo
+    // is judged by the reading in which it shows more of the reference (the
+    // part rule's margin, then the whole correlation); as printed on a tie.
+    let cut_out = compare_at(&shrunk, starts, &reference, &cells).map(|mut c| {
+        c.blocks.off_backdrop = true;
+        c
+    });
+    let support = |c: &Option<Comparison>| {
+        c.as_ref().map_or((f32::MIN, f32::MIN), |c| {
+            let margin = c.blocks.shown_margin(SHOWN_SHARE);
+            (margin.unwrap_or(f32::MIN), c.whole.unwrap_or(f32::MIN))
+        })
+    };
+    match support(&cut_out) > support(&as_printed) {
+        true => cut_out,
+        false => as_printed,
+    }
+}
+
+/// [`compare`] with the reference's grid `cells` as [`backdrop::cells`]
+/// says (all [`Cell::Object`]: as it is).
+fn compare_at(
+    shrunk: &Grey,
+    starts: &[[[f32; 2]; 4]],
+    reference: &[f32],
+    cells: &[Cell],
+) -> Option<Comparison> {
     let refined: Vec<_> = starts
         .iter()
-        .map(|s| refine(&shrunk, s, &reference))
+        .map(|s| refine(shrunk, s, reference, cells))
         .collect();
     // The parts are judged where the local features put the reference:
     // refined, unrelated parts around a shared detail agree more often
     // than [`crate::search::parts::CHANCE_AGREE`] says.
-    let (at_verified, blocks) = judge(&shrunk, &starts[0], &reference)?;
+    let (at_verified, blocks) = judge(shrunk, &starts[0], reference, cells)?;
     let mut best = (0, starts[0], refined[0].start + REFINE_GAIN);
     for (k, r) in refined.iter().enumerate() {
         if r.correlation >= best.2 {
@@ -139,7 +181,7 @@ pub fn compare(photo: &GrayImage, starts: &[[[f32; 2]; 4]], grid: &[u8]) -> Opti
     let (start, outline, _) = best;
     let whole = match outline == starts[0] {
         true => at_verified,
-        false => judge(&shrunk, &outline, &reference)?.0,
+        false => judge(shrunk, &outline, reference, cells)?.0,
     };
     Some(Comparison {
         whole,
@@ -154,15 +196,17 @@ fn judge(
     shrunk: &Grey,
     outline: &[[f32; 2]; 4],
     reference: &[f32],
+    cells: &[Cell],
 ) -> Option<(Option<f32>, Blocks)> {
     let n = GRID as usize;
     let (sampled, inside) = shrunk.sample(outline)?;
     let visible = inside.iter().filter(|&&i| i).count() as f32 >= MIN_VISIBLE * (n * n) as f32;
-    let parts = part_sums(reference, &sampled, &inside, BLOCK);
-    let [ab, aa, bb, cells, own_energy, own_cells] = parts.iter().fold([0f64; 6], |mut s, p| {
-        s.iter_mut().zip(p).for_each(|(s, p)| *s += p);
-        s
-    });
+    let parts = part_sums(reference, &sampled, &inside, cells, BLOCK);
+    let [ab, aa, bb, compared, own_energy, _, cells_all] =
+        parts.iter().fold([0f64; 7], |mut s, p| {
+            s.iter_mut().zip(p).for_each(|(s, p)| *s += p);
+            s
+        });
     // Less than a grey level of gradient per cell: nothing to compare.
     let floor = (n * n) as f64;
     let whole = (visible && aa > floor && bb > floor).then(|| (ab / (aa * bb).sqrt()) as f32);
@@ -171,20 +215,21 @@ fn judge(
     if own_energy <= floor {
         return None; // a flat reference: no part of it to judge
     }
-    let means = [own_energy / own_cells, bb / cells.max(1.0)];
+    let means = [own_energy / cells_all, bb / compared.max(1.0)];
     let mut blocks = Blocks::default();
-    // A block with fewer than half its cells in the photo is not judged.
+    // A block with fewer than half its cells in the photo is not judged
+    // (of its cells not the backdrop's).
     let half = (BLOCK * BLOCK / 2) as f64;
     for (b, sums) in parts.iter().enumerate() {
-        let part = part_of(sums, half, means);
+        let part = part_of(sums, half * sums[5] / sums[6].max(1.0), means);
         blocks.tally(part);
         blocks.map.0[b] = part;
     }
     // The finer parts: one with fewer than half of its cells in the photo
     // is outside it.
-    for sums in part_sums(reference, &sampled, &inside, FINE_BLOCK)
+    for sums in part_sums(reference, &sampled, &inside, cells, FINE_BLOCK)
         .iter()
-        .filter(|s| s[5] > 0.0)
+        .filter(|s| s[6] > 0.0)
     {
         blocks.fine.tally(part_of(sums, sums[5] / 2.0, means));
     }
@@ -192,13 +237,23 @@ fn judge(
 }
 
 /// Per part of `block` × `block` grid cells, row by row: the gradients'
-/// ab, aa, bb and the cells compared; and the reference's own gradient
-/// energy and cells, inside the photo or not.
-fn part_sums(reference: &[f32], sampled: &[f32], inside: &[bool], block: usize) -> Vec<[f64; 6]> {
+/// ab, aa, bb and the cells compared; the reference's own gradient energy
+/// and cells, inside the photo or not; and its cells, the backdrop's
+/// included.
+fn part_sums(
+    reference: &[f32],
+    sampled: &[f32],
+    inside: &[bool],
+    cells: &[Cell],
+    block: usize,
+) -> Vec<[f64; 7]> {
     let n = GRID as usize;
     let side = n / block;
-    let mut parts = vec![[0f64; 6]; side * side];
-    for (i, r, p) in cell_gradients(reference, sampled, inside) {
+    let mut parts = vec![[0f64; 7]; side * side];
+    for i in (1..n - 1).flat_map(|y| (1..n - 1).map(move |x| y * n + x)) {
+        parts[(i / n / block) * side + (i % n) / block][6] += 1.0;
+    }
+    for (i, r, p) in cell_gradients(reference, sampled, inside, cells) {
         let part = &mut parts[(i / n / block) * side + (i % n) / block];
         part[4] += (r[0] * r[0] + r[1] * r[1]) as f64;
         part[5] += 1.0;
@@ -216,13 +271,18 @@ fn part_sums(reference: &[f32], sampled: &[f32], inside: &[bool], block: usize) 
 /// its energy per cell reaches [`TEXTURED_SHARE`] of that side's mean
 /// (`[reference, photo]`).
 fn part_of(
-    &[ab, aa, bb, k, own_e, own_k]: &[f64; 6],
+    &[ab, aa, bb, k, own_e, own_k, all_k]: &[f64; 7],
     shown: f64,
     [mean_a, mean_b]: [f64; 2],
 ) -> Part {
     let textured = |e: f64, k: f64, mean: f64| e / k >= (TEXTURED_SHARE * mean).max(TEXTURED_FLOOR);
+    if own_k == 0.0 {
+        return Part::Unjudged; // all backdrop
+    }
+    // Textured or not over all its cells: the backdrop's are flat, and a
+    // part's texture does not depend on whether the photo shows it.
     if k < shown {
-        return match textured(own_e, own_k, mean_a) {
+        return match textured(own_e, all_k, mean_a) {
             true => Part::Outside,
             false => Part::Unjudged,
         };
@@ -236,21 +296,29 @@ fn part_of(
     }
 }
 
-/// Each interior grid cell (its index), the reference's intensity
-/// gradient there, and the photo's where the cell and its four neighbours
-/// are in the photo.
+/// Each interior grid cell (its index) not on the reference's backdrop,
+/// the reference's intensity gradient there, and the photo's where the
+/// cell and its four neighbours are in the photo; on the object's
+/// silhouette, both without their sign ([`backdrop::unsigned`]), since
+/// the edge's contrast there is the backdrop's.
 pub(super) fn cell_gradients<'a>(
     reference: &'a [f32],
     sampled: &'a [f32],
     inside: &'a [bool],
+    cells: &'a [Cell],
 ) -> impl Iterator<Item = (usize, [f32; 2], Option<[f32; 2]>)> + 'a {
     let n = GRID as usize;
     (1..n - 1)
         .flat_map(move |y| (1..n - 1).map(move |x| y * n + x))
+        .filter(move |&i| cells[i] != Cell::Backdrop)
         .map(move |i| {
             let gradient = |v: &[f32]| [v[i + 1] - v[i - 1], v[i + n] - v[i - n]];
             let shown = [i, i - 1, i + 1, i - n, i + n].iter().all(|&j| inside[j]);
-            (i, gradient(reference), shown.then(|| gradient(sampled)))
+            let (r, p) = (gradient(reference), shown.then(|| gradient(sampled)));
+            match cells[i] {
+                Cell::Silhouette => (i, backdrop::unsigned(r), p.map(backdrop::unsigned)),
+                _ => (i, r, p),
+            }
         })
 }
 
@@ -263,6 +331,7 @@ pub fn compare_candidate(
     query: &QueryDescriptors,
     region: &[[f32; 2]; 4],
     kept: &[u8],
+    picture: bool,
 ) -> Option<Comparison> {
     let grey = grid::grey(kept)?;
     let s = query.grey.width() as f32 / query.width.max(1) as f32;
@@ -276,7 +345,7 @@ pub fn compare_candidate(
         )
         .map(|q| q.map(|[x, y]| [x * s, y * s]))
         .collect();
-    let mut c = compare(&query.grey, &starts, &grey)?;
+    let mut c = compare(&query.grey, &starts, &grey, picture)?;
     let k = query.colour.width() as f32 / query.width.max(1) as f32;
     c.colour = grid::colour(kept).and_then(|rgb| {
         let outline = c.outline.map(|[x, y]| [x / s * k, y / s * k]);
@@ -356,7 +425,7 @@ mod tests {
         let reference = picture(1);
         let g = grid_of(&reference);
         let (photo, outline) = photo_of(&reference);
-        let whole = compare(&photo, &[outline], &g).unwrap().blocks;
+        let whole = compare(&photo, &[outline], &g, false).unwrap().blocks;
         assert!(whole.agree >= 12 && whole.differ == 0, "{whole:?}");
         // The reference's left half in another picture: the right half differs.
         let mut shared = picture(2);
@@ -367,7 +436,7 @@ mod tests {
             0,
         );
         let (photo, outline) = photo_of(&shared);
-        let part = compare(&photo, &[outline], &g).unwrap().blocks;
+        let part = compare(&photo, &[outline], &g, false).unwrap().blocks;
         assert!(part.differ >= 4 && part.agree >= 4, "{part:?}");
         // Only the left half, torn off on a plain table: the rest is missing.
         let mut torn = GrayImage::from_pixel(300, 200, Luma([200]));
@@ -378,7 +447,7 @@ mod tests {
             0,
         );
         let (photo, outline) = photo_of(&torn);
-        let fragment = compare(&photo, &[outline], &g).unwrap().blocks;
+        let fragment = compare(&photo, &[outline], &g, false).unwrap().blocks;
         // (The torn edge is structure the reference lacks: one column.)
         assert!(
             fragment.missing >= 4 && fragment.differ <= 4,
@@ -398,8 +467,9 @@ mod tests {
         skewed[2][0] -= 50.0;
         let shrunk = Shrunk::new(&photo, &skewed).unwrap();
         let r: Vec<f32> = g.iter().map(|&v| v as f32).collect();
-        let before = judge(&shrunk, &skewed, &r).unwrap().0.unwrap();
-        let c = compare(&photo, &[skewed], &g).unwrap();
+        let cells = backdrop::cells(&r);
+        let before = judge(&shrunk, &skewed, &r, &cells).unwrap().0.unwrap();
+        let c = compare(&photo, &[skewed], &g, false).unwrap();
         let after = c.whole.unwrap();
         assert!(after > 0.9 && after > before + 0.1, "{before} -> {after}");
         let off = c
@@ -410,10 +480,10 @@ mod tests {
             .fold(0f32, f32::max);
         assert!(off < 15.0, "{:?}", c.outline);
         // The parts are judged where the features put the reference.
-        assert_eq!(c.blocks, judge(&shrunk, &skewed, &r).unwrap().1);
+        assert_eq!(c.blocks, judge(&shrunk, &skewed, &r, &cells).unwrap().1);
         // A right outline stays where the transform put it: what the
         // grid could gain there is its own sampling noise.
-        let right = compare(&photo, &[outline], &g).unwrap();
+        let right = compare(&photo, &[outline], &g, false).unwrap();
         assert_eq!(right.outline, outline);
     }
 
@@ -423,11 +493,11 @@ mod tests {
         let g = grid_of(&reference);
         let (photo, outline) = photo_of(&reference);
         let far = outline.map(|[x, y]| [x + 120.0, y + 70.0]);
-        let c = compare(&photo, &[far, outline], &g).unwrap();
+        let c = compare(&photo, &[far, outline], &g, false).unwrap();
         assert_eq!(c.start, 1);
         assert!(c.whole.unwrap() > 0.9);
         // Refined, an unrelated picture still does not agree.
-        let other = compare(&photo, &[far, outline], &grid_of(&unrelated())).unwrap();
+        let other = compare(&photo, &[far, outline], &grid_of(&unrelated()), false).unwrap();
         assert!(other.whole.unwrap() < 0.5, "{:?}", other.whole);
     }
 
@@ -445,7 +515,7 @@ mod tests {
             [1000.0, 450.0],
             [400.0, 450.0],
         ];
-        let blocks = compare(&photo, &[outline], &g).unwrap().blocks;
+        let blocks = compare(&photo, &[outline], &g, false).unwrap().blocks;
         let map = serde_json::to_value(blocks.map).unwrap();
         let map = map.as_str().unwrap();
         assert_eq!(map.len(), PARTS_SIDE * PARTS_SIDE + PARTS_SIDE - 1, "{map}");

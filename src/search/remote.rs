@@ -9,6 +9,7 @@
 //! further look for more objects: that needs the photo's pixels.
 
 use crate::describe::describer::QueryDescriptors;
+use crate::records::record::is_picture;
 use crate::search::objects;
 use crate::search::pixels;
 use crate::search::response::{DatabaseState, Match, RecordSummary, discount_rivals};
@@ -118,9 +119,13 @@ pub fn finish(
         c.evidence.pixel_blocks = None;
         c.evidence.colour_agreement = None;
         if let Some(grid) = c.grid.as_deref() {
-            let comparison = (B64.decode(grid).ok())
-                .zip(c.evidence.region)
-                .and_then(|(g, region)| pixels::compare_candidate(query, &region, &g));
+            let comparison =
+                (B64.decode(grid).ok())
+                    .zip(c.evidence.region)
+                    .and_then(|(g, region)| {
+                        let picture = is_picture(&c.record.object_type);
+                        pixels::compare_candidate(query, &region, &g, picture)
+                    });
             pixels::record(query, &mut c.evidence, comparison);
         }
     });

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 /// model. Federated servers (`crate::server::peers`) merge scores only
 /// when this is the same: change it whenever a threshold, an anchor or
 /// the strength model changes.
-pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3-fine-0.3/lo-ransac/global-chance-0.57-25k-to-possible/pixels-refined/colour-0.3/2026-12-07";
+pub const CALIBRATION: &str = "strength-5.25-5.9/partial-1of3-fine-0.3/lo-ransac/global-chance-0.57-25k-to-possible/pixels-refined/colour-0.3/off-backdrop/2026-12-07";
 
 /// At or above: `match`.
 pub const MATCH_THRESHOLD: f32 = 0.80;

@@ -86,6 +86,9 @@ pub struct ImageRef {
     /// Its pixel grid (`crate::search::pixels`); None for an image imported by a
     /// release that did not keep one.
     pub grid: Option<Vec<u8>>,
+    /// Its record's `object_type`: a picture is never read as an object
+    /// off a backdrop (`crate::search::backdrop`).
+    pub object_type: String,
 }
 
 /// One row of the image table, as a rebuild streams it.
@@ -328,7 +331,10 @@ impl Store {
     /// Where image `slot` comes from; `None` if it has since been replaced.
     pub fn image(&self, slot: i64) -> Result<Option<ImageRef>, StoreError> {
         self.conn
-            .prepare_cached("SELECT record_id, n, path, grid FROM images WHERE slot=?1")
+            .prepare_cached(
+                "SELECT i.record_id, i.n, i.path, i.grid, r.object_type
+                 FROM images i JOIN records r ON r.id = i.record_id WHERE i.slot=?1",
+            )
             .and_then(|mut s| {
                 s.query_row([slot], |r| {
                     Ok(ImageRef {
@@ -336,6 +342,7 @@ impl Store {
                         n: r.get(1)?,
                         path: r.get(2)?,
                         grid: r.get(3)?,
+                        object_type: r.get(4)?,
                     })
                 })
                 .optional()

@@ -177,6 +177,74 @@ fn a_photo_that_cuts_the_picture_off_asks_for_the_whole_object() {
     assert!(m.get("cut_off").is_none(), "{v}");
 }
 
+/// `picture` cut out as an openwork object: its central oval pierced by a
+/// lattice of square holes, the rest and the holes `around`'s pixels
+/// (`around` at least as large): an object and what it stands on.
+/// `picture` cut out as a comb: its central oval, slotted from the bottom
+/// to the middle (four teeth and four gaps), the rest and the gaps `around`'s pixels (`around` at least as
+/// large): an object and what it stands on.
+fn comb_on(picture: &RgbImage, around: &RgbImage) -> RgbImage {
+    let (w, h) = picture.dimensions();
+    let (cx, cy, rx, ry) = (
+        w as f32 / 2.0,
+        h as f32 / 2.0,
+        w as f32 * 0.45,
+        h as f32 * 0.45,
+    );
+    let period = (w / 4).max(4);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = ((x as f32 - cx) / rx, (y as f32 - cy) / ry);
+        let gap = y > h / 2 && (x % period) < period / 2;
+        match dx * dx + dy * dy <= 1.0 && !gap {
+            true => *picture.get_pixel(x, y),
+            false => *around.get_pixel(x, y),
+        }
+    })
+}
+
+#[test]
+fn an_object_catalogued_on_white_and_seized_on_a_table_matches() {
+    // The catalogue photographed the object on a white backdrop; the seized
+    // one lies on a patterned cloth. Where the reference is white the photo
+    // shows the cloth, and the object's outline is an edge against white in
+    // one and against the pattern in the other: not a difference in the
+    // object, so `match`. A detail of it pasted into another picture is
+    // still no `match`.
+    let picture = demo_picture("demo-001");
+    let (w, h) = picture.dimensions();
+    let white = RgbImage::from_pixel(w, h, Rgb([250, 250, 248]));
+    let catalogued = comb_on(&picture, &white);
+    let ix = index_of(&[("original", &catalogued)]);
+
+    // A cloth of dark and light diagonal bands, about two of the
+    // comparison's grid cells wide.
+    let band = (w.max(h) / 24).max(2);
+    let cloth = RgbImage::from_fn(w, h, |x, y| match ((x + y) / band) % 2 {
+        0 => Rgb([40, 60, 120]),
+        _ => Rgb([230, 200, 90]),
+    });
+    let seized = comb_on(&picture, &cloth);
+    let path = ix.scratch("seized.jpg");
+    photo_of(&seized).save(&path).unwrap();
+    let v = ix.search(&path);
+    let m = result(&v, "original");
+    assert_eq!(m["verdict"], "match", "{v}");
+    // The cloth around the object and in its gaps is not evidence against
+    // it: no part of the reference has something `added`, and the object's
+    // outline does not make its parts differ.
+    let blocks = &m["evidence"]["pixel_blocks"];
+    assert_eq!(blocks["off_backdrop"], true, "{v}");
+    assert_eq!(blocks["added"], 0, "{v}");
+    assert!(blocks["differ"].as_u64().unwrap() <= 1, "{v}");
+
+    let path = ix.scratch("detail.jpg");
+    detail_in_scene(&catalogued, &demo_picture("demo-005"))
+        .save(&path)
+        .unwrap();
+    let v = ix.search(&path);
+    assert_ne!(result(&v, "original")["verdict"], "match", "{v}");
+}
+
 /// The picture smaller, on a wall, off-centre.
 fn photo_of(picture: &RgbImage) -> RgbImage {
     let (w, h) = picture.dimensions();

@@ -357,7 +357,8 @@ function fineParts(b) {
   const f = b.fine;
   if (!f) return "";
   const total = f.agree + f.differ + f.missing + f.outside;
-  return total ? " In parts a quarter as large, " + f.agree + " of " + total + " agree." : "";
+  const off = b.off_backdrop ? " Judged as the object off the record's plain backdrop: what surrounds it in your photo is not compared." : "";
+  return (total ? " In parts a quarter as large, " + f.agree + " of " + total + " agree." : "") + off;
 }
 
 // Objects made in multiples: the picture proves the design, these fields the object.
