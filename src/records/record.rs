@@ -159,7 +159,8 @@ impl Record {
     }
 }
 
-/// Object types (either level of `type/subtype`) made in multiples.
+/// Object types (either level of `type/subtype`) made in multiples,
+/// besides [`PRINTED`].
 const MULTIPLES: &[&str] = &[
     "coin",
     "coins",
@@ -170,16 +171,6 @@ const MULTIPLES: &[&str] = &[
     "banknote",
     "stamp",
     "seal",
-    "print",
-    "prints",
-    "etching",
-    "engraving",
-    "lithograph",
-    "woodcut",
-    "screenprint",
-    "photograph",
-    "photographs",
-    "photo",
     "cast",
     "casts",
     "bronze cast",
@@ -187,20 +178,8 @@ const MULTIPLES: &[&str] = &[
     "multiple",
 ];
 
-/// See [`Record::made_in_multiples`].
-pub fn made_in_multiples(object_type: &str) -> bool {
-    of_types(object_type, MULTIPLES)
-}
-
-/// Object types (either level of `type/subtype`) that are pictures on a
-/// flat ground: paper, canvas, board.
-const PICTURES: &[&str] = &[
-    "drawing",
-    "drawings",
-    "watercolour",
-    "watercolor",
-    "painting",
-    "paintings",
+/// Prints and photographs: made in multiples, and pictures on paper.
+const PRINTED: &[&str] = &[
     "print",
     "prints",
     "etching",
@@ -211,6 +190,22 @@ const PICTURES: &[&str] = &[
     "photograph",
     "photographs",
     "photo",
+];
+
+/// See [`Record::made_in_multiples`].
+pub fn made_in_multiples(object_type: &str) -> bool {
+    of_types(object_type, MULTIPLES) || of_types(object_type, PRINTED)
+}
+
+/// Object types (either level of `type/subtype`) that are pictures on a
+/// flat ground (paper, canvas, board), besides [`PRINTED`].
+const PICTURES: &[&str] = &[
+    "drawing",
+    "drawings",
+    "watercolour",
+    "watercolor",
+    "painting",
+    "paintings",
     "poster",
     "map",
     "manuscript",
@@ -224,7 +219,7 @@ const PICTURES: &[&str] = &[
 /// another picture), never a backdrop it was photographed on
 /// (`crate::search::backdrop`).
 pub fn is_picture(object_type: &str) -> bool {
-    of_types(object_type, PICTURES)
+    of_types(object_type, PICTURES) || of_types(object_type, PRINTED)
 }
 
 /// Whether either level of `object_type` is one of `types`.
