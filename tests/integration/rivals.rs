@@ -25,13 +25,18 @@ pub(crate) fn variant_of(picture: &RgbImage) -> RgbImage {
 
 /// An index of the given (id, picture) records.
 pub(crate) fn index_of(records: &[(&str, &RgbImage)]) -> Index {
+    index_of_type(records, "painting")
+}
+
+/// [`index_of`] with records of `object_type`.
+pub(crate) fn index_of_type(records: &[(&str, &RgbImage)], object_type: &str) -> Index {
     let ix = Index::new();
     let mut lines = String::new();
     for (id, picture) in records {
         let file = ix.scratch(&format!("{id}.png"));
         picture.save(&file).unwrap();
         lines.push_str(&format!(
-            "{{\"id\": \"{id}\", \"title\": \"{id}\", \"object_type\": \"painting\", \"images\": [\"{}\"]}}\n",
+            "{{\"id\": \"{id}\", \"title\": \"{id}\", \"object_type\": \"{object_type}\", \"images\": [\"{}\"]}}\n",
             file.display()
         ));
     }

@@ -4,7 +4,7 @@
 //! page sends it keeps its verdict; a record made in multiples says what
 //! a match of it proves.
 
-use crate::rivals::{demo_picture, index_of, result};
+use crate::rivals::{demo_picture, index_of, index_of_type, result};
 use crate::util::{Index, expected_id, query, top};
 use image::{Rgb, RgbImage, imageops};
 use std::path::PathBuf;
@@ -209,12 +209,13 @@ fn an_object_catalogued_on_white_and_seized_on_a_table_matches() {
     // shows the cloth, and the object's outline is an edge against white in
     // one and against the pattern in the other: not a difference in the
     // object, so `match`. A detail of it pasted into another picture is
-    // still no `match`.
+    // still no `match`. (A record of an object: a picture's white is its
+    // paper, see the end.)
     let picture = demo_picture("demo-001");
     let (w, h) = picture.dimensions();
     let white = RgbImage::from_pixel(w, h, Rgb([250, 250, 248]));
     let catalogued = comb_on(&picture, &white);
-    let ix = index_of(&[("original", &catalogued)]);
+    let ix = index_of_type(&[("original", &catalogued)], "object/carved wood");
 
     // A cloth of dark and light diagonal bands, about two of the
     // comparison's grid cells wide.
@@ -243,6 +244,14 @@ fn an_object_catalogued_on_white_and_seized_on_a_table_matches() {
         .unwrap();
     let v = ix.search(&path);
     assert_ne!(result(&v, "original")["verdict"], "match", "{v}");
+
+    // A drawing's white is its paper, part of the picture: the same image
+    // recorded as a drawing is only ever judged as it is.
+    let drawing = index_of_type(&[("original", &catalogued)], "drawing");
+    let v = drawing.search(&ix.scratch("seized.jpg"));
+    let blocks = &result(&v, "original")["evidence"]["pixel_blocks"];
+    assert!(blocks.get("off_backdrop").is_none(), "{v}");
+    assert!(blocks["added"].as_u64().unwrap() > 0, "{v}");
 }
 
 /// The picture smaller, on a wall, off-centre.
