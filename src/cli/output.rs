@@ -234,12 +234,12 @@ fn explain_line(out: &mut impl Write, m: &crate::search::response::Match) -> std
                 b.fine.agree,
                 b.fine.structure()
             )?;
-            if b.off_backdrop {
-                writeln!(
-                    out,
-                    "     judged as the object off its catalogue backdrop: its surroundings in the photo are not compared"
-                )?;
-            }
+        }
+        if b.off_backdrop {
+            writeln!(
+                out,
+                "     judged as the object off its catalogue backdrop: its surroundings in the photo are not compared"
+            )?;
         }
     }
     if let Some(a) = m

@@ -237,6 +237,12 @@ fn an_object_catalogued_on_white_and_seized_on_a_table_matches() {
     assert_eq!(blocks["off_backdrop"], true, "{v}");
     assert_eq!(blocks["added"], 0, "{v}");
     assert!(blocks["differ"].as_u64().unwrap() <= 1, "{v}");
+    // The text output says which reading judged it.
+    let out = ix.cmd("search", &[path.as_os_str()]).ok().stdout;
+    assert!(
+        out.contains("judged as the object off its catalogue backdrop"),
+        "{out}"
+    );
 
     let path = ix.scratch("detail.jpg");
     detail_in_scene(&catalogued, &demo_picture("demo-005"))

@@ -344,7 +344,7 @@ function partDifferences(m, b) {
   const total = b.agree + b.differ + b.missing + b.outside;
   const parts = [["d", b.differ], ["+", b.added], ["m", b.missing], ["o", b.outside]]
     .filter(([, k]) => k > 0).map(([p, k]) => k + " " + PART_WORDS[p]);
-  if (m.verdict !== "partial" && parts.length === 0) return null;
+  if (m.verdict !== "partial" && parts.length === 0 && !b.off_backdrop) return null;
   const lead = m.verdict === "partial"
     ? "Shares only part of its picture with your photo: not the same object. "
     : "";
