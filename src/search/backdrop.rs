@@ -47,18 +47,12 @@ pub fn cells(reference: &[f32]) -> Vec<Cell> {
         return cells;
     };
     for (i, c) in cells.iter_mut().enumerate() {
-        let (y, x) = (i / n, i % n);
-        let stencil = [
-            Some(i),
-            x.checked_sub(1).map(|_| i - 1),
-            (x + 1 < n).then_some(i + 1),
-            y.checked_sub(1).map(|_| i - n),
-            (y + 1 < n).then_some(i + n),
-        ];
-        let on_backdrop = stencil.iter().flatten().filter(|&&j| backdrop[j]).count();
+        // The gradient's stencil: the cell and its four neighbours.
+        let stencil = || std::iter::once(i).chain(neighbours(i));
+        let on_backdrop = stencil().filter(|&j| backdrop[j]).count();
         *c = match on_backdrop {
             0 => Cell::Object,
-            k if k == stencil.iter().flatten().count() => Cell::Backdrop,
+            k if k == stencil().count() => Cell::Backdrop,
             _ => Cell::Silhouette,
         };
     }
@@ -105,21 +99,23 @@ fn backdrop(reference: &[f32]) -> Option<Vec<bool>> {
             continue;
         }
         backdrop[i] = true;
-        let (y, x) = (i / n, i % n);
-        let neighbours = [
-            x.checked_sub(1).map(|_| i - 1),
-            (x + 1 < n).then_some(i + 1),
-            y.checked_sub(1).map(|_| i - n),
-            (y + 1 < n).then_some(i + n),
-        ];
-        stack.extend(
-            neighbours
-                .into_iter()
-                .flatten()
-                .filter(|&j| !backdrop[j] && plain(j)),
-        );
+        stack.extend(neighbours(i).filter(|&j| !backdrop[j] && plain(j)));
     }
     Some(backdrop)
+}
+
+/// The grid cells left, right, above and below cell `i`, where there are.
+fn neighbours(i: usize) -> impl Iterator<Item = usize> {
+    let n = GRID as usize;
+    let (y, x) = (i / n, i % n);
+    [
+        (x > 0).then(|| i - 1),
+        (x + 1 < n).then_some(i + 1),
+        (y > 0).then(|| i - n),
+        (y + 1 < n).then_some(i + n),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 #[cfg(test)]

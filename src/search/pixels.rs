@@ -132,8 +132,11 @@ pub fn compare(
     let reference: Vec<f32> = grid.iter().map(|&v| v as f32).collect();
     let shrunk = Shrunk::new(photo, starts.first()?)?;
     let as_printed = compare_at(&shrunk, starts, &reference, &vec![Cell::Object; n * n]);
-    let cells = backdrop::cells(&reference);
-    if picture || cells.iter().all(|&c| c == Cell::Object) {
+    let cells = match picture {
+        true => return as_printed,
+        false => backdrop::cells(&reference),
+    };
+    if cells.iter().all(|&c| c == Cell::Object) {
         return as_printed;
     }
     // On a plain backdrop the reference may be photographed on it (a print,
